@@ -1,0 +1,55 @@
+/**
+ * Edge ↔ cloud sync messages (SPEC §9, contract).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { StationEvent } from './events';
+
+export const MAX_UPLOAD_BATCH = 1000;
+
+export const UploadRequest = Type.Object({
+  events: Type.Array(StationEvent, { minItems: 1, maxItems: MAX_UPLOAD_BATCH }),
+});
+export type UploadRequest = Static<typeof UploadRequest>;
+
+export const UploadResponse = Type.Object({ ackedSeq: Type.Integer({ minimum: 0 }) });
+export type UploadResponse = Static<typeof UploadResponse>;
+
+export const GapError = Type.Object({
+  error: Type.Literal('gap'),
+  expectedSeq: Type.Integer({ minimum: 1 }),
+  message: Type.Optional(Type.String()),
+});
+export type GapError = Static<typeof GapError>;
+
+export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+export type ErrorBody = Static<typeof ErrorBody>;
+
+export const Jwk = Type.Object({ kty: Type.String(), kid: Type.Optional(Type.String()) }, { additionalProperties: true });
+export const Jwks = Type.Object({ keys: Type.Array(Jwk, { maxItems: 64 }) });
+
+export const TokenHash = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64 }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+});
+export type TokenHash = Static<typeof TokenHash>;
+
+export const QuotaPolicySchema = Type.Object({
+  windowDays: Type.Integer({ minimum: 1, maximum: 366 }),
+  claimsPerDay: Type.Integer({ minimum: 1, maximum: 24 }),
+});
+
+export const DeviceListEntry = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('dispenser'), Type.Literal('lockboard'), Type.Literal('scanner')]),
+});
+
+/** What a station pulls from `GET /v1/stations/{id}/config` (with ETag). */
+export const StationConfigDoc = Type.Object({
+  stationId: Type.String(),
+  jwks: Jwks,
+  revokedRiders: Type.Array(Type.String()),
+  quota: QuotaPolicySchema,
+  maintenanceTokens: Type.Array(TokenHash),
+  devices: Type.Array(DeviceListEntry),
+});
+export type StationConfigDoc = Static<typeof StationConfigDoc>;
