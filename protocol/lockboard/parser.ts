@@ -62,6 +62,16 @@ export class FrameParser {
     return this.baseLengths.get(head);
   }
 
+  /**
+   * Every frame carries a board address after its header (SPEC §6: `HEAD BOARD ...`, 1–31).
+   * Checking it keeps a damaged frame whose last byte happens to be a header (e.g. `8A`, the BCC
+   * of the SPEC reply `8A 01 01 00 8A`) from starting a checksum-valid false frame that swallows
+   * the head of the next good one: the false frame's address byte is then a header, not 1–31.
+   */
+  private addressOk(board: number): boolean {
+    return board >= this.profile.minAddress && board <= this.profile.maxAddress;
+  }
+
   /** Bytes held while waiting for the rest of a frame. */
   get pending(): number {
     return this.buf.length;
@@ -93,7 +103,10 @@ export class FrameParser {
       }
       if (this.buf.length - start < len) break; // wait for the rest
       const end = start + len;
-      if (checksum(this.profile.checksum, this.buf.subarray(start, end - 1)) === this.buf[end - 1]) {
+      const valid =
+        this.addressOk(this.buf[start + 1]!) &&
+        checksum(this.profile.checksum, this.buf.subarray(start, end - 1)) === this.buf[end - 1];
+      if (valid) {
         flushGarbage(start);
         frames.push(Buffer.from(this.buf.subarray(start, end)));
         start = end;

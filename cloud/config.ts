@@ -1,0 +1,136 @@
+/**
+ * The cloud's configuration (SPEC §11): one validated, frozen object passed down.
+ * Start-up is refused with one message per bad key, each naming its path.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_TIMEZONE, DeviceListEntry, TokenHash, isValidTimeZone } from '../protocol/index';
+
+const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256' });
+
+export const StationEntry = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }),
+    tokenSha256: Sha256,
+    timezone: Type.String({ default: DEFAULT_TIMEZONE }),
+    zone: Type.String({ minLength: 1, maxLength: 64, default: 'default' }),
+    /** Maintenance token hashes this station accepts; synced in its config doc (SPEC §9). */
+    maintenanceTokens: Type.Array(TokenHash, { default: [] }),
+    devices: Type.Array(DeviceListEntry, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export const CloudConfigSchema = Type.Object(
+  {
+    http: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
+        /** Upper bound of a sync upload body. */
+        bodyLimitBytes: Type.Integer({ minimum: 65_536, maximum: 64 * 1024 * 1024, default: 8 * 1024 * 1024 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    dataDir: Type.String({ minLength: 1 }),
+    /** SQLite in dataDir by default. A PostgreSQL URL is reserved for the backend to come. */
+    storage: Type.Object(
+      { url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })) },
+      { additionalProperties: false, default: {} },
+    ),
+    stations: Type.Array(StationEntry, { default: [] }),
+    adminTokens: Type.Array(TokenHash, { default: [] }),
+    credentials: Type.Object(
+      {
+        /** Lifetime of an issued rider credential. */
+        ttlDays: Type.Integer({ minimum: 1, maximum: 3660, default: 365 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    quota: Type.Object(
+      {
+        windowDays: Type.Integer({ minimum: 1, maximum: 366, default: 7 }),
+        claimsPerDay: Type.Integer({ minimum: 1, maximum: 24, default: 1 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    health: Type.Object(
+      {
+        /** A station whose last heartbeat is older than this is offline (heartbeats come every minute, SPEC §6b). */
+        stationOfflineAfterMs: Type.Integer({ minimum: 10_000, maximum: 86_400_000, default: 180_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CloudConfig = Readonly<Static<typeof CloudConfigSchema>>;
+export type StationConfig = Static<typeof StationEntry>;
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(readonly problems: string[]) {
+    super(`invalid cloud config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Validate a parsed config (defaults filled in); throws ConfigError listing each bad key. */
+export function parseCloudConfig(input: unknown, opts: { baseDir?: string } = {}): CloudConfig {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new ConfigError(['/: the config must be a JSON object']);
+  const value = Value.Default(CloudConfigSchema, structuredClone(input)) as Static<typeof CloudConfigSchema>;
+  const byPath = new Map<string, string>();
+  for (const e of Value.Errors(CloudConfigSchema, value)) {
+    const path = e.path || '/';
+    // One message per bad key: the first (most specific) one TypeBox reports.
+    if (!byPath.has(path)) byPath.set(path, e.message);
+  }
+  const problems = [...byPath].map(([p, m]) => `${p}: ${m}`);
+  if (problems.length === 0) {
+    const seen = new Set<string>();
+    value.stations.forEach((s, i) => {
+      if (seen.has(s.id)) problems.push(`/stations/${i}/id: duplicate station id ${s.id}`);
+      seen.add(s.id);
+      if (!isValidTimeZone(s.timezone)) problems.push(`/stations/${i}/timezone: unknown IANA time zone ${s.timezone}`);
+    });
+    const tokens = new Set<string>();
+    value.stations.forEach((s, i) => {
+      if (tokens.has(s.tokenSha256)) problems.push(`/stations/${i}/tokenSha256: two stations share one token`);
+      tokens.add(s.tokenSha256);
+    });
+    if (value.storage.url) problems.push('/storage/url: the PostgreSQL backend is not built yet; remove storage.url to use SQLite');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  value.dataDir = resolve(opts.baseDir ?? process.cwd(), value.dataDir);
+  return deepFreeze(value);
+}
+
+/** Read and validate a config file. Relative `dataDir` is taken from the working directory. */
+export function loadCloudConfig(path: string): CloudConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError([`cannot read config file ${path}: ${(e as Error).message}`]);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([`${path} is not valid JSON: ${(e as Error).message}`]);
+  }
+  return parseCloudConfig(json);
+}

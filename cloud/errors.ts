@@ -1,0 +1,44 @@
+/**
+ * Errors of the cloud API, created once with a stable code, status and message
+ * (STYLE.md "errors carry a stable string code"). Routes throw `apiError(...)`; the one error
+ * handler in app.ts turns them into `{"error": code, "message": ...}`.
+ */
+
+export const API_ERRORS = {
+  unauthorized: { status: 401, message: 'a valid bearer token is required' },
+  forbidden: { status: 403, message: 'this token may not do that' },
+  bad_request: { status: 400, message: 'the request is not valid' },
+  bad_week: { status: 400, message: 'week must be an ISO week like 2026-W48' },
+  unknown_station: { status: 404, message: 'no such station' },
+  unknown_rider: { status: 404, message: 'no such rider' },
+  not_found: { status: 404, message: 'not found' },
+  revoked: { status: 403, message: 'this rider has been revoked' },
+  gap: { status: 409, message: 'the batch would leave a gap; resend from expectedSeq' },
+  chain_broken: { status: 422, message: 'the batch breaks the station hash chain and was refused' },
+  busy: { status: 503, message: 'the station log is being written by another request; retry' },
+  payload_too_large: { status: 413, message: 'the request body is too large' },
+  internal: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export class ApiError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    message?: string,
+    /** Extra fields of the body (e.g. `expectedSeq` of a gap, SPEC §9). */
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message ?? API_ERRORS[code].message);
+    this.statusCode = API_ERRORS[code].status;
+  }
+
+  body(): Record<string, unknown> {
+    return { error: this.code, message: this.message, ...this.extra };
+  }
+}
+
+export function apiError(code: ApiErrorCode, message?: string, extra?: Record<string, unknown>): ApiError {
+  return new ApiError(code, message, extra);
+}

@@ -1,0 +1,253 @@
+/**
+ * Device health (SPEC §6b): one registry for every device of the station. A device is
+ * `online`, `degraded` (answering, with faults), `offline` (no answer, no telemetry or a last
+ * will) or `out_of_service` (set by maintenance). State changes are events in the ledger, so
+ * the cloud sees the fleet's health; counters and details are kept in memory and snapshotted.
+ */
+import type { Clock } from '../../protocol/index';
+import type { Ledger } from '../ledger/ledger';
+import type { Logger } from '../log';
+
+export type DeviceKind = 'dispenser' | 'lockboard' | 'scanner';
+export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
+
+export interface DeviceHealthView {
+  id: string;
+  kind: DeviceKind;
+  state: DeviceState;
+  inService: boolean;
+  lastSeen: number | null;
+  faults: string[];
+  counters: Record<string, number>;
+  detail: Record<string, unknown>;
+}
+
+interface Entry {
+  id: string;
+  kind: DeviceKind;
+  reachable: boolean;
+  inService: boolean;
+  lastSeenWall: number | null;
+  lastSeenMono: number | null;
+  /** Silence longer than this (monotonic ms) makes the device offline. */
+  offlineAfterMs: number;
+  faults: string[];
+  counters: Record<string, number>;
+  detail: Record<string, unknown>;
+  state: DeviceState;
+}
+
+export interface DeviceHealthOptions {
+  ledger: Ledger;
+  clock: Clock;
+  logger: Logger;
+  /** How often silence is checked. */
+  checkIntervalMs?: number;
+}
+
+export class DeviceHealth {
+  private readonly devices = new Map<string, Entry>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<(v: DeviceHealthView) => void>();
+
+  constructor(private readonly opts: DeviceHealthOptions) {}
+
+  start(): void {
+    const every = this.opts.checkIntervalMs ?? 1000;
+    this.timer = setInterval(() => this.checkSilence(), every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Add a device. `heartbeatMs` is how often it is expected to be heard from; it is offline
+   * within two heartbeat intervals of going silent (SPEC §6b). Restores service flag and
+   * faults from the ledger so a restart does not re-announce them.
+   */
+  register(id: string, kind: DeviceKind, heartbeatMs: number): void {
+    if (this.devices.has(id)) return;
+    const row = this.opts.ledger.db
+      .prepare('SELECT state, in_service, faults, last_seen FROM devices WHERE id = ?')
+      .get(id) as { state: DeviceState; in_service: number; faults: string; last_seen: number | null } | undefined;
+    const e: Entry = {
+      id,
+      kind,
+      reachable: false,
+      inService: row ? row.in_service === 1 : true,
+      lastSeenWall: row?.last_seen ?? null,
+      lastSeenMono: null,
+      offlineAfterMs: 2 * heartbeatMs,
+      faults: row ? (JSON.parse(row.faults) as string[]) : [],
+      counters: {},
+      detail: {},
+      state: row?.state ?? 'offline',
+    };
+    // A device that was up before a restart gets the usual grace: heard from again within two
+    // heartbeats, or `device.offline` is written, so the cloud never keeps a stale `online`.
+    if (e.state === 'online' || e.state === 'degraded') {
+      e.reachable = true;
+      e.lastSeenMono = this.opts.clock.monotonic();
+    }
+    this.devices.set(id, e);
+    if (!row) this.persist(e, undefined);
+  }
+
+  has(id: string): boolean {
+    return this.devices.has(id);
+  }
+
+  onChange(listener: (v: DeviceHealthView) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private entry(id: string): Entry {
+    const e = this.devices.get(id);
+    if (!e) throw new Error(`unknown device ${id}`);
+    return e;
+  }
+
+  private derive(e: Entry): DeviceState {
+    if (!e.inService) return 'out_of_service';
+    if (!e.reachable) return 'offline';
+    return e.faults.length > 0 ? 'degraded' : 'online';
+  }
+
+  /** Write the device row and, when the state changed, its event — in one transaction. */
+  private persist(e: Entry, event: { type: 'device.online' | 'device.offline' | 'device.fault' | 'device.recovered' | 'device.service'; data: Record<string, unknown> }[] | undefined): void {
+    this.opts.ledger.tx((t) => {
+      t.db
+        .prepare(
+          `INSERT INTO devices (id, kind, state, in_service, last_seen, faults, counters, detail, updated_ts)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, state = excluded.state, in_service = excluded.in_service,
+             last_seen = excluded.last_seen, faults = excluded.faults, counters = excluded.counters,
+             detail = excluded.detail, updated_ts = excluded.updated_ts`,
+        )
+        .run(e.id, e.kind, e.state, e.inService ? 1 : 0, e.lastSeenWall, JSON.stringify(e.faults), JSON.stringify(e.counters), JSON.stringify(e.detail), t.now);
+      for (const ev of event ?? []) t.append(ev.type, ev.data);
+    });
+  }
+
+  private transition(e: Entry, extra: Array<{ type: 'device.fault' | 'device.recovered' | 'device.service'; data: Record<string, unknown> }> = [], reason?: string): void {
+    const before = e.state;
+    e.state = this.derive(e);
+    const events: Array<{ type: 'device.online' | 'device.offline' | 'device.fault' | 'device.recovered' | 'device.service'; data: Record<string, unknown> }> = [...extra];
+    const wasUp = before === 'online' || before === 'degraded';
+    const isUp = e.state === 'online' || e.state === 'degraded';
+    if (!wasUp && isUp && e.reachable) events.unshift({ type: 'device.online', data: { deviceId: e.id, kind: e.kind } });
+    if (wasUp && e.state === 'offline') events.unshift({ type: 'device.offline', data: { deviceId: e.id, kind: e.kind, reason: reason ?? 'silent' } });
+    if (events.length > 0 || before !== e.state) {
+      this.persist(e, events);
+      this.opts.logger.info({ deviceId: e.id, from: before, to: e.state, reason }, 'device state');
+      const view = this.view(e);
+      for (const l of this.listeners) l(view);
+    }
+  }
+
+  /** The device answered or published: it is reachable now. */
+  seen(id: string): void {
+    const e = this.entry(id);
+    e.lastSeenMono = this.opts.clock.monotonic();
+    e.lastSeenWall = this.opts.clock.now();
+    if (!e.reachable) {
+      e.reachable = true;
+      this.transition(e);
+    }
+  }
+
+  /** The device is known unreachable (last will, status offline, board silent). */
+  markOffline(id: string, reason: string): void {
+    const e = this.entry(id);
+    if (!e.reachable) return;
+    e.reachable = false;
+    this.transition(e, [], reason);
+  }
+
+  /** Replace the device's fault set; new faults raise `device.fault`, cleared ones `device.recovered`. */
+  setFaults(id: string, faults: readonly string[]): void {
+    const e = this.entry(id);
+    const next = [...new Set(faults)].sort();
+    const added = next.filter((f) => !e.faults.includes(f));
+    const cleared = e.faults.filter((f) => !next.includes(f));
+    if (added.length === 0 && cleared.length === 0) return;
+    e.faults = next;
+    this.transition(e, [
+      ...added.map((fault) => ({ type: 'device.fault' as const, data: { deviceId: e.id, kind: e.kind, fault } })),
+      ...cleared.map((fault) => ({ type: 'device.recovered' as const, data: { deviceId: e.id, kind: e.kind, fault } })),
+    ]);
+  }
+
+  addFault(id: string, fault: string): void {
+    const e = this.entry(id);
+    if (!e.faults.includes(fault)) this.setFaults(id, [...e.faults, fault]);
+  }
+
+  clearFault(id: string, fault: string): void {
+    const e = this.entry(id);
+    if (e.faults.includes(fault)) this.setFaults(id, e.faults.filter((f) => f !== fault));
+  }
+
+  /** Maintenance takes a device out of service or back (SPEC §8). */
+  setService(id: string, inService: boolean, by: string): void {
+    const e = this.entry(id);
+    if (e.inService === inService) return;
+    e.inService = inService;
+    this.transition(e, [{ type: 'device.service', data: { deviceId: e.id, kind: e.kind, inService, by } }]);
+  }
+
+  /** Error counters (timeouts, bad checksums, malformed payloads …), kept in memory. */
+  count(id: string, counter: string, by = 1): void {
+    const e = this.entry(id);
+    e.counters[counter] = (e.counters[counter] ?? 0) + by;
+  }
+
+  /** Stock, temperatures, door states … shown in health; not events by themselves. */
+  setDetail(id: string, patch: Record<string, unknown>): void {
+    const e = this.entry(id);
+    Object.assign(e.detail, patch);
+  }
+
+  /** True when the device can be used for a rider now. */
+  usable(id: string): boolean {
+    const e = this.devices.get(id);
+    return !!e && e.inService && e.reachable;
+  }
+
+  get(id: string): DeviceHealthView | undefined {
+    const e = this.devices.get(id);
+    return e ? this.view(e) : undefined;
+  }
+
+  all(): DeviceHealthView[] {
+    return [...this.devices.values()].map((e) => this.view(e));
+  }
+
+  private view(e: Entry): DeviceHealthView {
+    return {
+      id: e.id,
+      kind: e.kind,
+      state: e.state,
+      inService: e.inService,
+      lastSeen: e.lastSeenWall,
+      faults: [...e.faults],
+      counters: { ...e.counters },
+      detail: structuredClone(e.detail),
+    };
+  }
+
+  /** Offline within two heartbeat intervals of going silent (SPEC §6b). */
+  checkSilence(): void {
+    const now = this.opts.clock.monotonic();
+    for (const e of this.devices.values()) {
+      if (e.reachable && e.lastSeenMono !== null && now - e.lastSeenMono > e.offlineAfterMs) {
+        e.reachable = false;
+        this.transition(e, [], 'silent');
+      }
+    }
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The station ledger: SQLite (better-sqlite3, WAL, synchronous=FULL) holding state and the
+ * hash-chained event log in one file. Every state change and its event are written in one
+ * transaction (the transactional outbox, SPEC §9); a commit is fsynced before it returns, so
+ * nothing is sent to a device before its record is on disk.
+ */
+import Database, { type Database as Db, type Statement } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  GENESIS_HASH,
+  hashEvent,
+  serviceDayOf,
+  verifyChain,
+  type Clock,
+  type EventType,
+  type ServiceDay,
+  type StationEvent,
+} from '../../protocol/index';
+import type { Logger } from '../log';
+import { migrate } from './migrations';
+
+/** Raised when the ledger cannot record: the station must refuse, never act unrecorded. */
+export class LedgerUnavailableError extends Error {
+  readonly code = 'ledger_unavailable';
+  constructor(
+    readonly sqliteCode: string,
+    cause: unknown,
+  ) {
+    super(ledgerMessage(sqliteCode), { cause });
+  }
+}
+
+function ledgerMessage(code: string): string {
+  if (code === 'SQLITE_FULL') return 'the station disk is full, so nothing can be recorded; free disk space on the station';
+  if (code.startsWith('SQLITE_READONLY')) return 'the station database is read-only; check the data directory permissions and mount';
+  return `the station database cannot write (${code}); check the disk and the data directory`;
+}
+
+const UNAVAILABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|PERM)/;
+
+/** Turn storage failures into LedgerUnavailableError; rethrow everything else. */
+export function asLedgerError(e: unknown): unknown {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === 'string' && UNAVAILABLE.test(code)) return new LedgerUnavailableError(code, e);
+  return e;
+}
+
+export interface LedgerOptions {
+  path: string;
+  clock: Clock;
+  timezone: string;
+  logger?: Logger;
+  /** Open without write access (inspection tools). */
+  readonly?: boolean;
+}
+
+export interface AppendOptions {
+  /** Service day; defaults to the day of `ts` in the station's timezone. */
+  day?: ServiceDay;
+}
+
+/** What a transaction body gets: the database and the event appender. */
+export interface LedgerTx {
+  readonly db: Db;
+  /** Wall-clock ms read once for the whole transaction. */
+  readonly now: number;
+  readonly day: ServiceDay;
+  append(type: EventType, data: Record<string, unknown>, opts?: AppendOptions): StationEvent;
+}
+
+interface EventRow {
+  seq: number;
+  type: string;
+  ts: number;
+  day: string;
+  data: string;
+  hash: string;
+}
+
+function rowToEvent(r: EventRow): StationEvent {
+  return { seq: r.seq, type: r.type, ts: r.ts, day: r.day, data: JSON.parse(r.data) as Record<string, unknown>, hash: r.hash };
+}
+
+export class Ledger {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly timezone: string;
+  readonly path: string;
+  private readonly logger: Logger | undefined;
+  private readonly stmts: {
+    head: Statement;
+    insertEvent: Statement;
+    eventsAfter: Statement;
+    getMeta: Statement;
+    setMeta: Statement;
+    firstEvent: Statement;
+  };
+  private readonly listeners = new Set<(e: StationEvent) => void>();
+
+  private constructor(db: Db, opts: LedgerOptions) {
+    this.db = db;
+    this.clock = opts.clock;
+    this.timezone = opts.timezone;
+    this.path = opts.path;
+    this.logger = opts.logger;
+    this.stmts = {
+      head: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
+      insertEvent: db.prepare('INSERT INTO events (seq, type, ts, day, data, hash) VALUES (?, ?, ?, ?, ?, ?)'),
+      eventsAfter: db.prepare('SELECT seq, type, ts, day, data, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      firstEvent: db.prepare('SELECT seq, type, ts, day, data, hash FROM events ORDER BY seq LIMIT 1'),
+    };
+  }
+
+  static open(opts: LedgerOptions): Ledger {
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    let db: Db;
+    try {
+      db = new Database(opts.path, { readonly: opts.readonly ?? false });
+      db.pragma('busy_timeout = 5000');
+      if (!opts.readonly) {
+        db.pragma('journal_mode = WAL');
+        // FULL: every commit is fsynced before it returns (SPEC §3 rule 4: no bottle without its record).
+        db.pragma('synchronous = FULL');
+        db.pragma('foreign_keys = ON');
+        migrate(db);
+      }
+    } catch (e) {
+      throw asLedgerError(e);
+    }
+    return new Ledger(db, opts);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  serviceDay(ms: number = this.clock.now()): ServiceDay {
+    return serviceDayOf(ms, this.timezone);
+  }
+
+  /**
+   * Run `fn` in one IMMEDIATE transaction (the write lock is taken at BEGIN, so two writers
+   * serialise instead of failing at commit). Events appended inside commit with the change.
+   */
+  tx<T>(fn: (tx: LedgerTx) => T): T {
+    const appended: StationEvent[] = [];
+    const now = this.clock.now();
+    const run = this.db.transaction(() => {
+      let head: { seq: number; hash: string } | undefined;
+      const ctx: LedgerTx = {
+        db: this.db,
+        now,
+        day: serviceDayOf(now, this.timezone),
+        append: (type, data, opts) => {
+          head ??= this.readHead();
+          const unhashed = { seq: head.seq + 1, type, ts: now, day: opts?.day ?? serviceDayOf(now, this.timezone), data };
+          const event: StationEvent = { ...unhashed, hash: hashEvent(head.hash, unhashed) };
+          this.stmts.insertEvent.run(event.seq, event.type, event.ts, event.day, JSON.stringify(event.data), event.hash);
+          head = { seq: event.seq, hash: event.hash };
+          appended.push(event);
+          return event;
+        },
+      };
+      return fn(ctx);
+    });
+    let result: T;
+    try {
+      result = run.immediate();
+    } catch (e) {
+      const err = asLedgerError(e);
+      if (err instanceof LedgerUnavailableError) this.logger?.error({ err: e }, err.message);
+      throw err;
+    }
+    for (const e of appended) for (const l of this.listeners) l(e);
+    return result;
+  }
+
+  /** Append one event in its own transaction. */
+  append(type: EventType, data: Record<string, unknown>, opts?: AppendOptions): StationEvent {
+    return this.tx((t) => t.append(type, data, opts));
+  }
+
+  /** Called after each committed event (the uploader's nudge, metrics). */
+  onEvent(listener: (e: StationEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private readHead(): { seq: number; hash: string } {
+    const row = this.stmts.head.get() as { seq: number; hash: string } | undefined;
+    if (row) return row;
+    // Everything pruned never happens (the newest event is always kept), so an empty log is a new one.
+    return { seq: 0, hash: GENESIS_HASH };
+  }
+
+  head(): { seq: number; hash: string } {
+    return this.readHead();
+  }
+
+  eventsAfter(seq: number, limit: number): StationEvent[] {
+    return (this.stmts.eventsAfter.all(seq, limit) as EventRow[]).map(rowToEvent);
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.stmts.getMeta.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    try {
+      this.stmts.setMeta.run(key, value);
+    } catch (e) {
+      throw asLedgerError(e);
+    }
+  }
+
+  /** Highest seq the cloud has acknowledged (SPEC §9 `ackedSeq`). */
+  ackedSeq(): number {
+    return Number(this.getMeta('sync.ackedSeq') ?? 0);
+  }
+
+  /** Record the cloud's acknowledgement; monotonic and never beyond the head. */
+  setAckedSeq(seq: number): void {
+    const capped = Math.min(seq, this.readHead().seq);
+    if (capped > this.ackedSeq()) this.setMeta('sync.ackedSeq', String(capped));
+  }
+
+  backlog(): number {
+    return Math.max(0, this.readHead().seq - this.ackedSeq());
+  }
+
+  /**
+   * Delete events the cloud acknowledged and that are older than `olderThanTs`
+   * (SPEC §9: nothing is deleted before the cloud acknowledged it). The newest event is always
+   * kept, and the hash of the last deleted one is remembered so the chain stays checkable.
+   */
+  pruneAcknowledged(olderThanTs: number): number {
+    const acked = this.ackedSeq();
+    return this.tx((t) => {
+      const head = this.readHead();
+      const last = t.db
+        .prepare('SELECT seq, hash FROM events WHERE seq <= ? AND seq < ? AND ts < ? ORDER BY seq DESC LIMIT 1')
+        .get(acked, head.seq, olderThanTs) as { seq: number; hash: string } | undefined;
+      if (!last) return 0;
+      const n = t.db.prepare('DELETE FROM events WHERE seq <= ?').run(last.seq).changes;
+      t.db
+        .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+        .run('chain.pruned', JSON.stringify({ seq: last.seq, hash: last.hash }));
+      return n;
+    });
+  }
+
+  /** Verify the stored chain from the first kept event to the head. */
+  verifyStoredChain(): { ok: true; events: number; headSeq: number } | { ok: false; seq: number; reason: string } {
+    const pruned = this.getMeta('chain.pruned');
+    let prev = pruned ? (JSON.parse(pruned) as { seq: number; hash: string }) : { seq: 0, hash: GENESIS_HASH };
+    let count = 0;
+    for (;;) {
+      const batch = this.eventsAfter(prev.seq, 5000);
+      if (batch.length === 0) break;
+      const check = verifyChain(batch, prev.seq, prev.hash);
+      if (!check.ok) return { ok: false, seq: check.seq, reason: check.reason };
+      count += batch.length;
+      prev = { seq: check.lastSeq, hash: check.lastHash };
+    }
+    return { ok: true, events: count, headSeq: prev.seq };
+  }
+
+  /** Online backup to `destPath` (SQLite backup API; safe while the station runs). */
+  async backup(destPath: string, onProgress?: (remaining: number, total: number) => void): Promise<void> {
+    mkdirSync(dirname(destPath), { recursive: true });
+    await this.db.backup(destPath, {
+      progress: ({ totalPages, remainingPages }) => {
+        onProgress?.(remainingPages, totalPages);
+        return 200;
+      },
+    });
+  }
+
+  /** Size of the database file and its WAL, in bytes. */
+  sizeBytes(): number {
+    const row = this.db.prepare('SELECT page_count * page_size AS bytes FROM pragma_page_count(), pragma_page_size()').get() as {
+      bytes: number;
+    };
+    return row.bytes;
+  }
+}

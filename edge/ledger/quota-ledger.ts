@@ -1,0 +1,248 @@
+/**
+ * Check-ins and claims in the ledger: the pure quota rule (protocol/quota) decides, this
+ * records the decision and its event in one transaction (SPEC §3, §9).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
+import {
+  DEFAULT_POLICY,
+  decideCheckin,
+  decideClaim,
+  type CheckinOutcome,
+  type ClaimOnDay,
+  type ClaimStatus,
+  type Compartment,
+  type QuotaPolicy,
+  type ServiceDay,
+  type Window,
+} from '../../protocol/index';
+import type { Ledger, LedgerTx } from './ledger';
+
+export interface Claim {
+  id: string;
+  riderId: string;
+  day: ServiceDay;
+  slot: number;
+  compartment: Compartment;
+  dispenserId: string;
+  sponsor: string | null;
+  status: ClaimStatus;
+  reason: string | null;
+  createdTs: number;
+  updatedTs: number;
+  /** Wall-clock ms after which the dispenser must refuse the command (SPEC §5 rule 3). */
+  expiresAt: number;
+}
+
+interface ClaimRow {
+  id: string;
+  rider_id: string;
+  day: string;
+  slot: number;
+  compartment: string;
+  dispenser_id: string;
+  sponsor: string | null;
+  status: string;
+  reason: string | null;
+  created_ts: number;
+  updated_ts: number;
+  expires_at: number;
+}
+
+function toClaim(r: ClaimRow): Claim {
+  return {
+    id: r.id,
+    riderId: r.rider_id,
+    day: r.day,
+    slot: r.slot,
+    compartment: r.compartment as Compartment,
+    dispenserId: r.dispenser_id,
+    sponsor: r.sponsor,
+    status: r.status as ClaimStatus,
+    reason: r.reason,
+    createdTs: r.created_ts,
+    updatedTs: r.updated_ts,
+    expiresAt: r.expires_at,
+  };
+}
+
+export interface ReserveRequest {
+  riderId: string;
+  compartment: Compartment;
+  dispenserId: string;
+  sponsor?: string | undefined;
+  /** How long the dispenser may still act on the command (SPEC §5 `expiresAt`). */
+  commandTtlMs: number;
+}
+
+export type ReserveResult =
+  | { kind: 'granted'; claim: Claim; window: Window }
+  | { kind: 'not_checked_in'; day: ServiceDay }
+  | { kind: 'already_claimed_today'; day: ServiceDay; window: Window };
+
+export type Settlement = 'committed' | 'released' | 'unknown';
+
+export type SettleResult =
+  | { kind: 'settled'; claim: Claim; from: ClaimStatus }
+  | { kind: 'unchanged'; claim: Claim }
+  | { kind: 'not_found' };
+
+export class QuotaLedger {
+  private readonly s: Record<string, Statement>;
+  policy: QuotaPolicy;
+
+  constructor(
+    readonly ledger: Ledger,
+    policy: QuotaPolicy = DEFAULT_POLICY,
+  ) {
+    this.policy = policy;
+    const db = ledger.db;
+    this.s = {
+      windows: db.prepare('SELECT day_from AS "from", day_to AS "to" FROM windows WHERE rider_id = ? ORDER BY day_from'),
+      windowAt: db.prepare(
+        'SELECT day_from AS "from", day_to AS "to" FROM windows WHERE rider_id = ? AND day_from <= ? AND day_to >= ? LIMIT 1',
+      ),
+      insertWindow: db.prepare('INSERT INTO windows (rider_id, day_from, day_to, created_ts) VALUES (?, ?, ?, ?)'),
+      claimsOn: db.prepare('SELECT day, status, slot FROM claims WHERE rider_id = ? AND day = ?'),
+      insertClaim: db.prepare(
+        `INSERT INTO claims (id, rider_id, day, slot, compartment, dispenser_id, sponsor, status, created_ts, updated_ts, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'dispensing', ?, ?, ?)`,
+      ),
+      getClaim: db.prepare('SELECT * FROM claims WHERE id = ?'),
+      setStatus: db.prepare('UPDATE claims SET status = ?, reason = ?, updated_ts = ? WHERE id = ?'),
+      byStatus: db.prepare('SELECT * FROM claims WHERE status = ? ORDER BY created_ts'),
+      countByStatus: db.prepare('SELECT status, COUNT(*) AS n FROM claims GROUP BY status'),
+    };
+  }
+
+  /** Windows only overlapping `day` matter for decisions; one indexed lookup. */
+  private windowsCovering(riderId: string, day: ServiceDay): Window[] {
+    const w = this.s.windowAt!.get(riderId, day, day) as Window | undefined;
+    return w ? [w] : [];
+  }
+
+  windowsOf(riderId: string): Window[] {
+    return this.s.windows!.all(riderId) as Window[];
+  }
+
+  claimsOn(riderId: string, day: ServiceDay): ClaimOnDay[] {
+    return this.s.claimsOn!.all(riderId, day) as ClaimOnDay[];
+  }
+
+  /** SPEC §3 rules 1–2: open a window or answer `already_checked_in`. */
+  checkin(riderId: string): { outcome: CheckinOutcome; day: ServiceDay } {
+    return this.ledger.tx((t) => {
+      const outcome = decideCheckin(this.windowsCovering(riderId, t.day), t.day, this.policy);
+      if (outcome.kind === 'opened') {
+        this.s.insertWindow!.run(riderId, outcome.window.from, outcome.window.to, t.now);
+        t.append('checkin', { riderId, windowFrom: outcome.window.from, windowTo: outcome.window.to });
+      }
+      return { outcome, day: t.day };
+    });
+  }
+
+  /**
+   * SPEC §3 rule 3 and ARCHITECTURE step 2: decide and reserve in one durable transaction.
+   * The claim is stored as `dispensing` with its command id (= claim id) before anything is
+   * published, so a crash after this point leaves a claim to query, never an unrecorded drop.
+   */
+  reserve(req: ReserveRequest): ReserveResult {
+    return this.ledger.tx((t) => {
+      const day = t.day;
+      const claims = this.s.claimsOn!.all(req.riderId, day) as Array<ClaimOnDay & { slot: number }>;
+      const decision = decideClaim(this.windowsCovering(req.riderId, day), claims, day, this.policy);
+      if (decision.kind === 'not_checked_in') return { kind: 'not_checked_in', day };
+      if (decision.kind === 'already_claimed_today') return { kind: 'already_claimed_today', day, window: decision.window };
+      const used = new Set(claims.filter((c) => c.status !== 'released').map((c) => c.slot));
+      let slot = 0;
+      while (used.has(slot)) slot++;
+      const id = randomUUID();
+      const expiresAt = t.now + req.commandTtlMs;
+      this.s.insertClaim!.run(id, req.riderId, day, slot, req.compartment, req.dispenserId, req.sponsor ?? null, t.now, t.now, expiresAt);
+      const claim: Claim = {
+        id,
+        riderId: req.riderId,
+        day,
+        slot,
+        compartment: req.compartment,
+        dispenserId: req.dispenserId,
+        sponsor: req.sponsor ?? null,
+        status: 'dispensing',
+        reason: null,
+        createdTs: t.now,
+        updatedTs: t.now,
+        expiresAt,
+      };
+      return { kind: 'granted', claim, window: decision.window };
+    });
+  }
+
+  getClaim(id: string): Claim | undefined {
+    const r = this.s.getClaim!.get(id) as ClaimRow | undefined;
+    return r ? toClaim(r) : undefined;
+  }
+
+  claimsWithStatus(status: ClaimStatus): Claim[] {
+    return (this.s.byStatus!.all(status) as ClaimRow[]).map(toClaim);
+  }
+
+  countByStatus(): Record<ClaimStatus, number> {
+    const out: Record<ClaimStatus, number> = { reserved: 0, dispensing: 0, committed: 0, released: 0, unknown: 0 };
+    for (const r of this.s.countByStatus!.all() as Array<{ status: ClaimStatus; n: number }>) out[r.status] = r.n;
+    return out;
+  }
+
+  /**
+   * Settle a claim (SPEC §3 rule 4, §5 rule 4). In flight → committed | released | unknown;
+   * unknown → committed | released (a late report or a maintenance decision), which also writes
+   * `claim.resolved`. Final states never change: a second `dropped` for a committed claim is
+   * `unchanged`, so one claim is never counted twice.
+   */
+  settle(claimId: string, to: Settlement, detail: { reason?: string; by?: string } = {}): SettleResult {
+    return this.ledger.tx((t) => this.settleIn(t, claimId, to, detail));
+  }
+
+  settleIn(t: LedgerTx, claimId: string, to: Settlement, detail: { reason?: string; by?: string } = {}): SettleResult {
+    const row = this.s.getClaim!.get(claimId) as ClaimRow | undefined;
+    if (!row) return { kind: 'not_found' };
+    const claim = toClaim(row);
+    const from = claim.status;
+    const inFlight = from === 'reserved' || from === 'dispensing';
+    const allowed = inFlight || (from === 'unknown' && to !== 'unknown');
+    if (!allowed) return { kind: 'unchanged', claim };
+    const reason = detail.reason ?? null;
+    this.s.setStatus!.run(to, reason, t.now, claimId);
+    const base = { claimId, riderId: claim.riderId };
+    // Events keep the claim's own service day, so a late resolution counts on the day of the claim.
+    const day = { day: claim.day };
+    if (from === 'unknown') {
+      t.append('claim.resolved', { ...base, outcome: to, ...(detail.by ? { by: detail.by } : {}) }, day);
+    }
+    if (to === 'committed') {
+      t.append(
+        'claim.committed',
+        {
+          ...base,
+          compartment: claim.compartment,
+          dispenserId: claim.dispenserId,
+          ...(claim.sponsor ? { sponsor: claim.sponsor } : {}),
+        },
+        day,
+      );
+    } else if (to === 'released') {
+      t.append('claim.released', { ...base, ...(reason ? { reason } : {}) }, day);
+    } else {
+      t.append('claim.unknown', { ...base, dispenserId: claim.dispenserId, ...(reason ? { reason } : {}) }, day);
+    }
+    return { kind: 'settled', claim: { ...claim, status: to, reason, updatedTs: t.now }, from };
+  }
+
+  /** SPEC §8 rider status: the window covering today and whether today's quota is used. */
+  riderStatus(riderId: string): { day: ServiceDay; window: Window | null; claimedToday: boolean; claimsToday: ClaimOnDay[] } {
+    const day = this.ledger.serviceDay();
+    const window = this.windowsCovering(riderId, day)[0] ?? null;
+    const claimsToday = this.claimsOn(riderId, day);
+    const held = claimsToday.filter((c) => c.status !== 'released').length;
+    return { day, window, claimedToday: held >= this.policy.claimsPerDay, claimsToday };
+  }
+}
