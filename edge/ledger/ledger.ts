@@ -97,6 +97,10 @@ export class Ledger {
     firstEvent: Statement;
   };
   private readonly listeners = new Set<(e: StationEvent) => void>();
+  /** One transaction wrapper, made once (better-sqlite3 wraps BEGIN IMMEDIATE … COMMIT). */
+  private readonly runTx: ReturnType<Db['transaction']>;
+  /** Service day of the current minute: a zone's offset never changes inside a minute. */
+  private dayCache = { minute: -1, day: '' };
 
   private constructor(db: Db, opts: LedgerOptions) {
     this.db = db;
@@ -104,6 +108,7 @@ export class Ledger {
     this.timezone = opts.timezone;
     this.path = opts.path;
     this.logger = opts.logger;
+    this.runTx = db.transaction((body: () => unknown) => body());
     this.stmts = {
       head: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
       insertEvent: db.prepare('INSERT INTO events (seq, type, ts, day, data, hash) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -138,7 +143,9 @@ export class Ledger {
   }
 
   serviceDay(ms: number = this.clock.now()): ServiceDay {
-    return serviceDayOf(ms, this.timezone);
+    const minute = Math.floor(ms / 60_000);
+    if (minute !== this.dayCache.minute) this.dayCache = { minute, day: serviceDayOf(ms, this.timezone) };
+    return this.dayCache.day;
   }
 
   /**
@@ -148,15 +155,16 @@ export class Ledger {
   tx<T>(fn: (tx: LedgerTx) => T): T {
     const appended: StationEvent[] = [];
     const now = this.clock.now();
-    const run = this.db.transaction(() => {
+    const today = this.serviceDay(now);
+    const body = () => {
       let head: { seq: number; hash: string } | undefined;
       const ctx: LedgerTx = {
         db: this.db,
         now,
-        day: serviceDayOf(now, this.timezone),
+        day: today,
         append: (type, data, opts) => {
           head ??= this.readHead();
-          const unhashed = { seq: head.seq + 1, type, ts: now, day: opts?.day ?? serviceDayOf(now, this.timezone), data };
+          const unhashed = { seq: head.seq + 1, type, ts: now, day: opts?.day ?? today, data };
           const event: StationEvent = { ...unhashed, hash: hashEvent(head.hash, unhashed) };
           this.stmts.insertEvent.run(event.seq, event.type, event.ts, event.day, JSON.stringify(event.data), event.hash);
           head = { seq: event.seq, hash: event.hash };
@@ -165,10 +173,10 @@ export class Ledger {
         },
       };
       return fn(ctx);
-    });
+    };
     let result: T;
     try {
-      result = run.immediate();
+      result = this.runTx.immediate(body) as T;
     } catch (e) {
       const err = asLedgerError(e);
       if (err instanceof LedgerUnavailableError) this.logger?.error({ err: e }, err.message);

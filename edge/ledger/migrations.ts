@@ -43,7 +43,7 @@ const registry: Migration[] = [
         id           TEXT PRIMARY KEY,
         rider_id     TEXT NOT NULL,
         day          TEXT NOT NULL,
-        slot         INTEGER NOT NULL,
+        slot         INTEGER,            -- NULL once released: a released claim holds no slot
         compartment  TEXT NOT NULL,
         dispenser_id TEXT NOT NULL,
         sponsor      TEXT,
@@ -53,8 +53,10 @@ const registry: Migration[] = [
         updated_ts   INTEGER NOT NULL,
         expires_at   INTEGER NOT NULL
       ) WITHOUT ROWID;
-      -- The database itself refuses a second quota-holding claim in the same slot of a rider-day.
-      CREATE UNIQUE INDEX claims_quota ON claims (rider_id, day, slot) WHERE status <> 'released';
+      -- The database itself refuses a second quota-holding claim in the same slot of a rider-day
+      -- (released claims have slot NULL, which UNIQUE allows any number of). The same index
+      -- serves the quota decision's lookup of a rider's claims on one day.
+      CREATE UNIQUE INDEX claims_quota ON claims (rider_id, day, slot);
       CREATE INDEX claims_open ON claims (status) WHERE status IN ('reserved','dispensing','unknown');
 
       -- Device health (SPEC §6b).

@@ -22,7 +22,8 @@ export interface Claim {
   id: string;
   riderId: string;
   day: ServiceDay;
-  slot: number;
+  /** Quota slot of the rider-day (0 with one bottle a day); null once released. */
+  slot: number | null;
   compartment: Compartment;
   dispenserId: string;
   sponsor: string | null;
@@ -38,7 +39,7 @@ interface ClaimRow {
   id: string;
   rider_id: string;
   day: string;
-  slot: number;
+  slot: number | null;
   compartment: string;
   dispenser_id: string;
   sponsor: string | null;
@@ -109,7 +110,9 @@ export class QuotaLedger {
          VALUES (?, ?, ?, ?, ?, ?, ?, 'dispensing', ?, ?, ?)`,
       ),
       getClaim: db.prepare('SELECT * FROM claims WHERE id = ?'),
-      setStatus: db.prepare('UPDATE claims SET status = ?, reason = ?, updated_ts = ? WHERE id = ?'),
+      setStatus: db.prepare(
+        "UPDATE claims SET status = @status, reason = @reason, updated_ts = @ts, slot = CASE WHEN @status = 'released' THEN NULL ELSE slot END WHERE id = @id",
+      ),
       byStatus: db.prepare('SELECT * FROM claims WHERE status = ? ORDER BY created_ts'),
       countByStatus: db.prepare('SELECT status, COUNT(*) AS n FROM claims GROUP BY status'),
     };
@@ -149,7 +152,7 @@ export class QuotaLedger {
   reserve(req: ReserveRequest): ReserveResult {
     return this.ledger.tx((t) => {
       const day = t.day;
-      const claims = this.s.claimsOn!.all(req.riderId, day) as Array<ClaimOnDay & { slot: number }>;
+      const claims = this.s.claimsOn!.all(req.riderId, day) as Array<ClaimOnDay & { slot: number | null }>;
       const decision = decideClaim(this.windowsCovering(req.riderId, day), claims, day, this.policy);
       if (decision.kind === 'not_checked_in') return { kind: 'not_checked_in', day };
       if (decision.kind === 'already_claimed_today') return { kind: 'already_claimed_today', day, window: decision.window };
@@ -211,7 +214,7 @@ export class QuotaLedger {
     const allowed = inFlight || (from === 'unknown' && to !== 'unknown');
     if (!allowed) return { kind: 'unchanged', claim };
     const reason = detail.reason ?? null;
-    this.s.setStatus!.run(to, reason, t.now, claimId);
+    this.s.setStatus!.run({ status: to, reason, ts: t.now, id: claimId });
     const base = { claimId, riderId: claim.riderId };
     // Events keep the claim's own service day, so a late resolution counts on the day of the claim.
     const day = { day: claim.day };
@@ -234,7 +237,7 @@ export class QuotaLedger {
     } else {
       t.append('claim.unknown', { ...base, dispenserId: claim.dispenserId, ...(reason ? { reason } : {}) }, day);
     }
-    return { kind: 'settled', claim: { ...claim, status: to, reason, updatedTs: t.now }, from };
+    return { kind: 'settled', claim: { ...claim, status: to, reason, updatedTs: t.now, slot: to === 'released' ? null : claim.slot }, from };
   }
 
   /** SPEC §8 rider status: the window covering today and whether today's quota is used. */

@@ -1,0 +1,145 @@
+/**
+ * Ledger benchmark (issue 2): the claim reservation path against raw single-row SQLite insert
+ * transactions with the same durability (WAL, synchronous=FULL), measured in the same run,
+ * interleaved, on an empty ledger and on one with 1,000,000 claims already in it.
+ */
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addDays, ManualClock } from '../protocol/index';
+import { Ledger } from '../edge/ledger/ledger';
+import { QuotaLedger } from '../edge/ledger/quota-ledger';
+import { fmt, type BenchContext, type BenchRow } from './lib';
+
+// Short alternating slices, so drift in fsync latency (a noisy VM) hits both sides alike.
+const PHASE_MS = 250;
+const ROUNDS = 12;
+const T0 = Date.parse('2026-11-23T02:00:00.000Z');
+
+/**
+ * The baseline: the same claim row inserted raw — one autocommit INSERT into a table with the
+ * ledger's own claims schema (copied from a ledger file), same pragmas, no reads, no decision.
+ * The ratio therefore measures what the ledger adds: the quota decision, the transaction, the ids.
+ */
+function rawInsertRate(dir: string, schemaFrom: Ledger): () => number {
+  const db = new Database(join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  const ddl = schemaFrom.db
+    .prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'claims' AND sql IS NOT NULL ORDER BY type DESC")
+    .all() as Array<{ sql: string }>;
+  for (const { sql } of ddl) db.exec(sql.replace(/^CREATE (UNIQUE )?(TABLE|INDEX) /, 'CREATE $1$2 IF NOT EXISTS '));
+  const ins = db.prepare(
+    `INSERT INTO claims (id, rider_id, day, slot, compartment, dispenser_id, sponsor, status, created_ts, updated_ts, expires_at)
+     VALUES (?, ?, '2026-11-23', 0, 'cold', 'disp-1', NULL, 'dispensing', ?, ?, ?)`,
+  );
+  let n = 0;
+  return () => {
+    const start = performance.now();
+    let count = 0;
+    while (performance.now() - start < PHASE_MS) {
+      ins.run(randomUUID(), `r-${n}`, T0, T0, T0 + 10_000);
+      n++;
+      count++;
+    }
+    return (count / (performance.now() - start)) * 1000;
+  };
+}
+
+function reservationRate(ledger: Ledger, quota: QuotaLedger, prefix: string): () => number {
+  let n = 0;
+  return () => {
+    // Windows for the riders of this phase, written in bulk beforehand: only reservations are timed.
+    const batch = 5_000;
+    const from = n;
+    ledger.db.transaction(() => {
+      const ins = ledger.db.prepare('INSERT OR IGNORE INTO windows (rider_id, day_from, day_to, created_ts) VALUES (?, ?, ?, ?)');
+      for (let i = from; i < from + batch; i++) ins.run(`${prefix}-${i}`, '2026-11-20', '2026-11-26', T0);
+    })();
+    ledger.db.pragma('wal_checkpoint(TRUNCATE)');
+    const start = performance.now();
+    let count = 0;
+    while (performance.now() - start < PHASE_MS && n < from + batch) {
+      const r = quota.reserve({ riderId: `${prefix}-${n}`, compartment: 'cold', dispenserId: 'disp-1', commandTtlMs: 10_000 });
+      if (r.kind !== 'granted') throw new Error(`unexpected ${r.kind}`);
+      n++;
+      count++;
+    }
+    return (count / (performance.now() - start)) * 1000;
+  };
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function fillClaims(ledger: Ledger, count: number, ctx: BenchContext): void {
+  const ins = ledger.db.prepare(
+    `INSERT INTO claims (id, rider_id, day, slot, compartment, dispenser_id, sponsor, status, created_ts, updated_ts, expires_at)
+     VALUES (?, ?, ?, 0, 'cold', 'disp-1', NULL, 'committed', ?, ?, ?)`,
+  );
+  const chunk = 100_000;
+  for (let done = 0; done < count; done += chunk) {
+    ledger.db.transaction(() => {
+      for (let i = done; i < Math.min(count, done + chunk); i++) {
+        const day = addDays('2024-01-01', i % 1000);
+        ins.run(`hist-${i}`, `hist-rider-${Math.floor(i / 1000)}`, day, T0, T0, T0);
+      }
+    })();
+    ctx.progress(`history: ${fmt(Math.min(count, done + chunk))} / ${fmt(count)} claims`);
+  }
+  ledger.db.pragma('wal_checkpoint(TRUNCATE)');
+}
+
+export default async function ledgerBench(ctx: BenchContext): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'waystation-bench-ledger-'));
+  try {
+    const clock = new ManualClock(T0);
+    const ledger = Ledger.open({ path: join(dir, 'ledger.db'), clock, timezone: 'Asia/Shanghai' });
+    const raw = rawInsertRate(dir, ledger);
+    const quota = new QuotaLedger(ledger);
+    const resv = reservationRate(ledger, quota, 'empty');
+
+    const rawA: number[] = [];
+    const ledA: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      rawA.push(raw());
+      ledA.push(resv());
+      ctx.progress(`empty ledger, round ${i + 1}/${ROUNDS}`);
+    }
+    ledger.close();
+
+    const big = Ledger.open({ path: join(dir, 'big.db'), clock, timezone: 'Asia/Shanghai' });
+    fillClaims(big, 1_000_000, ctx);
+    const bigQuota = new QuotaLedger(big);
+    const resvBig = reservationRate(big, bigQuota, 'late');
+    const rawB: number[] = [];
+    const ledB: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      rawB.push(raw());
+      ledB.push(resvBig());
+      ctx.progress(`1M-claim ledger, round ${i + 1}/${ROUNDS}`);
+    }
+    big.close();
+
+    const r0 = mean(rawA);
+    const l0 = mean(ledA);
+    const r1 = mean(rawB);
+    const l1 = mean(ledB);
+    return [
+      { name: 'raw single-row claim insert transactions (same schema, WAL, fsync) — baseline', value: `${fmt(r0)} /s`, ratio: '1.00×' },
+      { name: 'claim reservations through the ledger, empty', value: `${fmt(l0)} /s`, ratio: `${(l0 / r0).toFixed(2)}× raw (target ≥ 0.8)` },
+      { name: 'raw single-row insert transactions, second phase — baseline', value: `${fmt(r1)} /s`, ratio: '1.00×' },
+      { name: 'claim reservations with 1,000,000 claims in the ledger', value: `${fmt(l1)} /s`, ratio: `${(l1 / r1).toFixed(2)}× raw` },
+      {
+        name: 'slowdown at 1M claims vs empty (each against its own baseline)',
+        value: `${((l0 / r0) / (l1 / r1)).toFixed(2)}×`,
+        ratio: 'target ≤ 1.2×',
+      },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * buildApp(deps): the cloud's fastify app, not listening (tests use inject or port 0).
+ */
+import Fastify, { LogController } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Clock } from '../protocol/index';
+import { Auth } from './auth';
+import type { CloudConfig } from './config';
+import { ApiError, apiError } from './errors';
+import { Ingestor } from './ingest/ingestor';
+import { RiderRegistry } from './riders/riderRegistry';
+import { dashboardRoutes } from './routes/dashboardRoutes';
+import { reportRoutes } from './routes/reportRoutes';
+import { riderRoutes } from './routes/riderRoutes';
+import { syncRoutes } from './routes/syncRoutes';
+import type { CloudApp, RouteContext } from './routes/context';
+import type { CloudStore } from './store/store';
+
+export interface CloudDeps {
+  config: CloudConfig;
+  store: CloudStore;
+  clock: Clock;
+  logger: Logger;
+}
+
+export function buildApp(deps: CloudDeps): CloudApp {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ module: 'http' }),
+    // Request start/end lines would log every upload; refusals and failures are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    // Keep ajv's defaults except type coercion of bodies: a sync upload is taken as sent.
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const ctx: RouteContext = {
+    ...deps,
+    auth: new Auth(deps.config),
+    ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' })),
+    riders: new RiderRegistry(deps.store, deps.clock, { ttlDays: deps.config.credentials.ttlDays }, deps.logger.child({ module: 'riders' })),
+  };
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    let e: ApiError;
+    if (err instanceof ApiError) e = err;
+    else if (err.validation) e = apiError('bad_request', err.message);
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = apiError('payload_too_large');
+    else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) e = apiError('bad_request', err.message);
+    else e = apiError('internal');
+    if (e.statusCode >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    else if (e.statusCode !== 409) req.log.info({ code: e.code, url: req.url, msg: e.message }, 'request refused');
+    // 4xx from fastify (bad JSON, bad content type) keep their own status; 5xx details stay in the log.
+    const status = e.code === 'bad_request' && err.statusCode && err.statusCode < 500 ? err.statusCode : e.statusCode;
+    return reply.code(status).send(e.body());
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(apiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body()));
+
+  app.get('/healthz', async () => ({ ok: true }));
+  syncRoutes(app, ctx);
+  riderRoutes(app, ctx);
+  reportRoutes(app, ctx);
+  dashboardRoutes(app);
+  return app;
+}

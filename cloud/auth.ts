@@ -1,0 +1,52 @@
+/**
+ * Bearer tokens (SPEC §9, §11): stations and admins are configured by the SHA-256 of their
+ * token; a presented token is hashed and compared with timingSafeEqual against every entry.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { sha256Hex } from '../protocol/index';
+import type { CloudConfig } from './config';
+import { apiError } from './errors';
+
+export function bearerOf(req: FastifyRequest): string | null {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return null;
+  const m = /^Bearer\s+(\S{1,512})\s*$/i.exec(h);
+  return m ? m[1]! : null;
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+/** The first entry whose hash matches; every entry is compared, so timing says nothing. */
+function findByHash<T>(entries: readonly T[], hashOf: (t: T) => string, token: string): T | null {
+  const h = sha256Hex(token);
+  let found: T | null = null;
+  for (const e of entries) if (sameHash(hashOf(e), h) && found === null) found = e;
+  return found;
+}
+
+export class Auth {
+  constructor(private readonly config: CloudConfig) {}
+
+  /** The station this request's token belongs to, which must be `stationId` (401 / 403). */
+  requireStation(req: FastifyRequest, stationId: string): void {
+    const token = bearerOf(req);
+    if (!token) throw apiError('unauthorized', 'a station bearer token is required');
+    const station = findByHash(this.config.stations, (s) => s.tokenSha256, token);
+    if (!station) throw apiError('unauthorized', 'the station token is not known');
+    if (station.id !== stationId) throw apiError('forbidden', `this token belongs to another station and may not act for ${stationId}`);
+  }
+
+  /** The admin's name (for the audit log), or 401. */
+  requireAdmin(req: FastifyRequest): string {
+    const token = bearerOf(req);
+    if (!token) throw apiError('unauthorized', 'an admin bearer token is required');
+    const admin = findByHash(this.config.adminTokens, (a) => a.sha256, token);
+    if (!admin) throw apiError('unauthorized', 'the admin token is not known');
+    return admin.name;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * `waystation-cloud` (SPEC §11). `npm run cloud -- --config <file>` serves; subcommands manage
+ * riders, credentials and signing keys directly in the store (safe while the server runs).
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { sha256Hex, systemClock } from '../protocol/index';
+import { ConfigError, loadCloudConfig, type CloudConfig } from './config';
+import { ApiError } from './errors';
+import { RiderRegistry } from './riders/riderRegistry';
+import { cloudLogger, openStore, PortInUseError, startCloud } from './server';
+
+const USAGE = `usage: waystation-cloud [serve] --config <file>
+       waystation-cloud rider add --config <file> --group <courier|food_delivery|outdoor_worker|other> [--platform <name>] [--ttl-days <n>]
+       waystation-cloud rider show <riderId> --config <file>
+       waystation-cloud rider revoke <riderId> --config <file> [--reason <text>]
+       waystation-cloud credential issue <riderId> --config <file> [--ttl-days <n>]
+       waystation-cloud keys list --config <file>
+       waystation-cloud keys rotate --config <file>
+       waystation-cloud token new          (a random token and the SHA-256 to put in a config)
+       waystation-cloud token hash <token>
+add --json for machine-readable output.`;
+
+const out = (s: string): void => {
+  process.stdout.write(`${s}\n`);
+};
+const fail = (msg: string, code = 2): never => {
+  process.stderr.write(`${msg}\n`);
+  process.exit(code);
+};
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      group: { type: 'string' },
+      platform: { type: 'string' },
+      'ttl-days': { type: 'string' },
+      reason: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return out(USAGE);
+  const [cmd = 'serve', sub, arg] = positionals;
+  const print = (human: string, obj: unknown): void => out(values.json ? JSON.stringify(obj) : human);
+
+  if (cmd === 'token') {
+    if (sub === 'new') {
+      const token = randomBytes(24).toString('base64url');
+      return print(`token:  ${token}\nsha256: ${sha256Hex(token)}`, { token, sha256: sha256Hex(token) });
+    }
+    if (sub === 'hash' && arg) return print(sha256Hex(arg), { sha256: sha256Hex(arg) });
+    return fail(USAGE);
+  }
+
+  if (!values.config) return fail(`--config <file> is required\n${USAGE}`);
+  let config: CloudConfig;
+  try {
+    config = loadCloudConfig(values.config);
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(e.message);
+    throw e;
+  }
+
+  if (cmd === 'serve') {
+    let cloud;
+    try {
+      cloud = await startCloud(config);
+    } catch (e) {
+      if (e instanceof PortInUseError) return fail(e.message, 1);
+      throw e;
+    }
+    out(`waystation cloud at ${cloud.url} — dashboard ${cloud.url}/dashboard`);
+    const stop = () => void cloud.stop().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return;
+  }
+
+  const ttl = values['ttl-days'] === undefined ? undefined : Number(values['ttl-days']);
+  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 3660)) return fail('--ttl-days must be a whole number of days, 1 to 3660');
+  const store = openStore(config);
+  const riders = new RiderRegistry(store, systemClock, { ttlDays: config.credentials.ttlDays }, cloudLogger('warn'));
+  try {
+    if (cmd === 'rider' && sub === 'add') {
+      const groups = ['courier', 'food_delivery', 'outdoor_worker', 'other'];
+      if (!values.group || !groups.includes(values.group)) return fail(`--group must be one of ${groups.join(', ')}`);
+      if (values.platform !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(values.platform)) return fail('--platform must be a short lowercase name like meituan');
+      const rider = await riders.register({ group: values.group, platform: values.platform ?? null });
+      const issued = await riders.issue(rider.riderId, ttl);
+      return print(
+        `riderId:    ${rider.riderId}\ncredential: ${issued.credential}\nkid:        ${issued.kid}\nexpires:    ${new Date(issued.expiresAt).toISOString()}`,
+        { ...rider, credential: issued.credential, kid: issued.kid, expiresAt: issued.expiresAt },
+      );
+    }
+    if (cmd === 'rider' && sub === 'show' && arg) {
+      const r = await riders.get(arg);
+      return print(JSON.stringify(r, null, 2), r);
+    }
+    if (cmd === 'rider' && sub === 'revoke' && arg) {
+      const r = await riders.revoke(arg, values.reason ?? null);
+      return print(`revoked ${r.riderId} at ${new Date(r.revokedAt!).toISOString()}`, r);
+    }
+    if (cmd === 'credential' && sub === 'issue' && arg) {
+      const issued = await riders.issue(arg, ttl);
+      return print(issued.credential, issued);
+    }
+    if (cmd === 'keys' && sub === 'list') {
+      const keys = await riders.keyList();
+      return print(
+        keys.map((k) => `${k.kid}  ${k.retiredAt === null ? 'active ' : 'retired'}  ${k.published ? 'published' : 'expired'}`).join('\n') || '(no keys)',
+        keys,
+      );
+    }
+    if (cmd === 'keys' && sub === 'rotate') {
+      const k = await riders.rotate();
+      return print(`new active key ${k.kid}`, { kid: k.kid });
+    }
+    return fail(USAGE);
+  } catch (e) {
+    if (e instanceof ApiError) return fail(`${e.code}: ${e.message}`, 1);
+    throw e;
+  } finally {
+    await store.close();
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => fail(`waystation-cloud: ${(e as Error).stack ?? String(e)}`, 1));

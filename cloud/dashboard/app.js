@@ -1,0 +1,176 @@
+// Waystation dashboard: plain browser script, no build step. The admin token stays in
+// sessionStorage (gone when the tab closes) and goes out as a bearer token. Data is only ever
+// written with textContent, never as HTML.
+'use strict';
+
+const TOKEN_KEY = 'waystation.adminToken';
+const $ = (id) => document.getElementById(id);
+let trendChart = null;
+
+function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+async function api(path) {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${token()}` } });
+  if (res.status === 401) { logout('Your session is not valid; log in again.'); throw new Error('unauthorized'); }
+  if (!res.ok) {
+    let msg = `${res.status}`;
+    try { const b = await res.json(); msg = `${b.error}: ${b.message}`; } catch { /* not JSON */ }
+    throw new Error(msg);
+  }
+  return res;
+}
+
+const fmtTime = (ms) => (ms ? new Date(ms).toLocaleString() : '—');
+
+function fillTable(id, rows, cells) {
+  const body = document.querySelector(`#${id} tbody`);
+  body.replaceChildren();
+  for (const r of rows) {
+    const tr = document.createElement('tr');
+    for (const c of cells(r)) {
+      const td = document.createElement('td');
+      const [text, cls] = Array.isArray(c) ? c : [c, typeof c === 'number' ? 'n' : ''];
+      td.textContent = String(text);
+      if (cls) td.className = cls;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  if (rows.length === 0) {
+    const tr = document.createElement('tr');
+    const td = document.createElement('td');
+    td.colSpan = document.querySelectorAll(`#${id} thead th`).length;
+    td.textContent = 'none';
+    tr.append(td);
+    body.append(tr);
+  }
+}
+
+function query() {
+  const q = new URLSearchParams();
+  if ($('week').value) q.set('week', $('week').value);
+  if ($('station').value) q.set('station', $('station').value);
+  return q;
+}
+
+async function loadWeekly() {
+  const report = await (await api(`/v1/reports/weekly?${query()}`)).json();
+  if (!$('week').value) $('week').value = report.week;
+  $('week-range').textContent = `${report.week}: ${report.from} – ${report.to}`;
+  const sel = $('station');
+  if (sel.options.length === 1 && !sel.value) {
+    for (const s of report.stations) sel.add(new Option(s.stationId, s.stationId));
+  }
+  fillTable('weekly-table', report.stations, (s) => [
+    s.stationId, s.checkins, s.riders, s.newRiders, s.returningRiders, s.bottles.hot, s.bottles.cold,
+    fmtTime(report.completeThrough[s.stationId]),
+  ]);
+  const t = report.totals;
+  const foot = document.querySelector('#weekly-table tfoot');
+  foot.replaceChildren();
+  const tr = document.createElement('tr');
+  for (const v of ['all (distinct riders)', t.checkins, t.riders, t.newRiders, t.returningRiders, t.bottles.hot, t.bottles.cold, '']) {
+    const td = document.createElement('td');
+    td.textContent = String(v);
+    if (typeof v === 'number') td.className = 'n';
+    tr.append(td);
+  }
+  foot.append(tr);
+  fillTable('sponsor-table', report.sponsors, (s) => [s.sponsor || '(no sponsor)', s.bottles, s.restocked]);
+  const list = $('lapsed-list');
+  list.replaceChildren();
+  for (const id of report.lapsedRiders) { const li = document.createElement('li'); li.textContent = id; list.append(li); }
+  if (report.lapsedRiders.length === 0) { const li = document.createElement('li'); li.textContent = 'none'; list.append(li); }
+}
+
+async function loadTrend() {
+  const q = query();
+  q.set('weeks', '12');
+  const { weeks } = await (await api(`/v1/reports/trend?${q}`)).json();
+  const data = {
+    labels: weeks.map((w) => w.week),
+    datasets: [
+      { label: 'check-ins', data: weeks.map((w) => w.checkins), borderColor: '#1f5f8b', backgroundColor: '#1f5f8b' },
+      { label: 'riders', data: weeks.map((w) => w.riders), borderColor: '#e07b00', backgroundColor: '#e07b00' },
+      { label: 'bottles', data: weeks.map((w) => w.bottles), borderColor: '#2e9d5b', backgroundColor: '#2e9d5b', yAxisID: 'y1' },
+    ],
+  };
+  if (typeof Chart === 'undefined') return;
+  if (trendChart) { trendChart.data = data; trendChart.update(); return; }
+  trendChart = new Chart($('trend-chart'), {
+    type: 'line',
+    data,
+    options: {
+      maintainAspectRatio: false,
+      animation: false,
+      scales: { y: { beginAtZero: true }, y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false } } },
+    },
+  });
+}
+
+async function loadHealth() {
+  const h = await (await api('/v1/fleet/health')).json();
+  $('device-states').textContent = `Devices: ${Object.entries(h.devicesByState).map(([k, v]) => `${v} ${k}`).join(', ')}`;
+  fillTable('station-health', h.stations, (s) => [
+    s.stationId, s.zone, [s.online ? 'online' : 'offline', s.online ? 'online' : 'offline'], fmtTime(s.lastHeartbeatAt),
+    s.backlog ?? '—', s.syncedSeq,
+  ]);
+  fillTable('fault-table', h.openFaults, (f) => [f.stationId, f.deviceId, f.fault, fmtTime(f.since)]);
+  fillTable('lowstock-table', h.lowStock, (f) => [f.stationId, f.deviceId, f.fault, fmtTime(f.since)]);
+  fillTable('overdue-table', h.overdueLockers, (l) => [l.stationId, l.compartment, fmtTime(l.since)]);
+  fillTable('alert-table', h.chainAlerts, (a) => [a.stationId, a.kind, a.seq ?? '', a.detail, a.count, fmtTime(a.at)]);
+}
+
+async function refresh() {
+  $('status').textContent = 'loading…';
+  try {
+    await loadWeekly();
+    await Promise.all([loadTrend(), loadHealth()]);
+    $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (e) {
+    $('status').textContent = `failed: ${e.message}`;
+  }
+}
+
+async function downloadCsv() {
+  const q = query();
+  q.set('format', 'csv');
+  const res = await api(`/v1/reports/weekly?${q}`);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `waystation-weekly-${$('week').value || 'current'}.csv`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function show(loggedIn) {
+  $('login-view').hidden = loggedIn;
+  $('app-view').hidden = !loggedIn;
+  $('logout').hidden = !loggedIn;
+}
+
+function logout(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  show(false);
+  $('login-error').textContent = message || '';
+}
+
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const t = $('token').value.trim();
+  const res = await fetch('/v1/fleet/health', { headers: { authorization: `Bearer ${t}` } });
+  if (!res.ok) { $('login-error').textContent = 'That token was not accepted.'; return; }
+  sessionStorage.setItem(TOKEN_KEY, t);
+  $('token').value = '';
+  $('login-error').textContent = '';
+  show(true);
+  await refresh();
+});
+$('logout').addEventListener('click', () => logout());
+$('refresh').addEventListener('click', refresh);
+$('week').addEventListener('change', refresh);
+$('station').addEventListener('change', refresh);
+$('csv').addEventListener('click', () => downloadCsv().catch((e) => { $('status').textContent = `CSV failed: ${e.message}`; }));
+
+if (token()) { show(true); refresh(); } else { show(false); }

@@ -1,0 +1,79 @@
+/**
+ * Sync ingest (SPEC §9): plan the batch against the stored head (pure), then store events and
+ * rollups in one transaction. Uploads of one station are serialised in this process; the store
+ * refuses an append whose head moved, which covers several cloud processes later.
+ */
+import type { Logger } from 'pino';
+import { GENESIS_HASH, type Clock, type StationEvent } from '../../protocol/index';
+import type { CloudStore } from '../store/store';
+import { planBatch, replayRange, type ChainBreak } from './planBatch';
+import { rollupEffectsOf } from './rollupEffects';
+
+export type IngestResult =
+  | { ok: true; ackedSeq: number; applied: number; replayed: number }
+  | { ok: false; error: 'gap'; expectedSeq: number; ackedSeq: number }
+  | { ok: false; error: 'chain_broken'; seq: number; reason: ChainBreak; ackedSeq: number };
+
+const MAX_HEAD_RETRIES = 3;
+
+export class Ingestor {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: CloudStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Ingest one upload of `stationId`; expected outcomes (gap, broken chain) are results. */
+  ingest(stationId: string, events: readonly StationEvent[]): Promise<IngestResult> {
+    const prev = this.queues.get(stationId) ?? Promise.resolve();
+    const next = prev.then(() => this.ingestNow(stationId, events));
+    const settled = next.catch(() => undefined);
+    this.queues.set(stationId, settled);
+    void settled.then(() => {
+      if (this.queues.get(stationId) === settled) this.queues.delete(stationId);
+    });
+    return next;
+  }
+
+  private async ingestNow(stationId: string, events: readonly StationEvent[]): Promise<IngestResult> {
+    for (let attempt = 0; ; attempt++) {
+      const row = await this.store.syncHead(stationId);
+      const head = { seq: row?.seq ?? 0, hash: row?.hash ?? GENESIS_HASH };
+      const range = replayRange(head, events);
+      const stored = range ? await this.store.eventHashes(stationId, range[0], range[1]) : new Map<number, string>();
+      const plan = planBatch(head, events, (seq) => stored.get(seq));
+      if (plan.kind === 'gap') return { ok: false, error: 'gap', expectedSeq: plan.expectedSeq, ackedSeq: head.seq };
+      if (plan.kind === 'chain_broken') {
+        await this.raiseChainAlert(stationId, plan.seq, plan.reason);
+        return { ok: false, error: 'chain_broken', seq: plan.seq, reason: plan.reason, ackedSeq: head.seq };
+      }
+      if (plan.fresh.length === 0) return { ok: true, ackedSeq: head.seq, applied: 0, replayed: plan.replayed };
+      const effects = plan.fresh.map(rollupEffectsOf);
+      const res = await this.store.appendEvents({ stationId, prev: head, events: plan.fresh, effects, receivedAt: this.clock.now() });
+      if (!res.ok) {
+        // Another writer moved the head between planning and appending: plan again.
+        if (attempt < MAX_HEAD_RETRIES) continue;
+        throw new Error(`station ${stationId}: head kept moving during ingest`);
+      }
+      await this.raiseDataAlerts(stationId, plan.fresh, effects);
+      return { ok: true, ackedSeq: res.seq, applied: plan.fresh.length, replayed: plan.replayed };
+    }
+  }
+
+  private async raiseChainAlert(stationId: string, seq: number, reason: ChainBreak): Promise<void> {
+    this.logger.warn({ stationId, seq, reason }, 'refused an upload that breaks the hash chain');
+    await this.store.raiseAlert({ stationId, kind: 'chain_broken', seq, detail: reason, at: this.clock.now() });
+  }
+
+  private async raiseDataAlerts(stationId: string, events: readonly StationEvent[], effects: ReturnType<typeof rollupEffectsOf>[]): Promise<void> {
+    for (let i = 0; i < effects.length; i++) {
+      for (const e of effects[i]!) {
+        if (e.kind !== 'invalid') continue;
+        this.logger.warn({ stationId, seq: events[i]!.seq, detail: e.detail }, 'stored an event whose data does not match its type');
+        await this.store.raiseAlert({ stationId, kind: 'invalid_event', seq: events[i]!.seq, detail: e.detail, at: this.clock.now() });
+      }
+    }
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * What one station event does to the cloud's rollups (pure; SPEC §9–10). The store applies
+ * the effects in the same transaction that stores the event, so reports read rollups whose
+ * cost does not grow with history.
+ *
+ * Events the reports read have schemas in protocol/events.ts. The health events (device.*,
+ * locker.*, station.heartbeat) are read leniently: the keys below are used when present.
+ */
+import { eventErrors, isoWeekOf, isServiceDay, type StationEvent } from '../../protocol/index';
+
+export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
+
+export type RollupEffect =
+  | { kind: 'checkin'; week: string; day: string; riderId: string }
+  | { kind: 'bottle'; week: string; riderId: string; compartment: 'hot' | 'cold' | null; sponsor: string }
+  | { kind: 'restock'; week: string; sponsor: string; count: number; dispenserId: string; compartment: string }
+  | {
+      kind: 'device';
+      deviceId: string;
+      ts: number;
+      state?: DeviceState;
+      deviceKind?: string;
+      inService?: boolean;
+      faults?: string[];
+      stock?: Record<string, number>;
+    }
+  | { kind: 'fault.open'; deviceId: string; fault: string; ts: number }
+  | { kind: 'fault.close'; deviceId: string; fault: string | null }
+  | { kind: 'locker.overdue'; compartment: string; ts: number; riderId: string | null }
+  | { kind: 'locker.clear'; compartment: string }
+  | { kind: 'heartbeat'; ts: number; data: Record<string, unknown> }
+  /** The event is stored, but its data does not match its type's schema: raised as an alert. */
+  | { kind: 'invalid'; detail: string };
+
+/** Sponsor key for bottles/restocks without one. */
+export const NO_SPONSOR = '';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const strList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+function deviceIdOf(d: Record<string, unknown>): string | undefined {
+  return str(d.deviceId) ?? str(d.dispenserId) ?? str(d.id) ?? str(d.device);
+}
+
+function stockOf(d: Record<string, unknown>): Record<string, number> | undefined {
+  const s = d.stock;
+  if (!s || typeof s !== 'object') return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(s)) if (typeof v === 'number') out[k] = v;
+  return out;
+}
+
+/** Low stock reported by the edge: fault names (SPEC §5 `out_of_stock_hot`) or a `lowStock` list. */
+function lowStockFaults(d: Record<string, unknown>): string[] {
+  const ls = d.lowStock;
+  if (Array.isArray(ls)) return strList(ls).map((c) => `low_stock_${c}`);
+  return [];
+}
+
+export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
+  const errs = eventErrors(e);
+  if (errs.length > 0) return [{ kind: 'invalid', detail: `${e.type}: ${errs.slice(0, 3).join('; ')}` }];
+  const d = e.data;
+  const week = isoWeekOf(e.day);
+  switch (e.type) {
+    case 'checkin':
+      return [{ kind: 'checkin', week, day: e.day, riderId: d.riderId as string }];
+    case 'claim.committed':
+      return [
+        {
+          kind: 'bottle',
+          week,
+          riderId: d.riderId as string,
+          compartment: d.compartment as 'hot' | 'cold',
+          sponsor: str(d.sponsor) ?? NO_SPONSOR,
+        },
+      ];
+    case 'claim.resolved': {
+      // A late `dropped` report (SPEC §3 rule 4): the bottle counts on the claim's own day when given.
+      if (d.outcome !== 'committed') return [];
+      const day = typeof d.day === 'string' && isServiceDay(d.day) ? d.day : e.day;
+      const c = d.compartment === 'hot' || d.compartment === 'cold' ? d.compartment : null;
+      return [{ kind: 'bottle', week: isoWeekOf(day), riderId: d.riderId as string, compartment: c, sponsor: str(d.sponsor) ?? NO_SPONSOR }];
+    }
+    case 'dispenser.restocked': {
+      const effects: RollupEffect[] = [
+        {
+          kind: 'restock',
+          week,
+          sponsor: str(d.sponsor) ?? NO_SPONSOR,
+          count: d.count as number,
+          dispenserId: d.dispenserId as string,
+          compartment: d.compartment as string,
+        },
+        { kind: 'fault.close', deviceId: d.dispenserId as string, fault: `out_of_stock_${String(d.compartment)}` },
+        { kind: 'fault.close', deviceId: d.dispenserId as string, fault: `low_stock_${String(d.compartment)}` },
+      ];
+      return effects;
+    }
+    case 'device.online':
+    case 'device.offline':
+    case 'device.fault':
+    case 'device.recovered':
+    case 'device.service':
+      return deviceEffects(e);
+    case 'locker.overdue': {
+      const c = str(d.compartment);
+      return c ? [{ kind: 'locker.overdue', compartment: c, ts: e.ts, riderId: str(d.riderId) ?? null }] : [];
+    }
+    case 'locker.retrieved':
+    case 'locker.forced_open': {
+      const c = str(d.compartment);
+      return c ? [{ kind: 'locker.clear', compartment: c }] : [];
+    }
+    case 'station.heartbeat':
+      return [{ kind: 'heartbeat', ts: e.ts, data: d }];
+    default:
+      return [];
+  }
+}
+
+function deviceEffects(e: StationEvent): RollupEffect[] {
+  const d = e.data;
+  const deviceId = deviceIdOf(d);
+  if (!deviceId) return [{ kind: 'invalid', detail: `${e.type}: no deviceId` }];
+  const faults = [...strList(d.faults), ...(str(d.fault) ? [d.fault as string] : []), ...lowStockFaults(d)];
+  const base = {
+    kind: 'device' as const,
+    deviceId,
+    ts: e.ts,
+    ...(str(d.kind) ? { deviceKind: d.kind as string } : {}),
+    ...(stockOf(d) ? { stock: stockOf(d)! } : {}),
+  };
+  switch (e.type) {
+    case 'device.online':
+      return [{ ...base, state: faults.length > 0 ? 'degraded' : 'online' }, ...faults.map((f) => open(deviceId, f, e.ts))];
+    case 'device.offline':
+      return [{ ...base, state: 'offline' }];
+    case 'device.fault':
+      return [{ ...base, state: 'degraded' }, ...faults.map((f) => open(deviceId, f, e.ts))];
+    case 'device.recovered': {
+      // A named fault cleared, or all of them when none is named.
+      const closes: RollupEffect[] =
+        faults.length > 0 ? faults.map((f) => ({ kind: 'fault.close', deviceId, fault: f })) : [{ kind: 'fault.close', deviceId, fault: null }];
+      const state = str(d.state) as DeviceState | undefined;
+      return [...closes, { ...base, state: state ?? 'online' }];
+    }
+    case 'device.service': {
+      const inService = d.inService !== false;
+      return [{ ...base, inService, state: inService ? 'online' : 'out_of_service' }];
+    }
+    default:
+      return [];
+  }
+}
+
+function open(deviceId: string, fault: string, ts: number): RollupEffect {
+  return { kind: 'fault.open', deviceId, fault, ts };
+}

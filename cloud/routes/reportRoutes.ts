@@ -1,0 +1,66 @@
+/**
+ * Admin reports (SPEC §9): weekly check-ins (JSON or CSV), the 12-week trend, fleet health.
+ */
+import { Type } from '@sinclair/typebox';
+import { apiError } from '../errors';
+import { fleetHealth } from '../reports/fleetHealth';
+import { checkWeek, currentWeek, weeklyReport, weeklyReportCsv, weeklyTrend } from '../reports/weeklyReport';
+import type { CloudApp, RouteContext } from './context';
+
+const Week = Type.String({ pattern: '^\\d{4}-W\\d{2}$' });
+const StationId = Type.String({ minLength: 1, maxLength: 64 });
+
+export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
+  const stationIds = ctx.config.stations.map((s) => s.id).sort();
+  const scopeOf = (station: string | undefined): string | null => {
+    if (station === undefined) return null;
+    if (!stationIds.includes(station)) throw apiError('unknown_station', `no station ${station}`);
+    return station;
+  };
+
+  app.get(
+    '/v1/reports/weekly',
+    {
+      schema: {
+        querystring: Type.Object({
+          week: Type.Optional(Week),
+          station: Type.Optional(StationId),
+          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+        }),
+      },
+    },
+    async (req, reply) => {
+      ctx.auth.requireAdmin(req);
+      const week = checkWeek(req.query.week ?? currentWeek(ctx.clock));
+      const report = await weeklyReport(ctx.store, stationIds, week, scopeOf(req.query.station));
+      if (req.query.format === 'csv') {
+        const name = `waystation-weekly-${week}${req.query.station ? `-${req.query.station}` : ''}.csv`;
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(weeklyReportCsv(report));
+      }
+      return report;
+    },
+  );
+
+  app.get(
+    '/v1/reports/trend',
+    {
+      schema: {
+        querystring: Type.Object({
+          week: Type.Optional(Week),
+          weeks: Type.Integer({ minimum: 1, maximum: 104, default: 12 }),
+          station: Type.Optional(StationId),
+        }),
+      },
+    },
+    async (req) => {
+      ctx.auth.requireAdmin(req);
+      const week = checkWeek(req.query.week ?? currentWeek(ctx.clock));
+      return { week, weeks: await weeklyTrend(ctx.store, week, req.query.weeks, scopeOf(req.query.station)) };
+    },
+  );
+
+  app.get('/v1/fleet/health', async (req) => {
+    ctx.auth.requireAdmin(req);
+    return fleetHealth(ctx.store, ctx.config.stations, ctx.clock.now(), ctx.config.health.stationOfflineAfterMs);
+  });
+}

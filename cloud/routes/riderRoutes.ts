@@ -1,0 +1,75 @@
+/**
+ * Admin routes for riders, credentials and signing keys (SPEC §4). Every call is logged with
+ * the admin's name.
+ */
+import { Type } from '@sinclair/typebox';
+import { RIDER_GROUPS } from '../../protocol/index';
+import type { CloudApp, RouteContext } from './context';
+
+const RiderParams = Type.Object({ riderId: Type.String({ pattern: '^r-[0-9a-f]{16}$' }) });
+const Group = Type.Union(RIDER_GROUPS.map((g) => Type.Literal(g)));
+const Platform = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' });
+const TtlDays = Type.Integer({ minimum: 1, maximum: 3660 });
+
+export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
+  app.post(
+    '/v1/riders',
+    {
+      schema: {
+        body: Type.Object(
+          { group: Group, platform: Type.Optional(Platform), issueCredential: Type.Optional(Type.Boolean()), ttlDays: Type.Optional(TtlDays) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req, reply) => {
+      const by = ctx.auth.requireAdmin(req);
+      const rider = await ctx.riders.register({ group: req.body.group, platform: req.body.platform ?? null });
+      req.log.info({ by, riderId: rider.riderId }, 'admin registered a rider');
+      const issued = req.body.issueCredential ? await ctx.riders.issue(rider.riderId, req.body.ttlDays) : undefined;
+      return reply.code(201).send({ ...rider, ...(issued ? { credential: issued.credential, kid: issued.kid, expiresAt: issued.expiresAt } : {}) });
+    },
+  );
+
+  app.get('/v1/riders/:riderId', { schema: { params: RiderParams } }, async (req) => {
+    ctx.auth.requireAdmin(req);
+    return ctx.riders.get(req.params.riderId);
+  });
+
+  app.post(
+    '/v1/riders/:riderId/credentials',
+    { schema: { params: RiderParams, body: Type.Optional(Type.Object({ ttlDays: Type.Optional(TtlDays) }, { additionalProperties: false })) } },
+    async (req, reply) => {
+      const by = ctx.auth.requireAdmin(req);
+      const issued = await ctx.riders.issue(req.params.riderId, req.body?.ttlDays);
+      req.log.info({ by, riderId: issued.riderId, kid: issued.kid }, 'admin issued a credential');
+      return reply.code(201).send(issued);
+    },
+  );
+
+  app.post(
+    '/v1/riders/:riderId/revoke',
+    { schema: { params: RiderParams, body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false })) } },
+    async (req) => {
+      const by = ctx.auth.requireAdmin(req);
+      const rider = await ctx.riders.revoke(req.params.riderId, req.body?.reason ?? null);
+      req.log.info({ by, riderId: rider.riderId }, 'admin revoked a rider');
+      return rider;
+    },
+  );
+
+  app.get('/v1/keys', async (req) => {
+    ctx.auth.requireAdmin(req);
+    return { keys: await ctx.riders.keyList() };
+  });
+
+  app.post('/v1/keys/rotate', async (req, reply) => {
+    const by = ctx.auth.requireAdmin(req);
+    const key = await ctx.riders.rotate();
+    req.log.info({ by, kid: key.kid }, 'admin rotated the signing key');
+    return reply.code(201).send({ kid: key.kid });
+  });
+
+  // Public keys are public: anyone may verify a rider credential with them.
+  app.get('/.well-known/jwks.json', async () => ctx.riders.jwks());
+}

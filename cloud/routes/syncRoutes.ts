@@ -1,0 +1,55 @@
+/**
+ * Station sync routes (SPEC §9, contract): event upload and config pull.
+ */
+import { Type } from '@sinclair/typebox';
+import { GapError, UploadRequest, UploadResponse } from '../../protocol/index';
+import { apiError } from '../errors';
+import { etagOf, ifNoneMatchHits, stationConfigDoc } from '../stationConfigDoc';
+import type { CloudApp, RouteContext } from './context';
+
+const StationParams = Type.Object({ stationId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
+  app.post(
+    '/v1/stations/:stationId/events',
+    {
+      bodyLimit: ctx.config.http.bodyLimitBytes,
+      schema: {
+        params: StationParams,
+        body: UploadRequest,
+        response: { 200: UploadResponse, 409: GapError },
+      },
+    },
+    async (req, reply) => {
+      const { stationId } = req.params;
+      ctx.auth.requireStation(req, stationId);
+      const r = await ctx.ingestor.ingest(stationId, req.body.events);
+      if (r.ok) {
+        req.log.debug({ stationId, ackedSeq: r.ackedSeq, applied: r.applied, replayed: r.replayed }, 'upload');
+        return reply.send({ ackedSeq: r.ackedSeq });
+      }
+      if (r.error === 'gap') {
+        throw apiError('gap', `the cloud holds ${stationId} up to seq ${r.ackedSeq}; resend from ${r.expectedSeq}`, {
+          expectedSeq: r.expectedSeq,
+        });
+      }
+      throw apiError('chain_broken', `event ${r.seq} of ${stationId} breaks the hash chain (${r.reason}); the batch was refused`, {
+        seq: r.seq,
+        reason: r.reason,
+        ackedSeq: r.ackedSeq,
+      });
+    },
+  );
+
+  app.get('/v1/stations/:stationId/config', { schema: { params: StationParams } }, async (req, reply) => {
+    const { stationId } = req.params;
+    ctx.auth.requireStation(req, stationId);
+    const station = ctx.config.stations.find((s) => s.id === stationId);
+    if (!station) throw apiError('unknown_station');
+    const doc = await stationConfigDoc(station, ctx.config, ctx.store, ctx.riders, ctx.clock.now());
+    const etag = etagOf(doc);
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (ifNoneMatchHits(req.headers['if-none-match'], etag)) return reply.code(304).send();
+    return reply.send(doc);
+  });
+}

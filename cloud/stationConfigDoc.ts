@@ -1,0 +1,38 @@
+/**
+ * The document a station pulls from `GET /v1/stations/{id}/config` (SPEC §9), and its ETag.
+ */
+import { canonicalJson, sha256Hex, type StationConfigDoc } from '../protocol/index';
+import type { CloudConfig, StationConfig } from './config';
+import type { RiderRegistry } from './riders/riderRegistry';
+import type { CloudStore } from './store/store';
+
+export async function stationConfigDoc(
+  station: StationConfig,
+  config: CloudConfig,
+  store: CloudStore,
+  riders: RiderRegistry,
+  nowMs: number,
+): Promise<StationConfigDoc> {
+  return {
+    stationId: station.id,
+    jwks: (await riders.jwks(nowMs)) as StationConfigDoc['jwks'],
+    revokedRiders: await store.revokedRiders(nowMs),
+    quota: { windowDays: config.quota.windowDays, claimsPerDay: config.quota.claimsPerDay },
+    maintenanceTokens: station.maintenanceTokens.map((t) => ({ name: t.name, sha256: t.sha256 })),
+    devices: station.devices.map((d) => ({ id: d.id, kind: d.kind })),
+  };
+}
+
+/** A strong ETag over the canonical JSON, so equal documents always get equal tags. */
+export function etagOf(doc: unknown): string {
+  return `"${sha256Hex(canonicalJson(doc)).slice(0, 32)}"`;
+}
+
+/** RFC 9110 If-None-Match: `*` or a list of (possibly weak) tags. */
+export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
+  });
+}

@@ -1,0 +1,292 @@
+/**
+ * The SQLite backend of CloudStore (better-sqlite3, WAL, synchronous=FULL: an acknowledged
+ * event is on disk before `ackedSeq` goes out, since the edge may prune it after that).
+ */
+import Database, { type Database as Db, type Statement } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { StationEvent } from '../../protocol/index';
+import type {
+  AlertInput, AlertRow, AppendBatch, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
+  RiderRow, Scope, SigningKeyRow, SponsorRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
+} from './store';
+import { migrate } from './sqliteSchema';
+import { SqliteRollups } from './sqliteRollups';
+
+type Row = Record<string, unknown>;
+
+const riderOf = (r: Row): RiderRow => ({
+  riderId: r.rider_id as string,
+  group: r.grp as string,
+  platform: (r.platform as string | null) ?? null,
+  createdAt: r.created_at as number,
+  revokedAt: (r.revoked_at as number | null) ?? null,
+  revokeReason: (r.revoke_reason as string | null) ?? null,
+  lastCredentialExp: (r.last_credential_exp as number | null) ?? null,
+});
+
+const headOf = (r: Row): SyncHeadRow => ({
+  stationId: r.station_id as string,
+  seq: r.last_seq as number,
+  hash: r.last_hash as string,
+  ts: r.last_ts as number,
+  updatedAt: r.updated_at as number,
+});
+
+export class SqliteStore implements CloudStore {
+  readonly db: Db;
+  private readonly rollups: SqliteRollups;
+  private readonly s: Record<string, Statement>;
+
+  private constructor(db: Db) {
+    this.db = db;
+    this.rollups = new SqliteRollups(db);
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      head: p('SELECT * FROM station_sync WHERE station_id = ?'),
+      heads: p('SELECT * FROM station_sync ORDER BY station_id'),
+      hashes: p('SELECT seq, hash FROM events WHERE station_id = ? AND seq BETWEEN ? AND ?'),
+      insertEvent: p('INSERT INTO events (station_id, seq, type, ts, day, data, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      setHead: p(`INSERT INTO station_sync (station_id, last_seq, last_hash, last_ts, updated_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (station_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash,
+        last_ts = excluded.last_ts, updated_at = excluded.updated_at`),
+      eventsAfter: p('SELECT seq, type, ts, day, data, hash FROM events WHERE station_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      countEvents: p('SELECT count(*) AS n FROM events WHERE station_id = ?'),
+      alertUpsert: p(`INSERT INTO alerts (station_id, kind, seq, detail, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (station_id, kind, coalesce(seq, -1)) DO UPDATE SET count = count + 1, last_at = excluded.last_at, detail = excluded.detail`),
+      alerts: p('SELECT * FROM alerts ORDER BY last_at DESC, id DESC LIMIT ?'),
+      riderInsert: p('INSERT INTO riders (rider_id, grp, platform, created_at) VALUES (?, ?, ?, ?)'),
+      rider: p('SELECT * FROM riders WHERE rider_id = ?'),
+      revoke: p('UPDATE riders SET revoked_at = coalesce(revoked_at, ?), revoke_reason = coalesce(revoke_reason, ?) WHERE rider_id = ?'),
+      revoked: p(`SELECT rider_id FROM riders WHERE revoked_at IS NOT NULL
+        AND (last_credential_exp IS NULL OR last_credential_exp > ?) ORDER BY rider_id`),
+      riderExp: p('UPDATE riders SET last_credential_exp = max(coalesce(last_credential_exp, 0), ?) WHERE rider_id = ?'),
+      keyExp: p('UPDATE signing_keys SET last_exp = max(coalesce(last_exp, 0), ?) WHERE kid = ?'),
+      keyInsert: p('INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)'),
+      keyRetireOthers: p('UPDATE signing_keys SET retired_at = ? WHERE kid <> ? AND retired_at IS NULL'),
+      keyActivate: p('UPDATE signing_keys SET retired_at = NULL WHERE kid = ?'),
+      keys: p('SELECT * FROM signing_keys ORDER BY created_at, kid'),
+      weekRows: p('SELECT * FROM week_station WHERE week = ? AND (? IS NULL OR station_id = ?) ORDER BY station_id'),
+      newPerStation: p(`SELECT station_id, count(*) AS n FROM rider_first WHERE first_week = ? AND (? IS NULL OR station_id = ?)
+        GROUP BY station_id`),
+      returningPerStation: p(`SELECT w.station_id, count(*) AS n FROM rider_week w
+        JOIN rider_first f ON f.station_id = w.station_id AND f.rider_id = w.rider_id
+        WHERE w.week = ? AND w.checked_in = 1 AND f.first_week < ? AND (? IS NULL OR w.station_id = ?) GROUP BY w.station_id`),
+      ridersAny: p('SELECT count(DISTINCT rider_id) AS n FROM rider_week WHERE week = ?'),
+      newAny: p('SELECT count(*) AS n FROM rider_first_any WHERE first_week = ?'),
+      returningAny: p(`SELECT count(DISTINCT w.rider_id) AS n FROM rider_week w JOIN rider_first_any f ON f.rider_id = w.rider_id
+        WHERE w.week = ? AND w.checked_in = 1 AND f.first_week < ?`),
+      lapsed: p(`SELECT rider_id FROM rider_week WHERE week = ? AND checked_in = 1 AND (? IS NULL OR station_id = ?)
+        EXCEPT SELECT rider_id FROM rider_week WHERE week = ? AND checked_in = 1 AND (? IS NULL OR station_id = ?) ORDER BY 1`),
+      sponsors: p(`SELECT sponsor, sum(bottles) AS bottles, sum(restocked) AS restocked FROM week_sponsor
+        WHERE week = ? AND (? IS NULL OR station_id = ?) GROUP BY sponsor ORDER BY sponsor`),
+      heartbeats: p('SELECT * FROM heartbeats ORDER BY station_id'),
+      devices: p('SELECT * FROM devices ORDER BY station_id, device_id'),
+      faults: p('SELECT * FROM open_faults ORDER BY station_id, device_id, fault'),
+      overdue: p('SELECT * FROM overdue_lockers ORDER BY station_id, compartment'),
+    };
+  }
+
+  static open(path: string): SqliteStore {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    migrate(db);
+    return new SqliteStore(db);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async syncHead(stationId: string): Promise<SyncHeadRow | null> {
+    const r = this.s.head!.get(stationId) as Row | undefined;
+    return r ? headOf(r) : null;
+  }
+
+  async syncHeads(): Promise<SyncHeadRow[]> {
+    return (this.s.heads!.all() as Row[]).map(headOf);
+  }
+
+  async eventHashes(stationId: string, fromSeq: number, toSeq: number): Promise<Map<number, string>> {
+    const rows = this.s.hashes!.all(stationId, fromSeq, toSeq) as { seq: number; hash: string }[];
+    return new Map(rows.map((r) => [r.seq, r.hash]));
+  }
+
+  async appendEvents(b: AppendBatch): Promise<AppendResult> {
+    return this.db
+      .transaction((): AppendResult => {
+        const cur = this.s.head!.get(b.stationId) as Row | undefined;
+        const curSeq = (cur?.last_seq as number | undefined) ?? 0;
+        if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq };
+        if (b.events.length === 0) return { ok: true, seq: curSeq };
+        const ins = this.s.insertEvent!;
+        for (const e of b.events) ins.run(b.stationId, e.seq, e.type, e.ts, e.day, JSON.stringify(e.data), e.hash);
+        this.rollups.apply(b.stationId, b.effects);
+        const last = b.events[b.events.length - 1]!;
+        this.s.setHead!.run(b.stationId, last.seq, last.hash, last.ts, b.receivedAt);
+        return { ok: true, seq: last.seq };
+      })
+      .immediate();
+  }
+
+  async eventsAfter(stationId: string, afterSeq: number, limit: number): Promise<StationEvent[]> {
+    return (this.s.eventsAfter!.all(stationId, afterSeq, limit) as Row[]).map((r) => ({
+      seq: r.seq as number,
+      type: r.type as string,
+      ts: r.ts as number,
+      day: r.day as string,
+      data: JSON.parse(r.data as string) as Record<string, unknown>,
+      hash: r.hash as string,
+    }));
+  }
+
+  async countEvents(stationId: string): Promise<number> {
+    return (this.s.countEvents!.get(stationId) as { n: number }).n;
+  }
+
+  async raiseAlert(a: AlertInput): Promise<void> {
+    this.s.alertUpsert!.run(a.stationId, a.kind, a.seq, a.detail, a.at, a.at);
+  }
+
+  async alerts(limit: number): Promise<AlertRow[]> {
+    return (this.s.alerts!.all(limit) as Row[]).map((r) => ({
+      id: r.id as number,
+      stationId: r.station_id as string,
+      kind: r.kind as string,
+      seq: (r.seq as number | null) ?? null,
+      detail: r.detail as string,
+      at: r.last_at as number,
+      firstAt: r.first_at as number,
+      count: r.count as number,
+    }));
+  }
+
+  async createRider(r: { riderId: string; group: string; platform: string | null; createdAt: number }): Promise<RiderRow> {
+    this.s.riderInsert!.run(r.riderId, r.group, r.platform, r.createdAt);
+    return (await this.rider(r.riderId))!;
+  }
+
+  async rider(riderId: string): Promise<RiderRow | null> {
+    const r = this.s.rider!.get(riderId) as Row | undefined;
+    return r ? riderOf(r) : null;
+  }
+
+  async revokeRider(riderId: string, at: number, reason: string | null): Promise<RiderRow | null> {
+    this.s.revoke!.run(at, reason, riderId);
+    return this.rider(riderId);
+  }
+
+  async revokedRiders(nowMs: number): Promise<string[]> {
+    return (this.s.revoked!.all(nowMs) as { rider_id: string }[]).map((r) => r.rider_id);
+  }
+
+  async noteCredentialIssued(riderId: string, kid: string, expMs: number): Promise<void> {
+    this.db.transaction(() => {
+      this.s.riderExp!.run(expMs, riderId);
+      this.s.keyExp!.run(expMs, kid);
+    })();
+  }
+
+  async addSigningKey(k: { kid: string; privateJwk: Row; publicJwk: Row; createdAt: number }): Promise<void> {
+    this.s.keyInsert!.run(k.kid, JSON.stringify(k.privateJwk), JSON.stringify(k.publicJwk), k.createdAt);
+  }
+
+  async activateSigningKey(kid: string, at: number): Promise<void> {
+    this.db.transaction(() => {
+      this.s.keyRetireOthers!.run(at, kid);
+      this.s.keyActivate!.run(kid);
+    })();
+  }
+
+  async signingKeys(): Promise<SigningKeyRow[]> {
+    return (this.s.keys!.all() as Row[]).map((r) => ({
+      kid: r.kid as string,
+      privateJwk: JSON.parse(r.private_jwk as string) as Row,
+      publicJwk: JSON.parse(r.public_jwk as string) as Row,
+      createdAt: r.created_at as number,
+      retiredAt: (r.retired_at as number | null) ?? null,
+      lastExp: (r.last_exp as number | null) ?? null,
+    }));
+  }
+
+  async weeklyStations(week: string, scope: Scope): Promise<WeeklyStationRow[]> {
+    const news = new Map((this.s.newPerStation!.all(week, scope, scope) as { station_id: string; n: number }[]).map((r) => [r.station_id, r.n]));
+    const ret = new Map(
+      (this.s.returningPerStation!.all(week, week, scope, scope) as { station_id: string; n: number }[]).map((r) => [r.station_id, r.n]),
+    );
+    return (this.s.weekRows!.all(week, scope, scope) as Row[]).map((r) => ({
+      stationId: r.station_id as string,
+      checkins: r.checkins as number,
+      riders: r.riders as number,
+      newRiders: news.get(r.station_id as string) ?? 0,
+      returningRiders: ret.get(r.station_id as string) ?? 0,
+      bottlesHot: r.bottles_hot as number,
+      bottlesCold: r.bottles_cold as number,
+      bottlesOther: r.bottles_other as number,
+    }));
+  }
+
+  async weeklyTotals(week: string, scope: Scope): Promise<WeeklyTotals> {
+    if (scope !== null) {
+      const row = (await this.weeklyStations(week, scope))[0];
+      return { riders: row?.riders ?? 0, newRiders: row?.newRiders ?? 0, returningRiders: row?.returningRiders ?? 0 };
+    }
+    const n = (s: Statement, ...args: unknown[]) => (s.get(...args) as { n: number }).n;
+    return {
+      riders: n(this.s.ridersAny!, week),
+      newRiders: n(this.s.newAny!, week),
+      returningRiders: n(this.s.returningAny!, week, week),
+    };
+  }
+
+  async lapsedRiders(week: string, prevWeek: string, scope: Scope): Promise<string[]> {
+    return (this.s.lapsed!.all(prevWeek, scope, scope, week, scope, scope) as { rider_id: string }[]).map((r) => r.rider_id);
+  }
+
+  async sponsors(week: string, scope: Scope): Promise<SponsorRow[]> {
+    return this.s.sponsors!.all(week, scope, scope) as SponsorRow[];
+  }
+
+  async heartbeats(): Promise<HeartbeatRow[]> {
+    return (this.s.heartbeats!.all() as Row[]).map((r) => ({
+      stationId: r.station_id as string,
+      ts: r.ts as number,
+      data: JSON.parse(r.data as string) as Row,
+    }));
+  }
+
+  async devices(): Promise<DeviceRow[]> {
+    const faults = await this.openFaults();
+    return (this.s.devices!.all() as Row[]).map((r) => ({
+      stationId: r.station_id as string,
+      deviceId: r.device_id as string,
+      kind: (r.kind as string | null) ?? null,
+      state: r.state as string,
+      inService: r.in_service === 1,
+      lastSeenAt: r.last_seen as number,
+      faults: faults.filter((f) => f.stationId === r.station_id && f.deviceId === r.device_id).map((f) => f.fault),
+      stock: r.stock ? (JSON.parse(r.stock as string) as Record<string, number>) : null,
+    }));
+  }
+
+  async openFaults(): Promise<FaultRow[]> {
+    return (this.s.faults!.all() as Row[]).map((r) => ({
+      stationId: r.station_id as string,
+      deviceId: r.device_id as string,
+      fault: r.fault as string,
+      since: r.since as number,
+    }));
+  }
+
+  async overdueLockers(): Promise<OverdueLockerRow[]> {
+    return (this.s.overdue!.all() as Row[]).map((r) => ({
+      stationId: r.station_id as string,
+      compartment: r.compartment as string,
+      since: r.since as number,
+      riderId: (r.rider_id as string | null) ?? null,
+    }));
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Applies rollup effects inside the append transaction (SQLite backend). Counters of one batch
+ * are summed in memory first, so a batch of 500 events costs a few statements per distinct
+ * (week, rider), not per event.
+ */
+import type { Database, Statement } from 'better-sqlite3';
+import type { RollupEffect } from '../ingest/rollupEffects';
+
+interface WeekCounters {
+  checkins: number;
+  hot: number;
+  cold: number;
+  other: number;
+}
+
+export class SqliteRollups {
+  private readonly s: Record<string, Statement>;
+
+  constructor(db: Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      riderWeekInsert: p('INSERT OR IGNORE INTO rider_week (week, station_id, rider_id, checked_in) VALUES (?, ?, ?, ?)'),
+      riderWeekCheckin: p('UPDATE rider_week SET checked_in = 1 WHERE week = ? AND station_id = ? AND rider_id = ? AND checked_in = 0'),
+      weekUpsert: p(`INSERT INTO week_station (week, station_id, checkins, riders, bottles_hot, bottles_cold, bottles_other)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (week, station_id) DO UPDATE SET
+        checkins = checkins + excluded.checkins, riders = riders + excluded.riders,
+        bottles_hot = bottles_hot + excluded.bottles_hot, bottles_cold = bottles_cold + excluded.bottles_cold,
+        bottles_other = bottles_other + excluded.bottles_other`),
+      firstUpsert: p(`INSERT INTO rider_first (station_id, rider_id, first_day, first_week) VALUES (?, ?, ?, ?)
+        ON CONFLICT (station_id, rider_id) DO UPDATE SET first_day = excluded.first_day, first_week = excluded.first_week
+        WHERE excluded.first_day < rider_first.first_day`),
+      firstAnyUpsert: p(`INSERT INTO rider_first_any (rider_id, first_day, first_week) VALUES (?, ?, ?)
+        ON CONFLICT (rider_id) DO UPDATE SET first_day = excluded.first_day, first_week = excluded.first_week
+        WHERE excluded.first_day < rider_first_any.first_day`),
+      sponsorUpsert: p(`INSERT INTO week_sponsor (week, station_id, sponsor, bottles, restocked) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (week, station_id, sponsor) DO UPDATE SET bottles = bottles + excluded.bottles, restocked = restocked + excluded.restocked`),
+      deviceUpsert: p(`INSERT INTO devices (station_id, device_id, kind, state, in_service, last_seen, stock)
+        VALUES (@station, @device, @kind, coalesce(@state, 'online'), coalesce(@inService, 1), @ts, @stock)
+        ON CONFLICT (station_id, device_id) DO UPDATE SET
+          kind = coalesce(excluded.kind, kind),
+          in_service = coalesce(@inService, in_service),
+          state = CASE WHEN coalesce(@inService, in_service) = 0 THEN 'out_of_service' ELSE coalesce(@state, state) END,
+          last_seen = max(last_seen, excluded.last_seen),
+          stock = coalesce(excluded.stock, stock)`),
+      faultOpen: p('INSERT OR IGNORE INTO open_faults (station_id, device_id, fault, since) VALUES (?, ?, ?, ?)'),
+      faultClose: p('DELETE FROM open_faults WHERE station_id = ? AND device_id = ? AND fault = ?'),
+      faultCloseAll: p('DELETE FROM open_faults WHERE station_id = ? AND device_id = ?'),
+      overdueOpen: p('INSERT OR REPLACE INTO overdue_lockers (station_id, compartment, since, rider_id) VALUES (?, ?, ?, ?)'),
+      overdueClear: p('DELETE FROM overdue_lockers WHERE station_id = ? AND compartment = ?'),
+      heartbeat: p(`INSERT INTO heartbeats (station_id, ts, data) VALUES (?, ?, ?)
+        ON CONFLICT (station_id) DO UPDATE SET ts = excluded.ts, data = excluded.data WHERE excluded.ts >= heartbeats.ts`),
+    };
+  }
+
+  /** Apply the effects of one batch of one station (call inside the append transaction). */
+  apply(stationId: string, effects: readonly (readonly RollupEffect[])[]): void {
+    const weeks = new Map<string, WeekCounters>();
+    const riderWeeks = new Map<string, { week: string; riderId: string; checkedIn: boolean }>();
+    const firstDays = new Map<string, { day: string; week: string }>();
+    const sponsors = new Map<string, { week: string; sponsor: string; bottles: number; restocked: number }>();
+    const week = (w: string): WeekCounters => {
+      let c = weeks.get(w);
+      if (!c) weeks.set(w, (c = { checkins: 0, hot: 0, cold: 0, other: 0 }));
+      return c;
+    };
+    const seeRider = (w: string, riderId: string, checkedIn: boolean) => {
+      const k = `${w}\u0000${riderId}`;
+      const r = riderWeeks.get(k);
+      if (r) r.checkedIn ||= checkedIn;
+      else riderWeeks.set(k, { week: w, riderId, checkedIn });
+    };
+    const sponsor = (w: string, name: string) => {
+      const k = `${w}\u0000${name}`;
+      let s = sponsors.get(k);
+      if (!s) sponsors.set(k, (s = { week: w, sponsor: name, bottles: 0, restocked: 0 }));
+      return s;
+    };
+    for (const list of effects) {
+      for (const e of list) {
+        switch (e.kind) {
+          case 'checkin': {
+            week(e.week).checkins++;
+            seeRider(e.week, e.riderId, true);
+            const f = firstDays.get(e.riderId);
+            if (!f || e.day < f.day) firstDays.set(e.riderId, { day: e.day, week: e.week });
+            break;
+          }
+          case 'bottle': {
+            const c = week(e.week);
+            if (e.compartment === 'hot') c.hot++;
+            else if (e.compartment === 'cold') c.cold++;
+            else c.other++;
+            seeRider(e.week, e.riderId, false);
+            sponsor(e.week, e.sponsor).bottles++;
+            break;
+          }
+          case 'restock':
+            week(e.week);
+            sponsor(e.week, e.sponsor).restocked += e.count;
+            break;
+          default:
+            this.applyHealth(stationId, e);
+        }
+      }
+    }
+    const newRiders = new Map<string, number>();
+    for (const r of riderWeeks.values()) {
+      if (this.s.riderWeekInsert!.run(r.week, stationId, r.riderId, r.checkedIn ? 1 : 0).changes === 1) {
+        newRiders.set(r.week, (newRiders.get(r.week) ?? 0) + 1);
+      } else if (r.checkedIn) {
+        this.s.riderWeekCheckin!.run(r.week, stationId, r.riderId);
+      }
+    }
+    for (const [w, c] of weeks) this.s.weekUpsert!.run(w, stationId, c.checkins, newRiders.get(w) ?? 0, c.hot, c.cold, c.other);
+    for (const [riderId, f] of firstDays) {
+      this.s.firstUpsert!.run(stationId, riderId, f.day, f.week);
+      this.s.firstAnyUpsert!.run(riderId, f.day, f.week);
+    }
+    for (const s of sponsors.values()) this.s.sponsorUpsert!.run(s.week, stationId, s.sponsor, s.bottles, s.restocked);
+  }
+
+  private applyHealth(stationId: string, e: RollupEffect): void {
+    switch (e.kind) {
+      case 'device':
+        this.s.deviceUpsert!.run({
+          station: stationId,
+          device: e.deviceId,
+          kind: e.deviceKind ?? null,
+          state: e.state ?? null,
+          inService: e.inService === undefined ? null : e.inService ? 1 : 0,
+          ts: e.ts,
+          stock: e.stock ? JSON.stringify(e.stock) : null,
+        });
+        break;
+      case 'fault.open':
+        this.s.faultOpen!.run(stationId, e.deviceId, e.fault, e.ts);
+        break;
+      case 'fault.close':
+        if (e.fault === null) this.s.faultCloseAll!.run(stationId, e.deviceId);
+        else this.s.faultClose!.run(stationId, e.deviceId, e.fault);
+        break;
+      case 'locker.overdue':
+        this.s.overdueOpen!.run(stationId, e.compartment, e.ts, e.riderId);
+        break;
+      case 'locker.clear':
+        this.s.overdueClear!.run(stationId, e.compartment);
+        break;
+      case 'heartbeat':
+        this.s.heartbeat!.run(stationId, e.ts, JSON.stringify(e.data));
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * SQLite schema of the cloud store. The event log's primary key is the sync cursor
+ * (station, seq); rollups are keyed by ISO week so a weekly report reads one week's rows.
+ */
+import type { Database } from 'better-sqlite3';
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE events (
+    station_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL,
+    day TEXT NOT NULL, data TEXT NOT NULL, hash TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE station_sync (
+    station_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_hash TEXT NOT NULL,
+    last_ts INTEGER NOT NULL, updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE week_station (
+    week TEXT NOT NULL, station_id TEXT NOT NULL,
+    checkins INTEGER NOT NULL DEFAULT 0, riders INTEGER NOT NULL DEFAULT 0,
+    bottles_hot INTEGER NOT NULL DEFAULT 0, bottles_cold INTEGER NOT NULL DEFAULT 0,
+    bottles_other INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (week, station_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE rider_week (
+    week TEXT NOT NULL, station_id TEXT NOT NULL, rider_id TEXT NOT NULL,
+    checked_in INTEGER NOT NULL,
+    PRIMARY KEY (week, station_id, rider_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE rider_first (
+    station_id TEXT NOT NULL, rider_id TEXT NOT NULL, first_day TEXT NOT NULL, first_week TEXT NOT NULL,
+    PRIMARY KEY (station_id, rider_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX rider_first_week ON rider_first (first_week, station_id);
+  CREATE TABLE rider_first_any (
+    rider_id TEXT PRIMARY KEY, first_day TEXT NOT NULL, first_week TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX rider_first_any_week ON rider_first_any (first_week);
+  CREATE TABLE week_sponsor (
+    week TEXT NOT NULL, station_id TEXT NOT NULL, sponsor TEXT NOT NULL,
+    bottles INTEGER NOT NULL DEFAULT 0, restocked INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (week, station_id, sponsor)
+  ) WITHOUT ROWID;
+  CREATE TABLE devices (
+    station_id TEXT NOT NULL, device_id TEXT NOT NULL, kind TEXT, state TEXT NOT NULL,
+    in_service INTEGER NOT NULL DEFAULT 1, last_seen INTEGER NOT NULL, stock TEXT,
+    PRIMARY KEY (station_id, device_id)
+  );
+  CREATE TABLE open_faults (
+    station_id TEXT NOT NULL, device_id TEXT NOT NULL, fault TEXT NOT NULL, since INTEGER NOT NULL,
+    PRIMARY KEY (station_id, device_id, fault)
+  );
+  CREATE TABLE overdue_lockers (
+    station_id TEXT NOT NULL, compartment TEXT NOT NULL, since INTEGER NOT NULL, rider_id TEXT,
+    PRIMARY KEY (station_id, compartment)
+  );
+  CREATE TABLE heartbeats (station_id TEXT PRIMARY KEY, ts INTEGER NOT NULL, data TEXT NOT NULL);
+  CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY, station_id TEXT NOT NULL, kind TEXT NOT NULL, seq INTEGER,
+    detail TEXT NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, count INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE UNIQUE INDEX alerts_key ON alerts (station_id, kind, coalesce(seq, -1));
+  CREATE TABLE riders (
+    rider_id TEXT PRIMARY KEY, grp TEXT NOT NULL, platform TEXT, created_at INTEGER NOT NULL,
+    revoked_at INTEGER, revoke_reason TEXT, last_credential_exp INTEGER
+  );
+  CREATE TABLE signing_keys (
+    kid TEXT PRIMARY KEY, private_jwk TEXT NOT NULL, public_jwk TEXT NOT NULL, created_at INTEGER NOT NULL,
+    retired_at INTEGER, last_exp INTEGER
+  );
+  `,
+];
+
+export function migrate(db: Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

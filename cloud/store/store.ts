@@ -1,0 +1,169 @@
+/**
+ * The cloud's one storage interface. SQLite (sqlite.ts) is the default backend; a PostgreSQL
+ * backend can be added behind the same interface and run the same contract suite
+ * (test/cloud/store-contract.ts). Methods are async so a networked backend fits; each one is a
+ * single unit of work (the SQLite backend runs each in one transaction).
+ */
+import type { StationEvent } from '../../protocol/index';
+import type { RollupEffect } from '../ingest/rollupEffects';
+
+export interface SyncHeadRow {
+  stationId: string;
+  seq: number;
+  hash: string;
+  /** `ts` of the head event: the station is complete up to here (SPEC §9 completeThrough). */
+  ts: number;
+  updatedAt: number;
+}
+
+export interface AppendBatch {
+  stationId: string;
+  /** The head the batch was planned against; the append fails with `head_moved` if it changed. */
+  prev: { seq: number; hash: string };
+  events: readonly StationEvent[];
+  /** Rollup effects of each event, same order as `events`. */
+  effects: readonly (readonly RollupEffect[])[];
+  receivedAt: number;
+}
+
+export type AppendResult = { ok: true; seq: number } | { ok: false; reason: 'head_moved'; seq: number };
+
+export interface AlertInput {
+  stationId: string;
+  kind: string;
+  seq: number | null;
+  detail: string;
+  at: number;
+}
+
+export interface AlertRow extends AlertInput {
+  id: number;
+  firstAt: number;
+  count: number;
+}
+
+export interface RiderRow {
+  riderId: string;
+  group: string;
+  platform: string | null;
+  createdAt: number;
+  revokedAt: number | null;
+  revokeReason: string | null;
+  /** Latest `exp` (ms) of a credential issued to this rider. */
+  lastCredentialExp: number | null;
+}
+
+export interface SigningKeyRow {
+  kid: string;
+  privateJwk: Record<string, unknown>;
+  publicJwk: Record<string, unknown>;
+  createdAt: number;
+  /** Set when a newer key replaced it; it stays published until `lastExp`. */
+  retiredAt: number | null;
+  /** Latest `exp` (ms) of a credential it signed. */
+  lastExp: number | null;
+}
+
+export interface WeeklyStationRow {
+  stationId: string;
+  checkins: number;
+  riders: number;
+  newRiders: number;
+  returningRiders: number;
+  bottlesHot: number;
+  bottlesCold: number;
+  /** Bottles whose compartment is unknown (a late `claim.resolved` without it). */
+  bottlesOther: number;
+}
+
+export interface WeeklyTotals {
+  riders: number;
+  newRiders: number;
+  returningRiders: number;
+}
+
+export interface SponsorRow {
+  sponsor: string;
+  bottles: number;
+  restocked: number;
+}
+
+export interface DeviceRow {
+  stationId: string;
+  deviceId: string;
+  kind: string | null;
+  state: string;
+  inService: boolean;
+  lastSeenAt: number;
+  faults: string[];
+  stock: Record<string, number> | null;
+}
+
+export interface FaultRow {
+  stationId: string;
+  deviceId: string;
+  fault: string;
+  since: number;
+}
+
+export interface OverdueLockerRow {
+  stationId: string;
+  compartment: string;
+  since: number;
+  riderId: string | null;
+}
+
+export interface HeartbeatRow {
+  stationId: string;
+  ts: number;
+  data: Record<string, unknown>;
+}
+
+/** Which stations a report covers: one, or `null` for the whole network. */
+export type Scope = string | null;
+
+export interface CloudStore {
+  close(): Promise<void>;
+
+  // --- sync log ---
+  syncHead(stationId: string): Promise<SyncHeadRow | null>;
+  syncHeads(): Promise<SyncHeadRow[]>;
+  /** Stored hashes of seqs `from..to` (inclusive) of one station. */
+  eventHashes(stationId: string, fromSeq: number, toSeq: number): Promise<Map<number, string>>;
+  /** Store events and apply their rollup effects atomically, if the head is still `prev`. */
+  appendEvents(batch: AppendBatch): Promise<AppendResult>;
+  eventsAfter(stationId: string, afterSeq: number, limit: number): Promise<StationEvent[]>;
+  countEvents(stationId: string): Promise<number>;
+
+  // --- alerts (hash chain, invalid data) ---
+  /** Record an alert; the same (station, kind, seq) again only bumps its count. */
+  raiseAlert(a: AlertInput): Promise<void>;
+  alerts(limit: number): Promise<AlertRow[]>;
+
+  // --- riders and keys ---
+  createRider(r: { riderId: string; group: string; platform: string | null; createdAt: number }): Promise<RiderRow>;
+  rider(riderId: string): Promise<RiderRow | null>;
+  revokeRider(riderId: string, at: number, reason: string | null): Promise<RiderRow | null>;
+  /** Revoked riders that may still hold an unexpired credential at `nowMs`. */
+  revokedRiders(nowMs: number): Promise<string[]>;
+  /** Note an issued credential: bumps the rider's and the key's latest `exp`. */
+  noteCredentialIssued(riderId: string, kid: string, expMs: number): Promise<void>;
+  addSigningKey(k: { kid: string; privateJwk: Record<string, unknown>; publicJwk: Record<string, unknown>; createdAt: number }): Promise<void>;
+  /** Make `kid` the active key and retire the others at `at`. */
+  activateSigningKey(kid: string, at: number): Promise<void>;
+  signingKeys(): Promise<SigningKeyRow[]>;
+
+  // --- reports (read rollups only) ---
+  /** Rows of the stations with any data that week. */
+  weeklyStations(week: string, scope: Scope): Promise<WeeklyStationRow[]>;
+  /** Distinct riders over the scope (a rider seen at two stations counts once). */
+  weeklyTotals(week: string, scope: Scope): Promise<WeeklyTotals>;
+  lapsedRiders(week: string, prevWeek: string, scope: Scope): Promise<string[]>;
+  sponsors(week: string, scope: Scope): Promise<SponsorRow[]>;
+
+  // --- fleet health ---
+  heartbeats(): Promise<HeartbeatRow[]>;
+  devices(): Promise<DeviceRow[]>;
+  openFaults(): Promise<FaultRow[]>;
+  overdueLockers(): Promise<OverdueLockerRow[]>;
+}

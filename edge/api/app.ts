@@ -1,0 +1,205 @@
+/**
+ * `buildApp(deps)`: the edge HTTP API (SPEC §8) as a fastify app that does not listen.
+ * Tests use `app.inject` or `app.listen({port: 0})`. One error handler turns every failure
+ * into `{"error", "message"}` with a stable code and hides 5xx details; refusals are counted
+ * in metrics; request logs never carry the query string (the rider status route takes the
+ * credential there).
+ */
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Clock } from '../../protocol/index';
+import type { StationConfig } from '../config';
+import type { ClaimPort, LockerPort } from '../core/ports';
+import type { DeviceHealth } from '../core/health';
+import type { Ledger } from '../ledger/ledger';
+import type { QuotaLedger } from '../ledger/quota-ledger';
+import type { Logger } from '../log';
+import type { StationMetrics } from '../metrics';
+import type { KioskHub } from '../kiosk/hub';
+import { registerKioskRoutes } from '../kiosk/routes';
+import { ApiError, apiError } from './errors';
+import { FixedWindowLimiter } from './limiter';
+import { registerMaintenanceRoutes } from './maintenance-routes';
+import { registerOpsRoutes } from './ops-routes';
+import { registerRiderRoutes } from './rider-routes';
+import type { TrustStore } from './trust';
+
+export interface ClockJumpView {
+  ts: number;
+  deltaMs: number;
+}
+
+/** What the health route shows about the station beyond its parts (jobs, sync). */
+export interface StationProbe {
+  /** Monotonic ms at start. */
+  startedMono: number;
+  clockJumps(): ClockJumpView[];
+  /** True while a recent clock jump is an open fault (SPEC §6c). */
+  clockFault(): boolean;
+  sync(): Record<string, unknown> | null;
+}
+
+export interface AppDeps {
+  config: StationConfig;
+  clock: Clock;
+  logger: Logger;
+  ledger: Ledger;
+  quota: QuotaLedger;
+  health: DeviceHealth;
+  claims: ClaimPort;
+  lockers: LockerPort;
+  trust: TrustStore;
+  metrics: StationMetrics;
+  kiosk: KioskHub;
+  probe: StationProbe;
+}
+
+
+/** Per-request state kept beside the request, not on it (no global type augmentation). */
+export interface RequestState {
+  startedMono: number;
+  operator: string | null;
+  audited: boolean;
+}
+
+export interface AppContext extends AppDeps {
+  state(req: FastifyRequest): RequestState;
+  credentialLimiter: FixedWindowLimiter;
+  /** Write a maintenance audit event for a call that ended in an error, unless already done. */
+  auditFailure(req: FastifyRequest, code: string): void;
+}
+
+function pathOnly(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Map fastify's own errors (parser, validation, limits) onto the API's codes. */
+function toApiError(err: FastifyError): ApiError {
+  if (err.validation) {
+    const detail = err.validation
+      .slice(0, 5)
+      .map((v) => `${v.instancePath || '/'} ${v.message ?? 'is not valid'}`)
+      .join('; ');
+    return apiError('bad_request', `${err.validationContext ?? 'request'} is not valid: ${detail}`);
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return apiError('payload_too_large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return apiError('unsupported_media_type');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return apiError('bad_request', 'the body is not valid JSON');
+  }
+  if ((err as { code?: string }).code === 'ledger_unavailable') return apiError('ledger_unavailable', err.message);
+  const status = err.statusCode ?? 500;
+  if (status === 413) return apiError('payload_too_large');
+  if (status >= 400 && status < 500) return apiError('bad_request', err.message);
+  return apiError('internal');
+}
+
+export function buildApp(deps: AppDeps): TypedApp {
+  const { config, clock, logger, metrics } = deps;
+  const log = logger.child({ module: 'http' });
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimitBytes,
+    // Server-sent event streams stay open; close them when the station stops.
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  })
+    .setValidatorCompiler(TypeBoxValidatorCompiler)
+    .withTypeProvider<TypeBoxTypeProvider>();
+
+  const states = new WeakMap<FastifyRequest, RequestState>();
+  const state = (req: FastifyRequest): RequestState => {
+    let s = states.get(req);
+    if (!s) {
+      s = { startedMono: clock.monotonic(), operator: null, audited: false };
+      states.set(req, s);
+    }
+    return s;
+  };
+  const addressLimiter = new FixedWindowLimiter(clock, config.rateLimit.perAddressPerMinute);
+  const ctx: AppContext = {
+    ...deps,
+    state,
+    credentialLimiter: new FixedWindowLimiter(clock, config.rateLimit.perCredentialPerMinute),
+    auditFailure(req, code) {
+      const s = state(req);
+      if (!s.operator || s.audited) return;
+      s.audited = true;
+      try {
+        deps.ledger.append('maintenance.audit', {
+          by: s.operator,
+          method: req.method,
+          route: req.routeOptions.url ?? pathOnly(req.url),
+          path: pathOnly(req.url),
+          outcome: code,
+        });
+      } catch (e) {
+        log.error({ err: e, by: s.operator, code }, 'cannot audit a maintenance call');
+      }
+    },
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    state(req);
+    // The per-address limit covers the API, not the kiosk's static files or /metrics.
+    if (req.url.startsWith('/v1/')) {
+      const r = addressLimiter.hit(req.ip);
+      if (!r.ok) {
+        reply.header('retry-after', String(r.retryAfterS));
+        throw apiError('rate_limited', 'too many requests from this address; wait a moment and try again');
+      }
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const s = state(req);
+    const seconds = (clock.monotonic() - s.startedMono) / 1000;
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
+    log.info({ method: req.method, path: pathOnly(req.url), status: reply.statusCode, ms: Math.round(seconds * 1000), by: s.operator ?? undefined }, 'request');
+  });
+
+  app.setErrorHandler(async (err: FastifyError | ApiError, req: FastifyRequest, reply: FastifyReply) => {
+    const e = err instanceof ApiError ? err : toApiError(err as FastifyError);
+    if (e.status >= 500 && !(err instanceof ApiError)) {
+      // The details stay in the log; the rider sees a stable code only.
+      log.error({ err, method: req.method, path: pathOnly(req.url) }, 'request failed');
+    }
+    metrics.refusals.inc({ code: e.code });
+    ctx.auditFailure(req, e.code);
+    return reply.code(e.status).type('application/json; charset=utf-8').send(e.body());
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    const e = apiError('not_found', `no route ${req.method} ${pathOnly(req.url)}`);
+    metrics.refusals.inc({ code: e.code });
+    return reply.code(e.status).send(e.body());
+  });
+
+  const typed = app as unknown as TypedApp;
+  registerRiderRoutes(typed, ctx);
+  registerMaintenanceRoutes(typed, ctx);
+  registerOpsRoutes(typed, ctx);
+  registerKioskRoutes(typed, ctx);
+  return typed;
+}
+
+/** The app as route modules see it: TypeBox types flow from each route's schema. */
+export type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

@@ -1,0 +1,132 @@
+/**
+ * Maintenance routes (SPEC §8): bearer token whose SHA-256 matches a maintenance token
+ * (config or synced), role `maintenance`. Every authenticated call is audited as a
+ * `maintenance.audit` event with who (token name), route and outcome — in the same
+ * transaction as the change where the change is synchronous (service flag, claim
+ * resolution), right after it where the change waits on a device (restock, forced open).
+ * Calls without a valid token are refused, logged and counted, but not written to the
+ * ledger: an unauthenticated caller must not be able to grow the station's log.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LedgerTx } from '../ledger/ledger';
+import type { AppContext, TypedApp } from './app';
+import { ApiError, apiError } from './errors';
+import { stationHealth } from './station-health';
+
+const DeviceParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const CompartmentParams = Type.Object({ compartment: Type.String({ minLength: 1, maxLength: 16 }) });
+const ClaimParams = Type.Object({ claimId: Type.String({ minLength: 1, maxLength: 64 }) });
+const RestockBody = Type.Object(
+  {
+    compartment: Type.Union([Type.Literal('hot'), Type.Literal('cold')]),
+    count: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    sponsor: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  },
+  { additionalProperties: false },
+);
+const OpenBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+const ServiceBody = Type.Object({ inService: Type.Boolean() }, { additionalProperties: false });
+const ResolveBody = Type.Object(
+  { outcome: Type.Union([Type.Literal('committed'), Type.Literal('released')]) },
+  { additionalProperties: false },
+);
+
+export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void {
+  const log = ctx.logger.child({ module: 'maintenance' });
+
+  async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
+    const name = m ? ctx.trust.maintenanceOperator(m[1]!) : null;
+    if (!name) {
+      log.warn({ ip: req.ip, path: req.url.split('?')[0], hadToken: !!m }, 'maintenance call refused: no valid token');
+      reply.header('www-authenticate', 'Bearer realm="waystation-maintenance"');
+      throw apiError('unauthorized', m ? 'the maintenance token is not valid' : undefined);
+    }
+    ctx.state(req).operator = name;
+  }
+
+  /** The audit event; call inside the change's transaction when there is one. */
+  function audit(t: LedgerTx, req: FastifyRequest, outcome: string, detail: Record<string, unknown> = {}): void {
+    const s = ctx.state(req);
+    s.audited = true;
+    t.append('maintenance.audit', {
+      by: s.operator,
+      method: req.method,
+      route: req.routeOptions.url,
+      path: req.url.split('?')[0],
+      outcome,
+      ...detail,
+    });
+  }
+
+  const auth = { onRequest: authenticate };
+
+  app.get('/v1/health', auth, async (req, reply) => {
+    const body = stationHealth(ctx);
+    ctx.ledger.tx((t) => audit(t, req, 'ok'));
+    return reply.send(body);
+  });
+
+  app.post('/v1/maintenance/dispensers/:id/restock', { ...auth, schema: { params: DeviceParams, body: RestockBody } }, async (req, reply) => {
+    const { id } = req.params;
+    const { compartment, count, sponsor } = req.body;
+    if (!ctx.config.dispensers.some((d) => d.id === id)) throw apiError('unknown_device', `no dispenser "${id}"`);
+    const by = ctx.state(req).operator!;
+    try {
+      await ctx.claims.restock(id, compartment, count, sponsor, by);
+    } catch (e) {
+      if (e instanceof ApiError || (e as { code?: string }).code === 'ledger_unavailable') throw e;
+      // The dispenser could not be told (offline, broker down): nothing was recorded.
+      log.warn({ err: e, dispenserId: id }, 'restock failed');
+      throw apiError('dispenser_unavailable', `dispenser ${id} could not be restocked: ${(e as Error).message}`);
+    }
+    const detail = { dispenserId: id, compartment, count, ...(sponsor ? { sponsor } : {}) };
+    ctx.ledger.tx((t) => audit(t, req, 'ok', detail));
+    return reply.send({ ...detail, by });
+  });
+
+  app.post('/v1/maintenance/lockers/:compartment/open', { ...auth, schema: { params: CompartmentParams, body: OpenBody } }, async (req, reply) => {
+    const { compartment } = req.params;
+    if (!ctx.lockers.hasCompartment(compartment)) throw apiError('unknown_compartment', `no compartment "${compartment}"`);
+    const by = ctx.state(req).operator!;
+    const r = await ctx.lockers.forceOpen(compartment, req.body.reason, by);
+    if (!r.ok) throw apiError(r.error, r.message, { compartment });
+    ctx.ledger.tx((t) => audit(t, req, 'ok', { compartment, reason: req.body.reason }));
+    return reply.send({ compartment, opened: true, by });
+  });
+
+  app.put('/v1/maintenance/devices/:id/service', { ...auth, schema: { params: DeviceParams, body: ServiceBody } }, async (req, reply) => {
+    const { id } = req.params;
+    const { inService } = req.body;
+    if (!ctx.health.has(id)) throw apiError('unknown_device', `no device "${id}"`);
+    const by = ctx.state(req).operator!;
+    // health.setService writes `device.service` in a nested transaction (a savepoint of this one).
+    ctx.ledger.tx((t) => {
+      ctx.health.setService(id, inService, by);
+      audit(t, req, 'ok', { deviceId: id, inService });
+    });
+    const v = ctx.health.get(id)!;
+    return reply.send({ id, inService: v.inService, state: v.state, by });
+  });
+
+  app.post('/v1/maintenance/claims/:claimId/resolve', { ...auth, schema: { params: ClaimParams, body: ResolveBody } }, async (req, reply) => {
+    const { claimId } = req.params;
+    const { outcome } = req.body;
+    const before = ctx.quota.getClaim(claimId);
+    if (!before) throw apiError('unknown_claim', `no claim "${claimId}"`);
+    if (before.status !== 'unknown') {
+      throw apiError('claim_not_unknown', `claim ${claimId} is ${before.status}; only unknown claims can be resolved`, { status: before.status });
+    }
+    const by = ctx.state(req).operator!;
+    const claim = ctx.ledger.tx((t) => {
+      const c = ctx.claims.resolveByMaintenance(claimId, outcome, by);
+      if (!c) return undefined;
+      audit(t, req, 'ok', { claimId, outcome });
+      return c;
+    });
+    if (!claim) throw apiError('claim_not_unknown', `claim ${claimId} was settled meanwhile`);
+    return reply.send({ claimId, status: claim.status, riderId: claim.riderId, day: claim.day, by });
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * The body of `GET /v1/health` (SPEC §6b, §8): every device, the lockers, the dispensers'
+ * stock, and the station itself — uptime, disk free, database size, sync backlog, clock
+ * faults, and claims by status including `unknown` ones awaiting a report or maintenance.
+ */
+import { statfsSync } from 'node:fs';
+import type { AppDeps } from './app';
+
+/** Free bytes for the station's data directory (what an unprivileged writer can use). */
+export function diskFreeBytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return null;
+  }
+}
+
+export function stationHealth(d: AppDeps): Record<string, unknown> {
+  const now = d.clock.now();
+  const devices = d.health.all();
+  const lockers = d.lockers.compartments();
+  const unknownClaims = d.quota.claimsWithStatus('unknown');
+  const jumps = d.probe.clockJumps();
+  const faults: string[] = [];
+  if (d.probe.clockFault()) faults.push('clock_jump');
+  const free = diskFreeBytes(d.config.dataDir);
+  return {
+    station: {
+      stationId: d.config.stationId,
+      timezone: d.config.timezone,
+      now,
+      day: d.ledger.serviceDay(now),
+      uptimeS: Math.round((d.clock.monotonic() - d.probe.startedMono) / 1000),
+      diskFreeBytes: free,
+      dbBytes: d.ledger.sizeBytes(),
+      sync: {
+        configured: d.config.cloud !== undefined,
+        headSeq: d.ledger.head().seq,
+        ackedSeq: d.ledger.ackedSeq(),
+        backlog: d.ledger.backlog(),
+        ...(d.probe.sync() ?? {}),
+      },
+      clock: { jumps, fault: d.probe.clockFault() },
+      trust: d.trust.counts(),
+      faults,
+    },
+    devices,
+    dispensers: d.claims.availability(),
+    lockers: {
+      total: lockers.length,
+      free: lockers.filter((l) => l.state === 'free' && l.inService).length,
+      held: lockers.filter((l) => l.riderId !== null).length,
+      overdue: lockers.filter((l) => l.overdue).length,
+      compartments: lockers,
+    },
+    claims: {
+      byStatus: d.quota.countByStatus(),
+      // The quota stays held for these until a late report or a maintenance decision (SPEC §3).
+      awaitingResolution: unknownClaims.slice(0, 200).map((c) => ({
+        claimId: c.id,
+        riderId: c.riderId,
+        day: c.day,
+        compartment: c.compartment,
+        dispenserId: c.dispenserId,
+        reason: c.reason,
+        since: c.updatedTs,
+      })),
+    },
+  };
+}
+
+/** A compact device summary for the `station.heartbeat` event. */
+export function devicesSummary(d: Pick<AppDeps, 'health'>): Record<string, number> {
+  const out: Record<string, number> = { online: 0, degraded: 0, offline: 0, out_of_service: 0 };
+  for (const v of d.health.all()) out[v.state] = (out[v.state] ?? 0) + 1;
+  return out;
+}

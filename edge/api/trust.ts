@@ -1,0 +1,118 @@
+/**
+ * What the station trusts: rider signing keys (JWKS), revoked riders and maintenance token
+ * hashes — the config's own, merged with the ones synced from the cloud (SPEC §4, §11).
+ * Verification is offline; the last synced document is kept in the ledger's meta table so a
+ * restart without the internet still knows the cloud's keys and revocations.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { JSONWebKeySet, JWK } from 'jose';
+import { credentialVerifier, type Clock, type StationConfigDoc, type VerifyResult } from '../../protocol/index';
+import type { StationConfig } from '../config';
+import type { Ledger } from '../ledger/ledger';
+import type { Logger } from '../log';
+
+const META_KEY = 'api.trust.cloudConfig';
+
+interface TokenEntry {
+  name: string;
+  hash: Buffer;
+}
+
+export interface TrustStoreOptions {
+  config: StationConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Where the last cloud document is kept across restarts (omit in pure tests). */
+  ledger?: Ledger;
+}
+
+export function sha256HexOf(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+function keyId(k: JWK): string {
+  return `${k.kid ?? ''}|${k.kty}|${(k as { x?: string }).x ?? ''}|${(k as { n?: string }).n ?? ''}`;
+}
+
+export class TrustStore {
+  private verify: ReturnType<typeof credentialVerifier>;
+  private revoked: Set<string>;
+  private tokens: TokenEntry[];
+  private cloud: StationConfigDoc | undefined;
+  private readonly listeners = new Set<(doc: StationConfigDoc) => void>();
+
+  constructor(private readonly opts: TrustStoreOptions) {
+    const saved = opts.ledger?.getMeta(META_KEY);
+    if (saved) {
+      try {
+        this.cloud = JSON.parse(saved) as StationConfigDoc;
+      } catch {
+        opts.logger.warn('stored cloud config is unreadable; using the local config only until the next pull');
+      }
+    }
+    this.verify = credentialVerifier({ keys: [] });
+    this.revoked = new Set();
+    this.tokens = [];
+    this.rebuild();
+  }
+
+  /** The config puller calls this with each new document (ETag changed). */
+  applyCloudConfig(doc: StationConfigDoc): void {
+    this.cloud = doc;
+    try {
+      this.opts.ledger?.setMeta(META_KEY, JSON.stringify(doc));
+    } catch (e) {
+      // Keep serving with the new document in memory; it is pulled again after a restart.
+      this.opts.logger.warn({ err: e }, 'cannot store the cloud config');
+    }
+    this.rebuild();
+    this.opts.logger.info(
+      { keys: doc.jwks.keys.length, revoked: doc.revokedRiders.length, tokens: doc.maintenanceTokens.length },
+      'cloud trust merged',
+    );
+    for (const l of this.listeners) l(doc);
+  }
+
+  /** The last cloud document, if any (the quota policy is applied by the station). */
+  cloudConfig(): StationConfigDoc | undefined {
+    return this.cloud;
+  }
+
+  onCloudConfig(listener: (doc: StationConfigDoc) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private rebuild(): void {
+    const { config } = this.opts;
+    const keys = new Map<string, JWK>();
+    for (const k of [...config.credentials.jwks.keys, ...(this.cloud?.jwks.keys ?? [])] as JWK[]) keys.set(keyId(k), k);
+    this.verify = credentialVerifier({ keys: [...keys.values()] } as JSONWebKeySet);
+    this.revoked = new Set([...config.credentials.revokedRiders, ...(this.cloud?.revokedRiders ?? [])]);
+    const tokens = new Map<string, TokenEntry>();
+    for (const t of [...config.maintenanceTokens, ...(this.cloud?.maintenanceTokens ?? [])]) {
+      tokens.set(t.sha256, { name: t.name, hash: Buffer.from(t.sha256, 'hex') });
+    }
+    this.tokens = [...tokens.values()];
+  }
+
+  /** Offline verification: signature (EdDSA), expiry by the station clock, revocation. */
+  verifyCredential(token: string): Promise<VerifyResult> {
+    return this.verify(token, this.revoked, this.opts.clock.now());
+  }
+
+  /** The name of the maintenance token whose SHA-256 matches `bearer`, or null. */
+  maintenanceOperator(bearer: string): string | null {
+    if (bearer.length === 0 || bearer.length > 512) return null;
+    const h = createHash('sha256').update(bearer, 'utf8').digest();
+    let found: string | null = null;
+    // Compare against every entry in constant time, so timing does not reveal which one matched.
+    for (const t of this.tokens) if (timingSafeEqual(h, t.hash) && found === null) found = t.name;
+    return found;
+  }
+
+  counts(): { keys: number; revoked: number; tokens: number; cloudSynced: boolean } {
+    const keys = this.opts.config.credentials.jwks.keys.length + (this.cloud?.jwks.keys.length ?? 0);
+    return { keys, revoked: this.revoked.size, tokens: this.tokens.length, cloudSynced: this.cloud !== undefined };
+  }
+}

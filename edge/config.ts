@@ -1,0 +1,281 @@
+/**
+ * The station config (SPEC §11, contract): one TypeBox schema is the source of truth for the
+ * file's shape, its defaults and its types (STYLE.md §3–4). `loadConfig` answers a frozen,
+ * fully-defaulted object or throws `ConfigError` with one message per bad key and its path.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_TIMEZONE, DEVICE_ID_PATTERN, isValidTimeZone } from '../protocol/index';
+
+/** `hint` is the message an installer reads when the key is wrong (see `explain`). */
+function int(min: number, max: number, opts: Record<string, unknown> = {}) {
+  return Type.Integer({ minimum: min, maximum: max, hint: `must be an integer ${min}–${max}`, ...opts });
+}
+
+const Port = int(0, 65535);
+const Host = Type.String({ minLength: 1, maxLength: 255, hint: 'must be a host name or address, e.g. "127.0.0.1"' });
+const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN, hint: 'must be 1–64 letters, digits, "_", "." or "-"' });
+const BaudRate = Type.Integer({ minimum: 1200, maximum: 921600, default: 9600, hint: 'must be a baud rate 1200–921600' });
+const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$', hint: 'must be the lowercase hex SHA-256 (64 characters); see `waystation-edge token-hash`' });
+
+const Jwk = Type.Object(
+  { kty: Type.String({ hint: 'must be a JWK key type, e.g. "OKP"' }), kid: Type.Optional(Type.String()) },
+  { additionalProperties: true, hint: 'must be a public JWK object' },
+);
+
+const DispenserEntry = Type.Object(
+  { id: DeviceId, password: Type.String({ minLength: 1, maxLength: 256, hint: 'must be the device secret (non-empty)' }) },
+  { additionalProperties: false },
+);
+
+const Board = Type.Object(
+  { address: int(1, 31, { hint: 'must be a board address 1–31 (DIP switch)' }), locks: int(1, 24, { default: 24 }) },
+  { additionalProperties: false },
+);
+
+const LockBus = Type.Object(
+  {
+    path: Type.String({ minLength: 1, hint: 'must be a serial device path, e.g. "/dev/ttyUSB0"' }),
+    baudRate: Type.Optional(BaudRate),
+    boards: Type.Array(Board, { minItems: 1, maxItems: 31, hint: 'must list 1–31 boards' }),
+  },
+  { additionalProperties: false },
+);
+
+/** Tuning keys: optional, defaulted, units in names; every timeout has a range. */
+const Tuning = {
+  quota: Type.Object(
+    { windowDays: Type.Optional(int(1, 366, { default: 7 })), claimsPerDay: Type.Optional(int(1, 24, { default: 1 })) },
+    { additionalProperties: false, default: {} },
+  ),
+  lockers: Type.Object(
+    {
+      storageLimitMs: Type.Optional(int(1_000, 30 * 86_400_000, { default: 86_400_000 })),
+      doorLeftOpenMs: Type.Optional(int(1_000, 3_600_000, { default: 120_000 })),
+      pollIntervalMs: Type.Optional(int(100, 60_000, { default: 1_000 })),
+      timerCheckIntervalMs: Type.Optional(int(100, 600_000, { default: 5_000 })),
+    },
+    { additionalProperties: false, default: {} },
+  ),
+  dispense: Type.Object(
+    { timeoutMs: Type.Optional(int(100, 300_000, { default: 20_000 })) },
+    { additionalProperties: false, default: {} },
+  ),
+  lowStockThreshold: int(0, 10_000, { default: 5 }),
+  rateLimit: Type.Object(
+    {
+      perCredentialPerMinute: Type.Optional(int(1, 1_000_000, { default: 30 })),
+      perAddressPerMinute: Type.Optional(int(1, 1_000_000, { default: 300 })),
+    },
+    { additionalProperties: false, default: {} },
+  ),
+  retentionDays: int(1, 3650, { default: 30 }),
+  heartbeatIntervalMs: int(100, 600_000, { default: 10_000 }),
+  bodyLimitBytes: int(256, 1_048_576, { default: 16_384 }),
+  clockJumpThresholdMs: int(1_000, 86_400_000, { default: 300_000 }),
+  unknownClaimRetryMs: int(100, 3_600_000, { default: 30_000 }),
+  shutdownDrainMs: int(0, 120_000, { default: 25_000 }),
+  kiosk: Type.Object(
+    {
+      /** Who may subscribe to scanned codes (they are rider credentials): the kiosk screen's own address. */
+      allowedAddresses: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32, default: ['127.0.0.1', '::1', '::ffff:127.0.0.1'] }),
+      ),
+      idleResetMs: Type.Optional(int(5_000, 600_000, { default: 60_000 })),
+    },
+    { additionalProperties: false, default: {} },
+  ),
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', hint: 'must be one of fatal, error, warn, info, debug, trace, silent' },
+  ),
+};
+
+type TuningKey = keyof typeof Tuning;
+const optionalTuning = Object.fromEntries(Object.entries(Tuning).map(([k, s]) => [k, Type.Optional(s)])) as {
+  [K in TuningKey]: TOptional<(typeof Tuning)[K]>;
+};
+
+export const StationConfigFile = Type.Object(
+  {
+    stationId: DeviceId,
+    timezone: Type.String({ default: DEFAULT_TIMEZONE, hint: 'must be an IANA time zone, e.g. "Asia/Shanghai"' }),
+    dataDir: Type.String({ minLength: 1, hint: 'must be a folder path (relative to the config file or absolute)' }),
+    http: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
+    mqtt: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
+    credentials: Type.Object(
+      {
+        jwks: Type.Object({ keys: Type.Array(Jwk, { maxItems: 64 }) }, { additionalProperties: false, hint: 'must be a JWKS: {"keys": [...]}' }),
+        revokedRiders: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { default: [] }),
+      },
+      { additionalProperties: false },
+    ),
+    maintenanceTokens: Type.Array(
+      Type.Object(
+        { name: Type.String({ minLength: 1, maxLength: 64, hint: 'must be a name of 1–64 characters' }), sha256: Hex64 },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    dispensers: Type.Array(DispenserEntry, { maxItems: 64 }),
+    lockBuses: Type.Array(LockBus, { maxItems: 16 }),
+    scanner: Type.Optional(
+      Type.Object(
+        { path: Type.String({ minLength: 1, hint: 'must be a serial device path, e.g. "/dev/ttyACM0"' }), baudRate: Type.Optional(BaudRate) },
+        { additionalProperties: false },
+      ),
+    ),
+    cloud: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://[^\\s]+$', hint: 'must be an http(s) URL, e.g. "https://cloud.example"' }),
+          token: Type.String({ minLength: 1, hint: 'must be the station token (non-empty)' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    ...optionalTuning,
+  },
+  { additionalProperties: false },
+);
+export type StationConfigFile = Static<typeof StationConfigFile>;
+
+type Filled<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]-?: Filled<T[K]> } : T;
+
+/** The resolved config every component receives: defaults applied, dataDir absolute, frozen. */
+export type StationConfig = Readonly<
+  Omit<StationConfigFile, TuningKey | 'lockBuses' | 'scanner'> & {
+    [K in TuningKey]: Filled<Static<(typeof Tuning)[K]>>;
+  } & {
+    lockBuses: Array<{ path: string; baudRate: number; boards: Array<{ address: number; locks: number }> }>;
+    scanner?: { path: string; baudRate: number };
+  }
+>;
+
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid config ${file}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+const compiled = TypeCompiler.Compile(StationConfigFile);
+
+function explain(e: { type: ValueErrorType; schema: TSchema; message: string }): string {
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) return 'unknown key (check the spelling against docs/readme/edge.md)';
+  const hint = (e.schema as { hint?: unknown }).hint;
+  const what = typeof hint === 'string' ? hint : e.message.toLowerCase();
+  if (e.type === ValueErrorType.ObjectRequiredProperty) return `is required (${what})`;
+  return what;
+}
+
+/** Problems of a parsed config document, one per bad key, `path: message`. */
+export function configProblems(doc: unknown): string[] {
+  const byPath = new Map<string, string>();
+  for (const e of compiled.Errors(doc)) {
+    const path = e.path || '/';
+    // A union (logLevel) or a missing key reports several errors at one path; the first says it.
+    if (byPath.has(path)) continue;
+    byPath.set(path, explain(e));
+  }
+  const tz = (doc as { timezone?: unknown } | null)?.timezone;
+  if (typeof tz === 'string' && !byPath.has('/timezone') && !isValidTimeZone(tz)) {
+    byPath.set('/timezone', `must be an IANA time zone, e.g. "Asia/Shanghai" (got "${tz}")`);
+  }
+  if (byPath.size > 0) return [...byPath].map(([p, m]) => `${p}: ${m}`);
+  return semanticProblems(doc as StationConfigFile);
+}
+
+/** What a schema cannot say: unique ids and addresses, port clashes. */
+function semanticProblems(c: StationConfigFile): string[] {
+  const out: string[] = [];
+  const ids = new Set<string>();
+  c.dispensers.forEach((d, i) => {
+    if (ids.has(d.id)) out.push(`/dispensers/${i}/id: duplicate dispenser id "${d.id}"`);
+    ids.add(d.id);
+  });
+  const paths = new Set<string>();
+  c.lockBuses.forEach((b, i) => {
+    if (paths.has(b.path)) out.push(`/lockBuses/${i}/path: duplicate bus path "${b.path}"`);
+    paths.add(b.path);
+    const addrs = new Set<number>();
+    b.boards.forEach((board, j) => {
+      if (addrs.has(board.address)) out.push(`/lockBuses/${i}/boards/${j}/address: duplicate board address ${board.address} on this bus`);
+      addrs.add(board.address);
+    });
+  });
+  // Compartment names are "{board}-{lock}" (SPEC §11), so one address across two buses would clash.
+  const allAddrs = new Map<number, number>();
+  c.lockBuses.forEach((b, i) =>
+    b.boards.forEach((board, j) => {
+      const other = allAddrs.get(board.address);
+      if (other !== undefined && other !== i) out.push(`/lockBuses/${i}/boards/${j}/address: board address ${board.address} is already used on /lockBuses/${other}; compartment names "{board}-{lock}" must be unique`);
+      allAddrs.set(board.address, i);
+    }),
+  );
+  if (c.scanner && paths.has(c.scanner.path)) out.push(`/scanner/path: "${c.scanner.path}" is already a lock bus`);
+  const names = new Set<string>();
+  c.maintenanceTokens.forEach((t, i) => {
+    if (names.has(t.name)) out.push(`/maintenanceTokens/${i}/name: duplicate token name "${t.name}"`);
+    names.add(t.name);
+  });
+  if (c.http.port !== 0 && c.http.port === c.mqtt.port && c.http.host === c.mqtt.host) out.push('/mqtt/port: must differ from /http/port');
+  return out;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+/**
+ * Validate a parsed document and fill defaults. `baseDir` resolves a relative dataDir
+ * (the config file's folder, so the station does not depend on the working directory).
+ */
+export function resolveConfig(doc: unknown, baseDir: string, file = '<config>'): StationConfig {
+  const problems = configProblems(doc);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  const filled = Value.Default(StationConfigFile, structuredClone(doc)) as StationConfigFile & Record<string, unknown>;
+  // Value.Default does not descend into Optional objects that are absent: fill the tuning keys here.
+  for (const [k, s] of Object.entries(Tuning)) filled[k] = Value.Default(s, filled[k] ?? (s as { default?: unknown }).default);
+  for (const bus of filled.lockBuses) {
+    bus.baudRate ??= 9600;
+    for (const b of bus.boards) b.locks ??= 24;
+  }
+  if (filled.scanner) filled.scanner.baudRate ??= 9600;
+  filled.timezone ??= DEFAULT_TIMEZONE;
+  filled.dataDir = isAbsolute(filled.dataDir) ? filled.dataDir : resolve(baseDir, filled.dataDir);
+  return deepFreeze(filled as unknown as StationConfig);
+}
+
+export function loadConfig(path: string): StationConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [`/: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`]);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(file, [`/: not valid JSON (${(e as Error).message})`]);
+  }
+  return resolveConfig(doc, dirname(file), file);
+}
+
+/** Compartment names of a config, "{board address}-{lock}" (SPEC §11). */
+export function compartmentsOf(config: StationConfig): string[] {
+  return config.lockBuses.flatMap((bus) => bus.boards.flatMap((b) => Array.from({ length: b.locks }, (_, i) => `${b.address}-${i + 1}`)));
+}

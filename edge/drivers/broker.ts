@@ -1,0 +1,273 @@
+/**
+ * The station's embedded MQTT broker (aedes) for the dispensers (SPEC §5, contract).
+ *
+ * - Every connection is a TCP socket with Nagle's algorithm off: a dispense is a small
+ *   request and a small reply, and with Nagle on either side a delayed ACK adds ~40–90 ms
+ *   to every bottle (issue 3, bench/dispenser.bench.ts).
+ * - A device connects with `clientId` = `username` = its id and its own password from the
+ *   station config; passwords are compared in constant time.
+ * - Topic ACL: a device publishes only its own device → edge topics (status, telemetry,
+ *   evt/dispense) and subscribes only to its own `cmd/…`; anything else is refused, logged and
+ *   counted against the device's health. An unauthorised SUBSCRIBE is answered with granted
+ *   QoS 128 (MQTT 3.1.1 §3.9.3); an unauthorised PUBLISH closes the connection, the only
+ *   refusal MQTT 3.1.1 has for it (§3.3.5, MQTT-3.3.5-2).
+ * - The edge itself does not log in over MQTT: it publishes and subscribes in-process through
+ *   `publish()` / `subscribe()` below, so there is no edge credential to leak.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
+import { TOPICS, devicePrefix, isDeviceId, type TopicName } from '../../protocol/index';
+import type { DeviceHealth } from '../core/health';
+import type { Logger } from '../log';
+
+export interface BrokerDevice {
+  id: string;
+  password: string;
+}
+
+export interface BrokerOptions {
+  /** Interface to listen on (config `mqtt.host`); default 127.0.0.1. */
+  host?: string;
+  /** TCP port (config `mqtt.port`); 0 picks a free one, read it back from `start()`. */
+  port: number;
+  /** Devices allowed to connect (config `dispensers`). */
+  devices: readonly BrokerDevice[];
+  logger: Logger;
+  /** Refusals are counted against the device (`acl_refused`, `auth_refused`) when it is registered here. */
+  health?: DeviceHealth;
+  /** Only for the Nagle comparison in the bench; the station always runs with no-delay. */
+  noDelay?: boolean;
+}
+
+export type RefusalKind = 'auth' | 'publish' | 'subscribe' | 'will';
+
+export interface Refusal {
+  kind: RefusalKind;
+  clientId: string;
+  topic?: string;
+  reason: string;
+}
+
+/** What the edge drivers need from a broker: in-process publish and subscribe. */
+export interface MqttBus {
+  publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain?: boolean }): Promise<void>;
+  /** `handler` gets every message on `filter` (MQTT wildcards); resolves to an unsubscribe function. */
+  subscribe(filter: string, handler: (topic: string, payload: Buffer, fromClientId: string | undefined) => void): Promise<() => Promise<void>>;
+}
+
+const DEVICE_PUBLISH: readonly TopicName[] = (Object.keys(TOPICS) as TopicName[]).filter((n) => TOPICS[n].from === 'device');
+const EDGE_COMMANDS: readonly TopicName[] = (Object.keys(TOPICS) as TopicName[]).filter((n) => TOPICS[n].from === 'edge');
+
+function digest(s: string | Buffer): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function authError(message: string, returnCode: 2 | 4 | 5): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/** The topic filters a device may subscribe to: its `cmd/#`, `cmd/+` or one command topic. */
+export function allowedSubscription(deviceId: string, filter: string): boolean {
+  const prefix = devicePrefix(deviceId);
+  if (!filter.startsWith(prefix)) return false;
+  const rest = filter.slice(prefix.length);
+  return rest === 'cmd/#' || rest === 'cmd/+' || EDGE_COMMANDS.some((n) => TOPICS[n].suffix === rest);
+}
+
+/** Why a device may not publish `packet`, or undefined when it may. */
+export function publishRefusal(deviceId: string, topic: string, retain: boolean): string | undefined {
+  const prefix = devicePrefix(deviceId);
+  if (!topic.startsWith(prefix)) return 'outside the device prefix';
+  const name = DEVICE_PUBLISH.find((n) => TOPICS[n].suffix === topic.slice(prefix.length));
+  if (!name) return 'not a device → edge topic';
+  // Only the status is retained (SPEC §5); a retained telemetry or event would be replayed stale.
+  if (retain && !TOPICS[name].retain) return 'retain not allowed on this topic';
+  return undefined;
+}
+
+export class Broker implements MqttBus {
+  private aedes: Aedes | undefined;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly passwords: Map<string, Buffer>;
+  private readonly connectPackets = new WeakMap<Client, ConnectPacket>();
+  private readonly refusalListeners = new Set<(r: Refusal) => void>();
+  private readonly log: Logger;
+  /** Refusals since start, by kind (also in health for registered devices). */
+  readonly refusals: Record<RefusalKind, number> = { auth: 0, publish: 0, subscribe: 0, will: 0 };
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.passwords = new Map(opts.devices.map((d) => [d.id, digest(d.password)]));
+    this.log = opts.logger.child({ module: 'mqtt-broker' });
+  }
+
+  get port(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
+  /** The connected client ids (devices), for health and tests. */
+  connectedIds(): string[] {
+    const clients = (this.aedes as unknown as { clients?: Record<string, Client> } | undefined)?.clients ?? {};
+    return Object.values(clients).filter((c) => c.connected).map((c) => c.id);
+  }
+
+  onRefusal(listener: (r: Refusal) => void): () => void {
+    this.refusalListeners.add(listener);
+    return () => this.refusalListeners.delete(listener);
+  }
+
+  async start(): Promise<{ host: string; port: number }> {
+    if (this.server) throw new Error('broker already started');
+    const host = this.opts.host ?? '127.0.0.1';
+    const noDelay = this.opts.noDelay ?? true;
+    const aedes = await Aedes.createBroker({
+      preConnect: (client, packet, cb) => {
+        this.connectPackets.set(client, packet);
+        cb(null, true);
+      },
+      authenticate: (client, username, password, cb) => this.authenticate(client, username, password, cb),
+      authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
+      authorizeSubscribe: (client, sub, cb) => this.authorizeSubscribe(client, sub, cb),
+    });
+    aedes.on('clientError', (client, err) => this.log.debug({ clientId: client.id, err: err.message }, 'client error'));
+    aedes.on('connectionError', (client, err) => this.log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
+    aedes.on('clientReady', (client) => this.log.info({ clientId: client.id }, 'device connected'));
+    aedes.on('clientDisconnect', (client) => this.log.info({ clientId: client.id }, 'device disconnected'));
+    const server = createServer({ noDelay }, (socket) => {
+      // `noDelay` on the server is inherited by accepted sockets on Node ≥ 17.7; set it anyway.
+      socket.setNoDelay(noDelay);
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      aedes.handle(socket);
+    });
+    this.aedes = aedes;
+    this.server = server;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.opts.port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      this.server = undefined;
+      this.aedes = undefined;
+      await new Promise<void>((r) => aedes.close(() => r()));
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw Object.assign(new Error(`MQTT port ${this.opts.port} is in use; set mqtt.port in the config`), {
+          code: 'mqtt_port_in_use',
+          cause: e,
+        });
+      }
+      throw e;
+    }
+    const port = this.port!;
+    this.log.info({ host, port, noDelay }, 'MQTT broker listening');
+    return { host, port };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    const aedes = this.aedes;
+    this.server = undefined;
+    this.aedes = undefined;
+    if (server) {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
+      for (const s of this.sockets) s.destroy();
+      this.sockets.clear();
+      await closed;
+    }
+  }
+
+  publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain?: boolean }): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes) return Promise.reject(new Error('broker not started'));
+    const packet: PublishPacket = { cmd: 'publish', topic, payload, qos: opts.qos, retain: opts.retain ?? false, dup: false };
+    return new Promise((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+  }
+
+  async subscribe(
+    filter: string,
+    handler: (topic: string, payload: Buffer, fromClientId: string | undefined) => void,
+  ): Promise<() => Promise<void>> {
+    const aedes = this.aedes;
+    if (!aedes) throw new Error('broker not started');
+    const deliver = (packet: AedesPublishPacket, cb: () => void): void => {
+      try {
+        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+        handler(packet.topic, payload, (packet as { clientId?: string }).clientId);
+      } catch (err) {
+        // A handler bug must not stall the broker's delivery queue.
+        this.log.error({ err, topic: packet.topic }, 'subscriber failed');
+      }
+      cb();
+    };
+    await new Promise<void>((r) => aedes.subscribe(filter, deliver, () => r()));
+    return () => new Promise<void>((r) => (this.aedes ? this.aedes.unsubscribe(filter, deliver, () => r()) : r()));
+  }
+
+  private refuse(r: Refusal): void {
+    this.refusals[r.kind]++;
+    this.log.warn(r, 'MQTT request refused');
+    if (this.opts.health?.has(r.clientId)) {
+      this.opts.health.count(r.clientId, r.kind === 'auth' ? 'auth_refused' : 'acl_refused');
+    }
+    for (const l of this.refusalListeners) l(r);
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    cb: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const id = client.id;
+    const expected = this.passwords.get(id);
+    if (!isDeviceId(id) || username !== id) {
+      this.refuse({ kind: 'auth', clientId: id, reason: 'clientId must equal username' });
+      return cb(authError('clientId must equal username', 2), false);
+    }
+    // Compare digests so the comparison is constant-time whatever the lengths.
+    const given = digest(password ?? Buffer.alloc(0));
+    const ok = expected !== undefined && timingSafeEqual(given, expected);
+    if (!ok) {
+      this.refuse({ kind: 'auth', clientId: id, reason: expected ? 'wrong password' : 'unknown device' });
+      return cb(authError('bad user name or password', 4), false);
+    }
+    // The last will is the device's `online: false` status (SPEC §5); refuse any other will.
+    const will = this.connectPackets.get(client)?.will;
+    if (will && publishRefusal(id, will.topic, will.retain ?? false) !== undefined) {
+      this.refuse({ kind: 'will', clientId: id, topic: will.topic, reason: 'last will outside the device topics' });
+      return cb(authError('not authorized', 5), false);
+    }
+    cb(null, true);
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, cb: (error?: Error | null) => void): void {
+    // `client` is null only for a will aedes re-publishes after a restart; the will was checked at CONNECT.
+    if (!client) return cb(null);
+    const why = publishRefusal(client.id, packet.topic, packet.retain ?? false);
+    if (why) {
+      this.refuse({ kind: 'publish', clientId: client.id, topic: packet.topic, reason: why });
+      return cb(new Error(`publish to ${packet.topic} refused: ${why}`));
+    }
+    cb(null);
+  }
+
+  private authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    cb: (error: Error | null, subscription?: Subscription | null) => void,
+  ): void {
+    if (!allowedSubscription(client.id, sub.topic)) {
+      this.refuse({ kind: 'subscribe', clientId: client.id, topic: sub.topic, reason: 'not the device’s own commands' });
+      // null negates the subscription: SUBACK 128, the connection stays up.
+      return cb(null, null);
+    }
+    cb(null, sub);
+  }
+}

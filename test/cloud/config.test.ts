@@ -1,0 +1,63 @@
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadCloudConfig, parseCloudConfig } from '../../cloud/config';
+import { startCloud } from '../../cloud/server';
+import { silent, tempDir, testConfig } from './helpers';
+
+describe('cloud config (SPEC §11)', () => {
+  it('fills defaults and freezes the result', () => {
+    const c = parseCloudConfig({ dataDir: './data/cloud', stations: [{ id: 'dn-001', tokenSha256: 'a'.repeat(64) }] });
+    expect(c.http).toMatchObject({ host: '127.0.0.1', port: 8090 });
+    expect(c.stations[0]).toMatchObject({ timezone: 'Asia/Shanghai', zone: 'default', maintenanceTokens: [] });
+    expect(c.quota).toEqual({ windowDays: 7, claimsPerDay: 1 });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.stations[0])).toBe(true);
+  });
+
+  it('refuses an invalid config with one message per bad key, each with its path', () => {
+    let err: unknown;
+    try {
+      parseCloudConfig({
+        http: { port: 99999 },
+        stations: [{ id: 'DN 1', tokenSha256: 'xyz', timezone: 'Asia/Shanghai' }],
+        adminTokens: [{ name: 'x', sha256: 'short' }],
+        surprise: true,
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    const paths = problems.map((p) => p.split(':')[0]);
+    expect(paths).toEqual(expect.arrayContaining(['/http/port', '/dataDir', '/stations/0/id', '/stations/0/tokenSha256', '/adminTokens/0/sha256']));
+    expect(new Set(paths).size).toBe(paths.length);
+    expect((err as Error).message).toContain('/stations/0/tokenSha256');
+  });
+
+  it('refuses duplicate stations and unknown time zones', () => {
+    const st = { id: 'dn-001', tokenSha256: 'a'.repeat(64) };
+    expect(() => parseCloudConfig({ dataDir: 'x', stations: [st, { ...st, tokenSha256: 'b'.repeat(64) }] })).toThrow(/duplicate station id/);
+    expect(() => parseCloudConfig({ dataDir: 'x', stations: [{ ...st, timezone: 'Mars/Olympus' }] })).toThrow(/\/stations\/0\/timezone/);
+  });
+
+  it('loads the example config shipped in cloud/', () => {
+    const c = loadCloudConfig('cloud/cloud.example.json');
+    expect(c.stations.map((s) => s.id)).toEqual(['dn-001']);
+  });
+
+  it('says which port is taken and how to fix it', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    const config = testConfig(tempDir(), { http: { host: '127.0.0.1', port } });
+    await expect(startCloud(config, { logger: silent })).rejects.toThrow(`port ${port} is in use; set http.port in the config or free it`);
+    blocker.close();
+  });
+
+  it('starts in-process on port 0 and stops', async () => {
+    const cloud = await startCloud(testConfig(), { logger: silent });
+    const res = await fetch(`${cloud.url}/healthz`);
+    expect(await res.json()).toEqual({ ok: true });
+    await cloud.stop();
+  });
+});

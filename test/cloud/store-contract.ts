@@ -1,0 +1,162 @@
+/**
+ * The contract every CloudStore backend passes (STYLE.md §8, after aedes-persistence/abstract).
+ * `storeContract('sqlite', () => SqliteStore.open(...))`; a PostgreSQL backend runs the same.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GENESIS_HASH, type StationEvent } from '../../protocol/index';
+import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects';
+import type { CloudStore } from '../../cloud/store/store';
+import { chain, noonOf, type EventSpec } from './helpers';
+
+const checkin = (riderId: string, day: string): EventSpec => ({ type: 'checkin', ts: noonOf(day), data: { riderId, windowFrom: day, windowTo: day } });
+const bottle = (riderId: string, day: string, compartment: 'hot' | 'cold', sponsor?: string): EventSpec => ({
+  type: 'claim.committed',
+  ts: noonOf(day) + 60_000,
+  data: { claimId: `c-${riderId}-${day}`, riderId, compartment, dispenserId: 'disp-1', ...(sponsor ? { sponsor } : {}) },
+});
+
+export function storeContract(name: string, open: () => Promise<CloudStore>): void {
+  describe(`CloudStore contract: ${name}`, () => {
+    let store: CloudStore;
+    const heads = new Map<string, { seq: number; hash: string }>();
+
+    async function append(stationId: string, specs: EventSpec[]): Promise<StationEvent[]> {
+      const prev = heads.get(stationId) ?? { seq: 0, hash: GENESIS_HASH };
+      const events = chain(specs, prev.seq, prev.hash);
+      const r = await store.appendEvents({ stationId, prev, events, effects: events.map(rollupEffectsOf), receivedAt: 1 });
+      expect(r).toEqual({ ok: true, seq: prev.seq + events.length });
+      heads.set(stationId, { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash });
+      return events;
+    }
+
+    beforeEach(async () => {
+      heads.clear();
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('has no sync head for a station that never uploaded', async () => {
+      expect(await store.syncHead('dn-001')).toBeNull();
+      expect(await store.eventsAfter('dn-001', 0, 10)).toEqual([]);
+    });
+
+    it('stores events keyed by station and seq and moves the head to the last one', async () => {
+      const events = await append('dn-001', [checkin('r1', '2026-11-23'), bottle('r1', '2026-11-23', 'hot')]);
+      await append('dn-002', [checkin('r2', '2026-11-23')]);
+      expect(await store.eventsAfter('dn-001', 0, 10)).toEqual(events);
+      expect(await store.eventsAfter('dn-001', 1, 10)).toEqual(events.slice(1));
+      expect(await store.countEvents('dn-002')).toBe(1);
+      const head = await store.syncHead('dn-001');
+      expect(head).toMatchObject({ stationId: 'dn-001', seq: 2, hash: events[1]!.hash, ts: events[1]!.ts });
+      expect(await store.eventHashes('dn-001', 1, 2)).toEqual(new Map([[1, events[0]!.hash], [2, events[1]!.hash]]));
+    });
+
+    it('refuses an append planned against a head that has moved, and changes nothing', async () => {
+      await append('dn-001', [checkin('r1', '2026-11-23')]);
+      const stale = chain([checkin('r2', '2026-11-24')]);
+      const r = await store.appendEvents({ stationId: 'dn-001', prev: { seq: 0, hash: GENESIS_HASH }, events: stale, effects: stale.map(rollupEffectsOf), receivedAt: 1 });
+      expect(r).toEqual({ ok: false, reason: 'head_moved', seq: 1 });
+      expect(await store.countEvents('dn-001')).toBe(1);
+      expect((await store.weeklyStations('2026-W48', 'dn-001'))[0]!.checkins).toBe(1);
+    });
+
+    it('keeps weekly rollups: check-ins, distinct riders, new and returning riders, bottles', async () => {
+      // W48 = 2026-11-23..29; W49 starts 2026-11-30.
+      await append('dn-001', [checkin('r1', '2026-11-23'), bottle('r1', '2026-11-23', 'hot', 'bank-a'), bottle('r1', '2026-11-24', 'cold', 'bank-a')]);
+      await append('dn-001', [checkin('r2', '2026-11-25'), bottle('r2', '2026-11-25', 'cold'), bottle('r3', '2026-11-26', 'hot', 'bank-b')]);
+      await append('dn-001', [checkin('r1', '2026-11-30'), checkin('r4', '2026-12-01'), bottle('r4', '2026-12-01', 'hot', 'bank-a')]);
+      expect(await store.weeklyStations('2026-W48', null)).toEqual([
+        { stationId: 'dn-001', checkins: 2, riders: 3, newRiders: 2, returningRiders: 0, bottlesHot: 2, bottlesCold: 2, bottlesOther: 0 },
+      ]);
+      expect(await store.weeklyStations('2026-W49', 'dn-001')).toEqual([
+        { stationId: 'dn-001', checkins: 2, riders: 2, newRiders: 1, returningRiders: 1, bottlesHot: 1, bottlesCold: 0, bottlesOther: 0 },
+      ]);
+      expect(await store.lapsedRiders('2026-W49', '2026-W48', null)).toEqual(['r2']);
+      expect(await store.sponsors('2026-W48', null)).toEqual([
+        { sponsor: '', bottles: 1, restocked: 0 },
+        { sponsor: 'bank-a', bottles: 2, restocked: 0 },
+        { sponsor: 'bank-b', bottles: 1, restocked: 0 },
+      ]);
+    });
+
+    it('counts a rider seen at two stations once in the network totals', async () => {
+      await append('dn-001', [checkin('r1', '2026-11-23')]);
+      await append('dn-002', [checkin('r1', '2026-11-30'), checkin('r9', '2026-11-30')]);
+      await append('dn-001', [checkin('r1', '2026-11-30')]);
+      expect(await store.weeklyTotals('2026-W49', null)).toEqual({ riders: 2, newRiders: 1, returningRiders: 1 });
+      // Per station, r1 is new at dn-002 in W49 and returning at dn-001.
+      const rows = await store.weeklyStations('2026-W49', null);
+      expect(rows.map((r) => [r.stationId, r.newRiders, r.returningRiders])).toEqual([['dn-001', 0, 1], ['dn-002', 2, 0]]);
+      expect(await store.weeklyTotals('2026-W49', 'dn-002')).toEqual({ riders: 2, newRiders: 2, returningRiders: 0 });
+    });
+
+    it('moves a first check-in earlier when an earlier day arrives later', async () => {
+      await append('dn-001', [checkin('r1', '2026-12-07')]);
+      await append('dn-001', [checkin('r1', '2026-11-23')]);
+      expect((await store.weeklyStations('2026-W48', null))[0]!.newRiders).toBe(1);
+      expect((await store.weeklyStations('2026-W50', null))[0]).toMatchObject({ newRiders: 0, returningRiders: 1 });
+    });
+
+    it('tracks device states, faults, low stock, overdue lockers and heartbeats', async () => {
+      await append('dn-001', [
+        { type: 'device.online', ts: 1000, data: { deviceId: 'disp-1', kind: 'dispenser' } },
+        { type: 'device.fault', ts: 2000, data: { deviceId: 'disp-1', faults: ['jam', 'out_of_stock_hot'] } },
+        { type: 'device.offline', ts: 3000, data: { deviceId: 'board-1' } },
+        { type: 'locker.overdue', ts: 4000, data: { compartment: '1-5', riderId: 'r1' } },
+        { type: 'locker.overdue', ts: 4100, data: { compartment: '1-6' } },
+        { type: 'locker.forced_open', ts: 4200, data: { compartment: '1-6', reason: 'overdue' } },
+        { type: 'station.heartbeat', ts: 5000, data: { uptimeS: 60, backlog: 12 } },
+      ]);
+      const devices = await store.devices();
+      expect(devices.map((d) => [d.deviceId, d.state, d.faults])).toEqual([
+        ['board-1', 'offline', []],
+        ['disp-1', 'degraded', ['jam', 'out_of_stock_hot']],
+      ]);
+      expect(await store.overdueLockers()).toEqual([{ stationId: 'dn-001', compartment: '1-5', since: 4000, riderId: 'r1' }]);
+      expect(await store.heartbeats()).toEqual([{ stationId: 'dn-001', ts: 5000, data: { uptimeS: 60, backlog: 12 } }]);
+      await append('dn-001', [
+        { type: 'device.recovered', ts: 6000, data: { deviceId: 'disp-1', fault: 'jam' } },
+        { type: 'dispenser.restocked', ts: 7000, data: { dispenserId: 'disp-1', compartment: 'hot', count: 40, by: 'ops-wang', sponsor: 'bank-a' } },
+        { type: 'device.service', ts: 8000, data: { deviceId: 'board-1', inService: false } },
+        { type: 'device.online', ts: 9000, data: { deviceId: 'board-1' } },
+      ]);
+      expect(await store.openFaults()).toEqual([]);
+      expect((await store.devices()).map((d) => [d.deviceId, d.state])).toEqual([['board-1', 'out_of_service'], ['disp-1', 'online']]);
+    });
+
+    it('records an alert once per station, kind and seq, counting repeats', async () => {
+      await store.raiseAlert({ stationId: 'dn-001', kind: 'chain_broken', seq: 7, detail: 'hash_mismatch', at: 10 });
+      await store.raiseAlert({ stationId: 'dn-001', kind: 'chain_broken', seq: 7, detail: 'hash_mismatch', at: 20 });
+      await store.raiseAlert({ stationId: 'dn-002', kind: 'chain_broken', seq: null, detail: 'x', at: 15 });
+      const alerts = await store.alerts(10);
+      expect(alerts.map((a) => [a.stationId, a.seq, a.count, a.firstAt, a.at])).toEqual([
+        ['dn-001', 7, 2, 10, 20],
+        ['dn-002', null, 1, 15, 15],
+      ]);
+    });
+
+    it('registers and revokes riders; the revocation list drops riders whose credentials expired', async () => {
+      await store.createRider({ riderId: 'r-1', group: 'courier', platform: 'meituan', createdAt: 1 });
+      await store.createRider({ riderId: 'r-2', group: 'other', platform: null, createdAt: 2 });
+      await store.addSigningKey({ kid: 'k1', privateJwk: { d: 'x' }, publicJwk: { kty: 'OKP' }, createdAt: 1 });
+      await store.noteCredentialIssued('r-1', 'k1', 5000);
+      expect(await store.revokeRider('nobody', 3, null)).toBeNull();
+      expect(await store.revokeRider('r-1', 100, 'lost phone')).toMatchObject({ revokedAt: 100, revokeReason: 'lost phone', lastCredentialExp: 5000 });
+      expect(await store.revokedRiders(4000)).toEqual(['r-1']);
+      expect(await store.revokedRiders(6000)).toEqual([]);
+      expect(await store.rider('r-2')).toMatchObject({ group: 'other', platform: null, revokedAt: null });
+    });
+
+    it('activates one signing key at a time and remembers what each one signed', async () => {
+      await store.addSigningKey({ kid: 'k1', privateJwk: { d: '1' }, publicJwk: { x: '1' }, createdAt: 1 });
+      await store.activateSigningKey('k1', 1);
+      await store.createRider({ riderId: 'r-1', group: 'courier', platform: null, createdAt: 1 });
+      await store.noteCredentialIssued('r-1', 'k1', 900);
+      await store.addSigningKey({ kid: 'k2', privateJwk: { d: '2' }, publicJwk: { x: '2' }, createdAt: 50 });
+      await store.activateSigningKey('k2', 50);
+      expect((await store.signingKeys()).map((k) => [k.kid, k.retiredAt, k.lastExp])).toEqual([['k1', 50, 900], ['k2', null, null]]);
+    });
+  });
+}
