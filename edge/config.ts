@@ -33,7 +33,7 @@ const DispenserEntry = Type.Object(
 );
 
 const Board = Type.Object(
-  { address: int(1, 31, { hint: 'must be a board address 1–31 (DIP switch)' }), locks: int(1, 24, { default: 24 }) },
+  { address: int(1, 31, { hint: 'must be a board address 1–31 (DIP switch)' }), locks: Type.Optional(int(1, 24, { default: 24 })) },
   { additionalProperties: false },
 );
 
@@ -62,7 +62,7 @@ const Tuning = {
     { additionalProperties: false, default: {} },
   ),
   dispense: Type.Object(
-    { timeoutMs: Type.Optional(int(100, 300_000, { default: 20_000 })) },
+    { timeoutMs: Type.Optional(int(100, 300_000, { default: 8_000 })) },
     { additionalProperties: false, default: {} },
   ),
   lowStockThreshold: int(0, 10_000, { default: 5 }),

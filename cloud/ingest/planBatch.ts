@@ -4,7 +4,8 @@
  * `seq == last + 1` → apply (the hash chain must continue from the stored head),
  * first new `seq > last + 1` → refuse as a gap with `expectedSeq`.
  */
-import { verifyChain, type StationEvent } from '../../protocol/index';
+import type { StationEvent } from '../../protocol/index';
+import { verifyChainFast } from './chainCheck';
 
 export interface SyncHead {
   seq: number;
@@ -45,7 +46,7 @@ export function planBatch(
   const fresh = events.slice(i);
   if (fresh.length === 0) return { kind: 'apply', fresh, replayed, head };
   if (fresh[0]!.seq > head.seq + 1) return { kind: 'gap', expectedSeq: head.seq + 1 };
-  const check = verifyChain(fresh, head.seq, head.hash);
+  const check = verifyChainFast(fresh, head.seq, head.hash);
   if (!check.ok) return { kind: 'chain_broken', seq: check.seq, reason: check.reason };
   return { kind: 'apply', fresh, replayed, head: { seq: check.lastSeq, hash: check.lastHash } };
 }

@@ -6,7 +6,7 @@
  * Events the reports read have schemas in protocol/events.ts. The health events (device.*,
  * locker.*, station.heartbeat) are read leniently: the keys below are used when present.
  */
-import { eventErrors, isoWeekOf, isServiceDay, type StationEvent } from '../../protocol/index';
+import { EVENT_DATA, eventErrors, isoWeekOf, isServiceDay, validator, type StationEvent } from '../../protocol/index';
 
 export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
 
@@ -57,11 +57,30 @@ function lowStockFaults(d: Record<string, unknown>): string[] {
   return [];
 }
 
+// Compiled checks of the data the reports read; the error walk runs only for invalid data.
+const dataChecks = new Map(Object.entries(EVENT_DATA).map(([type, schema]) => [type, validator(schema)]));
+
+/** Memo of ISO weeks by service day: a batch has few distinct days. */
+const weekOfDay = new Map<string, string | null>();
+function weekOf(day: string): string | null {
+  let w = weekOfDay.get(day);
+  if (w === undefined) {
+    w = isServiceDay(day) ? isoWeekOf(day) : null;
+    if (weekOfDay.size > 10_000) weekOfDay.clear();
+    weekOfDay.set(day, w);
+  }
+  return w;
+}
+
 export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
-  const errs = eventErrors(e);
-  if (errs.length > 0) return [{ kind: 'invalid', detail: `${e.type}: ${errs.slice(0, 3).join('; ')}` }];
+  const check = dataChecks.get(e.type);
+  if (check && !check.check(e.data)) {
+    const errs = eventErrors(e);
+    return [{ kind: 'invalid', detail: `${e.type}: ${errs.slice(0, 3).join('; ')}` }];
+  }
   const d = e.data;
-  const week = isoWeekOf(e.day);
+  const week = weekOf(e.day);
+  if (week === null) return [{ kind: 'invalid', detail: `${e.type}: day ${e.day} is not a calendar date` }];
   switch (e.type) {
     case 'checkin':
       return [{ kind: 'checkin', week, day: e.day, riderId: d.riderId as string }];
@@ -78,9 +97,9 @@ export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
     case 'claim.resolved': {
       // A late `dropped` report (SPEC §3 rule 4): the bottle counts on the claim's own day when given.
       if (d.outcome !== 'committed') return [];
-      const day = typeof d.day === 'string' && isServiceDay(d.day) ? d.day : e.day;
+      const claimWeek = typeof d.day === 'string' ? weekOf(d.day) : null;
       const c = d.compartment === 'hot' || d.compartment === 'cold' ? d.compartment : null;
-      return [{ kind: 'bottle', week: isoWeekOf(day), riderId: d.riderId as string, compartment: c, sponsor: str(d.sponsor) ?? NO_SPONSOR }];
+      return [{ kind: 'bottle', week: claimWeek ?? week, riderId: d.riderId as string, compartment: c, sponsor: str(d.sponsor) ?? NO_SPONSOR }];
     }
     case 'dispenser.restocked': {
       const effects: RollupEffect[] = [

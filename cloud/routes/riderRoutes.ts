@@ -11,6 +11,11 @@ const Group = Type.Union(RIDER_GROUPS.map((g) => Type.Literal(g)));
 const Platform = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' });
 const TtlDays = Type.Integer({ minimum: 1, maximum: 3660 });
 
+/** Lets a POST without a body (curl -X POST) count as `{}` for the optional-body routes. */
+const emptyBodyIsObject = async (req: { body: unknown }) => {
+  req.body ??= {};
+};
+
 export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
   app.post(
     '/v1/riders',
@@ -38,10 +43,10 @@ export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
 
   app.post(
     '/v1/riders/:riderId/credentials',
-    { schema: { params: RiderParams, body: Type.Optional(Type.Object({ ttlDays: Type.Optional(TtlDays) }, { additionalProperties: false })) } },
+    { preValidation: emptyBodyIsObject, schema: { params: RiderParams, body: Type.Object({ ttlDays: Type.Optional(TtlDays) }, { additionalProperties: false }) } },
     async (req, reply) => {
       const by = ctx.auth.requireAdmin(req);
-      const issued = await ctx.riders.issue(req.params.riderId, req.body?.ttlDays);
+      const issued = await ctx.riders.issue(req.params.riderId, req.body.ttlDays);
       req.log.info({ by, riderId: issued.riderId, kid: issued.kid }, 'admin issued a credential');
       return reply.code(201).send(issued);
     },
@@ -49,10 +54,13 @@ export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
 
   app.post(
     '/v1/riders/:riderId/revoke',
-    { schema: { params: RiderParams, body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false })) } },
+    {
+      preValidation: emptyBodyIsObject,
+      schema: { params: RiderParams, body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }) },
+    },
     async (req) => {
       const by = ctx.auth.requireAdmin(req);
-      const rider = await ctx.riders.revoke(req.params.riderId, req.body?.reason ?? null);
+      const rider = await ctx.riders.revoke(req.params.riderId, req.body.reason ?? null);
       req.log.info({ by, riderId: rider.riderId }, 'admin revoked a rider');
       return rider;
     },

@@ -2,7 +2,7 @@
  * The SQLite backend of CloudStore (better-sqlite3, WAL, synchronous=FULL: an acknowledged
  * event is on disk before `ackedSeq` goes out, since the edge may prune it after that).
  */
-import Database, { type Database as Db, type Statement } from 'better-sqlite3';
+import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StationEvent } from '../../protocol/index';
@@ -37,10 +37,12 @@ export class SqliteStore implements CloudStore {
   readonly db: Db;
   private readonly rollups: SqliteRollups;
   private readonly s: Record<string, Statement>;
+  private readonly appendTx: Transaction<(b: AppendBatch) => AppendResult>;
 
   private constructor(db: Db) {
     this.db = db;
     this.rollups = new SqliteRollups(db);
+    this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       head: p('SELECT * FROM station_sync WHERE station_id = ?'),
@@ -116,20 +118,30 @@ export class SqliteStore implements CloudStore {
   }
 
   async appendEvents(b: AppendBatch): Promise<AppendResult> {
-    return this.db
-      .transaction((): AppendResult => {
-        const cur = this.s.head!.get(b.stationId) as Row | undefined;
-        const curSeq = (cur?.last_seq as number | undefined) ?? 0;
-        if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq };
-        if (b.events.length === 0) return { ok: true, seq: curSeq };
-        const ins = this.s.insertEvent!;
-        for (const e of b.events) ins.run(b.stationId, e.seq, e.type, e.ts, e.day, JSON.stringify(e.data), e.hash);
-        this.rollups.apply(b.stationId, b.effects);
-        const last = b.events[b.events.length - 1]!;
-        this.s.setHead!.run(b.stationId, last.seq, last.hash, last.ts, b.receivedAt);
-        return { ok: true, seq: last.seq };
-      })
-      .immediate();
+    let result: AppendResult;
+    try {
+      result = this.appendTx.immediate(b);
+    } catch (e) {
+      this.rollups.rolledBack();
+      throw e;
+    }
+    if (result.ok) this.rollups.committed();
+    else this.rollups.rolledBack();
+    return result;
+  }
+
+  /** Runs inside the IMMEDIATE append transaction. */
+  private appendInTx(b: AppendBatch): AppendResult {
+    const cur = this.s.head!.get(b.stationId) as Row | undefined;
+    const curSeq = (cur?.last_seq as number | undefined) ?? 0;
+    if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq };
+    if (b.events.length === 0) return { ok: true, seq: curSeq };
+    const ins = this.s.insertEvent!;
+    for (const e of b.events) ins.run(b.stationId, e.seq, e.type, e.ts, e.day, JSON.stringify(e.data), e.hash);
+    this.rollups.apply(b.stationId, b.effects);
+    const last = b.events[b.events.length - 1]!;
+    this.s.setHead!.run(b.stationId, last.seq, last.hash, last.ts, b.receivedAt);
+    return { ok: true, seq: last.seq };
   }
 
   async eventsAfter(stationId: string, afterSeq: number, limit: number): Promise<StationEvent[]> {

@@ -13,8 +13,19 @@ interface WeekCounters {
   other: number;
 }
 
+/** Bound of each memo below; past it the memo starts over (it is only a shortcut). */
+const MEMO_LIMIT = 250_000;
+
 export class SqliteRollups {
   private readonly s: Record<string, Statement>;
+  /**
+   * Memos of committed rollup rows, so a batch skips statements that cannot change anything:
+   * rider-week rows (never deleted; value = checked in) and first check-in days (only ever move
+   * earlier, so a day at or after the memo cannot). Filled only after the transaction commits.
+   */
+  private readonly riderWeekMemo = new Map<string, boolean>();
+  private readonly firstDayMemo = new Map<string, string>();
+  private pending: { riderWeek: [string, boolean][]; firstDay: [string, string][] } = { riderWeek: [], firstDay: [] };
 
   constructor(db: Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -105,18 +116,48 @@ export class SqliteRollups {
     }
     const newRiders = new Map<string, number>();
     for (const r of riderWeeks.values()) {
-      if (this.s.riderWeekInsert!.run(r.week, stationId, r.riderId, r.checkedIn ? 1 : 0).changes === 1) {
+      const key = `${stationId}\u0000${r.week}\u0000${r.riderId}`;
+      const known = this.riderWeekMemo.get(key);
+      if (known === true || (known === false && !r.checkedIn)) continue;
+      if (known === undefined && this.s.riderWeekInsert!.run(r.week, stationId, r.riderId, r.checkedIn ? 1 : 0).changes === 1) {
         newRiders.set(r.week, (newRiders.get(r.week) ?? 0) + 1);
       } else if (r.checkedIn) {
         this.s.riderWeekCheckin!.run(r.week, stationId, r.riderId);
       }
+      this.pending.riderWeek.push([key, r.checkedIn]);
     }
     for (const [w, c] of weeks) this.s.weekUpsert!.run(w, stationId, c.checkins, newRiders.get(w) ?? 0, c.hot, c.cold, c.other);
     for (const [riderId, f] of firstDays) {
-      this.s.firstUpsert!.run(stationId, riderId, f.day, f.week);
-      this.s.firstAnyUpsert!.run(riderId, f.day, f.week);
+      const key = `${stationId}\u0000${riderId}`;
+      const memo = this.firstDayMemo.get(key);
+      if (memo === undefined || f.day < memo) {
+        this.s.firstUpsert!.run(stationId, riderId, f.day, f.week);
+        this.pending.firstDay.push([key, f.day]);
+      }
+      const anyMemo = this.firstDayMemo.get(riderId);
+      if (anyMemo === undefined || f.day < anyMemo) {
+        this.s.firstAnyUpsert!.run(riderId, f.day, f.week);
+        this.pending.firstDay.push([riderId, f.day]);
+      }
     }
     for (const s of sponsors.values()) this.s.sponsorUpsert!.run(s.week, stationId, s.sponsor, s.bottles, s.restocked);
+  }
+
+  /** The append transaction committed: its rows are now known. */
+  committed(): void {
+    if (this.riderWeekMemo.size > MEMO_LIMIT) this.riderWeekMemo.clear();
+    if (this.firstDayMemo.size > MEMO_LIMIT) this.firstDayMemo.clear();
+    for (const [k, checkedIn] of this.pending.riderWeek) this.riderWeekMemo.set(k, checkedIn || this.riderWeekMemo.get(k) === true);
+    for (const [k, day] of this.pending.firstDay) {
+      const m = this.firstDayMemo.get(k);
+      if (m === undefined || day < m) this.firstDayMemo.set(k, day);
+    }
+    this.rolledBack();
+  }
+
+  /** The append transaction did not commit: forget what it would have written. */
+  rolledBack(): void {
+    this.pending = { riderWeek: [], firstDay: [] };
   }
 
   private applyHealth(stationId: string, e: RollupEffect): void {

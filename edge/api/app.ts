@@ -6,6 +6,7 @@
  * credential there).
  */
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
@@ -56,7 +57,8 @@ export interface AppDeps {
   quota: QuotaLedger;
   health: DeviceHealth;
   claims: ClaimPort;
-  lockers: LockerPort;
+  /** `setCompartmentService` lets maintenance take one compartment out of service (optional). */
+  lockers: LockerPort & { setCompartmentService?(compartment: string, inService: boolean, by: string): boolean };
   trust: TrustStore;
   metrics: StationMetrics;
   kiosk: KioskHub;
@@ -113,10 +115,11 @@ export function buildApp(deps: AppDeps): TypedApp {
   const log = logger.child({ module: 'http' });
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    // Our own request log line (onResponse) leaves out the query string, which may hold a credential.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    // Server-sent event streams stay open; close them when the station stops.
-    forceCloseConnections: true,
+    // Idle keep-alive sockets are closed at stop; requests in flight (a claim) may finish.
+    forceCloseConnections: 'idle',
     return503OnClosing: true,
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },

@@ -100,8 +100,18 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
   app.put('/v1/maintenance/devices/:id/service', { ...auth, schema: { params: DeviceParams, body: ServiceBody } }, async (req, reply) => {
     const { id } = req.params;
     const { inService } = req.body;
-    if (!ctx.health.has(id)) throw apiError('unknown_device', `no device "${id}"`);
     const by = ctx.state(req).operator!;
+    if (!ctx.health.has(id) && ctx.lockers.setCompartmentService && ctx.lockers.hasCompartment(id)) {
+      // A single compartment (a broken door) rather than a whole board.
+      const setter = ctx.lockers.setCompartmentService.bind(ctx.lockers);
+      ctx.ledger.tx((t) => {
+        setter(id, inService, by);
+        audit(t, req, 'ok', { compartment: id, inService });
+      });
+      const view = ctx.lockers.compartments().find((c) => c.compartment === id);
+      return reply.send({ id, inService: view?.inService ?? inService, state: view?.state ?? 'unknown', by });
+    }
+    if (!ctx.health.has(id)) throw apiError('unknown_device', `no device "${id}"`);
     // health.setService writes `device.service` in a nested transaction (a savepoint of this one).
     ctx.ledger.tx((t) => {
       ctx.health.setService(id, inService, by);

@@ -1,17 +1,15 @@
 /**
  * What the station trusts: rider signing keys (JWKS), revoked riders and maintenance token
  * hashes — the config's own, merged with the ones synced from the cloud (SPEC §4, §11).
- * Verification is offline; the last synced document is kept in the ledger's meta table so a
- * restart without the internet still knows the cloud's keys and revocations.
+ * Verification is offline. The config puller (edge/sync) keeps the last cloud document in the
+ * ledger and hands it over again at start, so a restart without the internet still knows the
+ * cloud's keys and revocations; this store only merges.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { JSONWebKeySet, JWK } from 'jose';
 import { credentialVerifier, type Clock, type StationConfigDoc, type VerifyResult } from '../../protocol/index';
 import type { StationConfig } from '../config';
-import type { Ledger } from '../ledger/ledger';
 import type { Logger } from '../log';
-
-const META_KEY = 'api.trust.cloudConfig';
 
 interface TokenEntry {
   name: string;
@@ -22,8 +20,6 @@ export interface TrustStoreOptions {
   config: StationConfig;
   clock: Clock;
   logger: Logger;
-  /** Where the last cloud document is kept across restarts (omit in pure tests). */
-  ledger?: Ledger;
 }
 
 export function sha256HexOf(text: string): string {
@@ -42,14 +38,6 @@ export class TrustStore {
   private readonly listeners = new Set<(doc: StationConfigDoc) => void>();
 
   constructor(private readonly opts: TrustStoreOptions) {
-    const saved = opts.ledger?.getMeta(META_KEY);
-    if (saved) {
-      try {
-        this.cloud = JSON.parse(saved) as StationConfigDoc;
-      } catch {
-        opts.logger.warn('stored cloud config is unreadable; using the local config only until the next pull');
-      }
-    }
     this.verify = credentialVerifier({ keys: [] });
     this.revoked = new Set();
     this.tokens = [];
@@ -59,12 +47,6 @@ export class TrustStore {
   /** The config puller calls this with each new document (ETag changed). */
   applyCloudConfig(doc: StationConfigDoc): void {
     this.cloud = doc;
-    try {
-      this.opts.ledger?.setMeta(META_KEY, JSON.stringify(doc));
-    } catch (e) {
-      // Keep serving with the new document in memory; it is pulled again after a restart.
-      this.opts.logger.warn({ err: e }, 'cannot store the cloud config');
-    }
     this.rebuild();
     this.opts.logger.info(
       { keys: doc.jwks.keys.length, revoked: doc.revokedRiders.length, tokens: doc.maintenanceTokens.length },

@@ -197,7 +197,12 @@ export class DispenserDriver {
     this.log.debug({ claimId: req.id, dispenserId: req.dispenserId, compartment: req.compartment }, 'cmd/dispense');
     send();
     // `unknown` only answers queries, so a dispense waiter never resolves with it.
-    return answer as Promise<DispenseAnswer>;
+    return (answer as Promise<DispenseAnswer>).then((a) => {
+      // Keep the stock we show current until the next telemetry says it exactly.
+      const stock = this.states.get(req.dispenserId)?.stock;
+      if (a.result === 'dropped' && stock) stock[req.compartment] = Math.max(0, stock[req.compartment] - 1);
+      return a;
+    });
   }
 
   /** Ask the device for the stored outcome of `claimId` (SPEC §5 `cmd/query`). */

@@ -9,23 +9,20 @@
  * - Discarded bytes, bad checksums, timeouts and wrong-address replies are counted per board in
  *   the device health; a board that stops answering is marked offline and its doors unknown.
  * - Door states are polled with query-all (~1 s); changes are emitted as `doors` events.
+ *
+ * The port, parser, waiter and counters are the wire layer (lockbus/wire.ts); this file decides
+ * what to ask and what the answers mean for boards and doors.
  */
-import type { SerialPort } from 'serialport';
-import {
-  FrameParser,
-  PROFILE_8A80,
-  encodeRequest,
-  hex,
-  type BoardProfile,
-  type LockReply,
-  type LockRequest,
-} from '../../protocol/lockboard/index';
+import { PROFILE_8A80, type BoardProfile } from '../../protocol/lockboard/index';
 import type { Clock } from '../../protocol/time';
 import type { DeviceHealth } from '../core/health';
 import type { Logger } from '../log';
-import { judgeFrame, looksLikeBadChecksum, Waiter, type ExchangeError, type ExchangeOutcome } from './lockbus/exchange';
-import { backoffMs, openSerialPort, type BindingInterface } from './lockbus/open-port';
+import type { ExchangeError, ExchangeOutcome } from './lockbus/exchange';
+import type { BindingInterface } from './lockbus/open-port';
 import { SerialQueue, type Priority } from './lockbus/queue';
+import { LockBusWire, boardDeviceId } from './lockbus/wire';
+
+export { boardDeviceId };
 
 export interface LockBusTimeouts {
   /** Per attempt (SPEC §6: a board answers within 1 s). Default 1000. */
@@ -74,11 +71,6 @@ export type LockBusEvent =
   | { type: 'doors'; bus: string; board: number; open: boolean[]; changed: number[]; source: 'poll' | 'query' | 'unlock' }
   | { type: 'reachability'; bus: string; board: number; reachable: boolean };
 
-/** The device-health id of a board. Addresses are unique per station (compartments are "{board}-{lock}"). */
-export function boardDeviceId(address: number): string {
-  return `lockboard-${address}`;
-}
-
 interface BoardState {
   address: number;
   locks: number;
@@ -96,21 +88,15 @@ export class LockBus {
   private readonly boards = new Map<number, BoardState>();
   private readonly log: Logger;
   private readonly t: Required<LockBusTimeouts>;
-  private readonly parser: FrameParser;
+  private readonly wire: LockBusWire;
   private readonly queue = new SerialQueue();
   private readonly listeners = new Set<(e: LockBusEvent) => void>();
-  private port: SerialPort | undefined;
-  private waiter: Waiter | undefined;
-  private lastBoard: number | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
-  private reopenTimer: NodeJS.Timeout | undefined;
-  private reopenAttempt = 0;
   private running = false;
 
   constructor(private readonly opts: LockBusOptions) {
     this.id = opts.id ?? opts.path;
     this.profile = opts.profile ?? PROFILE_8A80;
-    this.parser = FrameParser.forReplies(this.profile);
     this.log = opts.logger.child({ module: 'lockboard', port: opts.path });
     const t = opts.timeouts ?? {};
     this.t = {
@@ -134,6 +120,21 @@ export class LockBus {
         lastPollMono: -Infinity,
       });
     }
+    this.wire = new LockBusWire({
+      path: opts.path,
+      baudRate: opts.baudRate ?? 9600,
+      binding: opts.binding,
+      profile: this.profile,
+      log: this.log,
+      health: opts.health,
+      isBoard: (address) => this.boards.has(address),
+      replyTimeoutMs: this.t.replyTimeoutMs,
+      reopenInitialMs: this.t.reopenInitialMs,
+      reopenMaxMs: this.t.reopenMaxMs,
+      onPortLost: () => {
+        for (const b of this.boards.values()) this.setReachable(b, false, 'port_closed');
+      },
+    });
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -145,7 +146,7 @@ export class LockBus {
     this.queue.open();
     const heartbeatMs = this.t.pollIntervalMs + this.t.replyTimeoutMs * (this.t.queryRetries + 1);
     for (const b of this.boards.values()) this.opts.health.register(b.deviceId, 'lockboard', heartbeatMs);
-    await this.openPort();
+    await this.wire.start();
     if (this.opts.poll !== false) {
       this.pollTimer = setInterval(() => this.pollDue(), this.t.pollIntervalMs);
       this.pollTimer.unref?.();
@@ -158,57 +159,8 @@ export class LockBus {
     this.running = false;
     this.queue.close(new Error('lock bus stopped'));
     if (this.pollTimer) clearInterval(this.pollTimer);
-    if (this.reopenTimer) clearTimeout(this.reopenTimer);
-    this.pollTimer = this.reopenTimer = undefined;
-    this.waiter?.finish({ ok: false, error: 'stopped' });
-    const port = this.port;
-    this.port = undefined;
-    if (port) {
-      port.removeAllListeners('data');
-      port.removeAllListeners('close');
-      if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-      port.removeAllListeners();
-    }
-  }
-
-  private async openPort(): Promise<void> {
-    try {
-      const port = await openSerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 9600, binding: this.opts.binding });
-      if (!this.running) {
-        port.close();
-        return;
-      }
-      this.port = port;
-      this.reopenAttempt = 0;
-      this.parser.reset();
-      port.on('data', (chunk: Buffer) => this.receive(chunk));
-      port.on('error', (err) => this.log.warn({ err }, 'lock bus port error'));
-      port.on('close', (err: Error | null) => this.portLost(err ?? new Error('port closed')));
-      this.log.info('lock bus port open');
-    } catch (err) {
-      this.log.error({ err }, 'cannot open lock bus port; retrying');
-      this.scheduleReopen();
-    }
-  }
-
-  private portLost(err: Error): void {
-    if (!this.running) return;
-    this.log.error({ err }, 'lock bus port lost; every board on it is unreachable until it reopens');
-    this.port?.removeAllListeners();
-    this.port = undefined;
-    this.waiter?.finish({ ok: false, error: 'port_closed' });
-    for (const b of this.boards.values()) this.setReachable(b, false, 'port_closed');
-    this.scheduleReopen();
-  }
-
-  private scheduleReopen(): void {
-    if (!this.running || this.reopenTimer) return;
-    const ms = backoffMs(this.reopenAttempt++, this.t.reopenInitialMs, this.t.reopenMaxMs);
-    this.reopenTimer = setTimeout(() => {
-      this.reopenTimer = undefined;
-      void this.openPort();
-    }, ms);
-    this.reopenTimer.unref?.();
+    this.pollTimer = undefined;
+    await this.wire.stop();
   }
 
   // ---- public operations --------------------------------------------------------------------
@@ -248,7 +200,7 @@ export class LockBus {
   /** Probe a board (is it on the bus?). */
   probe(board: number): Promise<Result<true>> {
     return this.run(board, 'high', async (b) => {
-      const r = await this.exchange({ kind: 'probe', board }, this.t.queryRetries);
+      const r = await this.wire.exchange({ kind: 'probe', board }, this.t.queryRetries);
       this.afterQuery(b, r);
       return r.ok ? { ok: true, value: true } : r;
     });
@@ -263,7 +215,7 @@ export class LockBus {
   async unlock(board: number, lock: number): Promise<UnlockResult> {
     const r = await this.run(board, 'high', async (b): Promise<Result<UnlockResult>> => {
       for (let attempt = 0; ; attempt++) {
-        const u = await this.exchange({ kind: 'unlock', board, lock }, 0);
+        const u = await this.wire.exchange({ kind: 'unlock', board, lock }, 0);
         if (u.ok) this.markSeen(b);
         const q = await this.doQuery(b, lock);
         if (q.ok && q.value) return { ok: true, value: { kind: 'opened', confirmedBy: 'query' } };
@@ -284,7 +236,7 @@ export class LockBus {
   /** Pulse every latch of a board (SPEC §6: fired ~300 ms apart; the reply comes when all have fired). */
   unlockAll(board: number, stepMs = 300): Promise<Result<true>> {
     return this.run(board, 'high', async (b) => {
-      const r = await this.exchange({ kind: 'unlockAll', board }, 0, this.t.replyTimeoutMs + b.locks * stepMs);
+      const r = await this.wire.exchange({ kind: 'unlockAll', board }, 0, this.t.replyTimeoutMs + b.locks * stepMs);
       if (r.ok) this.markSeen(b);
       return r.ok ? { ok: true, value: true } : r;
     });
@@ -312,7 +264,7 @@ export class LockBus {
   }
 
   private async doQueryAll(b: BoardState, retries: number): Promise<Result<boolean[]>> {
-    const r = await this.exchange({ kind: 'queryAll', board: b.address }, retries);
+    const r = await this.wire.exchange({ kind: 'queryAll', board: b.address }, retries);
     this.afterQuery(b, r);
     if (!r.ok || r.reply.kind !== 'queryAll') return r.ok ? { ok: false, error: 'bad_frame' } : r;
     const open = r.reply.closed.slice(0, b.locks).map((c) => !c);
@@ -326,7 +278,7 @@ export class LockBus {
   }
 
   private async doQuery(b: BoardState, lock: number): Promise<Result<boolean>> {
-    const r = await this.exchange({ kind: 'query', board: b.address, lock }, this.t.queryRetries);
+    const r = await this.wire.exchange({ kind: 'query', board: b.address, lock }, this.t.queryRetries);
     this.afterQuery(b, r);
     if (!r.ok || r.reply.kind !== 'query') return r.ok ? { ok: false, error: 'bad_frame' } : r;
     this.setDoor(b, lock, r.reply.open, 'query');
@@ -366,70 +318,6 @@ export class LockBus {
     if (!b) return Promise.resolve({ ok: false, error: 'unknown_board' });
     if (!this.running) return Promise.resolve({ ok: false, error: 'stopped' });
     return this.queue.push(priority, () => fn(b)).catch(() => ({ ok: false, error: 'stopped' }) as const);
-  }
-
-  /** Send one request and wait for its reply, retrying `retries` times on a timeout or bad frame. */
-  private async exchange(req: LockRequest, retries: number, timeoutMs = this.t.replyTimeoutMs): Promise<ExchangeOutcome> {
-    const deviceId = boardDeviceId(req.board);
-    let last: ExchangeOutcome = { ok: false, error: 'timeout' };
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (!this.running) return { ok: false, error: 'stopped' };
-      const port = this.port;
-      if (!port?.isOpen) return { ok: false, error: 'port_closed' };
-      // Leftovers of an earlier exchange (a late or duplicated reply) must not answer this one.
-      const left = this.parser.reset();
-      if (left) this.countGarbage(left);
-      this.parser.expect(req.kind);
-      this.lastBoard = req.board;
-      const waiter = new Waiter(req, timeoutMs); // registered before the write (the "waitress")
-      this.waiter = waiter;
-      const bytes = encodeRequest(req, this.profile);
-      this.log.trace({ dir: 'tx', bytes: hex(bytes) }, 'lock bus tx');
-      port.write(bytes);
-      last = await waiter.done;
-      this.waiter = undefined;
-      if (last.ok) return last;
-      if (last.error === 'timeout') this.opts.health.count(deviceId, 'timeouts');
-      if (last.error !== 'timeout' && last.error !== 'bad_frame') return last;
-      if (attempt < retries) {
-        this.opts.health.count(deviceId, 'retries');
-        this.log.debug({ board: req.board, request: req.kind, error: last.error, attempt: attempt + 1 }, 'retrying lock bus request');
-      }
-    }
-    return last;
-  }
-
-  private receive(chunk: Buffer): void {
-    this.log.trace({ dir: 'rx', bytes: hex(chunk) }, 'lock bus rx');
-    const { frames, discarded } = this.parser.push(chunk);
-    const w = this.waiter && !this.waiter.settled ? this.waiter : undefined;
-    for (const d of discarded) {
-      if (w && looksLikeBadChecksum(d, w.request, this.profile)) {
-        this.opts.health.count(boardDeviceId(w.request.board), 'badChecksums');
-        this.log.debug({ board: w.request.board, bytes: hex(d) }, 'reply with a bad checksum');
-        w.finish({ ok: false, error: 'bad_frame' }); // retry now rather than at the timeout
-      } else this.countGarbage(d);
-    }
-    for (const f of frames) this.judge(f);
-  }
-
-  private judge(frame: Buffer): void {
-    const w = this.waiter && !this.waiter.settled ? this.waiter : undefined;
-    const v = judgeFrame(frame, w?.request, this.profile);
-    if (v.kind === 'reply') {
-      w!.finish({ ok: true, reply: v.reply as LockReply });
-      return;
-    }
-    const board = w?.request.board ?? this.lastBoard;
-    const counter = v.kind === 'wrong_address' ? 'wrongAddress' : 'unexpectedFrames';
-    if (board !== undefined && this.boards.has(board)) this.opts.health.count(boardDeviceId(board), counter);
-    this.log.debug({ bytes: hex(frame), awaiting: w?.request, verdict: v.kind }, 'frame ignored');
-  }
-
-  private countGarbage(bytes: Buffer): void {
-    const board = this.waiter?.request.board ?? this.lastBoard;
-    if (board !== undefined && this.boards.has(board)) this.opts.health.count(boardDeviceId(board), 'garbageBytes', bytes.length);
-    this.log.debug({ bytes: hex(bytes) }, 'discarded bytes on lock bus');
   }
 
   private emit(e: LockBusEvent): void {

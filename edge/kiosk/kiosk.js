@@ -92,7 +92,7 @@ function renderStatus(s) {
   if (s.window) {
     lines.push([`报到有效期：${s.window.from} 至 ${s.window.to}`, `Checked in: ${s.window.from} to ${s.window.to}`]);
   } else {
-    lines.push(['尚未报到', 'Not checked in']);
+    lines.push(['尚未报到，请先报到', 'Not checked in: please check in first']);
   }
   if (s.claimedToday) lines.push(['今日已领取', 'Already taken today', 'taken']);
   else if (s.window) lines.push(['今日可领一瓶水', 'One bottle available today']);

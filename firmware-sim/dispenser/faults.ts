@@ -1,15 +1,15 @@
 /**
- * Dispenser faults the simulator can produce (issue 3): one-shot faults that apply to the next
- * vend, and a seeded random profile that draws one for a share of the vends.
+ * Dispenser faults the simulator can produce (issue 3): one-shot faults for the next vend
+ * (`DispenserSimulator.failNext`) and profiles in the grammar shared by every simulator
+ * (`firmware-sim/faults.ts`), applied once per vend:
  *
- * Profile strings (CLI `--faults`, `DispenserSimulator` option `faults`):
  *   none                       no faults (default)
- *   random[:<rate>[:<seed>]]   each vend gets a random one-shot fault with probability
- *                              <rate> (default 0.1), drawn from a generator seeded by <seed>
- *   <fault>[,<fault>...]       these one-shot faults, in order, on the next vends
- *                              (`ok` leaves a vend alone)
+ *   flaky[@<seed>]             each vend has a 10 % chance of one random fault below
+ *   random:<rate>[@<seed>]     the same with another rate (0–1), e.g. random:0.25@7
+ *   a,b                        these faults on every vend, in turn (a jammed machine: `jam`)
+ *   flaky+a                    both (the switches win when set)
  */
-import { seededRng, type Rng } from './rng';
+import { faultProfile, parseFaultProfile as parseSharedProfile, type FaultProfile as SharedProfile } from '../faults';
 
 /** Faults that apply to one vend. Each maps to a SPEC §5 outcome (see `docs/readme/dispensers.md`). */
 export const VEND_FAULTS = [
@@ -48,7 +48,7 @@ export class NoFaults implements FaultProfile {
   }
 }
 
-/** A fixed list of one-shot faults (`ok` = none), then clean vends. */
+/** A queue of one-shot faults (`ok` = a clean vend), then clean vends. */
 export class ScriptedFaults implements FaultProfile {
   private readonly queue: Array<VendFault | 'ok'>;
   constructor(faults: ReadonlyArray<VendFault | 'ok'>) {
@@ -66,38 +66,34 @@ export class ScriptedFaults implements FaultProfile {
   }
 }
 
-export class RandomFaults implements FaultProfile {
-  private readonly rng: Rng;
+/** A shared-grammar profile, rolled once per vend. */
+class VendProfile implements FaultProfile {
+  private turn = 0;
   constructor(
-    readonly rate: number,
-    readonly seed: number,
-    private readonly faults: readonly VendFault[] = VEND_FAULTS,
-  ) {
-    if (!(rate >= 0 && rate <= 1)) throw new RangeError('fault rate must be between 0 and 1');
-    this.rng = seededRng(seed);
-  }
+    private readonly p: SharedProfile<VendFault>,
+    private readonly text: string,
+  ) {}
   nextVendFault(): VendFault | undefined {
-    return this.rng.chance(this.rate) ? this.rng.pick(this.faults) : undefined;
+    const always = [...this.p.always];
+    if (always.length > 0) return always[this.turn++ % always.length];
+    return this.p.roll();
   }
   describe(): string {
-    return `random:${this.rate}:${this.seed}`;
+    return this.text;
   }
 }
 
-/** Parse a profile string; throws a RangeError naming what is wrong. */
-export function parseFaultProfile(spec: string | undefined): FaultProfile {
-  const s = (spec ?? 'none').trim();
-  if (s === '' || s === 'none') return new NoFaults();
-  if (s === 'random' || s.startsWith('random:')) {
-    const [, rate = '0.1', seed = '1'] = s.split(':');
-    const r = Number(rate);
-    const sd = Number(seed);
-    if (!Number.isFinite(r) || r < 0 || r > 1) throw new RangeError(`fault rate "${rate}" must be a number from 0 to 1`);
-    if (!Number.isInteger(sd)) throw new RangeError(`fault seed "${seed}" must be an integer`);
-    return new RandomFaults(r, sd);
+/** Each vend gets one random fault with probability `rate`, from a generator seeded by `seed`. */
+export class RandomFaults extends VendProfile {
+  constructor(rate: number, seed: number, faults: readonly VendFault[] = VEND_FAULTS) {
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError('fault rate must be between 0 and 1');
+    super(faultProfile<VendFault>({ rate, seed, randomEligible: faults }), `random:${rate}@${seed}`);
   }
-  const names = s.split(',').map((x) => x.trim());
-  const bad = names.filter((n) => n !== 'ok' && !isVendFault(n));
-  if (bad.length > 0) throw new RangeError(`unknown fault ${bad.join(', ')}; known: none, random[:rate[:seed]], ok, ${VEND_FAULTS.join(', ')}`);
-  return new ScriptedFaults(names as Array<VendFault | 'ok'>);
+}
+
+/** Parse a profile string; throws naming what is wrong (FaultProfileError, code `bad_fault_profile`). */
+export function parseFaultProfile(spec: string | undefined): FaultProfile {
+  const text = (spec ?? 'none').trim() || 'none';
+  if (text === 'none') return new NoFaults();
+  return new VendProfile(parseSharedProfile<VendFault>(text, VEND_FAULTS), text);
 }

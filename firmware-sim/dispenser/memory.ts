@@ -18,39 +18,56 @@ export interface VendRecord {
   ts: number;
 }
 
-/** Non-volatile storage of the records: `save` must be durable when it returns. */
+/** Non-volatile storage of the records: `put` and `remove` must be durable when they return. */
 export interface MemoryStore {
   load(): VendRecord[];
-  save(records: readonly VendRecord[]): void;
+  put(record: VendRecord): void;
+  remove(ids: readonly string[]): void;
 }
 
 /** "Flash" that survives a simulated restart of the same process (tests). */
 export class InMemoryStore implements MemoryStore {
-  private records: VendRecord[] = [];
+  private readonly records = new Map<string, VendRecord>();
   load(): VendRecord[] {
-    return this.records.map((r) => ({ ...r }));
+    return [...this.records.values()].map((r) => ({ ...r }));
   }
-  save(records: readonly VendRecord[]): void {
-    this.records = records.map((r) => ({ ...r }));
+  put(record: VendRecord): void {
+    this.records.set(record.id, { ...record });
+  }
+  remove(ids: readonly string[]): void {
+    for (const id of ids) this.records.delete(id);
   }
 }
 
-/** A JSON file, replaced atomically (write to a temporary file, then rename). */
+/** A JSON file, replaced atomically (write to a temporary file, then rename) on every change. */
 export class JsonFileStore implements MemoryStore {
+  private records: Map<string, VendRecord> | undefined;
   constructor(readonly path: string) {}
   load(): VendRecord[] {
+    let list: VendRecord[] = [];
     try {
       const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { records?: VendRecord[] };
-      return Array.isArray(parsed.records) ? parsed.records : [];
+      list = Array.isArray(parsed.records) ? parsed.records : [];
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
+    this.records = new Map(list.map((r) => [r.id, r]));
+    return list.map((r) => ({ ...r }));
   }
-  save(records: readonly VendRecord[]): void {
+  put(record: VendRecord): void {
+    if (!this.records) this.load();
+    this.records!.set(record.id, { ...record });
+    this.write();
+  }
+  remove(ids: readonly string[]): void {
+    if (!this.records) this.load();
+    for (const id of ids) this.records!.delete(id);
+    this.write();
+  }
+  private write(): void {
     mkdirSync(dirname(this.path), { recursive: true });
     const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ records }), { flush: true });
+    writeFileSync(tmp, JSON.stringify({ records: [...this.records!.values()] }), { flush: true });
     renameSync(tmp, this.path);
   }
 }
@@ -58,6 +75,7 @@ export class JsonFileStore implements MemoryStore {
 /** The records in RAM, written through to the store on every change. */
 export class VendMemory {
   private readonly byId = new Map<string, VendRecord>();
+  private prunedAt = -Infinity;
 
   constructor(
     private readonly store: MemoryStore,
@@ -79,7 +97,13 @@ export class VendMemory {
   /** Write (or overwrite) a record and make it durable before returning. */
   put(record: VendRecord, now: number): void {
     this.byId.set(record.id, { ...record });
-    for (const [id, r] of this.byId) if (now - r.ts > this.retainMs) this.byId.delete(id);
-    this.store.save([...this.byId.values()]);
+    this.store.put(record);
+    // Forget ids older than the retention, at most once a minute of clock time.
+    if (now - this.prunedAt >= 60_000) {
+      this.prunedAt = now;
+      const old = [...this.byId.values()].filter((r) => now - r.ts > this.retainMs).map((r) => r.id);
+      for (const id of old) this.byId.delete(id);
+      if (old.length > 0) this.store.remove(old);
+    }
   }
 }

@@ -164,10 +164,15 @@ export class DispenserSimulator extends EventEmitter {
     const c = this.client;
     this.client = undefined;
     if (!c) return;
+    let clean = false;
     if (c.connected) {
-      await c.publishAsync(this.topic('status'), encodePayload('status', { online: false, fw: this.opts.fw }), { qos: 1, retain: true }).catch(() => {});
+      const said = c
+        .publishAsync(this.topic('status'), encodePayload('status', { online: false, fw: this.opts.fw }), { qos: 1, retain: true })
+        .then(() => true, () => false);
+      clean = await Promise.race([said, new Promise<boolean>((r) => setTimeout(() => r(false), 500).unref())]);
     }
-    await c.endAsync(false).catch(() => {});
+    // Without a clean goodbye, drop the socket: the broker then publishes the last will.
+    await c.endAsync(!clean).catch(() => {});
   }
 
   waitConnected(timeoutMs = 5000): Promise<void> {

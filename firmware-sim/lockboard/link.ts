@@ -78,6 +78,7 @@ export function createMockLine(path = `/dev/mock-line-${process.pid}-${++lineCou
       const read = port.read.bind(port);
       port.read = (buffer: Buffer, offset: number, length: number) =>
         new Promise<{ buffer: Buffer; bytesRead: number }>((resolve, reject) => {
+          if (unplugged) return reject(new Error('device unplugged'));
           failReads.add(reject);
           read(buffer, offset, length)
             .then(resolve, reject)
@@ -107,7 +108,8 @@ export function createMockLine(path = `/dev/mock-line-${process.pid}-${++lineCou
     },
     unplug() {
       unplugged = true;
-      // A read error that is not `canceled` is how a binding reports a disconnect.
+      // A read error that is not `canceled` is how a binding reports a disconnect: fail the
+      // pending read, or the next one if none is pending right now.
       for (const fail of [...failReads]) fail(new Error('device unplugged'));
       failReads.clear();
     },

@@ -1,0 +1,55 @@
+/**
+ * A faster check of the SPEC §9 hash chain for the ingest hot path. Same rule as protocol's
+ * verifyChain — sha256(prevHash ‖ RFC 8785 canonical JSON of the event without `hash`) — with
+ * two shortcuts: a one-shot `crypto.hash` over the concatenation (equal to two updates), and a
+ * canonical serialiser specialised to parsed JSON (no toJSON, no symbols), which is what an
+ * upload body is. A property test (test/cloud/chainCheck.test.ts) holds it equal to protocol's.
+ */
+import * as crypto from 'node:crypto';
+import type { ChainCheck, StationEvent } from '../../protocol/index';
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
+
+const sha256Hex: (s: string) => string = oneShot
+  ? (s) => oneShot('sha256', s, 'hex')
+  : (s) => crypto.createHash('sha256').update(s, 'utf8').digest('hex');
+
+/** RFC 8785 for values parsed from JSON: keys sorted by UTF-16 code units, ES number and string forms. */
+export function canonicalJsonOfParsed(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + (v[i] === undefined ? 'null' : canonicalJsonOfParsed(v[i]));
+    return `${out}]`;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const x = o[k];
+    if (x === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJsonOfParsed(x)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** Top-level keys in canonical order: data, day, seq, ts, type. */
+function eventHash(prevHash: string, e: StationEvent): string {
+  const canon = `{"data":${canonicalJsonOfParsed(e.data)},"day":${JSON.stringify(e.day)},"seq":${canonicalJsonOfParsed(e.seq)},"ts":${canonicalJsonOfParsed(e.ts)},"type":${JSON.stringify(e.type)}}`;
+  return sha256Hex(prevHash + canon);
+}
+
+export function verifyChainFast(events: readonly StationEvent[], prevSeq: number, prevHash: string): ChainCheck {
+  let seq = prevSeq;
+  let hash = prevHash;
+  for (const e of events) {
+    if (e.seq !== seq + 1) return { ok: false, seq: e.seq, reason: 'seq_not_contiguous' };
+    if (eventHash(hash, e) !== e.hash) return { ok: false, seq: e.seq, reason: 'hash_mismatch' };
+    seq = e.seq;
+    hash = e.hash;
+  }
+  return { ok: true, lastHash: hash, lastSeq: seq };
+}

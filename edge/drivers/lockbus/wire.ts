@@ -1,0 +1,174 @@
+/**
+ * The wire layer of a lock bus: the serial port (opened, watched, reopened with backoff), the
+ * frame parser, and one request/reply exchange at a time with its waiter, timeout, retries and
+ * per-board error counters. The bus above it (lockbus.ts) decides what to ask and what the
+ * answers mean for boards and doors.
+ */
+import type { SerialPort } from 'serialport';
+import { FrameParser, encodeRequest, hex, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index';
+import type { DeviceHealth } from '../../core/health';
+import type { Logger } from '../../log';
+import { judgeFrame, looksLikeBadChecksum, Waiter, type ExchangeOutcome } from './exchange';
+import { backoffMs, openSerialPort, type BindingInterface } from './open-port';
+
+/** The device-health id of a board. Addresses are unique per station (compartments are "{board}-{lock}"). */
+export function boardDeviceId(address: number): string {
+  return `lockboard-${address}`;
+}
+
+export interface LockBusWireOptions {
+  path: string;
+  baudRate: number;
+  binding?: BindingInterface | undefined;
+  profile: BoardProfile;
+  log: Logger;
+  health: DeviceHealth;
+  /** Counters are kept only for boards configured on this bus. */
+  isBoard: (address: number) => boolean;
+  replyTimeoutMs: number;
+  reopenInitialMs: number;
+  reopenMaxMs: number;
+  /** The port failed or went away (every board on it is unreachable until it reopens). */
+  onPortLost: () => void;
+}
+
+export class LockBusWire {
+  private readonly parser: FrameParser;
+  private readonly log: Logger;
+  private port: SerialPort | undefined;
+  private waiter: Waiter | undefined;
+  private lastBoard: number | undefined;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private reopenAttempt = 0;
+  private running = false;
+
+  constructor(private readonly opts: LockBusWireOptions) {
+    this.parser = FrameParser.forReplies(opts.profile);
+    this.log = opts.log;
+  }
+
+  /** Open the port; when that fails, keep retrying in the background. */
+  async start(): Promise<void> {
+    this.running = true;
+    await this.openPort();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.reopenTimer) clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
+    this.waiter?.finish({ ok: false, error: 'stopped' });
+    const port = this.port;
+    this.port = undefined;
+    if (port) {
+      port.removeAllListeners('data');
+      port.removeAllListeners('close');
+      if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+      port.removeAllListeners();
+    }
+  }
+
+  private async openPort(): Promise<void> {
+    try {
+      const port = await openSerialPort({ path: this.opts.path, baudRate: this.opts.baudRate, binding: this.opts.binding });
+      if (!this.running) {
+        port.close();
+        return;
+      }
+      this.port = port;
+      this.reopenAttempt = 0;
+      this.parser.reset();
+      port.on('data', (chunk: Buffer) => this.receive(chunk));
+      port.on('error', (err) => this.log.warn({ err }, 'lock bus port error'));
+      port.on('close', (err: Error | null) => this.portLost(err ?? new Error('port closed')));
+      this.log.info('lock bus port open');
+    } catch (err) {
+      this.log.error({ err }, 'cannot open lock bus port; retrying');
+      this.scheduleReopen();
+    }
+  }
+
+  private portLost(err: Error): void {
+    if (!this.running) return;
+    this.log.error({ err }, 'lock bus port lost; every board on it is unreachable until it reopens');
+    this.port?.removeAllListeners();
+    this.port = undefined;
+    this.waiter?.finish({ ok: false, error: 'port_closed' });
+    this.opts.onPortLost();
+    this.scheduleReopen();
+  }
+
+  private scheduleReopen(): void {
+    if (!this.running || this.reopenTimer) return;
+    const ms = backoffMs(this.reopenAttempt++, this.opts.reopenInitialMs, this.opts.reopenMaxMs);
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      void this.openPort();
+    }, ms);
+    this.reopenTimer.unref?.();
+  }
+
+  /** Send one request and wait for its reply, retrying `retries` times on a timeout or bad frame. */
+  async exchange(req: LockRequest, retries: number, timeoutMs = this.opts.replyTimeoutMs): Promise<ExchangeOutcome> {
+    const deviceId = boardDeviceId(req.board);
+    let last: ExchangeOutcome = { ok: false, error: 'timeout' };
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (!this.running) return { ok: false, error: 'stopped' };
+      const port = this.port;
+      if (!port?.isOpen) return { ok: false, error: 'port_closed' };
+      // Leftovers of an earlier exchange (a late or duplicated reply) must not answer this one.
+      const left = this.parser.reset();
+      if (left) this.countGarbage(left);
+      this.parser.expect(req.kind);
+      this.lastBoard = req.board;
+      const waiter = new Waiter(req, timeoutMs); // registered before the write (the "waitress")
+      this.waiter = waiter;
+      const bytes = encodeRequest(req, this.opts.profile);
+      this.log.trace({ dir: 'tx', bytes: hex(bytes) }, 'lock bus tx');
+      port.write(bytes);
+      last = await waiter.done;
+      this.waiter = undefined;
+      if (last.ok) return last;
+      if (last.error === 'timeout') this.opts.health.count(deviceId, 'timeouts');
+      if (last.error !== 'timeout' && last.error !== 'bad_frame') return last;
+      if (attempt < retries) {
+        this.opts.health.count(deviceId, 'retries');
+        this.log.debug({ board: req.board, request: req.kind, error: last.error, attempt: attempt + 1 }, 'retrying lock bus request');
+      }
+    }
+    return last;
+  }
+
+  private receive(chunk: Buffer): void {
+    this.log.trace({ dir: 'rx', bytes: hex(chunk) }, 'lock bus rx');
+    const { frames, discarded } = this.parser.push(chunk);
+    const w = this.waiter && !this.waiter.settled ? this.waiter : undefined;
+    for (const d of discarded) {
+      if (w && looksLikeBadChecksum(d, w.request, this.opts.profile)) {
+        this.opts.health.count(boardDeviceId(w.request.board), 'badChecksums');
+        this.log.debug({ board: w.request.board, bytes: hex(d) }, 'reply with a bad checksum');
+        w.finish({ ok: false, error: 'bad_frame' }); // retry now rather than at the timeout
+      } else this.countGarbage(d);
+    }
+    for (const f of frames) this.judge(f);
+  }
+
+  private judge(frame: Buffer): void {
+    const w = this.waiter && !this.waiter.settled ? this.waiter : undefined;
+    const v = judgeFrame(frame, w?.request, this.opts.profile);
+    if (v.kind === 'reply') {
+      w!.finish({ ok: true, reply: v.reply as LockReply });
+      return;
+    }
+    const board = w?.request.board ?? this.lastBoard;
+    const counter = v.kind === 'wrong_address' ? 'wrongAddress' : 'unexpectedFrames';
+    if (board !== undefined && this.opts.isBoard(board)) this.opts.health.count(boardDeviceId(board), counter);
+    this.log.debug({ bytes: hex(frame), awaiting: w?.request, verdict: v.kind }, 'frame ignored');
+  }
+
+  private countGarbage(bytes: Buffer): void {
+    const board = this.waiter?.request.board ?? this.lastBoard;
+    if (board !== undefined && this.opts.isBoard(board)) this.opts.health.count(boardDeviceId(board), 'garbageBytes', bytes.length);
+    this.log.debug({ bytes: hex(bytes) }, 'discarded bytes on lock bus');
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * QR scanner line reader (SPEC §7, contract): each code is ASCII text terminated by CR, LF or
+ * CRLF (CRLF is one terminator, even when split across reads); lines over 2048 bytes are
+ * discarded with a warning; empty lines are ignored. The port is reopened with backoff when it
+ * fails or goes away (a USB scanner unplugged and plugged back).
+ */
+import type { SerialPort } from 'serialport';
+import type { DeviceHealth } from '../core/health';
+import type { Logger } from '../log';
+import { backoffMs, openSerialPort, type BindingInterface } from './lockbus/open-port';
+
+export const MAX_LINE_BYTES = 2048;
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+export interface LineResult {
+  codes: string[];
+  /** Lines dropped for being longer than the limit (counted once each, when they end). */
+  oversized: number;
+}
+
+/**
+ * Splits a byte stream into codes. Pure: the same bytes give the same codes however they are
+ * cut into chunks.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private length = 0;
+  private overflow = false;
+  private lastWasCR = false;
+
+  constructor(private readonly maxLineBytes: number = MAX_LINE_BYTES) {}
+
+  push(chunk: Uint8Array): LineResult {
+    const codes: string[] = [];
+    let oversized = 0;
+    let from = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (b !== CR && b !== LF) continue;
+      const skipLF = b === LF && this.lastWasCR && i === from && this.length === 0 && !this.overflow;
+      this.lastWasCR = b === CR;
+      if (skipLF) {
+        from = i + 1; // the LF of a CRLF
+        continue;
+      }
+      this.append(chunk.subarray(from, i));
+      from = i + 1;
+      if (this.overflow) oversized++;
+      else if (this.length > 0) codes.push(Buffer.concat(this.parts, this.length).toString('latin1'));
+      this.parts = [];
+      this.length = 0;
+      this.overflow = false;
+    }
+    if (from < chunk.length) {
+      this.lastWasCR = false;
+      this.append(chunk.subarray(from));
+    }
+    return { codes, oversized };
+  }
+
+  /** Drop a partial line (the port closed mid-line). */
+  reset(): void {
+    this.parts = [];
+    this.length = 0;
+    this.overflow = false;
+    this.lastWasCR = false;
+  }
+
+  private append(bytes: Uint8Array): void {
+    if (bytes.length === 0 || this.overflow) return;
+    if (this.length + bytes.length > this.maxLineBytes) {
+      // Keep nothing of an oversized line: wait for its end and drop it whole.
+      this.overflow = true;
+      this.parts = [];
+      this.length = 0;
+      return;
+    }
+    this.parts.push(Buffer.from(bytes));
+    this.length += bytes.length;
+  }
+}
+
+export interface ScannerReaderOptions {
+  path: string;
+  baudRate?: number;
+  /** Another serialport binding (tests: the simulator's mock line). */
+  binding?: BindingInterface;
+  logger: Logger;
+  /** Called with each code, in order. */
+  onCode: (code: string) => void;
+  /** When given, the scanner is a device in health (`scanner`): counters and online/offline. */
+  health?: DeviceHealth;
+  deviceId?: string;
+  maxLineBytes?: number;
+  /** Reopen backoff after the port fails or closes. Defaults 500 → 10 000. */
+  reopenInitialMs?: number;
+  reopenMaxMs?: number;
+}
+
+export class ScannerReader {
+  private readonly log: Logger;
+  private readonly splitter: LineSplitter;
+  private readonly deviceId: string;
+  private port: SerialPort | undefined;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private reopenAttempt = 0;
+  private running = false;
+  /** Codes delivered, lines dropped as oversized (also in health when given). */
+  readonly stats = { codes: 0, oversizedLines: 0, reopens: 0 };
+
+  constructor(private readonly opts: ScannerReaderOptions) {
+    this.log = opts.logger.child({ module: 'scanner', port: opts.path });
+    this.splitter = new LineSplitter(opts.maxLineBytes ?? MAX_LINE_BYTES);
+    this.deviceId = opts.deviceId ?? 'scanner';
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    // A scanner is silent between riders: it is offline only when its port is gone.
+    this.opts.health?.register(this.deviceId, 'scanner', Number.POSITIVE_INFINITY);
+    await this.open();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.reopenTimer) clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
+    const port = this.port;
+    this.port = undefined;
+    if (port) {
+      port.removeAllListeners('data');
+      port.removeAllListeners('close');
+      if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+      port.removeAllListeners();
+    }
+  }
+
+  get isOpen(): boolean {
+    return !!this.port?.isOpen;
+  }
+
+  /** Feed bytes as if read from the port (the reader's own tests and replay tools). */
+  receive(chunk: Buffer): void {
+    this.log.trace({ dir: 'rx', bytes: chunk.length }, 'scanner rx');
+    const { codes, oversized } = this.splitter.push(chunk);
+    if (oversized > 0) {
+      this.stats.oversizedLines += oversized;
+      if (this.opts.health) this.opts.health.count(this.deviceId, 'oversizedLines', oversized);
+      this.log.warn({ lines: oversized, limitBytes: this.opts.maxLineBytes ?? MAX_LINE_BYTES }, 'scanner line too long; discarded');
+    }
+    for (const code of codes) {
+      this.stats.codes++;
+      try {
+        this.opts.onCode(code);
+      } catch (err) {
+        this.log.error({ err }, 'scanner code handler failed');
+      }
+    }
+  }
+
+  private async open(): Promise<void> {
+    try {
+      const port = await openSerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 9600, binding: this.opts.binding });
+      if (!this.running) {
+        port.close();
+        return;
+      }
+      this.port = port;
+      this.reopenAttempt = 0;
+      this.splitter.reset();
+      port.on('data', (chunk: Buffer) => this.receive(chunk));
+      port.on('error', (err) => this.log.warn({ err }, 'scanner port error'));
+      port.on('close', (err: Error | null) => this.lost(err ?? new Error('port closed')));
+      if (this.opts.health) this.opts.health.seen(this.deviceId);
+      this.log.info('scanner port open');
+    } catch (err) {
+      this.log.error({ err }, 'cannot open scanner port; retrying');
+      this.scheduleReopen();
+    }
+  }
+
+  private lost(err: Error): void {
+    if (!this.running) return;
+    this.log.error({ err }, 'scanner port lost; reopening');
+    this.port?.removeAllListeners();
+    this.port = undefined;
+    if (this.opts.health) this.opts.health.markOffline(this.deviceId, 'port_closed');
+    this.scheduleReopen();
+  }
+
+  private scheduleReopen(): void {
+    if (!this.running || this.reopenTimer) return;
+    const ms = backoffMs(this.reopenAttempt++, this.opts.reopenInitialMs ?? 500, this.opts.reopenMaxMs ?? 10_000);
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      this.stats.reopens++;
+      void this.open();
+    }, ms);
+    this.reopenTimer.unref?.();
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * The whole station in one process (issue 4): ledger → device health → broker → dispenser
+ * driver → claims → lock buses → lockers → scanner → trust and sync → HTTP → jobs.
+ * `startStation` starts the parts in that order and, if one fails, stops the ones already
+ * running before it rethrows; `stop()` unwinds in reverse so in-flight claims finish or become
+ * `unknown` (ClaimPort.drain) before the devices and the ledger go away. Tests run a whole
+ * station on port 0 with serial paths on @serialport/binding-mock (`bindings`).
+ */
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../protocol/index';
+import { buildApp, type TypedApp } from './api/app';
+import { diskFreeBytes, devicesSummary } from './api/station-health';
+import { TrustStore } from './api/trust';
+import type { StationConfig } from './config';
+import { ClaimService } from './core/claims';
+import { DeviceHealth } from './core/health';
+import { LockerService } from './core/lockers';
+import { Broker } from './drivers/broker';
+import { DispenserDriver } from './drivers/dispensers';
+import { LockBus } from './drivers/lockbus';
+import { ScannerReader } from './drivers/scanner';
+import type { BindingInterface } from './drivers/lockbus/open-port';
+import { StationJobs } from './jobs';
+import { KioskHub } from './kiosk/hub';
+import { Ledger } from './ledger/ledger';
+import { QuotaLedger } from './ledger/quota-ledger';
+import { createLogger, type Logger } from './log';
+import { StationMetrics } from './metrics';
+import { ConfigPuller, Uploader } from './sync/index';
+
+export interface StationOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Serial bindings by path (tests: each simulator's mock line); others use the real ports. */
+  bindings?: Record<string, BindingInterface>;
+  /** One binding for every serial path (e.g. @serialport/binding-mock). */
+  serialBinding?: BindingInterface;
+  /** Run the jobs on their timers (default true; tests may drive `station.jobs` by hand). */
+  scheduleJobs?: boolean;
+  /** Lock-bus reply timeout and polling (tests shorten them). */
+  lockBusTimeouts?: ConstructorParameters<typeof LockBus>[0]['timeouts'];
+  /** fetch for the sync jobs (tests). */
+  fetch?: typeof fetch;
+}
+
+export interface Station {
+  readonly httpUrl: string;
+  readonly mqttPort: number;
+  readonly config: StationConfig;
+  readonly ledger: Ledger;
+  readonly quota: QuotaLedger;
+  readonly health: DeviceHealth;
+  readonly claims: ClaimService;
+  readonly lockers: LockerService;
+  readonly jobs: StationJobs;
+  readonly kiosk: KioskHub;
+  readonly trust: TrustStore;
+  readonly metrics: StationMetrics;
+  readonly app: TypedApp;
+  readonly uploader: Uploader | undefined;
+  stop(): Promise<void>;
+}
+
+export class StationStartError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const DB_FILE = 'station.db';
+
+export function dbPathOf(config: StationConfig): string {
+  return join(config.dataDir, DB_FILE);
+}
+
+export async function startStation(config: StationConfig, opts: StationOptions = {}): Promise<Station> {
+  const clock = opts.clock ?? systemClock;
+  const logger = (opts.logger ?? createLogger({ level: config.logLevel })).child({ stationId: config.stationId });
+  const log = logger.child({ module: 'station' });
+  const startedMono = clock.monotonic();
+  const stops: Array<{ name: string; stop: () => unknown }> = [];
+  const started = (name: string, stop: () => unknown) => stops.push({ name, stop });
+
+  async function unwind(): Promise<void> {
+    for (const s of stops.reverse()) {
+      try {
+        await s.stop();
+      } catch (e) {
+        log.error({ err: e, part: s.name }, 'stop failed');
+      }
+    }
+    stops.length = 0;
+  }
+
+  try {
+    const ledger = Ledger.open({ path: dbPathOf(config), clock, timezone: config.timezone, logger: logger.child({ module: 'ledger' }) });
+    started('ledger', () => ledger.close());
+
+    const health = new DeviceHealth({ ledger, clock, logger: logger.child({ module: 'health' }) });
+    health.start();
+    started('health', () => health.stop());
+
+    const quota = new QuotaLedger(ledger, config.quota);
+
+    const broker = new Broker({ host: config.mqtt.host, port: config.mqtt.port, devices: config.dispensers, logger, health });
+    const mqtt = await broker.start().catch((e: unknown) => {
+      throw new StationStartError('mqtt_port_in_use', (e as Error).message, { cause: e });
+    });
+    started('broker', () => broker.stop());
+
+    const driver = new DispenserDriver({
+      bus: broker,
+      health,
+      logger,
+      dispensers: config.dispensers,
+      telemetryIntervalMs: config.heartbeatIntervalMs,
+      dispenseTimeoutMs: config.dispense.timeoutMs,
+      lowStockThreshold: config.lowStockThreshold,
+    });
+    await driver.start();
+    started('dispensers', () => driver.stop());
+
+    const claims = new ClaimService({ quota, driver, health, logger });
+    await claims.start();
+    started('claims', () => claims.stop());
+
+    const buses = config.lockBuses.map(
+      (b) =>
+        new LockBus({
+          path: b.path,
+          baudRate: b.baudRate,
+          boards: b.boards,
+          binding: opts.bindings?.[b.path] ?? opts.serialBinding,
+          logger,
+          health,
+          clock,
+          timeouts: { pollIntervalMs: config.lockers.pollIntervalMs, ...opts.lockBusTimeouts },
+        }),
+    );
+    for (const bus of buses) {
+      await bus.start();
+      started(`lockbus ${bus.id}`, () => bus.stop());
+    }
+    // The lock buses stop after the lockers (reverse order), so no unlock is cut off half-way.
+    const lockers = new LockerService({
+      ledger,
+      health,
+      clock,
+      logger,
+      buses,
+      storageLimitMs: config.lockers.storageLimitMs,
+      doorLeftOpenMs: config.lockers.doorLeftOpenMs,
+    });
+    lockers.start();
+    started('lockers', () => lockers.stop());
+
+    const trust = new TrustStore({ config, clock, logger: logger.child({ module: 'trust' }) });
+    const kiosk = new KioskHub({ logger: logger.child({ module: 'kiosk' }) });
+    kiosk.start();
+    started('kiosk', () => kiosk.stop());
+
+    // Each scanned code goes to the kiosk screen, which drives the rider API (SPEC §7).
+    let scanner: ScannerReader | undefined;
+    if (config.scanner) {
+      scanner = new ScannerReader({
+        path: config.scanner.path,
+        baudRate: config.scanner.baudRate,
+        binding: opts.bindings?.[config.scanner.path] ?? opts.serialBinding,
+        logger,
+        health,
+        onCode: (code) => kiosk.publishScan(code),
+      });
+      await scanner.start();
+      started('scanner', () => scanner!.stop());
+    }
+
+    let uploader: Uploader | undefined;
+    let puller: ConfigPuller | undefined;
+    if (config.cloud) {
+      const link = { stationId: config.stationId, cloudUrl: config.cloud.url, token: config.cloud.token };
+      const syncLog = logger.child({ module: 'sync' });
+      puller = new ConfigPuller({
+        ...link,
+        ledger,
+        clock,
+        logger: syncLog,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        onConfig: (doc) => {
+          trust.applyCloudConfig(doc);
+          // The cloud's quota policy wins over the file's (SPEC §9: the config pull carries it).
+          quota.policy = { windowDays: doc.quota.windowDays, claimsPerDay: doc.quota.claimsPerDay };
+        },
+      });
+      await puller.start();
+      started('config puller', () => puller!.stop());
+      uploader = new Uploader({ ...link, ledger, clock, logger: syncLog, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
+      uploader.start();
+      started('uploader', () => uploader!.stop());
+    }
+
+    let jobs: StationJobs | undefined;
+    const metrics = new StationMetrics({
+      ledger,
+      quota,
+      health,
+      uptimeS: () => (clock.monotonic() - startedMono) / 1000,
+      clockJumps: () => jobs?.clockJumps().length ?? 0,
+    });
+    metrics.start();
+    started('metrics', () => metrics.stop());
+
+    jobs = new StationJobs({
+      config,
+      clock,
+      logger,
+      ledger,
+      claims,
+      lockers,
+      schedule: opts.scheduleJobs ?? true,
+      heartbeatData: () => ({
+        uptimeS: Math.round((clock.monotonic() - startedMono) / 1000),
+        diskFreeBytes: diskFreeBytes(config.dataDir),
+        dbBytes: ledger.sizeBytes(),
+        backlog: ledger.backlog(),
+        devices: devicesSummary({ health }),
+      }),
+    });
+    const theJobs = jobs;
+
+    const app = buildApp({
+      config,
+      clock,
+      logger,
+      ledger,
+      quota,
+      health,
+      claims,
+      lockers,
+      trust,
+      metrics,
+      kiosk,
+      probe: {
+        startedMono,
+        clockJumps: () => theJobs.clockJumps(),
+        clockFault: () => theJobs.clockFault(),
+        sync: () => (uploader ? { uploader: uploader.status(), config: puller?.status() ?? null } : null),
+      },
+    });
+    try {
+      await app.listen({ host: config.http.host, port: config.http.port });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        throw new StationStartError('http_port_in_use', `HTTP port ${config.http.port} on ${config.http.host} is in use; set http.port in the config or stop the other process`, { cause: e });
+      }
+      throw e;
+    }
+    // In-flight claims finish or become unknown while the server stops taking requests.
+    started('http', async () => {
+      // Event streams never end on their own: close them first, then let requests finish.
+      kiosk.stop();
+      await Promise.all([app.close(), claims.drain(config.shutdownDrainMs)]);
+    });
+
+    theJobs.start();
+    started('jobs', () => theJobs.stop());
+
+    const addr = app.server.address();
+    const port = addr && typeof addr === 'object' ? addr.port : config.http.port;
+    const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+    const httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    log.info({ httpUrl, mqttPort: mqtt.port, dispensers: config.dispensers.length, lockBuses: buses.length, scanner: !!scanner, cloud: !!config.cloud }, 'station started');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      httpUrl,
+      mqttPort: mqtt.port,
+      config,
+      ledger,
+      quota,
+      health,
+      claims,
+      lockers,
+      jobs: theJobs,
+      kiosk,
+      trust,
+      metrics,
+      app,
+      uploader,
+      stop() {
+        stopping ??= (async () => {
+          log.info('station stopping');
+          await unwind();
+          log.info('station stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await unwind();
+    throw e;
+  }
+}

@@ -1,0 +1,40 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GENESIS_HASH, hashEvent, sealEvent, verifyChain, type StationEvent } from '../../protocol/index';
+import { canonicalJsonOfParsed, verifyChainFast } from '../../cloud/ingest/chainCheck';
+import { canonicalJson } from '../../protocol/index';
+
+// Values as they come out of JSON.parse of an upload body.
+const jsonValue = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+const data = fc.dictionary(fc.string(), jsonValue, { maxKeys: 8 }).map((d) => JSON.parse(JSON.stringify(d)) as Record<string, unknown>);
+
+describe('the ingest chain check agrees with protocol/events (SPEC §9 hash rule)', () => {
+  it('serialises any parsed JSON value exactly as the RFC 8785 library does', () => {
+    fc.assert(
+      fc.property(jsonValue, (v) => {
+        expect(canonicalJsonOfParsed(v)).toBe(canonicalJson(v));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('accepts exactly the chains protocol accepts, and finds the same break', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.string({ maxLength: 20 }), fc.nat(), data), { minLength: 1, maxLength: 12 }), fc.nat(), fc.boolean(), (specs, pick, tamper) => {
+        let hash = GENESIS_HASH;
+        const events: StationEvent[] = specs.map(([type, ts, d], i) => {
+          const e = sealEvent(hash, { seq: i + 1, type: type || 'x', ts, day: '2026-11-23', data: d });
+          hash = e.hash;
+          return e;
+        });
+        if (tamper) {
+          const i = pick % events.length;
+          events[i] = { ...events[i]!, ts: events[i]!.ts + 1 };
+        }
+        expect(verifyChainFast(events, 0, GENESIS_HASH)).toEqual(verifyChain(events, 0, GENESIS_HASH));
+        expect(hashEvent(GENESIS_HASH, events[0]!)).toBeTypeOf('string');
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

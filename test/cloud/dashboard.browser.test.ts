@@ -1,0 +1,70 @@
+/**
+ * Headless Chromium logs into the dashboard and reads the weekly check-in table.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCloud, type RunningCloud } from '../../cloud/server';
+import { bearer, chain, noonOf, silent, testConfig, TOKENS, type EventSpec } from './helpers';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
+  let cloud: RunningCloud;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    cloud = await startCloud(testConfig(), { logger: silent });
+    const specs: EventSpec[] = [];
+    for (const [i, rider] of ['r1', 'r2', 'r3'].entries()) {
+      const day = `2026-11-2${3 + i}`;
+      specs.push({ type: 'checkin', ts: noonOf(day), data: { riderId: rider, windowFrom: day, windowTo: day } });
+      specs.push({ type: 'claim.committed', ts: noonOf(day) + 1, data: { claimId: `c${i}`, riderId: rider, compartment: i ? 'cold' : 'hot', dispenserId: 'disp-1', sponsor: 'bank-a' } });
+    }
+    specs.push({ type: 'device.fault', ts: noonOf('2026-11-25') + 5, data: { deviceId: 'disp-1', faults: ['jam'] } });
+    const res = await fetch(`${cloud.url}/v1/stations/dn-001/events`, {
+      method: 'POST',
+      headers: { ...bearer(TOKENS['dn-001']), 'content-type': 'application/json' },
+      body: JSON.stringify({ events: chain(specs) }),
+    });
+    expect(res.status).toBe(200);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await cloud?.stop();
+  });
+
+  it('logs in with an admin token and reads the weekly check-in table', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${cloud.url}/dashboard`);
+    await page.fill('#token', 'wrong-token');
+    await page.click('#login');
+    await expect.poll(() => page.textContent('#login-error')).toContain('not accepted');
+
+    await page.fill('#token', TOKENS.admin);
+    await page.click('#login');
+    await page.waitForSelector('#app-view:not([hidden])');
+    await page.fill('#week', '2026-W48');
+    await page.dispatchEvent('#week', 'change');
+    await expect.poll(() => page.textContent('#week-range')).toContain('2026-W48');
+    const rows = await page.$$eval('#weekly-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+    expect(rows.map((r) => r.slice(0, 7))).toEqual([
+      ['dn-001', '3', '3', '3', '0', '1', '2'],
+      ['dn-002', '0', '0', '0', '0', '0', '0'],
+      ['jd-003', '0', '0', '0', '0', '0', '0'],
+    ]);
+    expect(await page.textContent('#sponsor-table tbody')).toContain('bank-a');
+    await expect.poll(() => page.textContent('#fault-table tbody')).toContain('jam');
+    // The trend chart is drawn by Chart.js.
+    expect(await page.evaluate(() => typeof (window as unknown as { Chart?: unknown }).Chart)).toBe('function');
+    // The token lives in sessionStorage, so a reload stays logged in.
+    await page.reload();
+    await page.waitForSelector('#app-view:not([hidden])');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});

@@ -1,0 +1,67 @@
+/** Dispenser health from status, last will and telemetry silence (SPEC §6b). */
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventsOf, sleep, startStation, waitFor, type Station } from './harness';
+
+let station: Station | undefined;
+afterEach(async () => {
+  await station?.stop();
+  station = undefined;
+});
+
+describe('dispenser health', () => {
+  it('goes offline within two telemetry intervals of silence, and online again with the next telemetry', async () => {
+    const intervalMs = 200;
+    station = await startStation({ telemetryIntervalMs: intervalMs, healthCheckIntervalMs: 20 });
+    const s = station;
+    // The simulator stays connected (no last will) but publishes telemetry only when told.
+    const sim = await s.addSim('disp-1', { telemetryIntervalMs: 0 });
+    sim.publishTelemetry();
+    await sleep(intervalMs);
+    sim.publishTelemetry();
+    await waitFor(() => s.health.get('disp-1')?.detail.telemetryTs !== undefined);
+    const silentSince = Date.now();
+    await waitFor(() => s.health.get('disp-1')?.state === 'offline', 2000, 'offline');
+    const took = Date.now() - silentSince;
+    expect(took).toBeGreaterThanOrEqual(2 * intervalMs - 20);
+    expect(took).toBeLessThan(2 * intervalMs + 300);
+    expect(eventsOf(s.ledger, 'device.offline')).toEqual([{ deviceId: 'disp-1', kind: 'dispenser', reason: 'silent' }]);
+    sim.publishTelemetry();
+    await waitFor(() => s.health.get('disp-1')?.state === 'online');
+    expect(eventsOf(s.ledger, 'device.online')).toHaveLength(2);
+  });
+
+  it('goes offline at once on the last will when the device loses power, and online when it boots', async () => {
+    station = await startStation({ healthCheckIntervalMs: 1000 });
+    const s = station;
+    const sim = await s.addSim('disp-1', { telemetryIntervalMs: 0 });
+    const t0 = Date.now();
+    sim.powerLoss(1000);
+    await waitFor(() => s.health.get('disp-1')?.state === 'offline', 1000, 'offline by last will');
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(eventsOf(s.ledger, 'device.offline')).toEqual([{ deviceId: 'disp-1', kind: 'dispenser', reason: 'status_offline' }]);
+    await waitFor(() => s.health.get('disp-1')?.state === 'online', 3000, 'online after boot');
+  });
+
+  it('goes offline on a clean stop (online:false status) and keeps fw, stock, temperatures and door in the detail', async () => {
+    station = await startStation();
+    const s = station;
+    const sim = await s.addSim('disp-1', { fw: '1.4.2', stock: { hot: 7, cold: 9 } });
+    await waitFor(() => s.health.get('disp-1')?.detail.stock !== undefined);
+    const d = s.health.get('disp-1')!.detail as { fw: string; stock: unknown; door: string; tempC: { hot: number; cold: number } };
+    expect(d.fw).toBe('1.4.2');
+    expect(d.stock).toEqual({ hot: 7, cold: 9 });
+    expect(d.door).toBe('closed');
+    expect(d.tempC.hot).toBeGreaterThan(80);
+    await sim.stop();
+    await waitFor(() => s.health.get('disp-1')?.state === 'offline');
+  });
+
+  it('counts ACL refusals against the device that tried', async () => {
+    station = await startStation({ dispensers: ['disp-1', 'disp-2'] });
+    const s = station;
+    const sim = await s.addSim('disp-1');
+    await sim.publishRaw('../disp-2/telemetry', '{}', 0);
+    await waitFor(() => (s.health.get('disp-1')?.counters.acl_refused ?? 0) === 1);
+    await waitFor(() => s.health.usable('disp-1'), 3000, 'reconnected after the refusal');
+  });
+});

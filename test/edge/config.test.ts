@@ -1,0 +1,149 @@
+/** The station config (SPEC §11): exact keys, defaults, and one clear message per bad key. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, compartmentsOf, loadConfig, resolveConfig } from '../../edge/config';
+import { tempDir } from '../helpers/tmp';
+
+/** The example of SPEC §11, verbatim. */
+const SPEC_EXAMPLE = {
+  stationId: 'dn-001',
+  timezone: 'Asia/Shanghai',
+  dataDir: './data/dn-001',
+  http: { host: '127.0.0.1', port: 8080 },
+  mqtt: { host: '127.0.0.1', port: 1883 },
+  credentials: { jwks: { keys: [] }, revokedRiders: [] },
+  maintenanceTokens: [{ name: 'ops-wang', sha256: 'a'.repeat(64) }],
+  dispensers: [{ id: 'disp-1', password: '<device secret>' }],
+  lockBuses: [{ path: '/dev/ttyUSB0', baudRate: 9600, boards: [{ address: 1, locks: 24 }] }],
+  scanner: { path: '/dev/ttyACM0', baudRate: 9600 },
+  cloud: { url: 'https://cloud.example', token: '<station token>' },
+};
+
+function problemsOf(doc: unknown): string[] {
+  try {
+    resolveConfig(doc, '/etc/waystation');
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+const tmp = tempDir('waystation-config-');
+afterAll(() => tmp.cleanup());
+
+describe('station config', () => {
+  it('accepts the example of SPEC §11 and fills every tuning key with its default', () => {
+    const c = resolveConfig(SPEC_EXAMPLE, '/etc/waystation');
+    expect(c.stationId).toBe('dn-001');
+    expect(c.quota).toEqual({ windowDays: 7, claimsPerDay: 1 });
+    expect(c.lockers).toMatchObject({ storageLimitMs: 86_400_000, doorLeftOpenMs: 120_000 });
+    expect(c.dispense.timeoutMs).toBe(8000);
+    expect(c.rateLimit).toEqual({ perCredentialPerMinute: 30, perAddressPerMinute: 300 });
+    expect(c.retentionDays).toBe(30);
+    expect(c.bodyLimitBytes).toBe(16_384);
+    expect(compartmentsOf(c)).toHaveLength(24);
+    expect(compartmentsOf(c)[4]).toBe('1-5');
+  });
+
+  it('accepts a station without scanner and cloud, and defaults baud rates and lock counts', () => {
+    const { scanner: _s, cloud: _c, ...alone } = SPEC_EXAMPLE;
+    const c = resolveConfig({ ...alone, lockBuses: [{ path: '/dev/ttyUSB0', boards: [{ address: 2 }] }] }, '/');
+    expect(c.scanner).toBeUndefined();
+    expect(c.cloud).toBeUndefined();
+    expect(c.lockBuses[0]).toEqual({ path: '/dev/ttyUSB0', baudRate: 9600, boards: [{ address: 2, locks: 24 }] });
+  });
+
+  it('resolves a relative dataDir against the config file folder, not the working directory', () => {
+    const dir = join(tmp.dir, 'etc');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'station.json');
+    writeFileSync(file, JSON.stringify(SPEC_EXAMPLE));
+    expect(loadConfig(file).dataDir).toBe(join(dir, 'data/dn-001'));
+    expect(resolveConfig({ ...SPEC_EXAMPLE, dataDir: '/var/lib/ws' }, dir).dataDir).toBe('/var/lib/ws');
+  });
+
+  it('returns a frozen object', () => {
+    const c = resolveConfig(SPEC_EXAMPLE, '/');
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.http)).toBe(true);
+    expect(Object.isFrozen(c.lockBuses[0]!.boards)).toBe(true);
+  });
+
+  it('names each bad key once with its path and what it must be', () => {
+    const problems = problemsOf({
+      ...SPEC_EXAMPLE,
+      http: { host: '127.0.0.1', port: 70000 },
+      mqtt: { host: '127.0.0.1', port: 'x' },
+      timezone: 'Mars/Olympus',
+      dispensers: [{ id: 'disp 1', password: '' }],
+      lockBuses: [{ path: '/dev/ttyUSB0', baudRate: 9600, boards: [{ address: 40, locks: 30 }] }],
+      maintenanceTokens: [{ name: 'ops', sha256: 'ABC' }],
+      cloud: { url: 'ftp://x', token: 't' },
+      lockers: { doorLeftOpenMs: 10 },
+      logLevel: 'loud',
+      colour: 'blue',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        '/http/port: must be an integer 0–65535',
+        '/mqtt/port: must be an integer 0–65535',
+        '/timezone: must be an IANA time zone, e.g. "Asia/Shanghai" (got "Mars/Olympus")',
+        '/dispensers/0/id: must be 1–64 letters, digits, "_", "." or "-"',
+        '/dispensers/0/password: must be the device secret (non-empty)',
+        '/lockBuses/0/boards/0/address: must be a board address 1–31 (DIP switch)',
+        '/lockBuses/0/boards/0/locks: must be an integer 1–24',
+        '/maintenanceTokens/0/sha256: must be the lowercase hex SHA-256 (64 characters); see `waystation-edge token-hash`',
+        '/cloud/url: must be an http(s) URL, e.g. "https://cloud.example"',
+        '/lockers/doorLeftOpenMs: must be an integer 1000–3600000',
+        '/logLevel: must be one of fatal, error, warn, info, debug, trace, silent',
+        '/colour: unknown key (check the spelling against docs/readme/edge.md)',
+      ]),
+    );
+    // One message per key.
+    const paths = problems.map((p) => p.split(':')[0]);
+    expect(new Set(paths).size).toBe(paths.length);
+  });
+
+  it('says which required keys are missing', () => {
+    const { stationId: _a, dispensers: _b, ...rest } = SPEC_EXAMPLE;
+    const problems = problemsOf(rest);
+    expect(problems).toContain('/stationId: is required (must be 1–64 letters, digits, "_", "." or "-")');
+    expect(problems.some((p) => p.startsWith('/dispensers: is required'))).toBe(true);
+  });
+
+  it('refuses duplicate dispenser ids, board addresses and bus paths', () => {
+    const problems = problemsOf({
+      ...SPEC_EXAMPLE,
+      dispensers: [
+        { id: 'disp-1', password: 'a' },
+        { id: 'disp-1', password: 'b' },
+      ],
+      lockBuses: [
+        { path: '/dev/ttyUSB0', boards: [{ address: 1 }, { address: 1 }] },
+        { path: '/dev/ttyUSB0', boards: [{ address: 2 }] },
+      ],
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        '/dispensers/1/id: duplicate dispenser id "disp-1"',
+        '/lockBuses/0/boards/1/address: duplicate board address 1 on this bus',
+        '/lockBuses/1/path: duplicate bus path "/dev/ttyUSB0"',
+      ]),
+    );
+  });
+
+  it('reports an unreadable file and a file that is not JSON with the file name', () => {
+    expect(() => loadConfig(join(tmp.dir, 'missing.json'))).toThrow(/missing\.json[\s\S]*cannot read the file \(ENOENT\)/);
+    const bad = join(tmp.dir, 'bad.json');
+    writeFileSync(bad, '{"stationId": ');
+    expect(() => loadConfig(bad)).toThrow(/bad\.json[\s\S]*not valid JSON/);
+  });
+
+  it('loads the documented example config in the repo', () => {
+    const c = loadConfig(join(import.meta.dirname, '../../edge/station.example.json'));
+    expect(c.stationId).toBe('dn-001');
+    expect(c.kiosk.allowedAddresses).toContain('127.0.0.1');
+  });
+});

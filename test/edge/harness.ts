@@ -1,0 +1,159 @@
+/**
+ * A whole station in-process for the edge tests: real ledger, broker, drivers and services on
+ * port 0, with the dispenser simulator over MQTT and the lock-board simulator on a mock serial
+ * line (binding-mock). Credentials are signed with a fresh key the station trusts.
+ */
+import { createHash } from 'node:crypto';
+import { DispenserSimulator } from '../../firmware-sim/dispenser/simulator';
+import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link';
+import { LockBoardSim } from '../../firmware-sim/lockboard/sim';
+import { ScannerSim } from '../../firmware-sim/scanner/sim';
+import { generateSigningKey, issueCredential, type SigningKey } from '../../protocol/index';
+import { resolveConfig, type StationConfig } from '../../edge/config';
+import type { BindingInterface } from '../../edge/drivers/lockbus/open-port';
+import { silentLogger } from '../../edge/log';
+import { startStation, type Station, type StationOptions } from '../../edge/station';
+import { tempDir } from '../helpers/tmp';
+
+export const MAINTENANCE_TOKEN = 'maint-token-for-tests-0123456789';
+export const DISPENSER_PASSWORD = 'disp-secret';
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export interface HarnessOptions {
+  /** Extra or overriding config keys. */
+  config?: Record<string, unknown>;
+  /** Start the dispenser simulator (default true). */
+  dispenser?: boolean;
+  /** Lock board 1 with this many locks (default 4; 0 = no lock bus). */
+  locks?: number;
+  station?: StationOptions;
+  /** Close an opened door again after this long (default 150 ms). */
+  closeAfterMs?: number | null;
+  /** A serial QR scanner (simulator on a mock line). */
+  scanner?: boolean;
+}
+
+export interface Harness {
+  station: Station;
+  config: StationConfig;
+  key: SigningKey;
+  dispenser: DispenserSimulator | undefined;
+  board: LockBoardSim | undefined;
+  line: MockLine | undefined;
+  scanner: ScannerSim | undefined;
+  dir: string;
+  url(path: string): string;
+  credential(riderId: string, opts?: { ttlSeconds?: number; issuedAtMs?: number; key?: SigningKey }): Promise<string>;
+  /** Stop and start the station on the same data directory and devices. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const { dir, cleanup } = tempDir('waystation-edge-');
+  const key = await generateSigningKey('test-key-1');
+  const locks = opts.locks ?? 4;
+  const line = locks > 0 ? createMockLine() : undefined;
+  const board = line ? new LockBoardSim({ boards: [{ address: 1, locks }], latencyMs: 2, closeAfterMs: opts.closeAfterMs === undefined ? 150 : opts.closeAfterMs }) : undefined;
+  if (board && line) board.attach(line.device);
+  const scannerLine = opts.scanner ? createMockLine() : undefined;
+  const scanner = scannerLine ? new ScannerSim(scannerLine.device) : undefined;
+  const doc = {
+    stationId: 'dn-test',
+    timezone: 'Asia/Shanghai',
+    dataDir: './data',
+    http: { host: '127.0.0.1', port: 0 },
+    mqtt: { host: '127.0.0.1', port: 0 },
+    credentials: { jwks: { keys: [key.publicJwk] }, revokedRiders: ['rider-revoked'] },
+    maintenanceTokens: [{ name: 'ops-wang', sha256: sha256(MAINTENANCE_TOKEN) }],
+    dispensers: [{ id: 'disp-1', password: DISPENSER_PASSWORD }],
+    lockBuses: line ? [{ path: line.path, baudRate: 9600, boards: [{ address: 1, locks }] }] : [],
+    ...(scannerLine ? { scanner: { path: scannerLine.path, baudRate: 9600 } } : {}),
+    heartbeatIntervalMs: 2000,
+    dispense: { timeoutMs: 1500 },
+    lockers: { pollIntervalMs: 100 },
+    ...opts.config,
+  };
+  const config = resolveConfig(doc, dir);
+  const stationOpts: StationOptions = {
+    logger: silentLogger(),
+    scheduleJobs: false,
+    bindings: {
+      ...(line ? { [line.path]: line.binding as unknown as BindingInterface } : {}),
+      ...(scannerLine ? { [scannerLine.path]: scannerLine.binding as unknown as BindingInterface } : {}),
+    },
+    lockBusTimeouts: { replyTimeoutMs: 200, queryRetries: 1 },
+    ...opts.station,
+  };
+  let station = await startStation(config, stationOpts);
+  let dispenser: DispenserSimulator | undefined;
+
+  async function startDispenser(): Promise<void> {
+    if (opts.dispenser === false) return;
+    dispenser = new DispenserSimulator({
+      url: `mqtt://127.0.0.1:${station.mqttPort}`,
+      id: 'disp-1',
+      password: DISPENSER_PASSWORD,
+      motorMs: 0,
+      telemetryIntervalMs: 1000,
+      stock: 40,
+    });
+    await dispenser.start();
+    await waitFor(() => station.health.usable('disp-1'), 5000, 'dispenser online');
+  }
+  await startDispenser();
+  if (board) await waitFor(() => station.health.usable('lockboard-1'), 5000, 'lock board online');
+
+  const h: Harness = {
+    get station() {
+      return station;
+    },
+    config,
+    key,
+    get dispenser() {
+      return dispenser;
+    },
+    board,
+    line,
+    scanner,
+    dir,
+    url: (path) => `${station.httpUrl}${path}`,
+    credential: (riderId, o = {}) =>
+      issueCredential(o.key ?? key, { riderId, issuedAtMs: o.issuedAtMs ?? Date.now(), ttlSeconds: o.ttlSeconds ?? 3600 }),
+    async restart() {
+      await dispenser?.stop();
+      await station.stop();
+      station = await startStation(config, stationOpts);
+      await startDispenser();
+      if (board) await waitFor(() => station.health.usable('lockboard-1'), 5000, 'lock board online');
+    },
+    async stop() {
+      await dispenser?.stop();
+      await station.stop();
+      board?.stop();
+      cleanup();
+    },
+  };
+  return h;
+}
+
+/** Everything that a refused request must leave untouched. */
+export function ledgerSnapshot(station: Station): Record<string, number> {
+  const db = station.ledger.db;
+  const count = (t: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n;
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>).map((r) => r.name);
+  const snap: Record<string, number> = { headSeq: station.ledger.head().seq };
+  for (const t of tables) if (t !== 'meta' && t !== 'devices') snap[t] = count(t);
+  return snap;
+}
