@@ -20,11 +20,12 @@
 import type { Clock } from '../../protocol/time';
 import type { Ledger } from '../ledger/ledger';
 import type { Logger } from '../log';
-import { boardDeviceId, type LockBus, type LockBusEvent, type UnlockResult } from '../drivers/lockbus';
+import { boardDeviceId, type LockBus, type UnlockResult } from '../drivers/lockbus';
 import type { DeviceHealth } from './health';
 import type { DepositOutcome, LockerPort, LockerView, RetrieveOutcome } from './ports';
 import * as store from './lockers/store';
-import type { Phase } from './lockers/store';
+import { DoorObserver } from './lockers/doors';
+import { leftOpenDue, newCompartment, overdueDue, viewOf, type Compartment } from './lockers/model';
 
 export interface LockerServiceOptions {
   ledger: Ledger;
@@ -44,37 +45,9 @@ export interface LockerServiceOptions {
   timersOnPoll?: boolean;
 }
 
-interface Holding {
-  id: number;
-  riderId: string;
-  depositedTs: number | null;
-  storedTs: number | null;
-  storedMono: number | null;
-  overdue: boolean;
-}
-
-interface Compartment {
-  name: string;
-  bus: LockBus;
-  board: number;
-  lock: number;
-  deviceId: string;
-  inService: boolean;
-  phase: Phase;
-  holding: Holding | undefined;
-  door: 'open' | 'closed' | 'unknown';
-  doorOpenSinceMono: number | undefined;
-  leftOpenReported: boolean;
-  forced: boolean;
-  /** An unlock of ours may have opened the door until then (monotonic ms). */
-  expectOpenUntilMono: number;
-}
-
-const FEEDBACK_SUSPECT = 'feedback_suspect';
-
 export class LockerService implements LockerPort {
   private readonly comps = new Map<string, Compartment>();
-  private readonly suspectBoards = new Set<number>();
+  private readonly doors: DoorObserver;
   /** Holdings on compartments of boards no longer configured: kept, shown, not openable. */
   private readonly orphans = new Map<string, { compartment: string; storedTs: number | null }>();
   private readonly log: Logger;
@@ -89,26 +62,23 @@ export class LockerService implements LockerPort {
     this.storageLimitMs = opts.storageLimitMs ?? 86_400_000;
     this.doorLeftOpenMs = opts.doorLeftOpenMs ?? 120_000;
     this.unlockGraceMs = opts.unlockGraceMs ?? 30_000;
+    this.doors = new DoorObserver({
+      ledger: opts.ledger,
+      health: opts.health,
+      clock: opts.clock,
+      log: this.log,
+      compartment: (name) => this.comps.get(name),
+      boardComps: (board) => this.boardComps(board),
+      afterPoll: () => {
+        if (opts.timersOnPoll !== false) this.checkTimers();
+      },
+    });
     for (const bus of opts.buses) {
       for (const board of bus.addresses) {
         for (let lock = 1; lock <= bus.locksOf(board); lock++) {
-          const name = `${board}-${lock}`;
-          if (this.comps.has(name)) throw new Error(`compartment ${name} is on two buses; board addresses must be unique per station`);
-          this.comps.set(name, {
-            name,
-            bus,
-            board,
-            lock,
-            deviceId: boardDeviceId(board),
-            inService: true,
-            phase: 'free',
-            holding: undefined,
-            door: 'unknown',
-            doorOpenSinceMono: undefined,
-            leftOpenReported: false,
-            forced: false,
-            expectOpenUntilMono: -Infinity,
-          });
+          const c = newCompartment(bus, board, lock, boardDeviceId(board));
+          if (this.comps.has(c.name)) throw new Error(`compartment ${c.name} is on two buses; board addresses must be unique per station`);
+          this.comps.set(c.name, c);
         }
       }
     }
@@ -148,12 +118,12 @@ export class LockerService implements LockerPort {
       if (h.status === 'opening') this.recoverOpening(c);
     }
     for (const bus of this.opts.buses) {
-      this.offs.push(bus.on((e) => this.onBusEvent(e)));
+      this.offs.push(bus.on((e) => this.doors.onBusEvent(e)));
       for (const board of bus.addresses) {
         const open = Array.from({ length: bus.locksOf(board) }, (_, i) => bus.doorState(board, i + 1));
         if (open.every((d) => d === 'unknown')) continue;
         const changed = open.flatMap((d, i) => (d === 'unknown' ? [] : [i + 1]));
-        this.onBusEvent({ type: 'doors', bus: bus.id, board, open: open.map((d) => d === 'open'), changed, source: 'poll' });
+        this.doors.onBusEvent({ type: 'doors', bus: bus.id, board, open: open.map((d) => d === 'open'), changed, source: 'poll' });
       }
     }
   }
@@ -304,18 +274,7 @@ export class LockerService implements LockerPort {
   }
 
   compartments(): LockerView[] {
-    return [...this.comps.values()].map((c) => ({
-      compartment: c.name,
-      board: c.board,
-      lock: c.lock,
-      bus: c.bus.id,
-      inService: c.inService,
-      state: !c.inService ? 'out_of_service' : !this.boardUsable(c) ? 'unavailable' : c.phase,
-      door: c.door,
-      riderId: c.holding?.riderId ?? null,
-      heldSince: c.holding?.storedTs ?? null,
-      overdue: c.holding?.overdue ?? false,
-    }));
+    return [...this.comps.values()].map((c) => viewOf(c, this.boardUsable(c)));
   }
 
   // ---- timers -------------------------------------------------------------------------------
@@ -325,7 +284,7 @@ export class LockerService implements LockerPort {
     const mono = this.opts.clock.monotonic();
     for (const c of this.comps.values()) {
       const h = c.holding;
-      if (h && c.phase === 'held' && h.storedMono !== null && !h.overdue && mono - h.storedMono >= this.storageLimitMs) {
+      if (h && overdueDue(c, mono, this.storageLimitMs)) {
         this.opts.ledger.tx((t) => {
           store.markOverdue(t.db, h.id, t.now);
           t.append('locker.overdue', { riderId: h.riderId, compartment: c.name, storedSince: h.storedTs, limitMs: this.storageLimitMs });
@@ -333,98 +292,16 @@ export class LockerService implements LockerPort {
         h.overdue = true;
         this.log.warn({ compartment: c.name }, 'locker overdue');
       }
-      if (c.door === 'open' && c.doorOpenSinceMono !== undefined && !c.leftOpenReported && mono - c.doorOpenSinceMono >= this.doorLeftOpenMs) {
+      if (leftOpenDue(c, mono, this.doorLeftOpenMs)) {
         this.opts.ledger.append('locker.door_left_open', {
           compartment: c.name,
-          openForMs: Math.round(mono - c.doorOpenSinceMono),
+          openForMs: Math.round(mono - c.doorOpenSinceMono!),
           riderId: h?.riderId ?? null,
           state: c.phase,
         });
         c.leftOpenReported = true;
         this.log.warn({ compartment: c.name }, 'locker door left open');
       }
-    }
-  }
-
-  // ---- doors --------------------------------------------------------------------------------
-
-  private onBusEvent(e: LockBusEvent): void {
-    if (e.type === 'reachability') {
-      if (!e.reachable) for (const c of this.boardComps(e.board)) c.door = 'unknown';
-      return;
-    }
-    const deviceId = boardDeviceId(e.board);
-    if (e.source === 'poll' && this.feedbackSuspect(e.board, e.open)) return;
-    for (const lock of e.changed) {
-      const c = this.comps.get(`${e.board}-${lock}`);
-      if (c) this.doorSeen(c, e.open[lock - 1] ?? false);
-    }
-    if (e.source === 'poll') {
-      const open = this.boardComps(e.board).filter((c) => c.door === 'open').map((c) => c.name);
-      this.opts.health.setDetail(deviceId, { doorsOpen: open });
-      if (this.opts.timersOnPoll !== false) this.checkTimers();
-    }
-  }
-
-  /**
-   * Every door of a board reading open at once, though we opened none of them, is inverted or
-   * broken feedback, not 24 break-ins: one fault on the board, and no deposits there until it
-   * reads sensibly again (a deposit could not be verified).
-   */
-  private feedbackSuspect(board: number, open: boolean[]): boolean {
-    const comps = this.boardComps(board);
-    const allOpen = comps.length >= 4 && comps.every((c) => open[c.lock - 1] === true);
-    const mono = this.opts.clock.monotonic();
-    const explained = comps.filter((c) => this.openExpected(c, mono)).length;
-    const suspect = allOpen && explained < comps.length;
-    if (suspect && !this.suspectBoards.has(board)) {
-      this.suspectBoards.add(board);
-      this.log.error({ board }, 'every door of the board reads open: feedback inverted or broken');
-      this.opts.health.addFault(boardDeviceId(board), FEEDBACK_SUSPECT);
-    } else if (!suspect && this.suspectBoards.has(board)) {
-      this.suspectBoards.delete(board);
-      this.opts.health.clearFault(boardDeviceId(board), FEEDBACK_SUSPECT);
-    }
-    return suspect;
-  }
-
-  private openExpected(c: Compartment, mono: number): boolean {
-    return c.phase === 'opening' || c.phase === 'depositing' || c.phase === 'retrieving' || mono <= c.expectOpenUntilMono;
-  }
-
-  private doorSeen(c: Compartment, open: boolean): void {
-    const was = c.door;
-    c.door = open ? 'open' : 'closed';
-    const mono = this.opts.clock.monotonic();
-    if (open) {
-      if (was === 'open') return;
-      c.doorOpenSinceMono ??= mono;
-      if (!this.openExpected(c, mono) && !c.forced) {
-        c.forced = true;
-        this.log.error({ compartment: c.name, phase: c.phase }, 'door found open without an unlock');
-        this.opts.health.addFault(c.deviceId, `door_forced:${c.name}`);
-      }
-      return;
-    }
-    c.doorOpenSinceMono = undefined;
-    c.leftOpenReported = false;
-    if (c.forced) {
-      c.forced = false;
-      this.opts.health.clearFault(c.deviceId, `door_forced:${c.name}`);
-    }
-    if (c.phase === 'depositing' && c.holding) {
-      const h = c.holding;
-      // The storage clock starts when the door is seen closed again (SPEC §6a).
-      this.opts.ledger.tx((t) => {
-        store.startStorage(t.db, h.id, t.now);
-        store.setPhase(t.db, c.name, 'held', t.now);
-        h.storedTs = t.now;
-      });
-      h.storedMono = mono;
-      c.phase = 'held';
-    } else if (c.phase === 'retrieving') {
-      this.opts.ledger.tx((t) => store.setPhase(t.db, c.name, 'free', t.now));
-      c.phase = 'free';
     }
   }
 
@@ -472,7 +349,7 @@ export class LockerService implements LockerPort {
   }
 
   private boardUsable(c: Compartment): boolean {
-    return c.bus.isReachable(c.board) && this.opts.health.usable(c.deviceId) && !this.suspectBoards.has(c.board);
+    return c.bus.isReachable(c.board) && this.opts.health.usable(c.deviceId) && !this.doors.isSuspect(c.board);
   }
 
   private holdingCompartment(riderId: string): Compartment | undefined {

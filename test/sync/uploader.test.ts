@@ -116,9 +116,10 @@ describe('edge uploader against the real ledger and cloud (SPEC §9)', () => {
     ledger.setAckedSeq(20);
     const up = uploader(ledger, cloud, { batchSize: 7 });
     up.start();
-    await until(async () => (await cloud.store.syncHead('dn-001'))?.seq === 30, 10_000, 'the resend');
+    // The ledger records the acknowledgement after the cloud committed, so wait for the ledger.
+    await until(() => up.status().ackedSeq === 30 && up.status().lastSuccessAt !== null, 10_000, 'the resend');
     expect(await cloud.store.countEvents('dn-001')).toBe(30);
-    expect(ledger.ackedSeq()).toBe(30);
+    expect((await cloud.store.eventsAfter('dn-001', 0, 100)).map((e) => e.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
 
   it('keeps a backlog that breaks the chain, reports chain_broken and deletes nothing', async () => {
