@@ -1,0 +1,211 @@
+/**
+ * What the chaos tests share: an in-process station on port 0 with the real simulators (the
+ * dispenser over MQTT, lock boards on a mock serial line, optionally a scanner), credentials
+ * signed by a key the station trusts, and small measuring helpers (resident memory, open file
+ * descriptors). Nothing of ours is mocked: the station is `startStation` with a real config.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { DispenserSimulator, type DispenserSimOptions } from '../../firmware-sim/dispenser/simulator';
+import { seededRandom } from '../../firmware-sim/faults';
+import { createMockLine } from '../../firmware-sim/lockboard/link';
+import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim';
+import { ScannerSim, type ScannerSimOptions } from '../../firmware-sim/scanner/sim';
+import { generateSigningKey, issueCredential, systemClock, type Clock, type SigningKey } from '../../protocol/index';
+import { resolveConfig, type StationConfig } from '../../edge/config';
+import type { BindingInterface } from '../../edge/drivers/lockbus/open-port';
+import { silentLogger } from '../../edge/log';
+import { startStation, type Station, type StationOptions } from '../../edge/station';
+import { tempDir } from '../helpers/tmp';
+
+export const MAINTENANCE_TOKEN = 'chaos-maintenance-token-0123456789';
+export const DISPENSER_PASSWORD = 'chaos-disp-secret';
+
+export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** mulberry32, seeded, so a failing run can be replayed (firmware-sim/faults.ts). */
+export const rng = seededRandom;
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** A port nobody listens on right now (for a child process's config; in-process parts use 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Open file descriptors of this process (Linux). */
+export function openFds(pid: number | 'self' = 'self'): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+export const rssMb = (): number => process.memoryUsage().rss / 1e6;
+
+export interface RigOptions {
+  clock?: Clock;
+  /** Lock boards on one bus (addresses 1..n) and locks per board; 0 boards = no lock bus. */
+  boards?: number;
+  locks?: number;
+  board?: Partial<LockBoardSimOptions>;
+  dispenser?: Partial<DispenserSimOptions> | false;
+  scanner?: ScannerSimOptions;
+  /** Extra or overriding config keys. */
+  config?: Record<string, unknown>;
+  station?: StationOptions;
+}
+
+export interface Rig {
+  station: Station;
+  config: StationConfig;
+  key: SigningKey;
+  dispenser: DispenserSimulator | undefined;
+  boards: LockBoardSim | undefined;
+  scanner: ScannerSim | undefined;
+  dir: string;
+  credential(riderId: string, opts?: { ttlSeconds?: number; issuedAtMs?: number }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startRig(o: RigOptions = {}): Promise<Rig> {
+  const tmp = tempDir('waystation-chaos-');
+  const clock = o.clock ?? systemClock;
+  const key = await generateSigningKey('chaos-key-1');
+  const boardCount = o.boards ?? 1;
+  const locks = o.locks ?? 8;
+  const addresses = Array.from({ length: boardCount }, (_, i) => ({ address: i + 1, locks }));
+  const line = boardCount > 0 ? createMockLine() : undefined;
+  const boards = line ? new LockBoardSim({ boards: addresses, latencyMs: 2, closeAfterMs: 150, ...o.board }) : undefined;
+  if (boards && line) boards.attach(line.device);
+  const scanLine = o.scanner ? createMockLine() : undefined;
+  const scanner = scanLine ? new ScannerSim(scanLine.device, o.scanner) : undefined;
+  const config = resolveConfig(
+    {
+      stationId: 'dn-chaos',
+      timezone: 'Asia/Shanghai',
+      dataDir: './data',
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { host: '127.0.0.1', port: 0 },
+      credentials: { jwks: { keys: [key.publicJwk] }, revokedRiders: [] },
+      maintenanceTokens: [{ name: 'ops-chaos', sha256: sha256(MAINTENANCE_TOKEN) }],
+      dispensers: [{ id: 'disp-1', password: DISPENSER_PASSWORD }],
+      lockBuses: line ? [{ path: line.path, baudRate: 9600, boards: addresses }] : [],
+      ...(scanLine ? { scanner: { path: scanLine.path, baudRate: 9600 } } : {}),
+      heartbeatIntervalMs: 2000,
+      dispense: { timeoutMs: 1500 },
+      lockers: { pollIntervalMs: 100 },
+      rateLimit: { perCredentialPerMinute: 1_000_000, perAddressPerMinute: 1_000_000 },
+      logLevel: 'silent',
+      ...o.config,
+    },
+    tmp.dir,
+  );
+  const station = await startStation(config, {
+    clock,
+    logger: silentLogger(),
+    scheduleJobs: false,
+    bindings: {
+      ...(line ? { [line.path]: line.binding as unknown as BindingInterface } : {}),
+      ...(scanLine ? { [scanLine.path]: scanLine.binding as unknown as BindingInterface } : {}),
+    },
+    lockBusTimeouts: { replyTimeoutMs: 200, queryRetries: 1 },
+    ...o.station,
+  });
+  let dispenser: DispenserSimulator | undefined;
+  if (o.dispenser !== false) {
+    dispenser = new DispenserSimulator({
+      url: `mqtt://127.0.0.1:${station.mqttPort}`,
+      id: 'disp-1',
+      password: DISPENSER_PASSWORD,
+      motorMs: 0,
+      telemetryIntervalMs: 500,
+      stock: 100_000,
+      reconnectPeriodMs: 100,
+      powerOffMs: 100,
+      offlineMs: 100,
+      lateEventMs: 400,
+      ...o.dispenser,
+    });
+    await dispenser.start();
+    await waitFor(() => station.health.usable('disp-1'), 10_000, 'dispenser online');
+  }
+  if (boards) await waitFor(() => addresses.every((b) => station.health.usable(`lockboard-${b.address}`)), 10_000, 'lock boards online');
+  return {
+    station,
+    config,
+    key,
+    dispenser,
+    boards,
+    scanner,
+    dir: tmp.dir,
+    credential: (riderId, c = {}) => issueCredential(key, { riderId, issuedAtMs: c.issuedAtMs ?? clock.now(), ttlSeconds: c.ttlSeconds ?? 30 * 86_400 }),
+    async stop() {
+      await dispenser?.stop().catch(() => {});
+      await station.stop();
+      boards?.stop();
+      tmp.cleanup();
+    },
+  };
+}
+
+/** JSON over HTTP to a station; never throws on a status, only on a broken connection. */
+export async function post(base: string, path: string, body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed };
+}
+
+export async function getJson(base: string, path: string, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Sum the samples of one Prometheus metric, optionally filtered by a label. */
+export function metricSum(text: string, name: string, label?: { key: string; value: string }): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (label && !line.includes(`${label.key}="${label.value}"`)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+let gcFn: (() => void) | undefined;
+/** A full garbage collection before a memory reading (the vitest fork runs without --expose-gc). */
+export async function collectGarbage(): Promise<void> {
+  if (!gcFn) {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    gcFn = runInNewContext('gc') as () => void;
+  }
+  gcFn();
+  await sleep(50);
+  gcFn();
+}
