@@ -23,7 +23,7 @@ import { generateSigningKey, sha256Hex } from '../protocol/index';
 import { fmt, type BenchContext, type BenchRow } from './lib';
 
 const TOTAL_CLAIMS = Number(process.env.EDGE_BENCH_CLAIMS ?? 100_000);
-const TIME_BUDGET_MS = Number(process.env.EDGE_BENCH_BUDGET_MS ?? 110_000);
+const TIME_BUDGET_MS = Number(process.env.EDGE_BENCH_BUDGET_MS ?? 240_000);
 const THROUGHPUT_RIDERS = 2_000;
 const CONCURRENCY = 8;
 const DISPENSERS = 4;

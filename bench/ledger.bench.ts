@@ -15,7 +15,7 @@ import { fmt, type BenchContext, type BenchRow } from './lib';
 
 // Short alternating slices, so drift in fsync latency (a noisy VM) hits both sides alike.
 const PHASE_MS = 250;
-const ROUNDS = 12;
+const ROUNDS = 16;
 const T0 = Date.parse('2026-11-23T02:00:00.000Z');
 
 /**
@@ -105,8 +105,14 @@ export default async function ledgerBench(ctx: BenchContext): Promise<BenchRow[]
     const rawA: number[] = [];
     const ledA: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      rawA.push(raw());
-      ledA.push(resv());
+      // Alternate which side goes first, so neither always inherits the other's checkpoint.
+      if (i % 2 === 0) {
+        rawA.push(raw());
+        ledA.push(resv());
+      } else {
+        ledA.push(resv());
+        rawA.push(raw());
+      }
       ctx.progress(`empty ledger, round ${i + 1}/${ROUNDS}`);
     }
     ledger.close();
@@ -118,8 +124,13 @@ export default async function ledgerBench(ctx: BenchContext): Promise<BenchRow[]
     const rawB: number[] = [];
     const ledB: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      rawB.push(raw());
-      ledB.push(resvBig());
+      if (i % 2 === 0) {
+        rawB.push(raw());
+        ledB.push(resvBig());
+      } else {
+        ledB.push(resvBig());
+        rawB.push(raw());
+      }
       ctx.progress(`1M-claim ledger, round ${i + 1}/${ROUNDS}`);
     }
     big.close();
