@@ -111,7 +111,10 @@ describe('a day of random device faults', () => {
 
     const enter = async (next: Phase) => {
       // Leave the old phase's hard fault, enter the new one's.
-      if (phase === 'board2_dead') boards.clear(2, 'offline');
+      if (phase === 'board2_dead') {
+        if (process.env.CHAOS_DEBUG) process.stdout.write(`DEBUG simOpen=${JSON.stringify(boards.openDoors())} b1=${JSON.stringify(health.get('lockboard-1'))} req=${boards.requestCount} stationOpen=${rig.station.lockers.compartments().filter((c) => c.door === 'open').map((c) => c.compartment + ':' + c.state).join(',')}\n`);
+        boards.clear(2, 'offline');
+      }
       if (phase === 'disp_jammed') disp.setCondition('jam', false);
       if (phase === 'disp_off') await disp.start();
       if (phase === 'cold_empty') disp.setStock('cold', 5_000);
@@ -163,6 +166,7 @@ describe('a day of random device faults', () => {
           bump(p, 'retrieve:ok');
         } else {
           bump(p, `${held ? 'retrieve' : 'deposit'}:${String(l.body.error)}`);
+          if (process.env.CHAOS_DEBUG && l.body.error === 'locker_unavailable') process.stdout.write(`${p} ${String(l.body.message)}\n`);
           if (l.status === 500) problems.push(`locker 500 ${JSON.stringify(l.body)}`);
           if (l.body.error === 'locker_already_held') holding.set(i, String(l.body.compartment));
         }
@@ -183,6 +187,7 @@ describe('a day of random device faults', () => {
         heartbeats++;
         await rig.scanner!.scan(`scan-${scans++}`);
       }
+      if (process.env.CHAOS_DEBUG && slot10 % 3 === 0 && slot10 !== lastHeartbeatSlot - 1) process.stdout.write(`DEBUG h=${h.toFixed(2)} req=${boards.requestCount} simOpen=${boards.openDoors().length} stationOpen=${rig.station.lockers.compartments().filter((c) => c.door === 'open').length} b1=${health.get('lockboard-1')!.state}\n`);
       const slotHealth = Math.floor(h * 4);
       if (slotHealth !== lastHealthSlot) {
         lastHealthSlot = slotHealth;
