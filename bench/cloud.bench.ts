@@ -6,6 +6,7 @@
  * 2. the weekly report (the function behind GET /v1/reports/weekly) on a generated year of data
  *    for 100 stations (~900,000 claims) against the same report on one week of data (target < 2).
  */
+import { seededRandom } from '../firmware-sim/faults';
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
@@ -22,16 +23,6 @@ import { fmt, percentile, type BenchContext, type BenchRow } from './lib';
 const silent = pino({ level: 'silent' });
 const BATCH = 500;
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Unsealed = Omit<StationEvent, 'hash' | 'seq'>;
 
@@ -107,7 +98,7 @@ async function ingest(path: string, batches: { stationId: string; events: Statio
 }
 
 async function ingestBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> {
-  const rnd = prng(5);
+  const rnd = seededRandom(5);
   const STATIONS = 20;
   const WEEKS = 8;
   const batches: { stationId: string; events: StationEvent[] }[] = [];
@@ -142,7 +133,7 @@ async function ingestBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> 
 
 /** Fill a store with `weeks` weeks (ending at `lastWeek`) for `stations` stations, through the rollup path. */
 async function generate(ctx: BenchContext, store: SqliteStore, stations: number, lastWeek: string, weeks: number): Promise<{ claims: number; events: number }> {
-  const rnd = prng(2026);
+  const rnd = seededRandom(2026);
   const lastMonday = isoWeekMonday(lastWeek);
   let claims = 0;
   let events = 0;

@@ -14,7 +14,7 @@
  * mid-vend: the device itself cannot tell) waits for maintenance.
  */
 import type { Compartment } from '../../protocol/index';
-import type { DispenseAnswer, DispenserDriver, QueryAnswer } from '../drivers/dispensers';
+import { answerOf, type DispenseAnswer, type DispenserDriver, type QueryAnswer } from '../drivers/dispensers';
 import type { Ledger } from '../ledger/ledger';
 import { migrate, registerMigration } from '../ledger/migrations';
 import type { Claim, QuotaLedger } from '../ledger/quota-ledger';
@@ -92,7 +92,7 @@ export class ClaimService implements ClaimPort {
         this.log.warn({ claimId: c.id, dispenserId: c.dispenserId }, 'claim in flight at the last stop is now unknown; it will be queried');
       }
     }
-    this.offs.push(this.opts.driver.onUnclaimedEvent((dispenserId, evt) => this.onLateEvent(dispenserId, evt.id, toAnswer(evt))));
+    this.offs.push(this.opts.driver.onUnclaimedEvent((dispenserId, evt) => this.onLateEvent(dispenserId, evt.id, answerOf(evt) ?? { result: 'unknown' })));
     if (this.opts.resolveOnReconnect ?? true) {
       this.offs.push(this.opts.driver.onOnline(() => this.kickResolve()));
       this.kickResolve();
@@ -370,17 +370,3 @@ export class ClaimService implements ClaimPort {
   }
 }
 
-function toAnswer(evt: { result: string; reason?: string | undefined }): QueryAnswer {
-  switch (evt.result) {
-    case 'dropped':
-      return { result: 'dropped' };
-    case 'rejected':
-      return { result: 'rejected', reason: evt.reason ?? 'unspecified' };
-    case 'failed':
-      return { result: 'failed', reason: evt.reason ?? 'unspecified' };
-    case 'indeterminate':
-      return { result: 'indeterminate' };
-    default:
-      return { result: 'unknown' };
-  }
-}

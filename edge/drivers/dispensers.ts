@@ -94,7 +94,8 @@ interface Waiter {
 
 type FinalEvent = DispenseEvent & { result: 'dropped' | 'rejected' | 'failed' | 'indeterminate' };
 
-function toAnswer(evt: DispenseEvent): QueryAnswer | undefined {
+/** A device's final (or query) answer; undefined for `accepted`, which is not an answer. */
+export function answerOf(evt: DispenseEvent): QueryAnswer | undefined {
   switch (evt.result) {
     case 'dropped':
       return { result: 'dropped' };
@@ -333,7 +334,7 @@ export class DispenserDriver {
     if (!d.ok) return this.malformed(state.id, topic, d.error);
     const evt = d.value;
     this.opts.health.seen(state.id);
-    const answer = toAnswer(evt);
+    const answer = answerOf(evt);
     if (!answer) return; // `accepted`: progress only
     const waiters = [...(this.waiters.get(evt.id) ?? [])].filter((w) => w.dispenserId === state.id);
     if (answer.result === 'unknown') {

@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { checksum, FrameParser, PROFILE_8A80, encodeReply, type ReplyKind } from '../../protocol/index';
+import { seededRandom } from '../../firmware-sim/faults';
 import { scaled, summary } from './scale';
 
-/** A small fast PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('lock-board parser under fuzz', () => {
   it('survives random chunks mixed with valid frames: no throw, bounded memory, only valid frames', () => {
     const chunks = scaled(1_000_000, 200_000);
     const seed = 20261123;
-    const rand = rng(seed);
+    const rand = seededRandom(seed);
     const parser = FrameParser.forReplies();
     const kinds: ReplyKind[] = ['unlock', 'query', 'queryAll', 'probe'];
     let frames = 0;

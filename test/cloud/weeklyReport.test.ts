@@ -2,6 +2,7 @@
  * Weekly figures for a seeded data set, checked against figures computed here from the raw
  * events (SPEC §9 definitions), without the cloud's code.
  */
+import { seededRandom } from '../../firmware-sim/faults';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StationEvent } from '../../protocol/index';
 import { chain, type EventSpec } from './helpers';
@@ -11,16 +12,6 @@ const STATIONS = ['dn-001', 'dn-002', 'jd-003'];
 const FIRST_MONDAY = Date.UTC(2026, 10, 2); // 2026-11-02 is the Monday of ISO week 2026-W45
 const WEEKS = 6;
 
-/** Small deterministic PRNG (mulberry32) so the data set is the same every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Raw {
   stationId: string;
@@ -32,7 +23,7 @@ interface Raw {
 }
 
 function dataset() {
-  const rnd = prng(48);
+  const rnd = seededRandom(48);
   const raw: Raw[] = [];
   const specs = new Map<string, EventSpec[]>(STATIONS.map((s) => [s, []]));
   for (let dayIndex = 0; dayIndex < WEEKS * 7; dayIndex++) {
