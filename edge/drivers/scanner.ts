@@ -4,10 +4,10 @@
  * discarded with a warning; empty lines are ignored. The port is reopened with backoff when it
  * fails or goes away (a USB scanner unplugged and plugged back).
  */
-import type { SerialPort } from 'serialport';
 import type { DeviceHealth } from '../core/health';
 import type { Logger } from '../log';
-import { backoffMs, openSerialPort, type BindingInterface } from './lockbus/open-port';
+import type { BindingInterface } from './lockbus/open-port';
+import { ReopeningPort } from './reopening-port';
 
 export const MAX_LINE_BYTES = 2048;
 
@@ -103,10 +103,7 @@ export class ScannerReader {
   private readonly log: Logger;
   private readonly splitter: LineSplitter;
   private readonly deviceId: string;
-  private port: SerialPort | undefined;
-  private reopenTimer: NodeJS.Timeout | undefined;
-  private reopenAttempt = 0;
-  private running = false;
+  private readonly port: ReopeningPort;
   /** Codes delivered, lines dropped as oversized (also in health when given). */
   readonly stats = { codes: 0, oversizedLines: 0, reopens: 0 };
 
@@ -114,32 +111,36 @@ export class ScannerReader {
     this.log = opts.logger.child({ module: 'scanner', port: opts.path });
     this.splitter = new LineSplitter(opts.maxLineBytes ?? MAX_LINE_BYTES);
     this.deviceId = opts.deviceId ?? 'scanner';
+    this.port = new ReopeningPort({
+      path: opts.path,
+      baudRate: opts.baudRate ?? 9600,
+      binding: opts.binding,
+      name: 'scanner',
+      log: this.log,
+      reopenInitialMs: opts.reopenInitialMs ?? 500,
+      reopenMaxMs: opts.reopenMaxMs ?? 10_000,
+      onData: (chunk) => this.receive(chunk),
+      onOpen: () => {
+        this.splitter.reset();
+        this.stats.reopens = this.port.reopens;
+        this.opts.health?.seen(this.deviceId);
+      },
+      onLost: () => this.opts.health?.markOffline(this.deviceId, 'port_closed'),
+    });
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
     // A scanner is silent between riders: it is offline only when its port is gone.
     this.opts.health?.register(this.deviceId, 'scanner', Number.POSITIVE_INFINITY);
-    await this.open();
+    await this.port.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.reopenTimer) clearTimeout(this.reopenTimer);
-    this.reopenTimer = undefined;
-    const port = this.port;
-    this.port = undefined;
-    if (port) {
-      port.removeAllListeners('data');
-      port.removeAllListeners('close');
-      if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-      port.removeAllListeners();
-    }
+    await this.port.stop();
   }
 
   get isOpen(): boolean {
-    return !!this.port?.isOpen;
+    return this.port.isOpen;
   }
 
   /** Feed bytes as if read from the port (the reader's own tests and replay tools). */
@@ -159,46 +160,5 @@ export class ScannerReader {
         this.log.error({ err }, 'scanner code handler failed');
       }
     }
-  }
-
-  private async open(): Promise<void> {
-    try {
-      const port = await openSerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 9600, binding: this.opts.binding });
-      if (!this.running) {
-        port.close();
-        return;
-      }
-      this.port = port;
-      this.reopenAttempt = 0;
-      this.splitter.reset();
-      port.on('data', (chunk: Buffer) => this.receive(chunk));
-      port.on('error', (err) => this.log.warn({ err }, 'scanner port error'));
-      port.on('close', (err: Error | null) => this.lost(err ?? new Error('port closed')));
-      if (this.opts.health) this.opts.health.seen(this.deviceId);
-      this.log.info('scanner port open');
-    } catch (err) {
-      this.log.error({ err }, 'cannot open scanner port; retrying');
-      this.scheduleReopen();
-    }
-  }
-
-  private lost(err: Error): void {
-    if (!this.running) return;
-    this.log.error({ err }, 'scanner port lost; reopening');
-    this.port?.removeAllListeners();
-    this.port = undefined;
-    if (this.opts.health) this.opts.health.markOffline(this.deviceId, 'port_closed');
-    this.scheduleReopen();
-  }
-
-  private scheduleReopen(): void {
-    if (!this.running || this.reopenTimer) return;
-    const ms = backoffMs(this.reopenAttempt++, this.opts.reopenInitialMs ?? 500, this.opts.reopenMaxMs ?? 10_000);
-    this.reopenTimer = setTimeout(() => {
-      this.reopenTimer = undefined;
-      this.stats.reopens++;
-      void this.open();
-    }, ms);
-    this.reopenTimer.unref?.();
   }
 }

@@ -1,15 +1,15 @@
 /**
- * The wire layer of a lock bus: the serial port (opened, watched, reopened with backoff), the
+ * The wire layer of a lock bus: the serial port (a ReopeningPort), the
  * frame parser, and one request/reply exchange at a time with its waiter, timeout, retries and
  * per-board error counters. The bus above it (lockbus.ts) decides what to ask and what the
  * answers mean for boards and doors.
  */
-import type { SerialPort } from 'serialport';
 import { FrameParser, encodeRequest, hex, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index';
 import type { DeviceHealth } from '../../core/health';
 import type { Logger } from '../../log';
 import { judgeFrame, looksLikeBadChecksum, Waiter, type ExchangeOutcome } from './exchange';
-import { backoffMs, openSerialPort, type BindingInterface } from './open-port';
+import { ReopeningPort } from '../reopening-port';
+import type { BindingInterface } from './open-port';
 
 /** The device-health id of a board. Addresses are unique per station (compartments are "{board}-{lock}"). */
 export function boardDeviceId(address: number): string {
@@ -35,77 +35,42 @@ export interface LockBusWireOptions {
 export class LockBusWire {
   private readonly parser: FrameParser;
   private readonly log: Logger;
-  private port: SerialPort | undefined;
+  private readonly port: ReopeningPort;
   private waiter: Waiter | undefined;
   private lastBoard: number | undefined;
-  private reopenTimer: NodeJS.Timeout | undefined;
-  private reopenAttempt = 0;
   private running = false;
 
   constructor(private readonly opts: LockBusWireOptions) {
     this.parser = FrameParser.forReplies(opts.profile);
     this.log = opts.log;
+    this.port = new ReopeningPort({
+      path: opts.path,
+      baudRate: opts.baudRate,
+      binding: opts.binding,
+      name: 'lock bus',
+      log: opts.log,
+      reopenInitialMs: opts.reopenInitialMs,
+      reopenMaxMs: opts.reopenMaxMs,
+      onData: (chunk) => this.receive(chunk),
+      onOpen: () => this.parser.reset(),
+      onLost: () => {
+        this.log.error('every board on this lock bus is unreachable until its port reopens');
+        this.waiter?.finish({ ok: false, error: 'port_closed' });
+        this.opts.onPortLost();
+      },
+    });
   }
 
   /** Open the port; when that fails, keep retrying in the background. */
   async start(): Promise<void> {
     this.running = true;
-    await this.openPort();
+    await this.port.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.reopenTimer) clearTimeout(this.reopenTimer);
-    this.reopenTimer = undefined;
     this.waiter?.finish({ ok: false, error: 'stopped' });
-    const port = this.port;
-    this.port = undefined;
-    if (port) {
-      port.removeAllListeners('data');
-      port.removeAllListeners('close');
-      if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-      port.removeAllListeners();
-    }
-  }
-
-  private async openPort(): Promise<void> {
-    try {
-      const port = await openSerialPort({ path: this.opts.path, baudRate: this.opts.baudRate, binding: this.opts.binding });
-      if (!this.running) {
-        port.close();
-        return;
-      }
-      this.port = port;
-      this.reopenAttempt = 0;
-      this.parser.reset();
-      port.on('data', (chunk: Buffer) => this.receive(chunk));
-      port.on('error', (err) => this.log.warn({ err }, 'lock bus port error'));
-      port.on('close', (err: Error | null) => this.portLost(err ?? new Error('port closed')));
-      this.log.info('lock bus port open');
-    } catch (err) {
-      this.log.error({ err }, 'cannot open lock bus port; retrying');
-      this.scheduleReopen();
-    }
-  }
-
-  private portLost(err: Error): void {
-    if (!this.running) return;
-    this.log.error({ err }, 'lock bus port lost; every board on it is unreachable until it reopens');
-    this.port?.removeAllListeners();
-    this.port = undefined;
-    this.waiter?.finish({ ok: false, error: 'port_closed' });
-    this.opts.onPortLost();
-    this.scheduleReopen();
-  }
-
-  private scheduleReopen(): void {
-    if (!this.running || this.reopenTimer) return;
-    const ms = backoffMs(this.reopenAttempt++, this.opts.reopenInitialMs, this.opts.reopenMaxMs);
-    this.reopenTimer = setTimeout(() => {
-      this.reopenTimer = undefined;
-      void this.openPort();
-    }, ms);
-    this.reopenTimer.unref?.();
+    await this.port.stop();
   }
 
   /** Send one request and wait for its reply, retrying `retries` times on a timeout or bad frame. */
@@ -114,8 +79,7 @@ export class LockBusWire {
     let last: ExchangeOutcome = { ok: false, error: 'timeout' };
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (!this.running) return { ok: false, error: 'stopped' };
-      const port = this.port;
-      if (!port?.isOpen) return { ok: false, error: 'port_closed' };
+      if (!this.port.isOpen) return { ok: false, error: 'port_closed' };
       // Leftovers of an earlier exchange (a late or duplicated reply) must not answer this one.
       const left = this.parser.reset();
       if (left) this.countGarbage(left);
@@ -125,7 +89,7 @@ export class LockBusWire {
       this.waiter = waiter;
       const bytes = encodeRequest(req, this.opts.profile);
       this.log.trace({ dir: 'tx', bytes: hex(bytes) }, 'lock bus tx');
-      port.write(bytes);
+      this.port.write(bytes);
       last = await waiter.done;
       this.waiter = undefined;
       if (last.ok) return last;
