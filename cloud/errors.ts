@@ -4,6 +4,10 @@
  * handler in app.ts turns them into `{"error": code, "message": ...}`.
  */
 
+import { ApiError, errorFactory } from '../protocol/api-error';
+
+export { ApiError };
+
 export const API_ERRORS = {
   unauthorized: { status: 401, message: 'a valid bearer token is required' },
   forbidden: { status: 403, message: 'this token may not do that' },
@@ -22,23 +26,4 @@ export const API_ERRORS = {
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
-export class ApiError extends Error {
-  readonly statusCode: number;
-  constructor(
-    readonly code: ApiErrorCode,
-    message?: string,
-    /** Extra fields of the body (e.g. `expectedSeq` of a gap, SPEC §9). */
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message ?? API_ERRORS[code].message);
-    this.statusCode = API_ERRORS[code].status;
-  }
-
-  body(): Record<string, unknown> {
-    return { error: this.code, message: this.message, ...this.extra };
-  }
-}
-
-export function apiError(code: ApiErrorCode, message?: string, extra?: Record<string, unknown>): ApiError {
-  return new ApiError(code, message, extra);
-}
+export const apiError = errorFactory(API_ERRORS);

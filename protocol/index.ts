@@ -7,3 +7,4 @@ export * from './sync';
 export * from './credential';
 export * from './lockboard/index';
 export * from './dispenser/topics';
+export * from './api-error';

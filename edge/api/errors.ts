@@ -4,6 +4,10 @@
  * return a refusal; the one error handler in app.ts turns anything else into these.
  */
 
+import { ApiError, errorFactory } from '../../protocol/api-error';
+
+export { ApiError };
+
 export const API_ERRORS = {
   // Request shape
   bad_request: { status: 400, message: 'the request is not valid' },
@@ -42,26 +46,7 @@ export const API_ERRORS = {
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
-export class ApiError extends Error {
-  readonly status: number;
-  constructor(
-    readonly code: ApiErrorCode,
-    message?: string,
-    /** Extra fields for the body (e.g. the window for `already_claimed_today`). */
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message ?? API_ERRORS[code].message);
-    this.status = API_ERRORS[code].status;
-  }
-
-  body(): Record<string, unknown> {
-    return { error: this.code, message: this.message, ...this.extra };
-  }
-}
-
-export function apiError(code: ApiErrorCode, message?: string, extra?: Record<string, unknown>): ApiError {
-  return new ApiError(code, message, extra);
-}
+export const apiError = errorFactory(API_ERRORS);
 
 export function isApiErrorCode(code: string): code is ApiErrorCode {
   return Object.hasOwn(API_ERRORS, code);

@@ -20,7 +20,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../protocol/index';
-import { getJson, MAINTENANCE_TOKEN, post, rng, sleep, startRig, waitFor, type Rig } from './rig';
+import { getJson, MAINTENANCE_TOKEN, post, riderShutsDoors, rng, sleep, startRig, waitFor, type Rig } from './rig';
 import { scaled, summary } from './scale';
 
 const START_MS = Date.parse('2026-11-24T16:00:00Z'); // 00:00 Wednesday in Shanghai
@@ -79,19 +79,8 @@ describe('a day of random device faults', () => {
     const boards = rig.boards!;
     const health = rig.station.health;
     const riders = scaled(400, 120);
-    // The simulated rider shuts a door 200 ms after it sprang open. Done here rather than with the
-    // simulator's `closeAfterMs`: that timer is cancelled for good when an open door is unlocked
-    // again (firmware-sim/lockboard/sim.ts setDoor; see known-bugs.test.ts), and the station
-    // re-unlocks an open door whenever an unlock reply was lost on the flaky wire.
-    const shutTimers = new Set<NodeJS.Timeout>();
-    const offDoors = boards.on((e) => {
-      if (e.type !== 'door' || !e.open || e.cause !== 'unlock') return;
-      const t = setTimeout(() => {
-        shutTimers.delete(t);
-        if (boards.door(e.board, e.lock) === 'open') boards.closeDoor(e.board, e.lock);
-      }, 200);
-      shutTimers.add(t);
-    });
+    // The test plays the rider who shuts each door 200 ms after it sprang open (see rig.ts why).
+    const offDoors = riderShutsDoors(boards, 200);
     const creds = await Promise.all(Array.from({ length: riders }, (_, i) => rig.credential(`rider-day-${i}`, { ttlSeconds: 3 * 86_400 })));
 
     // The kiosk screen's event stream: every code the scanner reads arrives here (SPEC §7).
@@ -125,10 +114,7 @@ describe('a day of random device faults', () => {
 
     const enter = async (next: Phase) => {
       // Leave the old phase's hard fault, enter the new one's.
-      if (phase === 'board2_dead') {
-        if (process.env.CHAOS_DEBUG) process.stdout.write(`DEBUG simOpen=${JSON.stringify(boards.openDoors())} b1=${JSON.stringify(health.get('lockboard-1'))} req=${boards.requestCount} stationOpen=${rig.station.lockers.compartments().filter((c) => c.door === 'open').map((c) => c.compartment + ':' + c.state).join(',')}\n`);
-        boards.clear(2, 'offline');
-      }
+      if (phase === 'board2_dead') boards.clear(2, 'offline');
       if (phase === 'disp_jammed') disp.setCondition('jam', false);
       if (phase === 'disp_off') await disp.start();
       if (phase === 'cold_empty') disp.setStock('cold', 5_000);
@@ -180,7 +166,6 @@ describe('a day of random device faults', () => {
           bump(p, 'retrieve:ok');
         } else {
           bump(p, `${held ? 'retrieve' : 'deposit'}:${String(l.body.error)}`);
-          if (process.env.CHAOS_DEBUG && l.body.error === 'locker_unavailable') process.stdout.write(`${p} ${String(l.body.message)}\n`);
           if (l.status === 500) problems.push(`locker 500 ${JSON.stringify(l.body)}`);
           if (l.body.error === 'locker_already_held') holding.set(i, String(l.body.compartment));
         }
@@ -201,7 +186,6 @@ describe('a day of random device faults', () => {
         heartbeats++;
         await rig.scanner!.scan(`scan-${scans++}`);
       }
-      if (process.env.CHAOS_DEBUG && slot10 % 3 === 0 && slot10 !== lastHeartbeatSlot - 1) process.stdout.write(`DEBUG h=${h.toFixed(2)} req=${boards.requestCount} simOpen=${boards.openDoors().length} stationOpen=${rig.station.lockers.compartments().filter((c) => c.door === 'open').length} b1=${health.get('lockboard-1')!.state}\n`);
       const slotHealth = Math.floor(h * 4);
       if (slotHealth !== lastHealthSlot) {
         lastHealthSlot = slotHealth;
@@ -220,7 +204,6 @@ describe('a day of random device faults', () => {
     await rig.station.jobs.resolveUnknownClaims();
     kiosk.abort();
     offDoors();
-    for (const t of shutTimers) clearTimeout(t);
     const q = rig.station.quota;
     const committed = q.claimsWithStatus('committed');
     const unknown = q.claimsWithStatus('unknown');
