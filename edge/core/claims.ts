@@ -56,7 +56,15 @@ export interface ClaimServiceOptions {
   commandTtlMs?: number;
   /** Resolve unknown claims automatically when their dispenser comes back (default true). */
   resolveOnReconnect?: boolean;
+  /**
+   * An `unknown` claim the dispenser says it never saw is released this long after its command
+   * expired (default 10 min, a margin for the device's clock); see `neverReceived`.
+   */
+  neverReceivedMarginMs?: number;
 }
+
+/** How long a dispenser remembers a command id at least (SPEC §5 rule 2). */
+const DEVICE_MEMORY_MS = 24 * 3_600_000;
 
 export class ClaimService implements ClaimPort {
   private readonly ledger: Ledger;
@@ -245,9 +253,26 @@ export class ClaimService implements ClaimPort {
         this.markIndeterminate(claim);
         return false;
       case 'unknown':
+        if (by === 'query' && this.neverReceived(claim)) {
+          return q.settle(claim.id, 'released', { reason: 'never_received', by }).kind === 'settled';
+        }
+        return false;
       case 'timeout':
         return false;
     }
+  }
+
+  /**
+   * True when a device's `unknown` answer proves nothing can drop for this claim: the device
+   * remembers every id it saw for 24 h and writes "dispensing" before the motor runs (SPEC §5
+   * rule 2), and refuses a command whose `expiresAt` has passed (rule 3). So an id it does not
+   * know, asked well after expiry but inside its memory, was never acted on and never will be —
+   * typically a daemon killed between storing the claim and publishing it. The quota goes back.
+   */
+  private neverReceived(claim: Claim): boolean {
+    const now = this.ledger.clock.now();
+    const margin = this.opts.neverReceivedMarginMs ?? 600_000;
+    return now > claim.expiresAt + margin && now < claim.createdTs + DEVICE_MEMORY_MS;
   }
 
   /** An unknown claim the device cannot decide: mark it for maintenance (the quota stays held). */
@@ -268,7 +293,8 @@ export class ClaimService implements ClaimPort {
 
   /**
    * Query the dispensers that are reachable about their `unknown` claims; a stored final
-   * outcome settles the claim (`claim.resolved`), `unknown` or silence leaves it. Returns how
+   * outcome settles the claim (`claim.resolved`), silence leaves it, and `unknown` leaves it
+   * unless the device provably never received it (`neverReceived`). Returns how
    * many were settled. Claims marked `indeterminate` wait for maintenance.
    */
   resolveUnknownClaims(): Promise<number> {

@@ -193,9 +193,11 @@ export class LockBoardSim {
   private setDoor(board: number, lock: number, open: boolean, cause: 'unlock' | 'rider' | 'forced' | 'test'): void {
     const l = this.lock(board, lock);
     this.cancelClose(l);
+    // An unlock pulse on a door that is already open (the host retrying after a lost reply)
+    // restarts the rider's timer: the rider still shuts the door afterwards.
+    if (open && cause === 'unlock') this.scheduleClose(board, lock, l);
     if (l.doorOpen === open) return;
     l.doorOpen = open;
-    if (open && cause === 'unlock') this.scheduleClose(board, lock, l);
     this.emit({ type: 'door', board, lock, open, cause });
   }
 

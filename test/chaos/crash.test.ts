@@ -28,7 +28,7 @@ import { LockBoardSim } from '../../firmware-sim/lockboard/sim';
 import { generateSigningKey, issueCredential, systemClock } from '../../protocol/index';
 import { Ledger } from '../../edge/ledger/ledger';
 import { tempDir } from '../helpers/tmp';
-import { freePort, MAINTENANCE_TOKEN, riderShutsDoors, rng, sha256, sleep, waitFor } from './rig';
+import { freePort, MAINTENANCE_TOKEN, rng, sha256, sleep, waitFor } from './rig';
 import { scaled, summary } from './scale';
 
 const root = join(import.meta.dirname, '../..');
@@ -92,10 +92,9 @@ describe('crash: kill -9 of the edge daemon', () => {
     cleanups.push(() => pty.close());
     const link: SerialLink = await openSerialLink(pty.device);
     cleanups.push(() => link.close());
-    const boards = new LockBoardSim({ boards: [{ address: 1, locks: 24 }], latencyMs: 20, closeAfterMs: null });
+    const boards = new LockBoardSim({ boards: [{ address: 1, locks: 24 }], latencyMs: 20, closeAfterMs: 300 });
     boards.attach(link);
     cleanups.push(() => boards.stop());
-    cleanups.push(riderShutsDoors(boards, 300));
 
     const key = await generateSigningKey('crash-key-1');
     const httpPort = await freePort();

@@ -209,24 +209,3 @@ export async function collectGarbage(): Promise<void> {
   await sleep(50);
   gcFn();
 }
-
-/**
- * The simulated rider: shuts every door `afterMs` after an unlock sprang it open. Used instead of
- * the simulator's own `closeAfterMs`, which a second unlock of an open door cancels for good
- * (firmware-sim/lockboard/sim.ts `setDoor`; reproduced in known-bugs.test.ts). Returns the stop function.
- */
-export function riderShutsDoors(boards: LockBoardSim, afterMs: number): () => void {
-  const timers = new Set<NodeJS.Timeout>();
-  const off = boards.on((e) => {
-    if (e.type !== 'door' || !e.open || e.cause !== 'unlock') return;
-    const t = setTimeout(() => {
-      timers.delete(t);
-      if (boards.door(e.board, e.lock) === 'open') boards.closeDoor(e.board, e.lock);
-    }, afterMs);
-    timers.add(t);
-  });
-  return () => {
-    off();
-    for (const t of timers) clearTimeout(t);
-  };
-}

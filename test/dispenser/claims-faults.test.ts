@@ -3,6 +3,7 @@
  * the claim's expected outcome in the real ledger (SPEC §3 rule 4, §5).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../protocol/index';
 import type { DispenserSimulator } from '../../firmware-sim/dispenser/simulator';
 import type { VendFault } from '../../firmware-sim/dispenser/faults';
 import { eventsOf, sleep, startStation, waitFor, type Station, type StationOptions } from './harness';
@@ -223,6 +224,30 @@ describe('no final answer in time: unknown, then resolved', () => {
     s.quota.settle(r.claim.id, 'unknown', { reason: 'timeout' });
     expect(await s.claims.resolveUnknownClaims()).toBe(0);
     expect(s.quota.getClaim(r.claim.id)?.status).toBe('unknown');
+  });
+
+  it('gives the quota back once a command the device never saw has long expired, but not after the device may have forgotten it', async () => {
+    const clock = new ManualClock(Date.now());
+    const { s, sim } = await setup({ clock });
+    const reserve = (rider: string) => {
+      const r = s.quota.reserve({ riderId: checkedIn(s, rider), compartment: 'hot', dispenserId: 'disp-1', commandTtlMs: 1000 });
+      if (r.kind !== 'granted') throw new Error('not granted');
+      s.quota.settle(r.claim.id, 'unknown', { reason: 'restart' }); // as after a kill between store and publish
+      return r.claim.id;
+    };
+    const recent = reserve('rider-recent');
+    clock.advance(11 * 60_000); // past expiresAt + the 10-minute margin, well inside the device's 24 h memory
+    expect(await s.claims.resolveUnknownClaims()).toBe(1);
+    expect(s.quota.getClaim(recent)).toMatchObject({ status: 'released', reason: 'never_received' });
+    expect(eventsOf(s.ledger, 'claim.released')).toEqual([{ claimId: recent, riderId: 'rider-recent', reason: 'never_received' }]);
+    expect(sim.droppedTotal).toBe(0);
+    // The rider may take today's bottle after all.
+    expect((await s.claims.claim('rider-recent', 'hot')).kind).toBe('committed');
+
+    const old = reserve('rider-old');
+    clock.advance(25 * 3_600_000); // the device need not remember it any more: its "unknown" proves nothing
+    expect(await s.claims.resolveUnknownClaims()).toBe(0);
+    expect(s.quota.getClaim(old)?.status).toBe('unknown');
   });
 });
 

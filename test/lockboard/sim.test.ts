@@ -29,6 +29,15 @@ describe('simulated lock boards', () => {
     expect(r.sim.door(1, 2)).toBe('closed');
   });
 
+  it('still shuts a door that was unlocked again while open (a retried unlock)', async () => {
+    r = await rig({ lockers: false, sim: { closeAfterMs: 60 } });
+    expect((await r.bus.unlock(1, 2)).kind).toBe('opened');
+    await sleep(20);
+    await r.bus.unlock(1, 2); // a second pulse on the open door, as after a lost reply
+    await sleep(100);
+    expect(r.sim.door(1, 2)).toBe('closed');
+  });
+
   it('never shuts a door marked left_open', async () => {
     r = await rig({ lockers: false, sim: { closeAfterMs: 10 } });
     r.sim.setLockFault(1, 2, 'left_open');
