@@ -2,7 +2,7 @@
  * `npm run bench`: runs every `bench/*.bench.ts` in name order and prints its figures as
  * ratios against a baseline measured in the same run (these machines are noisy).
  * Each module default-exports `(ctx) => Promise<BenchRow[]>`.
- * `npm run bench -- ledger cloud` runs only the modules whose names contain those words.
+ * `npm run bench -- ledger cloud` runs only the modules of those names.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => filters.length === 0 || filters.some((w) => f.includes(w)))
+  .filter((f) => filters.length === 0 || filters.includes(f.replace(/\.bench\.ts$/, '')))
   .sort();
 
 const ctx: BenchContext = {
