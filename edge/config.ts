@@ -169,7 +169,7 @@ export class ConfigError extends Error {
 const compiled = TypeCompiler.Compile(StationConfigFile);
 
 function explain(e: { type: ValueErrorType; schema: TSchema; message: string }): string {
-  if (e.type === ValueErrorType.ObjectAdditionalProperties) return 'unknown key (check the spelling against docs/readme/edge.md)';
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) return "unknown key (check the spelling against the README's configuration table)";
   const hint = (e.schema as { hint?: unknown }).hint;
   const what = typeof hint === 'string' ? hint : e.message.toLowerCase();
   if (e.type === ValueErrorType.ObjectRequiredProperty) return `is required (${what})`;

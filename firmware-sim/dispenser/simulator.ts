@@ -447,7 +447,7 @@ export class DispenserSimulator extends EventEmitter {
       this.log('warn', 'bad restock command', { id: this.id, error: decoded.error });
       return;
     }
-    // `count` bottles were added to the compartment (docs/readme/dispensers.md).
+    // `count` bottles were added to the compartment (the README's Dispensers section).
     this.stock[decoded.value.compartment] += decoded.value.count;
     this.log('info', 'restocked', { id: this.id, ...decoded.value, stock: this.stock[decoded.value.compartment] });
     this.publishTelemetry();
