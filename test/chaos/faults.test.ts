@@ -19,7 +19,7 @@
  * bottle accounting holds at the end of the day.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../protocol/index';
+import { AcceleratedClock } from '../../protocol/index';
 import { getJson, MAINTENANCE_TOKEN, post, rng, sleep, startRig, waitFor, type Rig } from './rig';
 import { scaled, summary } from './scale';
 
@@ -28,19 +28,6 @@ const HOUR_MS = 3_600_000;
 const SPEEDUP = scaled(288, 1440); // full: the day in 5 real minutes; short: in 60 s
 const SEED = 20261127;
 
-/** Wall clock ×SPEEDUP from START_MS; monotonic = real (see the header). */
-class AcceleratedClock implements Clock {
-  private readonly realStart = performance.now();
-  now(): number {
-    return START_MS + Math.floor((performance.now() - this.realStart) * SPEEDUP);
-  }
-  monotonic(): number {
-    return performance.now();
-  }
-  hour(): number {
-    return (this.now() - START_MS) / HOUR_MS;
-  }
-}
 
 type Phase = 'normal' | 'board2_dead' | 'disp_jammed' | 'disp_off' | 'cold_empty' | 'lock_jammed';
 function phaseAt(h: number): Phase {
@@ -54,8 +41,9 @@ function phaseAt(h: number): Phase {
 
 let rig: Rig;
 let clock: AcceleratedClock;
+const hourOf = (c: AcceleratedClock) => c.elapsedMs() / HOUR_MS;
 beforeAll(async () => {
-  clock = new AcceleratedClock();
+  clock = new AcceleratedClock(START_MS, SPEEDUP);
   rig = await startRig({
     clock,
     boards: 2,
@@ -136,7 +124,7 @@ describe('a day of random device faults', () => {
 
     const visit = async () => {
       // Riders arrive through the day (rider i from hour 24·i/riders on), so every phase sees fresh claims.
-      const arrived = Math.min(riders, Math.max(1, Math.ceil((riders * (clock.hour() + 0.25)) / 24)));
+      const arrived = Math.min(riders, Math.max(1, Math.ceil((riders * (hourOf(clock) + 0.25)) / 24)));
       const i = Math.floor(r() * arrived);
       const credential = creds[i]!;
       const p = phase;
@@ -172,8 +160,8 @@ describe('a day of random device faults', () => {
 
     let lastHeartbeatSlot = -1;
     let lastHealthSlot = -1;
-    while (clock.hour() < 24) {
-      const h = clock.hour();
+    while (hourOf(clock) < 24) {
+      const h = hourOf(clock);
       const want = phaseAt(h);
       if (want !== phase) await enter(want);
       const slot10 = Math.floor(h * 6); // every simulated 10 minutes

@@ -11,7 +11,7 @@
  * process, which holds the station and the simulators, read after a full garbage collection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../protocol/index';
+import { AcceleratedClock } from '../../protocol/index';
 import { collectGarbage, openFds, post, rng, rssMb, sleep, startRig, type Rig } from './rig';
 import { scaled, summary } from './scale';
 
@@ -21,18 +21,9 @@ const SIM_MS = scaled(3_600_000, 300_000);
 const START_MS = Date.parse('2026-11-25T16:00:00Z') - SIM_MS / 3;
 const WARMUP_FRACTION = 0.15;
 
-class AcceleratedClock implements Clock {
-  private readonly realStart = performance.now();
-  now(): number {
-    return START_MS + Math.floor((performance.now() - this.realStart) * SPEEDUP);
-  }
-  monotonic(): number {
-    return performance.now();
-  }
-}
 
 let rig: Rig;
-const clock = new AcceleratedClock();
+const clock = new AcceleratedClock(START_MS, SPEEDUP);
 beforeAll(async () => {
   rig = await startRig({ clock, boards: 2, locks: 24, dispenser: { telemetryIntervalMs: 200, motorMs: 5 } });
 });
