@@ -263,7 +263,17 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     started('http', async () => {
       // Event streams never end on their own: close them first, then let requests finish.
       kiosk.stop();
-      await Promise.all([app.close(), claims.drain(config.shutdownDrainMs)]);
+      // A keep-alive connection busy when close() began becomes idle once its answer is sent,
+      // and Node closes idle connections only at the moment close() is called: sweep them until
+      // the server is closed, and cut whatever is left after the drain time.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      const cut = setTimeout(() => app.server.closeAllConnections(), config.shutdownDrainMs + 5000);
+      try {
+        await Promise.all([app.close(), claims.drain(config.shutdownDrainMs)]);
+      } finally {
+        clearInterval(sweep);
+        clearTimeout(cut);
+      }
     });
 
     theJobs.start();
