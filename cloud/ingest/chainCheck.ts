@@ -37,17 +37,23 @@ export function canonicalJsonOfParsed(v: unknown): string {
 }
 
 /** Top-level keys in canonical order: data, day, seq, ts, type. */
-function eventHash(prevHash: string, e: StationEvent): string {
-  const canon = `{"data":${canonicalJsonOfParsed(e.data)},"day":${JSON.stringify(e.day)},"seq":${canonicalJsonOfParsed(e.seq)},"ts":${canonicalJsonOfParsed(e.ts)},"type":${JSON.stringify(e.type)}}`;
+function eventHash(prevHash: string, e: StationEvent, data: string): string {
+  const canon = `{"data":${data},"day":${JSON.stringify(e.day)},"seq":${canonicalJsonOfParsed(e.seq)},"ts":${canonicalJsonOfParsed(e.ts)},"type":${JSON.stringify(e.type)}}`;
   return sha256Hex(prevHash + canon);
 }
 
-export function verifyChainFast(events: readonly StationEvent[], prevSeq: number, prevHash: string): ChainCheck {
+/**
+ * Check the chain; with `dataJson`, also hand back each event's canonical `data` JSON (the
+ * store keeps that string, so ingest serialises every event once).
+ */
+export function verifyChainFast(events: readonly StationEvent[], prevSeq: number, prevHash: string, dataJson?: string[]): ChainCheck {
   let seq = prevSeq;
   let hash = prevHash;
   for (const e of events) {
     if (e.seq !== seq + 1) return { ok: false, seq: e.seq, reason: 'seq_not_contiguous' };
-    if (eventHash(hash, e) !== e.hash) return { ok: false, seq: e.seq, reason: 'hash_mismatch' };
+    const data = canonicalJsonOfParsed(e.data);
+    dataJson?.push(data);
+    if (eventHash(hash, e, data) !== e.hash) return { ok: false, seq: e.seq, reason: 'hash_mismatch' };
     seq = e.seq;
     hash = e.hash;
   }

@@ -51,7 +51,7 @@ export class Ingestor {
       }
       if (plan.fresh.length === 0) return { ok: true, ackedSeq: head.seq, applied: 0, replayed: plan.replayed };
       const effects = plan.fresh.map(rollupEffectsOf);
-      const res = await this.store.appendEvents({ stationId, prev: head, events: plan.fresh, effects, receivedAt: this.clock.now() });
+      const res = await this.store.appendEvents({ stationId, prev: head, events: plan.fresh, effects, dataJson: plan.dataJson, receivedAt: this.clock.now() });
       if (!res.ok) {
         // Another writer moved the head between planning and appending: plan again.
         if (attempt < MAX_HEAD_RETRIES) continue;

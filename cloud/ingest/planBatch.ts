@@ -15,7 +15,8 @@ export interface SyncHead {
 export type ChainBreak = 'seq_not_contiguous' | 'hash_mismatch' | 'replay_mismatch';
 
 export type BatchPlan =
-  | { kind: 'apply'; fresh: StationEvent[]; replayed: number; head: SyncHead }
+  /** `dataJson`: the canonical JSON of each fresh event's `data`, computed by the chain check. */
+  | { kind: 'apply'; fresh: StationEvent[]; dataJson: string[]; replayed: number; head: SyncHead }
   | { kind: 'gap'; expectedSeq: number }
   | { kind: 'chain_broken'; seq: number; reason: ChainBreak };
 
@@ -44,9 +45,10 @@ export function planBatch(
     replayed++;
   }
   const fresh = events.slice(i);
-  if (fresh.length === 0) return { kind: 'apply', fresh, replayed, head };
+  if (fresh.length === 0) return { kind: 'apply', fresh, dataJson: [], replayed, head };
   if (fresh[0]!.seq > head.seq + 1) return { kind: 'gap', expectedSeq: head.seq + 1 };
-  const check = verifyChainFast(fresh, head.seq, head.hash);
+  const dataJson: string[] = [];
+  const check = verifyChainFast(fresh, head.seq, head.hash, dataJson);
   if (!check.ok) return { kind: 'chain_broken', seq: check.seq, reason: check.reason };
-  return { kind: 'apply', fresh, replayed, head: { seq: check.lastSeq, hash: check.lastHash } };
+  return { kind: 'apply', fresh, dataJson, replayed, head: { seq: check.lastSeq, hash: check.lastHash } };
 }

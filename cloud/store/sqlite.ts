@@ -137,7 +137,11 @@ export class SqliteStore implements CloudStore {
     if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq };
     if (b.events.length === 0) return { ok: true, seq: curSeq };
     const ins = this.s.insertEvent!;
-    for (const e of b.events) ins.run(b.stationId, e.seq, e.type, e.ts, e.day, JSON.stringify(e.data), e.hash);
+    const json = b.dataJson;
+    for (let i = 0; i < b.events.length; i++) {
+      const e = b.events[i]!;
+      ins.run(b.stationId, e.seq, e.type, e.ts, e.day, json?.[i] ?? JSON.stringify(e.data), e.hash);
+    }
     this.rollups.apply(b.stationId, b.effects);
     const last = b.events[b.events.length - 1]!;
     this.s.setHead!.run(b.stationId, last.seq, last.hash, last.ts, b.receivedAt);

@@ -23,6 +23,8 @@ export interface AppendBatch {
   events: readonly StationEvent[];
   /** Rollup effects of each event, same order as `events`. */
   effects: readonly (readonly RollupEffect[])[];
+  /** The JSON of each event's `data`, same order, when the caller has it already (ingest does). */
+  dataJson?: readonly string[];
   receivedAt: number;
 }
 
