@@ -1,7 +1,6 @@
 /**
  * Headless Chromium logs into the dashboard and reads the weekly check-in table.
  */
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloud, type RunningCloud } from '../../cloud/server';
@@ -9,7 +8,8 @@ import { bearer, chain, noonOf, silent, testConfig, TOKENS, type EventSpec } fro
 
 const CHROMIUM = '/usr/bin/chromium';
 
-describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium', () => {
+// Chromium is installed by the global setup (test/setup/system-tools.ts) when missing.
+describe('dashboard in headless Chromium', () => {
   let cloud: RunningCloud;
   let browser: Browser;
 

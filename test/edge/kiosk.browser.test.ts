@@ -3,8 +3,6 @@
  * read by the serial scanner simulator reaches the page over server-sent events, the rider
  * checks in, takes cold water, and the page says "今日已领取 / already taken today".
  */
-import { execSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from './http';
@@ -17,16 +15,13 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  // A fresh machine gets Debian's chromium here; never a downloaded browser.
-  if (!existsSync(CHROMIUM)) {
-    execSync('command -v chromium || (apt-get update && apt-get install -y chromium)', { stdio: 'inherit', shell: '/bin/sh', timeout: 600_000 });
-  }
+  // Debian's chromium (never a downloaded browser) is installed by test/setup/system-tools.ts.
   h = await startHarness({ scanner: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
-}, 660_000);
+});
 
 afterAll(async () => {
   await browser?.close();

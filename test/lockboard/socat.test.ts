@@ -30,7 +30,7 @@ let health: DeviceHealth;
 const cleanups: Array<() => Promise<void> | void> = [];
 
 beforeAll(() => {
-  ensureSocat(); // also done by test/setup/socat.ts; repeated here so this file runs on its own
+  ensureSocat(); // also done by test/setup/system-tools.ts; repeated here so this file runs on its own
   tmp = tempDir('waystation-socat-');
   ledger = Ledger.open({ path: join(tmp.dir, 'station.db'), clock: systemClock, timezone: 'Asia/Shanghai', logger });
   health = new DeviceHealth({ ledger, clock: systemClock, logger });
