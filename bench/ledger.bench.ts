@@ -97,53 +97,41 @@ function fillClaims(ledger: Ledger, count: number, ctx: BenchContext): void {
   ledger.db.pragma('wal_checkpoint(TRUNCATE)');
 }
 
+/** Raw inserts and reservations on one ledger file, in alternating slices; mean rates of each. */
+function measurePair(ledger: Ledger, prefix: string, label: string, ctx: BenchContext): { raw: number; ledger: number } {
+  const raw = rawInsertRate(ledger);
+  const resv = reservationRate(ledger, new QuotaLedger(ledger), prefix);
+  const rawRates: number[] = [];
+  const ledgerRates: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    // Alternate which side goes first, so neither always inherits the other's checkpoint.
+    if (i % 2 === 0) {
+      rawRates.push(raw());
+      ledgerRates.push(resv());
+    } else {
+      ledgerRates.push(resv());
+      rawRates.push(raw());
+    }
+    ctx.progress(`${label}, round ${i + 1}/${ROUNDS}`);
+  }
+  return { raw: mean(rawRates), ledger: mean(ledgerRates) };
+}
+
 export default async function ledgerBench(ctx: BenchContext): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'waystation-bench-ledger-'));
   try {
     const clock = new ManualClock(T0);
     const ledger = Ledger.open({ path: join(dir, 'ledger.db'), clock, timezone: 'Asia/Shanghai' });
-    const raw = rawInsertRate(ledger);
-    const quota = new QuotaLedger(ledger);
-    const resv = reservationRate(ledger, quota, 'empty');
-
-    const rawA: number[] = [];
-    const ledA: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      // Alternate which side goes first, so neither always inherits the other's checkpoint.
-      if (i % 2 === 0) {
-        rawA.push(raw());
-        ledA.push(resv());
-      } else {
-        ledA.push(resv());
-        rawA.push(raw());
-      }
-      ctx.progress(`empty ledger, round ${i + 1}/${ROUNDS}`);
-    }
+    const empty = measurePair(ledger, 'empty', 'empty ledger', ctx);
     ledger.close();
 
     const big = Ledger.open({ path: join(dir, 'big.db'), clock, timezone: 'Asia/Shanghai' });
     fillClaims(big, 1_000_000, ctx);
-    const bigQuota = new QuotaLedger(big);
-    const resvBig = reservationRate(big, bigQuota, 'late');
-    const rawBig = rawInsertRate(big);
-    const rawB: number[] = [];
-    const ledB: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      if (i % 2 === 0) {
-        rawB.push(rawBig());
-        ledB.push(resvBig());
-      } else {
-        ledB.push(resvBig());
-        rawB.push(rawBig());
-      }
-      ctx.progress(`1M-claim ledger, round ${i + 1}/${ROUNDS}`);
-    }
+    const full = measurePair(big, 'late', '1M-claim ledger', ctx);
     big.close();
 
-    const r0 = mean(rawA);
-    const l0 = mean(ledA);
-    const r1 = mean(rawB);
-    const l1 = mean(ledB);
+    const { raw: r0, ledger: l0 } = empty;
+    const { raw: r1, ledger: l1 } = full;
     return [
       { name: 'raw single-row claim insert transactions (same file and schema, WAL, fsync) — baseline', value: `${fmt(r0)} /s`, ratio: '1.00×' },
       { name: 'claim reservations through the ledger, empty', value: `${fmt(l0)} /s`, ratio: `${(l0 / r0).toFixed(2)}× raw (target ≥ 0.8)` },

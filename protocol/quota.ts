@@ -17,9 +17,6 @@ export interface Window {
 /** Claim life cycle (SPEC §3 rule 4). */
 export type ClaimStatus = 'reserved' | 'dispensing' | 'committed' | 'released' | 'unknown';
 
-/** The statuses that hold the day's quota: all but `released`. */
-export const QUOTA_HOLDING_STATUSES: readonly ClaimStatus[] = ['reserved', 'dispensing', 'committed', 'unknown'];
-
 export function holdsQuota(status: ClaimStatus): boolean {
   return status !== 'released';
 }

@@ -8,6 +8,7 @@ import {
   DEFAULT_POLICY,
   decideCheckin,
   decideClaim,
+  holdsQuota,
   type CheckinOutcome,
   type ClaimOnDay,
   type ClaimStatus,
@@ -156,7 +157,7 @@ export class QuotaLedger {
       const decision = decideClaim(this.windowsCovering(req.riderId, day), claims, day, this.policy);
       if (decision.kind === 'not_checked_in') return { kind: 'not_checked_in', day };
       if (decision.kind === 'already_claimed_today') return { kind: 'already_claimed_today', day, window: decision.window };
-      const used = new Set(claims.filter((c) => c.status !== 'released').map((c) => c.slot));
+      const used = new Set(claims.filter((c) => holdsQuota(c.status)).map((c) => c.slot));
       let slot = 0;
       while (used.has(slot)) slot++;
       const id = randomUUID();
@@ -245,7 +246,7 @@ export class QuotaLedger {
     const day = this.ledger.serviceDay();
     const window = this.windowsCovering(riderId, day)[0] ?? null;
     const claimsToday = this.claimsOn(riderId, day);
-    const held = claimsToday.filter((c) => c.status !== 'released').length;
+    const held = claimsToday.filter((c) => holdsQuota(c.status)).length;
     return { day, window, claimedToday: held >= this.policy.claimsPerDay, claimsToday };
   }
 }

@@ -124,10 +124,6 @@ export function parseTopic(topic: string): { deviceId: string; name: TopicName }
   return name ? { deviceId, name } : undefined;
 }
 
-export function validatePayload<N extends TopicName>(name: N, value: unknown): value is PayloadOf<N> {
-  return validators[name].check(value);
-}
-
 /** Decode and validate a payload received on a topic; never throws. */
 export function decodePayload<N extends TopicName>(
   name: N,

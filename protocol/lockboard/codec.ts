@@ -76,11 +76,6 @@ export function decodeRequest(buf: Uint8Array, profile: BoardProfile = PROFILE_8
   return undefined;
 }
 
-/** The reply kind a request is answered with. */
-export function replyKindFor(req: LockRequest): ReplyKind {
-  return req.kind;
-}
-
 /** The length of the reply a request expects. */
 export function replyLengthFor(kind: ReplyKind, profile: BoardProfile = PROFILE_8A80): number {
   const s = profile.replies;

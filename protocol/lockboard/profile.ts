@@ -76,8 +76,6 @@ export const PROFILE_8A80: BoardProfile = Object.freeze({
   probeLock: 0x01,
 }) as BoardProfile;
 
-export const PROFILES: Readonly<Record<string, BoardProfile>> = Object.freeze({ '8a80': PROFILE_8A80 });
-
 export function checksum(kind: ChecksumKind, bytes: Uint8Array, end: number = bytes.length): number {
   let acc = 0;
   if (kind === 'xor') for (let i = 0; i < end; i++) acc ^= bytes[i]!;
