@@ -1,3 +1,4 @@
+// The assertions live in the shared contract suite (store-contract.ts) that every storage backend runs.
 import { join } from 'node:path';
 import { SqliteStore } from '../../cloud/store/sqlite';
 import { tempDir } from './helpers';
