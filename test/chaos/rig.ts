@@ -209,3 +209,17 @@ export async function collectGarbage(): Promise<void> {
   await sleep(50);
   gcFn();
 }
+
+/**
+ * Resident memory in a settled state: two full collections a second apart, then a pause. V8
+ * hands freed pages back to the OS on a background thread, so RSS read right after one
+ * collection still counts a burst's garbage and swings by ±10 % from run to run.
+ */
+export async function settledMemory(): Promise<{ rssMb: number; heapMb: number }> {
+  await collectGarbage();
+  await sleep(1000);
+  await collectGarbage();
+  const heapMb = process.memoryUsage().heapUsed / 1e6;
+  await sleep(300);
+  return { rssMb: rssMb(), heapMb };
+}
