@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { GENESIS_HASH, addDays, isoWeekMonday, sealEvent, systemClock, type StationEvent } from '../protocol/index';
+import { GENESIS_HASH, addDays, canonicalJson, isoWeekMonday, sealEvent, systemClock, type StationEvent } from '../protocol/index';
 import { Ingestor } from '../cloud/ingest/ingestor';
 import { rollupEffectsOf } from '../cloud/ingest/rollupEffects';
 import { weeklyReport } from '../cloud/reports/weeklyReport';
@@ -55,12 +55,17 @@ function stationWeek(station: number, monday: string, rnd: () => number): Unseal
   return out.sort((a, b) => a.ts - b.ts);
 }
 
+/**
+ * Seal events as an edge ledger does and hand them over as an upload body arrives: the edge
+ * stores `data` as canonical JSON (edge/ledger/ledger.ts) and the route parses the body, so the
+ * data's keys come in canonical order.
+ */
 function seal(prev: { seq: number; hash: string }, events: Unsealed[]): StationEvent[] {
   const out: StationEvent[] = [];
   let { seq, hash } = prev;
   for (const e of events) {
     const s = sealEvent(hash, { seq: ++seq, ...e });
-    out.push(s);
+    out.push({ ...s, data: JSON.parse(canonicalJson(s.data)) as Record<string, unknown> });
     hash = s.hash;
   }
   return out;

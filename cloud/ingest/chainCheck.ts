@@ -1,9 +1,9 @@
 /**
  * A faster check of the SPEC §9 hash chain for the ingest hot path. Same rule as protocol's
  * verifyChain — sha256(prevHash ‖ RFC 8785 canonical JSON of the event without `hash`) — with
- * two shortcuts: a one-shot `crypto.hash` over the concatenation (equal to two updates), and a
+ * three shortcuts: a one-shot `crypto.hash` over the concatenation (equal to two updates), a
  * canonical serialiser specialised to parsed JSON (no toJSON, no symbols), which is what an
- * upload body is. A property test (test/cloud/chainCheck.test.ts) holds it equal to protocol's.
+ * upload body is, and plain JSON.stringify for data whose keys are already in canonical order. A property test (test/cloud/chainCheck.test.ts) holds it equal to protocol's.
  */
 import * as crypto from 'node:crypto';
 import type { ChainCheck, StationEvent } from '../../protocol/index';
@@ -15,12 +15,38 @@ const sha256Hex: (s: string) => string = oneShot
   ? (s) => oneShot('sha256', s, 'hex')
   : (s) => crypto.createHash('sha256').update(s, 'utf8').digest('hex');
 
+/**
+ * True when every object in `v` already lists its keys in canonical order (UTF-16 code units,
+ * what `<` and the default sort compare) — then JSON.stringify writes the RFC 8785 form, since
+ * its number and string forms are the ones RFC 8785 prescribes. The edge stores event data in
+ * canonical order, so its uploads take this path; anything else takes the sorting one.
+ */
+function inCanonicalOrder(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return v !== undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!inCanonicalOrder(v[i])) return false;
+    return true;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && !(keys[i - 1]! < keys[i]!)) return false;
+    if (!inCanonicalOrder(o[keys[i]!])) return false;
+  }
+  return true;
+}
+
 /** RFC 8785 for values parsed from JSON: keys sorted by UTF-16 code units, ES number and string forms. */
 export function canonicalJsonOfParsed(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  return inCanonicalOrder(v) ? JSON.stringify(v) : sortedJson(v);
+}
+
+function sortedJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   if (Array.isArray(v)) {
     let out = '[';
-    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + (v[i] === undefined ? 'null' : canonicalJsonOfParsed(v[i]));
+    for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + (v[i] === undefined ? 'null' : sortedJson(v[i]));
     return `${out}]`;
   }
   const o = v as Record<string, unknown>;
@@ -30,7 +56,7 @@ export function canonicalJsonOfParsed(v: unknown): string {
   for (const k of keys) {
     const x = o[k];
     if (x === undefined) continue;
-    out += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJsonOfParsed(x)}`;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${sortedJson(x)}`;
     first = false;
   }
   return `${out}}`;

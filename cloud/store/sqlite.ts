@@ -14,6 +14,8 @@ import { migrate } from './sqliteSchema';
 import { SqliteRollups } from './sqliteRollups';
 
 type Row = Record<string, unknown>;
+/** Events per multi-row INSERT in an append (7 parameters each, far below SQLite's limit). */
+const INSERT_ROWS = 50;
 
 const riderOf = (r: Row): RiderRow => ({
   riderId: r.rider_id as string,
@@ -49,6 +51,7 @@ export class SqliteStore implements CloudStore {
       heads: p('SELECT * FROM station_sync ORDER BY station_id'),
       hashes: p('SELECT seq, hash FROM events WHERE station_id = ? AND seq BETWEEN ? AND ?'),
       insertEvent: p('INSERT INTO events (station_id, seq, type, ts, day, data, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertEvents: p(`INSERT INTO events (station_id, seq, type, ts, day, data, hash) VALUES ${Array(INSERT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`),
       setHead: p(`INSERT INTO station_sync (station_id, last_seq, last_hash, last_ts, updated_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (station_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash,
         last_ts = excluded.last_ts, updated_at = excluded.updated_at`),
@@ -95,6 +98,9 @@ export class SqliteStore implements CloudStore {
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    // 64 MiB of page cache (SQLite's default is 2 MiB): ingest updates rollup rows all over
+    // their B-trees, and reports read recent weeks again and again.
+    db.pragma('cache_size = -65536');
     migrate(db);
     return new SqliteStore(db);
   }
@@ -136,11 +142,22 @@ export class SqliteStore implements CloudStore {
     const curSeq = (cur?.last_seq as number | undefined) ?? 0;
     if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq };
     if (b.events.length === 0) return { ok: true, seq: curSeq };
-    const ins = this.s.insertEvent!;
+    // Rows go in INSERT_ROWS at a time (one statement step instead of one per event), the rest one by one.
     const json = b.dataJson;
-    for (let i = 0; i < b.events.length; i++) {
+    const row = (i: number, out: unknown[]) => {
       const e = b.events[i]!;
-      ins.run(b.stationId, e.seq, e.type, e.ts, e.day, json?.[i] ?? JSON.stringify(e.data), e.hash);
+      out.push(b.stationId, e.seq, e.type, e.ts, e.day, json?.[i] ?? JSON.stringify(e.data), e.hash);
+    };
+    let i = 0;
+    for (; i + INSERT_ROWS <= b.events.length; i += INSERT_ROWS) {
+      const params: unknown[] = [];
+      for (let k = i; k < i + INSERT_ROWS; k++) row(k, params);
+      this.s.insertEvents!.run(params);
+    }
+    for (; i < b.events.length; i++) {
+      const params: unknown[] = [];
+      row(i, params);
+      this.s.insertEvent!.run(params);
     }
     this.rollups.apply(b.stationId, b.effects);
     const last = b.events[b.events.length - 1]!;

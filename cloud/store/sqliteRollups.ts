@@ -15,6 +15,8 @@ interface WeekCounters {
 
 /** Bound of each memo below; past it the memo starts over (it is only a shortcut). */
 const MEMO_LIMIT = 250_000;
+/** Rider-week rows per multi-row INSERT (4 parameters each). */
+const RIDER_ROWS = 64;
 
 export class SqliteRollups {
   private readonly s: Record<string, Statement>;
@@ -27,10 +29,11 @@ export class SqliteRollups {
   private readonly firstDayMemo = new Map<string, string>();
   private pending: { riderWeek: [string, boolean][]; firstDay: [string, string][] } = { riderWeek: [], firstDay: [] };
 
-  constructor(db: Database) {
+  private readonly riderWeekInserts = new Map<number, Statement>();
+
+  constructor(private readonly db: Database) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      riderWeekInsert: p('INSERT OR IGNORE INTO rider_week (week, station_id, rider_id, checked_in) VALUES (?, ?, ?, ?)'),
       riderWeekCheckin: p('UPDATE rider_week SET checked_in = 1 WHERE week = ? AND station_id = ? AND rider_id = ? AND checked_in = 0'),
       weekUpsert: p(`INSERT INTO week_station (week, station_id, checkins, riders, bottles_hot, bottles_cold, bottles_other)
         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (week, station_id) DO UPDATE SET
@@ -115,16 +118,33 @@ export class SqliteRollups {
       }
     }
     const newRiders = new Map<string, number>();
+    // Rider-weeks the memo does not know go in with one multi-row INSERT OR IGNORE per
+    // (week, checked in) group; its change count is the number of riders new to that week.
+    const unknown = new Map<string, { week: string; checkedIn: boolean; riders: string[] }>();
     for (const r of riderWeeks.values()) {
       const key = `${stationId}\u0000${r.week}\u0000${r.riderId}`;
       const known = this.riderWeekMemo.get(key);
       if (known === true || (known === false && !r.checkedIn)) continue;
-      if (known === undefined && this.s.riderWeekInsert!.run(r.week, stationId, r.riderId, r.checkedIn ? 1 : 0).changes === 1) {
-        newRiders.set(r.week, (newRiders.get(r.week) ?? 0) + 1);
-      } else if (r.checkedIn) {
-        this.s.riderWeekCheckin!.run(r.week, stationId, r.riderId);
-      }
       this.pending.riderWeek.push([key, r.checkedIn]);
+      if (known === false) {
+        this.s.riderWeekCheckin!.run(r.week, stationId, r.riderId);
+        continue;
+      }
+      const g = `${r.week}\u0000${r.checkedIn ? 1 : 0}`;
+      let group = unknown.get(g);
+      if (!group) unknown.set(g, (group = { week: r.week, checkedIn: r.checkedIn, riders: [] }));
+      group.riders.push(r.riderId);
+    }
+    for (const { week: w, checkedIn, riders } of unknown.values()) {
+      for (let i = 0; i < riders.length; i += RIDER_ROWS) {
+        const chunk = riders.slice(i, i + RIDER_ROWS);
+        const params: unknown[] = [];
+        for (const riderId of chunk) params.push(w, stationId, riderId, checkedIn ? 1 : 0);
+        const added = this.riderWeekInsert(chunk.length).run(params).changes;
+        if (added > 0) newRiders.set(w, (newRiders.get(w) ?? 0) + added);
+        // Some rows were there already (seen before without a check-in): mark them checked in.
+        if (checkedIn && added < chunk.length) for (const riderId of chunk) this.s.riderWeekCheckin!.run(w, stationId, riderId);
+      }
     }
     for (const [w, c] of weeks) this.s.weekUpsert!.run(w, stationId, c.checkins, newRiders.get(w) ?? 0, c.hot, c.cold, c.other);
     for (const [riderId, f] of firstDays) {
@@ -141,6 +161,16 @@ export class SqliteRollups {
       }
     }
     for (const s of sponsors.values()) this.s.sponsorUpsert!.run(s.week, stationId, s.sponsor, s.bottles, s.restocked);
+  }
+
+  /** `INSERT OR IGNORE` of `n` rider-week rows, prepared once per `n`. */
+  private riderWeekInsert(n: number): Statement {
+    let st = this.riderWeekInserts.get(n);
+    if (!st) {
+      st = this.db.prepare(`INSERT OR IGNORE INTO rider_week (week, station_id, rider_id, checked_in) VALUES ${Array(n).fill('(?, ?, ?, ?)').join(', ')}`);
+      this.riderWeekInserts.set(n, st);
+    }
+    return st;
   }
 
   /** The append transaction committed: its rows are now known. */

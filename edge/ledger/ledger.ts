@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   GENESIS_HASH,
+  canonicalJson,
   hashEvent,
   serviceDayOf,
   verifyChain,
@@ -166,7 +167,9 @@ export class Ledger {
           head ??= this.readHead();
           const unhashed = { seq: head.seq + 1, type, ts: now, day: opts?.day ?? today, data };
           const event: StationEvent = { ...unhashed, hash: hashEvent(head.hash, unhashed) };
-          this.stmts.insertEvent.run(event.seq, event.type, event.ts, event.day, JSON.stringify(event.data), event.hash);
+          // Data is stored (and so uploaded) in canonical key order: the cloud's chain check then
+          // serialises it with plain JSON.stringify (cloud/ingest/chainCheck.ts).
+          this.stmts.insertEvent.run(event.seq, event.type, event.ts, event.day, canonicalJson(event.data), event.hash);
           head = { seq: event.seq, hash: event.hash };
           appended.push(event);
           return event;

@@ -18,6 +18,20 @@ describe('the ingest chain check agrees with protocol/events (SPEC §9 hash rule
     );
   });
 
+  it('takes the JSON.stringify shortcut only when that is the canonical form (data the edge stored in canonical order)', () => {
+    fc.assert(
+      fc.property(jsonValue, (v) => {
+        const stored = JSON.parse(canonicalJson(v)) as unknown;
+        expect(canonicalJsonOfParsed(stored)).toBe(canonicalJson(v));
+      }),
+      { numRuns: 2000 },
+    );
+    // Integer-like keys: JSON.parse orders them numerically ("9" before "10"), RFC 8785 by code units.
+    const parsed = JSON.parse('{"b":{"9":1,"10":2},"a":[{"y":1,"x":2}]}') as unknown;
+    expect(canonicalJsonOfParsed(parsed)).toBe('{"a":[{"x":2,"y":1}],"b":{"10":2,"9":1}}');
+    expect(canonicalJsonOfParsed(JSON.parse('{"a":{"10":2,"9":1}}'))).toBe('{"a":{"10":2,"9":1}}');
+  });
+
   it('accepts exactly the chains protocol accepts, and finds the same break', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.string({ maxLength: 20 }), fc.nat(), data), { minLength: 1, maxLength: 12 }), fc.nat(), fc.boolean(), (specs, pick, tamper) => {

@@ -1,7 +1,54 @@
-// The assertions live in the shared contract suite (store-contract.ts) that every storage backend runs.
+// The backend-neutral assertions live in the shared contract suite (store-contract.ts) that every
+// storage backend runs; below are the SQLite backend's own (its in-process memos and batching).
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GENESIS_HASH, type StationEvent } from '../../protocol/index';
+import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects';
 import { SqliteStore } from '../../cloud/store/sqlite';
-import { tempDir } from './helpers';
+import { chain, noonOf, tempDir, type EventSpec } from './helpers';
 import { storeContract } from './store-contract';
 
 storeContract('sqlite', async () => SqliteStore.open(join(tempDir('wc-store-'), 'cloud.db')));
+
+const checkin = (riderId: string, day: string): EventSpec => ({ type: 'checkin', ts: noonOf(day), data: { riderId, windowFrom: day, windowTo: day } });
+const bottle = (riderId: string, day: string): EventSpec => ({
+  type: 'claim.committed',
+  ts: noonOf(day) + 60_000,
+  data: { claimId: `c-${riderId}-${day}`, riderId, compartment: 'cold', dispenserId: 'disp-1' },
+});
+
+describe('SqliteStore rollups across restarts and large batches', () => {
+  it('counts a rider once and marks the check-in when the row predates the process (empty memo)', async () => {
+    const path = join(tempDir('wc-store-'), 'cloud.db');
+    let head = { seq: 0, hash: GENESIS_HASH };
+    const append = async (store: SqliteStore, specs: EventSpec[]): Promise<void> => {
+      const events: StationEvent[] = chain(specs, head.seq, head.hash);
+      expect(await store.appendEvents({ stationId: 'dn-001', prev: head, events, effects: events.map(rollupEffectsOf), receivedAt: 1 })).toMatchObject({ ok: true });
+      head = { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash };
+    };
+    let store = SqliteStore.open(path);
+    // W49 = 2026-11-30..12-06: r1 takes a bottle on a window from the week before, no check-in yet.
+    await append(store, [bottle('r1', '2026-11-30')]);
+    await store.close();
+    store = SqliteStore.open(path);
+    await append(store, [checkin('r1', '2026-12-02'), checkin('r5', '2026-12-02'), bottle('r6', '2026-12-03')]);
+    expect(await store.weeklyStations('2026-W49', null)).toEqual([
+      { stationId: 'dn-001', checkins: 2, riders: 3, newRiders: 2, returningRiders: 0, bottlesHot: 0, bottlesCold: 2, bottlesOther: 0 },
+    ]);
+    // Checked in during W49 and not in W50: r1 (its row was updated) and r5; r6 never checked in.
+    expect(await store.lapsedRiders('2026-W50', '2026-W49', null)).toEqual(['r1', 'r5']);
+    await store.close();
+  });
+
+  it('counts every rider of a batch that holds more riders than one multi-row insert', async () => {
+    const store = SqliteStore.open(join(tempDir('wc-store-'), 'cloud.db'));
+    const specs = Array.from({ length: 150 }, (_, i) => checkin(`r${String(i).padStart(3, '0')}`, '2026-12-01'));
+    const events = chain([...specs, ...specs.slice(0, 70).map((s) => bottle(s.data.riderId as string, '2026-12-01'))]);
+    expect(await store.appendEvents({ stationId: 'dn-001', prev: { seq: 0, hash: GENESIS_HASH }, events, effects: events.map(rollupEffectsOf), receivedAt: 1 })).toMatchObject({ ok: true });
+    expect(await store.weeklyStations('2026-W49', null)).toEqual([
+      { stationId: 'dn-001', checkins: 150, riders: 150, newRiders: 150, returningRiders: 0, bottlesHot: 0, bottlesCold: 70, bottlesOther: 0 },
+    ]);
+    expect(await store.lapsedRiders('2026-W50', '2026-W49', null)).toHaveLength(150);
+    await store.close();
+  });
+});
