@@ -69,13 +69,15 @@ function startDaemon(configFile: string): Promise<Daemon> {
   });
 }
 
-async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> } | 'down'> {
+/** An answer; 'down' when the daemon was not there (connection refused); 'cut' when the kill cut the request. */
+async function post(base: string, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> } | 'down' | 'cut'> {
   try {
     const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  } catch {
-    return 'down'; // killed mid-request: the rider tries again later
+  } catch (e) {
+    // The rider tries again later either way.
+    return (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED' ? 'down' : 'cut';
   }
 }
 
@@ -151,24 +153,50 @@ describe('crash: kill -9 of the edge daemon', () => {
         const credential = creds[i]!;
         const base = daemon.url;
         const c = await post(base, '/v1/checkins', { credential });
-        if (c === 'down') {
-          bump('down');
+        if (c === 'down' || c === 'cut') {
+          bump(c === 'down' ? 'down' : 'checkin:cut_by_kill');
           await sleep(50);
           continue;
         }
         const k = await post(base, '/v1/claims', { credential, compartment: r() < 0.5 ? 'hot' : 'cold' });
-        if (k === 'down') bump('claim:cut_by_kill');
+        if (k === 'down' || k === 'cut') bump(k === 'down' ? 'down' : 'claim:cut_by_kill');
         else {
           bump(k.status === 201 ? 'claim:committed' : `claim:${String(k.body.error)}`);
           if (k.status === 201) committedAnswers.add(String(k.body.claimId));
         }
         if (r() < 0.4) {
           const l = await post(base, r() < 0.5 ? '/v1/lockers/deposit' : '/v1/lockers/retrieve', { credential });
-          bump(l === 'down' ? 'locker:cut_by_kill' : `locker:${l.status}`);
+          bump(l === 'down' ? 'down' : l === 'cut' ? 'locker:cut_by_kill' : `locker:${l.status}`);
         }
       }
     };
-    const workers = [worker(), worker(), worker(), worker()];
+    // Two locker kiosks, each cycling deposit → retrieve for its own six riders. The last
+    // answer a rider got says what the ledger must hold for them (a request the kill cut says
+    // nothing: it may or may not have committed, and the rider's next answer tells).
+    const lockerRiders = Array.from({ length: 12 }, (_, i) => `locker-crash-${i}`);
+    const lockerCreds = await Promise.all(lockerRiders.map((riderId) => issueCredential(key, { riderId, issuedAtMs: systemClock.now(), ttlSeconds: 86_400 })));
+    const expectHeld = new Map<string, string | null | undefined>(); // compartment, none, or unknown
+    const lockerWorker = async (first: number) => {
+      for (let n = 0; running; n++) {
+        const i = first + (n % 6);
+        const riderId = lockerRiders[i]!;
+        const expected = expectHeld.get(riderId);
+        const retrieve = expected !== undefined && expected !== null ? true : expected === null ? false : r() < 0.5;
+        const l = await post(daemon.url, retrieve ? '/v1/lockers/retrieve' : '/v1/lockers/deposit', { credential: lockerCreds[i]! });
+        if (l === 'down' || l === 'cut') {
+          bump(l === 'down' ? 'down' : 'locker:cut_by_kill');
+          expectHeld.set(riderId, undefined);
+          await sleep(50);
+          continue;
+        }
+        bump(`locker:${l.status}`);
+        if (l.status === 201 || (l.status === 409 && l.body.error === 'locker_already_held')) expectHeld.set(riderId, String(l.body.compartment));
+        else if (l.status === 200 || l.body.error === 'no_locker_held') expectHeld.set(riderId, null);
+        else expectHeld.set(riderId, undefined);
+        await sleep(100 + Math.floor(r() * 200));
+      }
+    };
+    const workers = [worker(), worker(), worker(), worker(), lockerWorker(0), lockerWorker(6)];
 
     /** The ledger file as the daemon left it, read-only: an unbroken chain. */
     const checkChain = (): number => {
@@ -200,6 +228,9 @@ describe('crash: kill -9 of the edge daemon', () => {
 
     // Stop the load, then let the daemon resolve what the kills left unknown (it queries the
     // dispenser when the dispenser is back and every unknownClaimRetryMs).
+    // Every locker rider gets one answer from the last daemon, so each has a state to check.
+    for (const id of lockerRiders) if (expectHeld.get(id) !== undefined) expectHeld.set(id, undefined);
+    await waitFor(() => lockerRiders.every((id) => expectHeld.get(id) !== undefined), 30_000, 'an answer for every locker rider after the last restart');
     running = false;
     await Promise.all(workers);
     const statusCounts = () => {
@@ -247,6 +278,13 @@ describe('crash: kill -9 of the edge daemon', () => {
     const doubles = db
       .prepare("SELECT rider_id, day, COUNT(*) AS n FROM claims WHERE status IN ('committed','unknown','reserved','dispensing') GROUP BY rider_id, day HAVING n > 1")
       .all();
+    const holdings = new Map(
+      (db.prepare("SELECT rider_id, compartment FROM locker_holdings WHERE status <> 'ended'").all() as Array<{ rider_id: string; compartment: string }>).map((h) => [h.rider_id, h.compartment]),
+    );
+    const lockerMismatches = [...expectHeld]
+      .filter(([riderId, want]) => want !== undefined && (holdings.get(riderId) ?? null) !== want)
+      .map(([riderId, want]) => `${riderId}: answered ${want ?? 'none'}, ledger ${holdings.get(riderId) ?? 'none'}`);
+    const lockerRidersKnown = [...expectHeld.values()].filter((v) => v !== undefined).length;
     const resolvedEvents = (db.prepare("SELECT COUNT(*) AS n FROM events WHERE type = 'claim.resolved'").get() as { n: number }).n;
     const unknownEvents = (db.prepare("SELECT COUNT(*) AS n FROM events WHERE type = 'claim.unknown'").get() as { n: number }).n;
     db.close();
@@ -273,14 +311,17 @@ describe('crash: kill -9 of the edge daemon', () => {
       resolvedAfterRestart: resolvedEvents,
       bottlesDropped: disp.droppedTotal,
       motorRuns: disp.motorRuns,
-      requestsCutByKill: (tally['claim:cut_by_kill'] ?? 0) + (tally['locker:cut_by_kill'] ?? 0),
+      requestsCutByKill: (tally['checkin:cut_by_kill'] ?? 0) + (tally['claim:cut_by_kill'] ?? 0) + (tally['locker:cut_by_kill'] ?? 0),
       lockerOps: (tally['locker:201'] ?? 0) + (tally['locker:200'] ?? 0),
+      lockerRidersChecked: lockerRidersKnown,
+      lockerMismatches: lockerMismatches.length,
       doubleClaims: doubles.length,
       avgRestartMs: Math.round(restartMsTotal / kills),
       seed: String(seed),
     });
     process.stdout.write(`  claims by status ${JSON.stringify(counts)}; answers ${JSON.stringify(tally)}\n`);
     expect(doubles).toEqual([]);
+    expect(lockerMismatches).toEqual([]);
     expect(committedWrong).toEqual([]);
     expect(releasedWrong).toEqual([]);
     expect(answeredButNotCommitted).toEqual([]);
