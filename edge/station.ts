@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../protocol/index';
 import { buildApp, type TypedApp } from './api/app';
-import { diskFreeBytes, devicesSummary } from './api/station-health';
+import { deviceListDiff, diskFreeBytes, devicesSummary } from './api/station-health';
 import { TrustStore } from './api/trust';
 import type { StationConfig } from './config';
 import { ClaimService } from './core/claims';
@@ -191,6 +191,9 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
         onConfig: (doc) => {
           trust.applyCloudConfig(doc);
+          const diff = deviceListDiff(doc.devices, health.all());
+          if (diff && diff.missingHere.length + diff.notListed.length + diff.kindDiffers.length > 0)
+            syncLog.warn(diff, 'the cloud lists other devices for this station than its config drives; fix the station or the cloud config');
           // The cloud's quota policy wins over the file's (SPEC §9: the config pull carries it).
           quota.policy = { windowDays: doc.quota.windowDays, claimsPerDay: doc.quota.claimsPerDay };
         },

@@ -85,7 +85,19 @@ async function main(): Promise<void> {
     {
       http: { host: '127.0.0.1', port: cloudPort },
       dataDir: join(dataDir, 'cloud'),
-      stations: stationIds.map((id) => ({ id, tokenSha256: sha256(secrets.stations[id]!.token), timezone: 'Asia/Shanghai', zone: 'daning' })),
+      stations: stationIds.map((id) => ({
+        id,
+        tokenSha256: sha256(secrets.stations[id]!.token),
+        timezone: 'Asia/Shanghai',
+        zone: 'daning',
+        // What each station drives (below); the station compares it with its own config.
+        devices: [
+          { id: 'disp-1', kind: 'dispenser' },
+          { id: 'lockboard-1', kind: 'lockboard' },
+          { id: 'lockboard-2', kind: 'lockboard' },
+          { id: 'scanner', kind: 'scanner' },
+        ],
+      })),
       adminTokens: [{ name: 'street-office', sha256: sha256(secrets.admin) }],
     },
     { baseDir: dataDir },

@@ -16,14 +16,35 @@ export function diskFreeBytes(dir: string): number | null {
   }
 }
 
+/**
+ * The cloud's device list for this station (config pull) against the devices this station
+ * drives: listed there but not here (`missingHere`), driven here but not listed
+ * (`notListed`), or the same id with another kind. Null when the cloud lists no devices.
+ */
+export function deviceListDiff(
+  cloud: readonly { id: string; kind: string }[] | undefined,
+  local: readonly { id: string; kind: string }[],
+): { missingHere: string[]; notListed: string[]; kindDiffers: string[] } | null {
+  if (!cloud || cloud.length === 0) return null;
+  const here = new Map(local.map((x) => [x.id, x.kind]));
+  const there = new Map(cloud.map((x) => [x.id, x.kind]));
+  return {
+    missingHere: [...there.keys()].filter((id) => !here.has(id)).sort(),
+    notListed: [...here.keys()].filter((id) => !there.has(id)).sort(),
+    kindDiffers: [...there].filter(([id, kind]) => here.has(id) && here.get(id) !== kind).map(([id]) => id).sort(),
+  };
+}
+
 export function stationHealth(d: AppDeps): Record<string, unknown> {
   const now = d.clock.now();
   const devices = d.health.all();
+  const deviceList = deviceListDiff(d.trust.cloudConfig()?.devices, devices);
   const lockers = d.lockers.compartments();
   const unknownClaims = d.quota.claimsWithStatus('unknown');
   const jumps = d.probe.clockJumps();
   const faults: string[] = [];
   if (d.probe.clockFault()) faults.push('clock_jump');
+  if (deviceList && deviceList.missingHere.length + deviceList.notListed.length + deviceList.kindDiffers.length > 0) faults.push('device_list_mismatch');
   const free = diskFreeBytes(d.config.dataDir);
   return {
     station: {
@@ -40,6 +61,8 @@ export function stationHealth(d: AppDeps): Record<string, unknown> {
         ackedSeq: d.ledger.ackedSeq(),
         backlog: d.ledger.backlog(),
         ...(d.probe.sync() ?? {}),
+        // The cloud's device list for this station against what this station drives.
+        deviceList,
       },
       clock: { jumps, fault: d.probe.clockFault() },
       trust: d.trust.counts(),

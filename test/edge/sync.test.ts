@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, issueCredential, type SigningKey, type StationEvent } from '../../protocol/index';
+import { deviceListDiff } from '../../edge/api/station-health';
 import { call } from './http';
 import { sha256, startHarness, waitFor, type Harness } from './harness';
 
@@ -33,7 +34,11 @@ beforeAll(async () => {
       revokedRiders: ['rider-revoked-by-cloud'],
       quota: { windowDays: 7, claimsPerDay: 1 },
       maintenanceTokens: [{ name: 'cloud-ops', sha256: sha256('cloud-maintenance-token') }],
-      devices: [],
+      // The cloud knows the harness's dispenser, expects a second one, and does not list the rest.
+      devices: [
+        { id: 'disp-1', kind: 'dispenser' },
+        { id: 'disp-9', kind: 'dispenser' },
+      ],
     }),
   );
   await cloud.listen({ host: '127.0.0.1', port: 0 });
@@ -63,6 +68,27 @@ describe('station with a cloud', () => {
     expect((await call(h.station.httpUrl, 'POST', '/v1/checkins', { credential: revoked })).body.error).toBe('revoked');
     const health = await call(h.station.httpUrl, 'GET', '/v1/health', undefined, { token: 'cloud-maintenance-token' });
     expect(health.status).toBe(200);
-    expect((health.body.station as { sync: Record<string, unknown> }).sync).toMatchObject({ configured: true, uploader: expect.any(Object) });
+    const station = health.body.station as { sync: Record<string, unknown>; faults: string[] };
+    expect(station.sync).toMatchObject({ configured: true, uploader: expect.any(Object) });
+    // The device list the cloud holds for this station is compared with what it drives.
+    const local = (health.body.devices as { id: string }[]).map((d) => d.id).filter((id) => id !== 'disp-1').sort();
+    expect(station.sync.deviceList).toEqual({ missingHere: ['disp-9'], notListed: local, kindDiffers: [] });
+    expect(station.faults).toContain('device_list_mismatch');
+  });
+
+  it('compares device lists by id and kind, and has no opinion when the cloud lists none', () => {
+    const local = [
+      { id: 'disp-1', kind: 'dispenser' },
+      { id: 'lockboard-1', kind: 'lockboard' },
+      { id: 'scanner', kind: 'scanner' },
+    ];
+    expect(deviceListDiff([], local)).toBeNull();
+    expect(deviceListDiff(undefined, local)).toBeNull();
+    expect(deviceListDiff(local, local)).toEqual({ missingHere: [], notListed: [], kindDiffers: [] });
+    expect(deviceListDiff([{ id: 'disp-1', kind: 'lockboard' }, { id: 'disp-2', kind: 'dispenser' }], local)).toEqual({
+      missingHere: ['disp-2'],
+      notListed: ['lockboard-1', 'scanner'],
+      kindDiffers: ['disp-1'],
+    });
   });
 });
