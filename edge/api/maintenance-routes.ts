@@ -1,9 +1,9 @@
 /**
  * Maintenance routes (SPEC §8): bearer token whose SHA-256 matches a maintenance token
  * (config or synced), role `maintenance`. Every authenticated call is audited as a
- * `maintenance.audit` event with who (token name), route and outcome — in the same
- * transaction as the change where the change is synchronous (service flag, claim
- * resolution), right after it where the change waits on a device (restock, forced open).
+ * `maintenance.audit` event with who (token name), route and outcome, in the same
+ * transaction as the change it audits (for restock and forced open, the transaction that
+ * records the change once the device has taken it).
  * Calls without a valid token are refused, logged and counted, but not written to the
  * ledger: an unauthenticated caller must not be able to grow the station's log.
  */
@@ -74,16 +74,15 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     const { compartment, count, sponsor } = req.body;
     if (!ctx.config.dispensers.some((d) => d.id === id)) throw apiError('unknown_device', `no dispenser "${id}"`);
     const by = ctx.state(req).operator!;
+    const detail = { dispenserId: id, compartment, count, ...(sponsor ? { sponsor } : {}) };
     try {
-      await ctx.claims.restock(id, compartment, count, sponsor, by);
+      await ctx.claims.restock(id, compartment, count, sponsor, by, (t) => audit(t, req, 'ok', detail));
     } catch (e) {
       if (e instanceof ApiError || (e as { code?: string }).code === 'ledger_unavailable') throw e;
       // The dispenser could not be told (offline, broker down): nothing was recorded.
       log.warn({ err: e, dispenserId: id }, 'restock failed');
       throw apiError('dispenser_unavailable', `dispenser ${id} could not be restocked: ${(e as Error).message}`);
     }
-    const detail = { dispenserId: id, compartment, count, ...(sponsor ? { sponsor } : {}) };
-    ctx.ledger.tx((t) => audit(t, req, 'ok', detail));
     return reply.send({ ...detail, by });
   });
 
@@ -91,9 +90,8 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     const { compartment } = req.params;
     if (!ctx.lockers.hasCompartment(compartment)) throw apiError('unknown_compartment', `no compartment "${compartment}"`);
     const by = ctx.state(req).operator!;
-    const r = await ctx.lockers.forceOpen(compartment, req.body.reason, by);
+    const r = await ctx.lockers.forceOpen(compartment, req.body.reason, by, (t) => audit(t, req, 'ok', { compartment, reason: req.body.reason }));
     if (!r.ok) throw apiError(r.error, r.message, { compartment });
-    ctx.ledger.tx((t) => audit(t, req, 'ok', { compartment, reason: req.body.reason }));
     return reply.send({ compartment, opened: true, by });
   });
 

@@ -15,7 +15,7 @@
  */
 import type { Compartment } from '../../protocol/index';
 import { answerOf, type DispenseAnswer, type DispenserDriver, type QueryAnswer } from '../drivers/dispensers';
-import type { Ledger } from '../ledger/ledger';
+import type { Ledger, LedgerTx } from '../ledger/ledger';
 import { migrate, registerMigration } from '../ledger/migrations';
 import type { Claim, QuotaLedger } from '../ledger/quota-ledger';
 import type { Logger } from '../log';
@@ -349,7 +349,7 @@ export class ClaimService implements ClaimPort {
     return r.kind === 'not_found' ? undefined : r.claim;
   }
 
-  async restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string): Promise<void> {
+  async restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, inTx?: (t: LedgerTx) => void): Promise<void> {
     if (!this.opts.driver.has(dispenserId)) throw Object.assign(new Error(`unknown dispenser ${dispenserId}`), { code: 'unknown_dispenser' });
     if (!Number.isInteger(count) || count < 0 || count > 10_000) {
       throw Object.assign(new RangeError('count must be an integer from 0 to 10000'), { code: 'bad_request' });
@@ -366,6 +366,7 @@ export class ClaimService implements ClaimPort {
         )
         .run(dispenserId, compartment, sponsor ?? null, t.now);
       t.append('dispenser.restocked', { dispenserId, compartment, count, ...(sponsor ? { sponsor } : {}), by });
+      inTx?.(t);
     });
   }
 

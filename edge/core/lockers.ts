@@ -18,7 +18,7 @@
  * injected clock's monotonic time.
  */
 import type { Clock } from '../../protocol/time';
-import type { Ledger } from '../ledger/ledger';
+import type { Ledger, LedgerTx } from '../ledger/ledger';
 import type { Logger } from '../log';
 import { boardDeviceId, type LockBus, type UnlockResult } from '../drivers/lockbus';
 import type { DeviceHealth } from './health';
@@ -220,7 +220,7 @@ export class LockerService implements LockerPort {
     });
   }
 
-  forceOpen(compartment: string, reason: string, by: string): ReturnType<LockerPort['forceOpen']> {
+  forceOpen(compartment: string, reason: string, by: string, inTx?: (t: LedgerTx) => void): ReturnType<LockerPort['forceOpen']> {
     return this.serial(async () => {
       const c = this.comps.get(compartment);
       if (!c) return { ok: false as const, error: 'unknown_compartment' as const, message: `no compartment ${compartment}` };
@@ -237,6 +237,7 @@ export class LockerService implements LockerPort {
         if (h) store.endHolding(t.db, h.id, 'forced_open', t.now);
         store.setPhase(t.db, c.name, 'retrieving', t.now);
         t.append('locker.forced_open', { compartment: c.name, reason, by, riderId: h?.riderId ?? null, overdue: h?.overdue ?? false });
+        inTx?.(t);
       });
       c.holding = undefined;
       c.phase = 'retrieving';

@@ -4,6 +4,7 @@
  * depend only on this file, so each side can be built and tested on its own.
  */
 import type { Compartment, ServiceDay, Window } from '../../protocol/index';
+import type { LedgerTx } from '../ledger/ledger';
 import type { Claim } from '../ledger/quota-ledger';
 
 /** Outcome of `POST /v1/claims` (SPEC §8); `kind` is the API's error code where it refuses. */
@@ -25,8 +26,11 @@ export interface ClaimPort {
   resolveUnknownClaims(): Promise<number>;
   /** Maintenance decides an `unknown` / `indeterminate` claim. */
   resolveByMaintenance(claimId: string, outcome: 'committed' | 'released', by: string): Claim | undefined;
-  /** Restock a compartment (sends cmd/restock, writes `dispenser.restocked`). */
-  restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string): Promise<void>;
+  /**
+   * Restock a compartment (sends cmd/restock, writes `dispenser.restocked`); `inTx` runs in the
+   * same transaction (the maintenance audit).
+   */
+  restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, inTx?: (t: LedgerTx) => void): Promise<void>;
   /** Stock per dispenser and compartment as last reported, for the kiosk and health. */
   availability(): Array<{ dispenserId: string; usable: boolean; stock: Partial<Record<Compartment, number>> }>;
   /** Finish or mark `unknown` every claim in flight (shutdown). */
@@ -61,8 +65,8 @@ export interface LockerView {
 export interface LockerPort {
   deposit(riderId: string): Promise<DepositOutcome>;
   retrieve(riderId: string): Promise<RetrieveOutcome>;
-  /** Maintenance opens a compartment with a reason (`locker.forced_open`). */
-  forceOpen(compartment: string, reason: string, by: string): Promise<{ ok: true } | { ok: false; error: 'unknown_compartment' | 'locker_unavailable'; message: string }>;
+  /** Maintenance opens a compartment with a reason (`locker.forced_open`); `inTx` runs in its transaction (the audit). */
+  forceOpen(compartment: string, reason: string, by: string, inTx?: (t: LedgerTx) => void): Promise<{ ok: true } | { ok: false; error: 'unknown_compartment' | 'locker_unavailable'; message: string }>;
   /** The compartment a rider holds, if any (rider status). */
   holdingOf(riderId: string): { compartment: string; since: number | null } | null;
   /** Overdue holdings and doors left open (the jobs call this). */

@@ -95,6 +95,20 @@ describe('restock', () => {
     await waitFor(() => h.dispenser!.stock.cold >= 12, 3000, 'cmd/restock reached the device');
   });
 
+  it('writes dispenser.restocked and its audit in one transaction: an audit that cannot be written takes the record with it', async () => {
+    const probe = 'Audit Probe Sponsor';
+    h.station.ledger.db.exec(`CREATE TEMP TRIGGER refuse_restock_audit BEFORE INSERT ON events
+      WHEN NEW.type = 'maintenance.audit' AND NEW.data LIKE '%${probe}%' BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END`);
+    try {
+      const seq = h.station.ledger.head().seq;
+      const r = await m('POST', '/v1/maintenance/dispensers/disp-1/restock', { compartment: 'hot', count: 3, sponsor: probe });
+      expect(r.status).toBeGreaterThanOrEqual(500);
+      expect(eventsSince(seq).filter((e) => e.type === 'dispenser.restocked')).toEqual([]);
+    } finally {
+      h.station.ledger.db.exec('DROP TRIGGER refuse_restock_audit');
+    }
+  });
+
   it('refuses an unknown dispenser with 404 unknown_device and bad counts with 400, auditing both refusals', async () => {
     const seq = h.station.ledger.head().seq;
     const unknown = await m('POST', '/v1/maintenance/dispensers/disp-9/restock', { compartment: 'hot', count: 5 });
@@ -118,6 +132,20 @@ describe('open a compartment', () => {
     const types = eventsSince(seq).map((e) => e.type);
     expect(types).toContain('locker.forced_open');
     expect(types).toContain('maintenance.audit');
+  });
+
+  it('writes the forced open and its audit in one transaction: an audit that cannot be written takes the change with it', async () => {
+    const probe = 'audit-probe: refuse this audit';
+    h.station.ledger.db.exec(`CREATE TEMP TRIGGER refuse_open_audit BEFORE INSERT ON events
+      WHEN NEW.type = 'maintenance.audit' AND NEW.data LIKE '%${probe}%' BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END`);
+    try {
+      const seq = h.station.ledger.head().seq;
+      const r = await m('POST', '/v1/maintenance/lockers/1-4/open', { reason: probe });
+      expect(r.status).toBeGreaterThanOrEqual(500);
+      expect(eventsSince(seq).filter((e) => e.type === 'locker.forced_open')).toEqual([]);
+    } finally {
+      h.station.ledger.db.exec('DROP TRIGGER refuse_open_audit');
+    }
   });
 
   it('refuses an unknown compartment with 404 unknown_compartment and a missing reason with 400', async () => {
