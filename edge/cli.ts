@@ -13,8 +13,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { systemClock } from '../protocol/index';
-import { sha256HexOf } from './api/trust';
+import { sha256Hex, systemClock } from '../protocol/index';
 import { ConfigError, loadConfig, type StationConfig } from './config';
 import { Ledger, LedgerUnavailableError } from './ledger/ledger';
 import { createLogger } from './log';
@@ -60,7 +59,7 @@ async function run(): Promise<number> {
     case 'token-hash': {
       const token = rest[0];
       if (!token) throw new UsageError('token-hash needs the token: waystation-edge token-hash <token>');
-      process.stdout.write(`${sha256HexOf(token)}\n`);
+      process.stdout.write(`${sha256Hex(token)}\n`);
       return 0;
     }
     case 'check': {

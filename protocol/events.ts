@@ -2,7 +2,7 @@
  * Station events (SPEC §9–10): the append-only, hash-chained log that is the unit of sync.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { GENESIS_HASH, chainHash } from './canonical';
+import { GENESIS_HASH, canonicalJsonOfParsed, chainHash, sha256Hex } from './canonical';
 import { validator } from './schema';
 
 export const EVENT_TYPES = [
@@ -102,13 +102,22 @@ export type ChainCheck =
   | { ok: true; lastHash: string; lastSeq: number }
   | { ok: false; seq: number; reason: 'seq_not_contiguous' | 'hash_mismatch' };
 
-/** Check that `events` continue a chain ending at (`prevSeq`, `prevHash`). */
-export function verifyChain(events: readonly StationEvent[], prevSeq = 0, prevHash = GENESIS_HASH): ChainCheck {
+/**
+ * Check that `events` (as parsed from JSON: stored rows, an upload body) continue a chain
+ * ending at (`prevSeq`, `prevHash`). The same rule as hashEvent, with the canonical form built
+ * by `canonicalJsonOfParsed` (top-level keys in canonical order: data, day, seq, ts, type).
+ * With `dataJson`, each checked event's canonical `data` JSON is pushed to it (the cloud
+ * stores that string, so ingest serialises every event once).
+ */
+export function verifyChain(events: readonly StationEvent[], prevSeq = 0, prevHash = GENESIS_HASH, dataJson?: string[]): ChainCheck {
   let seq = prevSeq;
   let hash = prevHash;
   for (const e of events) {
     if (e.seq !== seq + 1) return { ok: false, seq: e.seq, reason: 'seq_not_contiguous' };
-    if (hashEvent(hash, e) !== e.hash) return { ok: false, seq: e.seq, reason: 'hash_mismatch' };
+    const data = canonicalJsonOfParsed(e.data);
+    dataJson?.push(data);
+    const canon = `{"data":${data},"day":${JSON.stringify(e.day)},"seq":${canonicalJsonOfParsed(e.seq)},"ts":${canonicalJsonOfParsed(e.ts)},"type":${JSON.stringify(e.type)}}`;
+    if (sha256Hex(hash + canon) !== e.hash) return { ok: false, seq: e.seq, reason: 'hash_mismatch' };
     seq = e.seq;
     hash = e.hash;
   }

@@ -4,8 +4,7 @@
  * `seq == last + 1` → apply (the hash chain must continue from the stored head),
  * first new `seq > last + 1` → refuse as a gap with `expectedSeq`.
  */
-import type { StationEvent } from '../../protocol/index';
-import { verifyChainFast } from './chainCheck';
+import { verifyChain, type StationEvent } from '../../protocol/index';
 
 export interface SyncHead {
   seq: number;
@@ -48,7 +47,7 @@ export function planBatch(
   if (fresh.length === 0) return { kind: 'apply', fresh, dataJson: [], replayed, head };
   if (fresh[0]!.seq > head.seq + 1) return { kind: 'gap', expectedSeq: head.seq + 1 };
   const dataJson: string[] = [];
-  const check = verifyChainFast(fresh, head.seq, head.hash, dataJson);
+  const check = verifyChain(fresh, head.seq, head.hash, dataJson);
   if (!check.ok) return { kind: 'chain_broken', seq: check.seq, reason: check.reason };
   return { kind: 'apply', fresh, dataJson, replayed, head: { seq: check.lastSeq, hash: check.lastHash } };
 }

@@ -22,10 +22,6 @@ export interface TrustStoreOptions {
   logger: Logger;
 }
 
-export function sha256HexOf(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
 function keyId(k: JWK): string {
   return `${k.kid ?? ''}|${k.kty}|${(k as { x?: string }).x ?? ''}|${(k as { n?: string }).n ?? ''}`;
 }

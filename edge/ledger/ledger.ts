@@ -168,7 +168,7 @@ export class Ledger {
           const unhashed = { seq: head.seq + 1, type, ts: now, day: opts?.day ?? today, data };
           const event: StationEvent = { ...unhashed, hash: hashEvent(head.hash, unhashed) };
           // Data is stored (and so uploaded) in canonical key order: the cloud's chain check then
-          // serialises it with plain JSON.stringify (cloud/ingest/chainCheck.ts).
+          // serialises it with plain JSON.stringify (protocol's verifyChain).
           this.stmts.insertEvent.run(event.seq, event.type, event.ts, event.day, canonicalJson(event.data), event.hash);
           head = { seq: event.seq, hash: event.hash };
           appended.push(event);
