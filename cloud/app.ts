@@ -1,14 +1,17 @@
 /**
  * buildApp(deps): the cloud's fastify app, not listening (tests use inject or port 0).
+ * Every answer >= 400 is logged and counted once by its code (error and not-found handlers);
+ * `GET /metrics` takes an admin token, since the cloud faces the internet.
  */
-import Fastify, { LogController } from 'fastify';
+import Fastify, { LogController, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { Clock } from '../protocol/index';
+import { CONTENT_TYPE, type Clock } from '../protocol/index';
 import { Auth } from './auth';
 import type { CloudConfig } from './config';
 import { ApiError, apiError } from './errors';
 import { Ingestor } from './ingest/ingestor';
+import { CloudMetrics } from './metrics';
 import { RiderRegistry } from './riders/riderRegistry';
 import { dashboardRoutes } from './routes/dashboardRoutes';
 import { reportRoutes } from './routes/reportRoutes';
@@ -39,7 +42,20 @@ export function buildApp(deps: CloudDeps): CloudApp {
     auth: new Auth(deps.config),
     ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' })),
     riders: new RiderRegistry(deps.store, deps.clock, { ttlDays: deps.config.credentials.ttlDays }, deps.logger.child({ module: 'riders' })),
+    metrics: new CloudMetrics({ store: deps.store, clock: deps.clock, stationIds: deps.config.stations.map((s) => s.id) }),
   };
+
+  // Request latency by matched route (`unmatched` for 404s), timed on the injected clock.
+  const startedMono = new WeakMap<FastifyRequest, number>();
+  app.addHook('onRequest', async (req) => {
+    startedMono.set(req, deps.clock.monotonic());
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const now = deps.clock.monotonic();
+    const seconds = (now - (startedMono.get(req) ?? now)) / 1000;
+    const route = req.routeOptions.url ?? 'unmatched';
+    ctx.metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     let e: ApiError;
@@ -48,15 +64,24 @@ export function buildApp(deps: CloudDeps): CloudApp {
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = apiError('payload_too_large');
     else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) e = apiError('bad_request', err.message);
     else e = apiError('internal');
+    ctx.metrics.refusals.inc({ code: e.code });
     if (e.statusCode >= 500) req.log.error({ err, url: req.url }, 'request failed');
     else if (e.statusCode !== 409) req.log.info({ code: e.code, url: req.url, msg: e.message }, 'request refused');
     // 4xx from fastify (bad JSON, bad content type) keep their own status; 5xx details stay in the log.
     const status = e.code === 'bad_request' && err.statusCode && err.statusCode < 500 ? err.statusCode : e.statusCode;
     return reply.code(status).send(e.body());
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(apiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`).body()));
+  app.setNotFoundHandler((req, reply) => {
+    const e = apiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
+    ctx.metrics.refusals.inc({ code: e.code });
+    return reply.code(e.statusCode).send(e.body());
+  });
 
   app.get('/healthz', async () => ({ ok: true }));
+  app.get('/metrics', async (req, reply) => {
+    ctx.auth.requireAdmin(req);
+    return reply.type(CONTENT_TYPE).send(await ctx.metrics.render());
+  });
   syncRoutes(app, ctx);
   riderRoutes(app, ctx);
   reportRoutes(app, ctx);

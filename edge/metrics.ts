@@ -1,125 +1,11 @@
 /**
- * Prometheus text exposition (format 0.0.4) for `GET /metrics`: a registry small enough to
- * read in one sitting — counters, gauges read at scrape time, and one histogram — instead of
- * a client library with global state (STYLE.md §4: no global settings).
+ * The station's metrics for `GET /metrics`; the Prometheus text registry itself is shared with
+ * the cloud (`protocol/metrics-text.ts`).
  */
+import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry } from '../protocol/index';
 import type { Ledger } from './ledger/ledger';
 import type { QuotaLedger } from './ledger/quota-ledger';
 import type { DeviceHealth } from './core/health';
-
-export type Labels = Record<string, string>;
-
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function labelText(labels: Labels): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return '';
-  return `{${keys.map((k) => `${k}="${escapeLabel(labels[k]!)}"`).join(',')}}`;
-}
-
-function num(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
-}
-
-interface Metric {
-  readonly name: string;
-  render(): string[];
-}
-
-export class Counter implements Metric {
-  private readonly values = new Map<string, { labels: Labels; value: number }>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  inc(labels: Labels = {}, by = 1): void {
-    const key = labelText(labels);
-    const v = this.values.get(key);
-    if (v) v.value += by;
-    else this.values.set(key, { labels, value: by });
-  }
-  get(labels: Labels = {}): number {
-    return this.values.get(labelText(labels))?.value ?? 0;
-  }
-  render(): string[] {
-    const out = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    for (const [key, v] of this.values) out.push(`${this.name}${key} ${num(v.value)}`);
-    return out;
-  }
-}
-
-/** A gauge whose samples are read when scraped (device states, backlog), so it is never stale. */
-export class Gauge implements Metric {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly read: () => Array<{ labels?: Labels; value: number }>,
-    private readonly type: 'gauge' | 'counter' = 'gauge',
-  ) {}
-  render(): string[] {
-    const out = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
-    for (const s of this.read()) out.push(`${this.name}${labelText(s.labels ?? {})} ${num(s.value)}`);
-    return out;
-  }
-}
-
-export class Histogram implements Metric {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: readonly number[],
-  ) {}
-  observe(labels: Labels, value: number): void {
-    const key = labelText(labels);
-    let s = this.series.get(key);
-    if (!s) {
-      s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
-      this.series.set(key, s);
-    }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
-    s.sum += value;
-    s.count++;
-  }
-  render(): string[] {
-    const out = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    for (const s of this.series.values()) {
-      this.buckets.forEach((b, i) => out.push(`${this.name}_bucket${labelText({ ...s.labels, le: num(b) })} ${s.counts[i]}`));
-      out.push(`${this.name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
-      out.push(`${this.name}_sum${labelText(s.labels)} ${num(s.sum)}`);
-      out.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
-    }
-    return out;
-  }
-}
-
-export class MetricsRegistry {
-  private readonly metrics: Metric[] = [];
-  add<M extends Metric>(m: M): M {
-    if (this.metrics.some((x) => x.name === m.name)) throw new Error(`metric ${m.name} registered twice`);
-    this.metrics.push(m);
-    return m;
-  }
-  /** The whole exposition; a failing reader is reported as a comment, not a failed scrape. */
-  render(): string {
-    const lines: string[] = [];
-    for (const m of this.metrics) {
-      try {
-        lines.push(...m.render());
-      } catch (e) {
-        lines.push(`# ${m.name} unavailable: ${(e as Error).message.replace(/\n/g, ' ')}`);
-      }
-    }
-    return `${lines.join('\n')}\n`;
-  }
-}
-
-export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export interface StationMetricsSources {
   ledger: Ledger;
@@ -148,9 +34,7 @@ export class StationMetrics {
     this.refusals = r.add(new Counter('waystation_http_refusals_total', 'Requests refused, by error code.'));
     this.events = r.add(new Counter('waystation_events_total', 'Events written to the station log since start, by type.'));
     this.httpDuration = r.add(
-      new Histogram('waystation_http_request_duration_seconds', 'HTTP request latency by method, route and status code.', [
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-      ]),
+      new Histogram('waystation_http_request_duration_seconds', 'HTTP request latency by method, route and status code.', HTTP_DURATION_BUCKETS_S),
     );
     r.add(
       new Gauge('waystation_claims', 'Claims in the ledger by status (unknown ones await a late report or maintenance).', () =>

@@ -8,3 +8,4 @@ export * from './credential';
 export * from './lockboard/index';
 export * from './dispenser/topics';
 export * from './api-error';
+export * from './metrics-text';

@@ -6,6 +6,7 @@ import type { Clock } from '../../protocol/index';
 import type { Auth } from '../auth';
 import type { CloudConfig } from '../config';
 import type { Ingestor } from '../ingest/ingestor';
+import type { CloudMetrics } from '../metrics';
 import type { RiderRegistry } from '../riders/riderRegistry';
 import type { CloudStore } from '../store/store';
 
@@ -25,4 +26,5 @@ export interface RouteContext {
   auth: Auth;
   ingestor: Ingestor;
   riders: RiderRegistry;
+  metrics: CloudMetrics;
 }

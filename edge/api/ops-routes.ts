@@ -3,7 +3,7 @@
  * be read) and `GET /metrics` in the Prometheus text format. Neither needs a token: they carry
  * no rider data, and a scraper or a supervisor should not hold maintenance rights.
  */
-import { CONTENT_TYPE } from '../metrics';
+import { CONTENT_TYPE } from '../../protocol/index';
 import type { AppContext, TypedApp } from './app';
 
 export function registerOpsRoutes(app: TypedApp, ctx: AppContext): void {
