@@ -83,6 +83,22 @@ describe('GET /v1/health', () => {
   });
 });
 
+/**
+ * Run a maintenance call while the ledger refuses any audit event whose data holds `probe` (a
+ * temporary trigger): the call must fail, and the events it left are returned.
+ */
+async function withAuditRefused(probe: string, call: () => Promise<{ status: number }>): Promise<ReturnType<typeof eventsSince>> {
+  h.station.ledger.db.exec(`CREATE TEMP TRIGGER refuse_audit BEFORE INSERT ON events
+    WHEN NEW.type = 'maintenance.audit' AND NEW.data LIKE '%${probe}%' BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END`);
+  try {
+    const seq = h.station.ledger.head().seq;
+    expect((await call()).status).toBeGreaterThanOrEqual(500);
+    return eventsSince(seq);
+  } finally {
+    h.station.ledger.db.exec('DROP TRIGGER refuse_audit');
+  }
+}
+
 describe('restock', () => {
   it('restocks a compartment with a sponsor: dispenser.restocked and the audit, and the device gets the stock', async () => {
     const seq = h.station.ledger.head().seq;
@@ -97,16 +113,8 @@ describe('restock', () => {
 
   it('writes dispenser.restocked and its audit in one transaction: an audit that cannot be written takes the record with it', async () => {
     const probe = 'Audit Probe Sponsor';
-    h.station.ledger.db.exec(`CREATE TEMP TRIGGER refuse_restock_audit BEFORE INSERT ON events
-      WHEN NEW.type = 'maintenance.audit' AND NEW.data LIKE '%${probe}%' BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END`);
-    try {
-      const seq = h.station.ledger.head().seq;
-      const r = await m('POST', '/v1/maintenance/dispensers/disp-1/restock', { compartment: 'hot', count: 3, sponsor: probe });
-      expect(r.status).toBeGreaterThanOrEqual(500);
-      expect(eventsSince(seq).filter((e) => e.type === 'dispenser.restocked')).toEqual([]);
-    } finally {
-      h.station.ledger.db.exec('DROP TRIGGER refuse_restock_audit');
-    }
+    const evs = await withAuditRefused(probe, () => m('POST', '/v1/maintenance/dispensers/disp-1/restock', { compartment: 'hot', count: 3, sponsor: probe }));
+    expect(evs.filter((e) => e.type === 'dispenser.restocked')).toEqual([]);
   });
 
   it('refuses an unknown dispenser with 404 unknown_device and bad counts with 400, auditing both refusals', async () => {
@@ -136,16 +144,8 @@ describe('open a compartment', () => {
 
   it('writes the forced open and its audit in one transaction: an audit that cannot be written takes the change with it', async () => {
     const probe = 'audit-probe: refuse this audit';
-    h.station.ledger.db.exec(`CREATE TEMP TRIGGER refuse_open_audit BEFORE INSERT ON events
-      WHEN NEW.type = 'maintenance.audit' AND NEW.data LIKE '%${probe}%' BEGIN SELECT RAISE(ABORT, 'audit refused by the test'); END`);
-    try {
-      const seq = h.station.ledger.head().seq;
-      const r = await m('POST', '/v1/maintenance/lockers/1-4/open', { reason: probe });
-      expect(r.status).toBeGreaterThanOrEqual(500);
-      expect(eventsSince(seq).filter((e) => e.type === 'locker.forced_open')).toEqual([]);
-    } finally {
-      h.station.ledger.db.exec('DROP TRIGGER refuse_open_audit');
-    }
+    const evs = await withAuditRefused(probe, () => m('POST', '/v1/maintenance/lockers/1-4/open', { reason: probe }));
+    expect(evs.filter((e) => e.type === 'locker.forced_open')).toEqual([]);
   });
 
   it('refuses an unknown compartment with 404 unknown_compartment and a missing reason with 400', async () => {
