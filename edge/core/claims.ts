@@ -12,40 +12,24 @@
  * final event settles them too. A claim left `dispensing` by a crash becomes unknown at start
  * and is queried, never dispensed again under a new id. An `indeterminate` claim (power lost
  * mid-vend: the device itself cannot tell) waits for maintenance.
+ *
+ * Parts: the choice of dispenser and the API's outcome in `claims/model.ts`; resolving open
+ * claims by query or late event in `claims/resolver.ts`; the sponsor table (migration 200) and
+ * SQL in `claims/store.ts`.
  */
 import type { Compartment } from '../../protocol/index';
-import { answerOf, type DispenseAnswer, type DispenserDriver, type QueryAnswer } from '../drivers/dispensers';
+import type { DispenseAnswer, DispenserDriver } from '../drivers/dispensers';
 import type { Ledger, LedgerTx } from '../ledger/ledger';
-import { migrate, registerMigration } from '../ledger/migrations';
+import { migrate } from '../ledger/migrations';
 import type { Claim, QuotaLedger } from '../ledger/quota-ledger';
 import type { Logger } from '../log';
 import type { DeviceHealth } from './health';
 import type { ClaimOutcome, ClaimPort } from './ports';
+import * as store from './claims/store';
+import { INDETERMINATE, outcomeOf, pickDispenser } from './claims/model';
+import { UnknownClaimResolver } from './claims/resolver';
 
-registerMigration({
-  version: 200,
-  name: 'dispenser compartments: current sponsor',
-  sql: `
-    -- The sponsor of the bottles last restocked into a compartment (SPEC §10 claim.committed.sponsor).
-    CREATE TABLE dispenser_compartments (
-      dispenser_id  TEXT NOT NULL,
-      compartment   TEXT NOT NULL CHECK (compartment IN ('hot','cold')),
-      sponsor       TEXT,
-      restocked_ts  INTEGER NOT NULL,
-      PRIMARY KEY (dispenser_id, compartment)
-    ) WITHOUT ROWID;
-  `,
-});
-
-/** The reason an unknown claim carries when it waits for maintenance. */
-export const INDETERMINATE = 'indeterminate';
-
-/** Faults that make a dispenser a worse choice while another one is fine. */
-const BLOCKING_FAULTS = new Set(['jam', 'drop_sensor', 'door_open', 'temp_sensor']);
-const COMPARTMENT_FAULTS: Record<Compartment, string[]> = {
-  hot: ['heater', 'out_of_stock_hot', 'temp_out_of_range_hot'],
-  cold: ['compressor', 'out_of_stock_cold', 'temp_out_of_range_cold'],
-};
+export { INDETERMINATE } from './claims/model';
 
 export interface ClaimServiceOptions {
   quota: QuotaLedger;
@@ -58,13 +42,10 @@ export interface ClaimServiceOptions {
   resolveOnReconnect?: boolean;
   /**
    * An `unknown` claim the dispenser says it never saw is released this long after its command
-   * expired (default 10 min, a margin for the device's clock); see `neverReceived`.
+   * expired (default 10 min, a margin for the device's clock); see `neverReceived` (claims/model.ts).
    */
   neverReceivedMarginMs?: number;
 }
-
-/** How long a dispenser remembers a command id at least (SPEC §5 rule 2). */
-const DEVICE_MEMORY_MS = 24 * 3_600_000;
 
 export class ClaimService implements ClaimPort {
   private readonly ledger: Ledger;
@@ -72,14 +53,20 @@ export class ClaimService implements ClaimPort {
   private readonly inFlight = new Set<Promise<ClaimOutcome>>();
   /** One vend at a time per dispenser (SPEC §5 rule 3): our own riders queue instead of getting `busy`. */
   private readonly lanes = new Map<string, Promise<unknown>>();
-  private readonly offs: Array<() => void> = [];
-  private resolving: Promise<number> | undefined;
-  private resolveAgain = false;
+  private readonly resolver: UnknownClaimResolver;
   private draining = false;
 
   constructor(private readonly opts: ClaimServiceOptions) {
     this.ledger = opts.quota.ledger;
     this.log = opts.logger.child({ module: 'claims' });
+    this.resolver = new UnknownClaimResolver({
+      quota: opts.quota,
+      driver: opts.driver,
+      health: opts.health,
+      log: this.log,
+      resolveOnReconnect: opts.resolveOnReconnect,
+      neverReceivedMarginMs: opts.neverReceivedMarginMs,
+    });
   }
 
   get commandTtlMs(): number {
@@ -91,7 +78,7 @@ export class ClaimService implements ClaimPort {
    * and are queried once their dispenser is online.
    */
   async start(): Promise<void> {
-    // The ledger may have been opened before this module registered its migration.
+    // The ledger may have been opened before claims/store.ts registered its migration.
     migrate(this.ledger.db);
     this.draining = false;
     for (const status of ['reserved', 'dispensing'] as const) {
@@ -100,21 +87,16 @@ export class ClaimService implements ClaimPort {
         this.log.warn({ claimId: c.id, dispenserId: c.dispenserId }, 'claim in flight at the last stop is now unknown; it will be queried');
       }
     }
-    this.offs.push(this.opts.driver.onUnclaimedEvent((dispenserId, evt) => this.onLateEvent(dispenserId, evt.id, answerOf(evt) ?? { result: 'unknown' })));
-    if (this.opts.resolveOnReconnect ?? true) {
-      this.offs.push(this.opts.driver.onOnline(() => this.kickResolve()));
-      this.kickResolve();
-    }
+    this.resolver.start();
   }
 
   async stop(): Promise<void> {
-    for (const off of this.offs.splice(0)) off();
-    await this.resolving?.catch(() => 0);
+    await this.resolver.stop();
   }
 
   async claim(riderId: string, compartment: Compartment): Promise<ClaimOutcome> {
     if (this.draining) return { kind: 'dispenser_unavailable', reason: 'the station is shutting down' };
-    const pick = this.pickDispenser(compartment);
+    const pick = pickDispenser(compartment, this.opts.driver, this.opts.health);
     if (pick.kind !== 'ok') return pick.outcome;
     const p = this.inLane(pick.dispenserId, () => this.reserveAndDispense(riderId, compartment, pick.dispenserId));
     this.inFlight.add(p);
@@ -133,31 +115,6 @@ export class ClaimService implements ClaimPort {
     return run;
   }
 
-  private pickDispenser(compartment: Compartment): { kind: 'ok'; dispenserId: string } | { kind: 'refused'; outcome: ClaimOutcome } {
-    const { driver, health } = this.opts;
-    const usable = driver.ids().filter((id) => health.usable(id));
-    if (usable.length === 0) {
-      return { kind: 'refused', outcome: { kind: 'dispenser_unavailable', reason: 'no dispenser is reachable and in service' } };
-    }
-    // Unknown stock (no telemetry yet) is worth a try: the device refuses `out_of_stock` itself.
-    const stocked = usable.filter((id) => (driver.state(id)?.stock?.[compartment] ?? 1) > 0);
-    if (stocked.length === 0) return { kind: 'refused', outcome: { kind: 'out_of_stock', compartment } };
-    const penalty = (id: string): number => {
-      const faults = health.get(id)?.faults ?? [];
-      return faults.filter((f) => BLOCKING_FAULTS.has(f) || COMPARTMENT_FAULTS[compartment].includes(f)).length;
-    };
-    const stockOf = (id: string): number => driver.state(id)?.stock?.[compartment] ?? 0;
-    stocked.sort((a, b) => penalty(a) - penalty(b) || stockOf(b) - stockOf(a) || a.localeCompare(b));
-    return { kind: 'ok', dispenserId: stocked[0]! };
-  }
-
-  private sponsorOf(dispenserId: string, compartment: Compartment): string | undefined {
-    const row = this.ledger.db
-      .prepare('SELECT sponsor FROM dispenser_compartments WHERE dispenser_id = ? AND compartment = ?')
-      .get(dispenserId, compartment) as { sponsor: string | null } | undefined;
-    return row?.sponsor ?? undefined;
-  }
-
   private async reserveAndDispense(riderId: string, compartment: Compartment, dispenserId: string): Promise<ClaimOutcome> {
     if (this.draining) return { kind: 'dispenser_unavailable', reason: 'the station is shutting down' };
     if (!this.opts.health.usable(dispenserId)) {
@@ -167,7 +124,7 @@ export class ClaimService implements ClaimPort {
       riderId,
       compartment,
       dispenserId,
-      sponsor: this.sponsorOf(dispenserId, compartment),
+      sponsor: store.sponsorOf(this.ledger.db, dispenserId, compartment),
       commandTtlMs: this.commandTtlMs,
     });
     if (r.kind === 'not_checked_in') return { kind: 'not_checked_in', day: r.day };
@@ -204,141 +161,15 @@ export class ClaimService implements ClaimPort {
         break;
     }
     // A late or duplicated event may have settled it first: answer with what the ledger holds.
-    const now = q.getClaim(claim.id) ?? claim;
-    switch (now.status) {
-      case 'committed':
-        return { kind: 'committed', claim: now, day: now.day };
-      case 'released':
-        if (now.reason === 'out_of_stock') return { kind: 'out_of_stock', compartment: now.compartment };
-        return { kind: 'dispense_failed', claim: now, reason: now.reason ?? 'unspecified' };
-      default:
-        return { kind: 'dispense_unknown', claim: now };
-    }
-  }
-
-  /** A final event nobody waited for: settle the claim if it is still open. */
-  private onLateEvent(dispenserId: string, claimId: string, answer: QueryAnswer): void {
-    const claim = this.opts.quota.getClaim(claimId);
-    if (!claim) {
-      this.log.warn({ claimId, dispenserId }, 'event for a claim this station does not know');
-      return;
-    }
-    if (claim.dispenserId !== dispenserId) {
-      this.log.error({ claimId, dispenserId, expected: claim.dispenserId }, 'event from the wrong dispenser ignored');
-      return;
-    }
-    this.apply(claim, answer, 'late_event');
-  }
-
-  /** Settle an open claim from a stored outcome (late event or query answer); true when it was settled. */
-  private apply(claim: Claim, answer: QueryAnswer, by: string): boolean {
-    const q = this.opts.quota;
-    const open = claim.status === 'unknown' || claim.status === 'dispensing' || claim.status === 'reserved';
-    if (!open) {
-      const agrees =
-        (claim.status === 'committed' && answer.result === 'dropped') ||
-        (claim.status === 'released' && (answer.result === 'rejected' || answer.result === 'failed'));
-      if (!agrees && answer.result !== 'unknown' && answer.result !== 'timeout') {
-        this.log.error({ claimId: claim.id, status: claim.status, answer }, 'dispenser report contradicts a settled claim');
-      }
-      return false;
-    }
-    switch (answer.result) {
-      case 'dropped':
-        return q.settle(claim.id, 'committed', { by }).kind === 'settled';
-      case 'rejected':
-      case 'failed':
-        return q.settle(claim.id, 'released', { reason: answer.reason, by }).kind === 'settled';
-      case 'indeterminate':
-        this.markIndeterminate(claim);
-        return false;
-      case 'unknown':
-        if (by === 'query' && this.neverReceived(claim)) {
-          return q.settle(claim.id, 'released', { reason: 'never_received', by }).kind === 'settled';
-        }
-        return false;
-      case 'timeout':
-        return false;
-    }
+    return outcomeOf(q.getClaim(claim.id) ?? claim);
   }
 
   /**
-   * True when a device's `unknown` answer proves nothing can drop for this claim: the device
-   * remembers every id it saw for 24 h and writes "dispensing" before the motor runs (SPEC §5
-   * rule 2), and refuses a command whose `expiresAt` has passed (rule 3). So an id it does not
-   * know, asked well after expiry but inside its memory, was never acted on and never will be —
-   * typically a daemon killed between storing the claim and publishing it. The quota goes back.
-   */
-  private neverReceived(claim: Claim): boolean {
-    const now = this.ledger.clock.now();
-    const margin = this.opts.neverReceivedMarginMs ?? 600_000;
-    return now > claim.expiresAt + margin && now < claim.createdTs + DEVICE_MEMORY_MS;
-  }
-
-  /** An unknown claim the device cannot decide: mark it for maintenance (the quota stays held). */
-  private markIndeterminate(claim: Claim): void {
-    if (claim.status === 'dispensing' || claim.status === 'reserved') {
-      this.opts.quota.settle(claim.id, 'unknown', { reason: INDETERMINATE });
-    } else if (claim.reason !== INDETERMINATE) {
-      this.ledger.tx((t) => {
-        t.db.prepare("UPDATE claims SET reason = ?, updated_ts = ? WHERE id = ? AND status = 'unknown'").run(INDETERMINATE, t.now, claim.id);
-      });
-    }
-    this.log.error({ claimId: claim.id, dispenserId: claim.dispenserId }, 'vend indeterminate (power lost mid-vend): maintenance must decide');
-  }
-
-  private kickResolve(): void {
-    this.resolveUnknownClaims().catch((err: unknown) => this.log.error({ err }, 'resolving unknown claims failed'));
-  }
-
-  /**
-   * Query the dispensers that are reachable about their `unknown` claims; a stored final
-   * outcome settles the claim (`claim.resolved`), silence leaves it, and `unknown` leaves it
-   * unless the device provably never received it (`neverReceived`). Returns how
-   * many were settled. Claims marked `indeterminate` wait for maintenance.
+   * Query the dispensers that are reachable about their `unknown` claims (see
+   * `UnknownClaimResolver.resolveUnknownClaims`); returns how many were settled.
    */
   resolveUnknownClaims(): Promise<number> {
-    if (this.resolving) {
-      this.resolveAgain = true;
-      return this.resolving;
-    }
-    const run = (async () => {
-      let settled = 0;
-      do {
-        this.resolveAgain = false;
-        settled += await this.resolveOnce();
-      } while (this.resolveAgain);
-      return settled;
-    })();
-    this.resolving = run;
-    void run.finally(() => {
-      if (this.resolving === run) this.resolving = undefined;
-    }).catch(() => {});
-    return run;
-  }
-
-  private async resolveOnce(): Promise<number> {
-    const open = this.opts.quota
-      .claimsWithStatus('unknown')
-      .filter((c) => c.reason !== INDETERMINATE && this.opts.driver.has(c.dispenserId) && this.opts.health.usable(c.dispenserId));
-    const byDispenser = new Map<string, Claim[]>();
-    for (const c of open) byDispenser.set(c.dispenserId, [...(byDispenser.get(c.dispenserId) ?? []), c]);
-    const counts = await Promise.all(
-      [...byDispenser.entries()].map(async ([dispenserId, claims]) => {
-        let n = 0;
-        for (const c of claims) {
-          const answer = await this.opts.driver.query(dispenserId, c.id);
-          const fresh = this.opts.quota.getClaim(c.id);
-          if (fresh && this.apply(fresh, answer, 'query')) {
-            n++;
-            this.log.info({ claimId: c.id, dispenserId, result: answer.result }, 'unknown claim resolved by query');
-          }
-          if (answer.result === 'timeout') break; // the device went away again; try later
-        }
-        return n;
-      }),
-    );
-    return counts.reduce((a, b) => a + b, 0);
+    return this.resolver.resolveUnknownClaims();
   }
 
   resolveByMaintenance(claimId: string, outcome: 'committed' | 'released', by: string): Claim | undefined {
@@ -359,12 +190,7 @@ export class ClaimService implements ClaimPort {
     }
     await this.opts.driver.restock(dispenserId, compartment, count);
     this.ledger.tx((t) => {
-      t.db
-        .prepare(
-          `INSERT INTO dispenser_compartments (dispenser_id, compartment, sponsor, restocked_ts) VALUES (?, ?, ?, ?)
-           ON CONFLICT (dispenser_id, compartment) DO UPDATE SET sponsor = excluded.sponsor, restocked_ts = excluded.restocked_ts`,
-        )
-        .run(dispenserId, compartment, sponsor ?? null, t.now);
+      store.setSponsor(t.db, dispenserId, compartment, sponsor ?? null, t.now);
       t.append('dispenser.restocked', { dispenserId, compartment, count, ...(sponsor ? { sponsor } : {}), by });
       inTx?.(t);
     });

@@ -1,0 +1,73 @@
+/**
+ * The claim service's decisions that only read: which dispenser serves a claim, what a settled
+ * claim means to the API, and when a device's `unknown` answer proves a claim was never acted on.
+ */
+import type { Compartment } from '../../../protocol/index';
+import type { DispenserDriver } from '../../drivers/dispensers';
+import type { Claim } from '../../ledger/quota-ledger';
+import type { DeviceHealth } from '../health';
+import type { ClaimOutcome } from '../ports';
+
+/** The reason an unknown claim carries when it waits for maintenance. */
+export const INDETERMINATE = 'indeterminate';
+
+/** Faults that make a dispenser a worse choice while another one is fine. */
+const BLOCKING_FAULTS = new Set(['jam', 'drop_sensor', 'door_open', 'temp_sensor']);
+const COMPARTMENT_FAULTS: Record<Compartment, string[]> = {
+  hot: ['heater', 'out_of_stock_hot', 'temp_out_of_range_hot'],
+  cold: ['compressor', 'out_of_stock_cold', 'temp_out_of_range_cold'],
+};
+
+/** How long a dispenser remembers a command id at least (SPEC §5 rule 2). */
+const DEVICE_MEMORY_MS = 24 * 3_600_000;
+
+export type DispenserPick = { kind: 'ok'; dispenserId: string } | { kind: 'refused'; outcome: ClaimOutcome };
+
+/**
+ * A usable dispenser with stock in the compartment: fewest relevant faults first, then most
+ * stock, then by id.
+ */
+export function pickDispenser(
+  compartment: Compartment,
+  driver: Pick<DispenserDriver, 'ids' | 'state'>,
+  health: Pick<DeviceHealth, 'usable' | 'get'>,
+): DispenserPick {
+  const usable = driver.ids().filter((id) => health.usable(id));
+  if (usable.length === 0) {
+    return { kind: 'refused', outcome: { kind: 'dispenser_unavailable', reason: 'no dispenser is reachable and in service' } };
+  }
+  // Unknown stock (no telemetry yet) is worth a try: the device refuses `out_of_stock` itself.
+  const stocked = usable.filter((id) => (driver.state(id)?.stock?.[compartment] ?? 1) > 0);
+  if (stocked.length === 0) return { kind: 'refused', outcome: { kind: 'out_of_stock', compartment } };
+  const penalty = (id: string): number => {
+    const faults = health.get(id)?.faults ?? [];
+    return faults.filter((f) => BLOCKING_FAULTS.has(f) || COMPARTMENT_FAULTS[compartment].includes(f)).length;
+  };
+  const stockOf = (id: string): number => driver.state(id)?.stock?.[compartment] ?? 0;
+  stocked.sort((a, b) => penalty(a) - penalty(b) || stockOf(b) - stockOf(a) || a.localeCompare(b));
+  return { kind: 'ok', dispenserId: stocked[0]! };
+}
+
+/** The API's outcome for a claim as the ledger holds it after a dispense (SPEC §8). */
+export function outcomeOf(claim: Claim): ClaimOutcome {
+  switch (claim.status) {
+    case 'committed':
+      return { kind: 'committed', claim, day: claim.day };
+    case 'released':
+      if (claim.reason === 'out_of_stock') return { kind: 'out_of_stock', compartment: claim.compartment };
+      return { kind: 'dispense_failed', claim, reason: claim.reason ?? 'unspecified' };
+    default:
+      return { kind: 'dispense_unknown', claim };
+  }
+}
+
+/**
+ * True when a device's `unknown` answer proves nothing can drop for this claim: the device
+ * remembers every id it saw for 24 h and writes "dispensing" before the motor runs (SPEC §5
+ * rule 2), and refuses a command whose `expiresAt` has passed (rule 3). So an id it does not
+ * know, asked well after expiry but inside its memory, was never acted on and never will be —
+ * typically a daemon killed between storing the claim and publishing it. The quota goes back.
+ */
+export function neverReceived(claim: Claim, now: number, marginMs: number): boolean {
+  return now > claim.expiresAt + marginMs && now < claim.createdTs + DEVICE_MEMORY_MS;
+}
