@@ -9,8 +9,8 @@ let trendChart = null;
 
 function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
-async function api(path) {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${token()}` } });
+async function api(path, init = {}) {
+  const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${token()}` } });
   if (res.status === 401) { logout('Your session is not valid; log in again.'); throw new Error('unauthorized'); }
   if (!res.ok) {
     let msg = `${res.status}`;
@@ -29,6 +29,7 @@ function fillTable(id, rows, cells) {
     const tr = document.createElement('tr');
     for (const c of cells(r)) {
       const td = document.createElement('td');
+      if (c instanceof Node) { td.append(c); tr.append(td); continue; }
       const [text, cls] = Array.isArray(c) ? c : [c, typeof c === 'number' ? 'n' : ''];
       td.textContent = String(text);
       if (cls) td.className = cls;
@@ -118,7 +119,25 @@ async function loadHealth() {
   fillTable('fault-table', h.openFaults, (f) => [f.stationId, f.deviceId, f.fault, fmtTime(f.since)]);
   fillTable('lowstock-table', h.lowStock, (f) => [f.stationId, f.deviceId, f.fault, fmtTime(f.since)]);
   fillTable('overdue-table', h.overdueLockers, (l) => [l.stationId, l.compartment, fmtTime(l.since)]);
-  fillTable('alert-table', h.chainAlerts, (a) => [a.stationId, a.kind, a.seq ?? '', a.detail, a.count, fmtTime(a.at)]);
+  fillTable('alert-table', h.chainAlerts, (a) => [a.stationId, a.kind, a.seq ?? '', a.detail, a.count, fmtTime(a.at), ackButton(a)]);
+}
+
+/** Acknowledge an alert once looked into; it comes back if the station raises it again. */
+function ackButton(a) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = 'Acknowledge';
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      await api(`/v1/alerts/${a.id}/ack`, { method: 'POST' });
+      await loadHealth();
+    } catch (e) {
+      b.disabled = false;
+      $('status').textContent = `failed: ${e.message}`;
+    }
+  });
+  return b;
 }
 
 async function refresh() {

@@ -75,6 +75,6 @@ export async function fleetHealth(
     openFaults: faults,
     lowStock: faults.filter((f) => LOW_STOCK.test(f.fault)),
     overdueLockers: await store.overdueLockers(),
-    chainAlerts: (await store.alerts(100)).filter((a) => a.kind === 'chain_broken' || a.kind === 'invalid_event'),
+    chainAlerts: (await store.alerts(100, { openOnly: true })).filter((a) => a.kind === 'chain_broken' || a.kind === 'invalid_event'),
   };
 }

@@ -63,4 +63,14 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
     ctx.auth.requireAdmin(req);
     return fleetHealth(ctx.store, ctx.config.stations, ctx.clock.now(), ctx.config.health.stationOfflineAfterMs);
   });
+
+  // An admin acknowledges a hash-chain or invalid-event alert once looked into: it leaves fleet
+  // health until the same alert is raised again.
+  app.post('/v1/alerts/:id/ack', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } }, async (req) => {
+    const by = ctx.auth.requireAdmin(req);
+    const alert = await ctx.store.acknowledgeAlert(req.params.id, by, ctx.clock.now());
+    if (!alert) throw apiError('not_found', `no alert ${req.params.id}`);
+    req.log.info({ by, alertId: alert.id, stationId: alert.stationId, kind: alert.kind }, 'admin acknowledged an alert');
+    return alert;
+  });
 }

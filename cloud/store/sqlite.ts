@@ -27,6 +27,19 @@ const riderOf = (r: Row): RiderRow => ({
   lastCredentialExp: (r.last_credential_exp as number | null) ?? null,
 });
 
+const alertOf = (r: Row): AlertRow => ({
+  id: r.id as number,
+  stationId: r.station_id as string,
+  kind: r.kind as string,
+  seq: (r.seq as number | null) ?? null,
+  detail: r.detail as string,
+  at: r.last_at as number,
+  firstAt: r.first_at as number,
+  count: r.count as number,
+  ackedAt: (r.acked_at as number | null) ?? null,
+  ackedBy: (r.acked_by as string | null) ?? null,
+});
+
 const headOf = (r: Row): SyncHeadRow => ({
   stationId: r.station_id as string,
   seq: r.last_seq as number,
@@ -58,8 +71,11 @@ export class SqliteStore implements CloudStore {
       eventsAfter: p('SELECT seq, type, ts, day, data, hash FROM events WHERE station_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       countEvents: p('SELECT count(*) AS n FROM events WHERE station_id = ?'),
       alertUpsert: p(`INSERT INTO alerts (station_id, kind, seq, detail, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (station_id, kind, coalesce(seq, -1)) DO UPDATE SET count = count + 1, last_at = excluded.last_at, detail = excluded.detail`),
-      alerts: p('SELECT * FROM alerts ORDER BY last_at DESC, id DESC LIMIT ?'),
+        ON CONFLICT (station_id, kind, coalesce(seq, -1)) DO UPDATE SET count = count + 1, last_at = excluded.last_at, detail = excluded.detail,
+          acked_at = NULL, acked_by = NULL`),
+      alerts: p('SELECT * FROM alerts WHERE (@openOnly = 0 OR acked_at IS NULL) ORDER BY last_at DESC, id DESC LIMIT @limit'),
+      alertAck: p('UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL'),
+      alert: p('SELECT * FROM alerts WHERE id = ?'),
       riderInsert: p('INSERT INTO riders (rider_id, grp, platform, created_at) VALUES (?, ?, ?, ?)'),
       rider: p('SELECT * FROM riders WHERE rider_id = ?'),
       revoke: p('UPDATE riders SET revoked_at = coalesce(revoked_at, ?), revoke_reason = coalesce(revoke_reason, ?) WHERE rider_id = ?'),
@@ -184,17 +200,14 @@ export class SqliteStore implements CloudStore {
     this.s.alertUpsert!.run(a.stationId, a.kind, a.seq, a.detail, a.at, a.at);
   }
 
-  async alerts(limit: number): Promise<AlertRow[]> {
-    return (this.s.alerts!.all(limit) as Row[]).map((r) => ({
-      id: r.id as number,
-      stationId: r.station_id as string,
-      kind: r.kind as string,
-      seq: (r.seq as number | null) ?? null,
-      detail: r.detail as string,
-      at: r.last_at as number,
-      firstAt: r.first_at as number,
-      count: r.count as number,
-    }));
+  async alerts(limit: number, opts: { openOnly?: boolean } = {}): Promise<AlertRow[]> {
+    return (this.s.alerts!.all({ limit, openOnly: opts.openOnly ? 1 : 0 }) as Row[]).map(alertOf);
+  }
+
+  async acknowledgeAlert(id: number, by: string, at: number): Promise<AlertRow | null> {
+    this.s.alertAck!.run(at, by, id);
+    const r = this.s.alert!.get(id) as Row | undefined;
+    return r ? alertOf(r) : null;
   }
 
   async createRider(r: { riderId: string; group: string; platform: string | null; createdAt: number }): Promise<RiderRow> {

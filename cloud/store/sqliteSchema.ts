@@ -69,6 +69,11 @@ const MIGRATIONS: string[] = [
     retired_at INTEGER, last_exp INTEGER
   );
   `,
+  // 2: an admin acknowledges an alert; the same alert raised again opens it again.
+  `
+  ALTER TABLE alerts ADD COLUMN acked_at INTEGER;
+  ALTER TABLE alerts ADD COLUMN acked_by TEXT;
+  `,
 ];
 
 export function migrate(db: Database): void {

@@ -42,6 +42,9 @@ export interface AlertRow extends AlertInput {
   id: number;
   firstAt: number;
   count: number;
+  /** When and by which admin it was acknowledged; null while open. */
+  ackedAt: number | null;
+  ackedBy: string | null;
 }
 
 export interface RiderRow {
@@ -138,9 +141,12 @@ export interface CloudStore {
   countEvents(stationId: string): Promise<number>;
 
   // --- alerts (hash chain, invalid data) ---
-  /** Record an alert; the same (station, kind, seq) again only bumps its count. */
+  /** Record an alert; the same (station, kind, seq) again bumps its count and opens it again. */
   raiseAlert(a: AlertInput): Promise<void>;
-  alerts(limit: number): Promise<AlertRow[]>;
+  /** Newest first; `openOnly` leaves out acknowledged ones. */
+  alerts(limit: number, opts?: { openOnly?: boolean }): Promise<AlertRow[]>;
+  /** Acknowledge an open alert (an acknowledged one keeps its first acknowledgement); null if there is no such id. */
+  acknowledgeAlert(id: number, by: string, at: number): Promise<AlertRow | null>;
 
   // --- riders and keys ---
   createRider(r: { riderId: string; group: string; platform: string | null; createdAt: number }): Promise<RiderRow>;

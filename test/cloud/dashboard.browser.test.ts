@@ -1,5 +1,6 @@
 /**
- * Headless Chromium logs into the dashboard and reads the weekly check-in table.
+ * Headless Chromium logs into the dashboard, reads the weekly check-in table and fleet health,
+ * and acknowledges a hash-chain alert.
  */
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,14 @@ describe('dashboard in headless Chromium', () => {
       body: JSON.stringify({ events: chain(specs) }),
     });
     expect(res.status).toBe(200);
+    // A forged upload from dn-002 raises a hash-chain alert for the fleet-health table.
+    const forged = chain(specs.slice(0, 2)).map((e) => (e.seq === 2 ? { ...e, ts: e.ts + 1 } : e));
+    const bad = await fetch(`${cloud.url}/v1/stations/dn-002/events`, {
+      method: 'POST',
+      headers: { ...bearer(TOKENS['dn-002']), 'content-type': 'application/json' },
+      body: JSON.stringify({ events: forged }),
+    });
+    expect(bad.status).toBe(422);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
 
@@ -61,6 +70,10 @@ describe('dashboard in headless Chromium', () => {
     await expect.poll(() => page.textContent('#fault-table tbody')).toContain('jam');
     // The trend chart is drawn by Chart.js.
     expect(await page.evaluate(() => typeof (window as unknown as { Chart?: unknown }).Chart)).toBe('function');
+    // The hash-chain alert, acknowledged with its button, leaves the table.
+    await expect.poll(() => page.textContent('#alert-table tbody')).toContain('dn-002');
+    await page.click('#alert-table tbody button');
+    await expect.poll(() => page.textContent('#alert-table tbody')).toBe('none');
     // The token lives in sessionStorage, so a reload stays logged in.
     await page.reload();
     await page.waitForSelector('#app-view:not([hidden])');

@@ -94,6 +94,26 @@ describe('sync ingest (SPEC §9)', () => {
     expect((await h.upload('dn-001', events.slice(5))).json()).toEqual({ ackedSeq: 10 });
   });
 
+  it('lets an admin acknowledge an alert, which leaves fleet health until it is raised again', async () => {
+    const events = chain(seededSpecs(6));
+    await h.upload('dn-001', events.slice(0, 2));
+    const forged = events.slice(2).map((e) => (e.seq === 4 ? { ...e, ts: e.ts + 1 } : e));
+    expect((await h.upload('dn-001', forged)).statusCode).toBe(422);
+    const [alert] = (await h.admin('GET', '/v1/fleet/health')).json().chainAlerts as Array<{ id: number; seq: number }>;
+    expect(alert).toMatchObject({ seq: 4, ackedAt: null });
+
+    const ack = await h.admin('POST', `/v1/alerts/${alert!.id}/ack`);
+    expect(ack.statusCode).toBe(200);
+    expect(ack.json()).toMatchObject({ id: alert!.id, ackedBy: expect.any(String), ackedAt: expect.any(Number) });
+    expect((await h.admin('GET', '/v1/fleet/health')).json().chainAlerts).toEqual([]);
+    expect((await h.admin('POST', '/v1/alerts/999999/ack')).statusCode).toBe(404);
+    expect((await h.admin('POST', '/v1/alerts/abc/ack')).statusCode).toBe(400);
+
+    // The same forgery again: the alert is open again, counted twice.
+    expect((await h.upload('dn-001', forged)).statusCode).toBe(422);
+    expect((await h.admin('GET', '/v1/fleet/health')).json().chainAlerts).toMatchObject([{ id: alert!.id, seq: 4, count: 2, ackedAt: null }]);
+  });
+
   it('refuses a reordered batch', async () => {
     const events = chain(seededSpecs(6));
     const reordered = [events[0]!, events[2]!, events[1]!];

@@ -131,9 +131,27 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       await store.raiseAlert({ stationId: 'dn-001', kind: 'chain_broken', seq: 7, detail: 'hash_mismatch', at: 20 });
       await store.raiseAlert({ stationId: 'dn-002', kind: 'chain_broken', seq: null, detail: 'x', at: 15 });
       const alerts = await store.alerts(10);
-      expect(alerts.map((a) => [a.stationId, a.seq, a.count, a.firstAt, a.at])).toEqual([
-        ['dn-001', 7, 2, 10, 20],
-        ['dn-002', null, 1, 15, 15],
+      expect(alerts.map((a) => [a.stationId, a.seq, a.count, a.firstAt, a.at, a.ackedAt])).toEqual([
+        ['dn-001', 7, 2, 10, 20, null],
+        ['dn-002', null, 1, 15, 15, null],
+      ]);
+    });
+
+    it('acknowledges an alert once, hides it from the open ones, and opens it again when raised again', async () => {
+      await store.raiseAlert({ stationId: 'dn-001', kind: 'chain_broken', seq: 7, detail: 'hash_mismatch', at: 10 });
+      await store.raiseAlert({ stationId: 'dn-002', kind: 'invalid_event', seq: 3, detail: 'x', at: 11 });
+      const [, first] = await store.alerts(10);
+      expect(first).toMatchObject({ stationId: 'dn-001', seq: 7 });
+      expect(await store.acknowledgeAlert(first!.id, 'street-office', 30)).toMatchObject({ id: first!.id, ackedAt: 30, ackedBy: 'street-office' });
+      // A second acknowledgement keeps the first.
+      expect(await store.acknowledgeAlert(first!.id, 'someone-else', 40)).toMatchObject({ ackedAt: 30, ackedBy: 'street-office' });
+      expect(await store.acknowledgeAlert(999_999, 'street-office', 40)).toBeNull();
+      expect((await store.alerts(10, { openOnly: true })).map((a) => a.stationId)).toEqual(['dn-002']);
+      expect(await store.alerts(10)).toHaveLength(2);
+      await store.raiseAlert({ stationId: 'dn-001', kind: 'chain_broken', seq: 7, detail: 'hash_mismatch', at: 50 });
+      expect((await store.alerts(10, { openOnly: true })).map((a) => [a.stationId, a.count, a.ackedAt])).toEqual([
+        ['dn-001', 2, null],
+        ['dn-002', 1, null],
       ]);
     });
 
