@@ -37,8 +37,21 @@ const { values } = parseArgs({
     data: { type: 'string', default: './data/demo' },
     fresh: { type: 'boolean', default: false },
     riders: { type: 'string', default: '3' },
+    // Preferred ports (station n adds n - 1); a taken one is replaced by a free one.
+    'kiosk-port': { type: 'string', default: '8080' },
+    'mqtt-port': { type: 'string', default: '1883' },
+    'cloud-port': { type: 'string', default: '8090' },
   },
 });
+const preferred = (name: 'kiosk-port' | 'mqtt-port' | 'cloud-port'): number => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    process.stderr.write(`--${name} takes a port number from 1 to 65535\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const ports = { kiosk: preferred('kiosk-port'), mqtt: preferred('mqtt-port'), cloud: preferred('cloud-port') };
 const stationCount = Number(values.stations);
 if (!Number.isInteger(stationCount) || stationCount < 1 || stationCount > 20) {
   process.stderr.write('--stations takes a whole number from 1 to 20\n');
@@ -51,8 +64,8 @@ mkdirSync(join(dataDir, 'logs'), { recursive: true });
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** The preferred port if it is free, else one the system picks. */
-async function freePort(preferred: number): Promise<number> {
+/** The preferred port if it is free, else one the system picks (and say so). */
+async function freePort(preferred: number, what: string): Promise<number> {
   const tryListen = (port: number) =>
     new Promise<number | undefined>((done) => {
       const srv = createServer();
@@ -63,7 +76,11 @@ async function freePort(preferred: number): Promise<number> {
         srv.close(() => done(p));
       });
     });
-  return (await tryListen(preferred)) ?? (await tryListen(0))!;
+  const port = await tryListen(preferred);
+  if (port !== undefined) return port;
+  const other = (await tryListen(0))!;
+  say(`port ${preferred} (${what}) is taken; using ${other}`);
+  return other;
 }
 
 /** Secrets survive restarts of the demo, so codes printed once keep working. */
@@ -80,7 +97,7 @@ const stoppers: Array<() => Promise<void> | void> = [];
 
 async function main(): Promise<void> {
   // ---- cloud ----
-  const cloudPort = await freePort(8090);
+  const cloudPort = await freePort(ports.cloud, 'cloud');
   const cloudConfig = parseCloudConfig(
     {
       http: { host: '127.0.0.1', port: cloudPort },
@@ -152,8 +169,8 @@ async function main(): Promise<void> {
       bindings[scanPath] = scanLine.binding;
     }
     stoppers.push(() => locks.stop());
-    const httpPort = await freePort(8080 + i);
-    const mqttPort = await freePort(1883 + i);
+    const httpPort = await freePort(ports.kiosk + i, `${id} kiosk and API`);
+    const mqttPort = await freePort(ports.mqtt + i, `${id} MQTT broker`);
     const stationDir = join(dataDir, id);
     const config = resolveConfig(
       {

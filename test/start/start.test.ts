@@ -6,6 +6,7 @@
  * the station's health and then in the cloud's fleet health, and Ctrl-C stops everything.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp';
@@ -14,9 +15,11 @@ const root = join(import.meta.dirname, '../..');
 const tmp = tempDir('waystation-start-');
 let child: ChildProcessWithoutNullStreams | undefined;
 let out = '';
+let blocker: Server | undefined;
 
 afterAll(() => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
+  blocker?.close();
   tmp.cleanup();
 });
 
@@ -37,7 +40,11 @@ async function json(url: string, init: RequestInit = {}): Promise<{ status: numb
 
 describe('npm start', () => {
   it('starts a cloud and two stations, serves what it prints, shows a console fault in health, and stops on Ctrl-C', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--data', tmp.dir, '--stations', '2'], { cwd: root });
+    // The first kiosk's preferred port is taken (by a port the system picked for this test).
+    blocker = createServer();
+    await new Promise<void>((r) => blocker!.listen(0, '127.0.0.1', r));
+    const taken = (blocker.address() as AddressInfo).port;
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--data', tmp.dir, '--stations', '2', '--kiosk-port', String(taken)], { cwd: root });
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
     await waitFor(() => out.includes('Ctrl-C stops everything'), 90_000, 'the start banner');
@@ -49,6 +56,10 @@ describe('npm start', () => {
     const [, credential] = /^\s+1\. \S+ \(\S+\): (\S+)$/m.exec(out)!;
     const cloudUrl = dashboard!.replace(/\/dashboard$/, '');
     const kiosk = kiosks[0]!.url;
+    // The taken port was replaced by a free one, and the printed URL says which.
+    const [, replacement] = new RegExp(`port ${taken} \\(dn-001 kiosk and API\\) is taken; using (\\d+)`).exec(out) ?? [];
+    expect(replacement, out).toBeDefined();
+    expect(kiosk).toBe(`http://127.0.0.1:${replacement}`);
 
     // The printed kiosk and dashboard answer.
     const page = await fetch(`${kiosk}/`);
