@@ -17,6 +17,7 @@ import { resolveConfig, type StationConfig } from '../../edge/config';
 import type { BindingInterface } from '../../edge/drivers/lockbus/open-port';
 import { silentLogger } from '../../edge/log';
 import { startStation, type Station, type StationOptions } from '../../edge/station';
+import { deviceClockBeside } from '../helpers/clock';
 import { tempDir } from '../helpers/tmp';
 
 export const MAINTENANCE_TOKEN = 'chaos-maintenance-token-0123456789';
@@ -131,6 +132,7 @@ export async function startRig(o: RigOptions = {}): Promise<Rig> {
       url: `mqtt://127.0.0.1:${station.mqttPort}`,
       id: 'disp-1',
       password: DISPENSER_PASSWORD,
+      clock: o.clock ? deviceClockBeside(o.clock) : systemClock,
       motorMs: 0,
       telemetryIntervalMs: 500,
       stock: 100_000,

@@ -106,6 +106,7 @@ describe('soak', () => {
       peakRssMb: peakRssMb.toFixed(1),
       heapWarmToEndMb: `${warm!.heapMb.toFixed(1)}→${final.heapMb.toFixed(1)}`,
       fdsWarmToEnd: `${warm!.fds}→${final.fds}`,
+      outcomes: Object.entries(tally).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}:${n}`).join(' '),
       seed: String(seed),
     });
     expect(errors5xx).toBe(0);
