@@ -79,9 +79,9 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
       await ctx.claims.restock(id, compartment, count, sponsor, by, (t) => audit(t, req, 'ok', detail));
     } catch (e) {
       if (e instanceof ApiError || (e as { code?: string }).code === 'ledger_unavailable') throw e;
-      // The dispenser could not be told (offline, broker down): nothing was recorded.
+      // Recorded, but the broker could not pass cmd/restock on (it is stopping).
       log.warn({ err: e, dispenserId: id }, 'restock failed');
-      throw apiError('dispenser_unavailable', `dispenser ${id} could not be restocked: ${(e as Error).message}`);
+      throw apiError('dispenser_unavailable', `dispenser ${id}: ${(e as Error).message}`);
     }
     return reply.send({ ...detail, by });
   });

@@ -188,12 +188,20 @@ export class ClaimService implements ClaimPort {
     if (!this.opts.health.usable(dispenserId)) {
       this.log.warn({ dispenserId }, 'restocking an unreachable dispenser; it gets cmd/restock when it reconnects');
     }
-    await this.opts.driver.restock(dispenserId, compartment, count);
+    // The record first, as for every device action: a ledger that refuses it (full disk, an
+    // audit that cannot be written) leaves the device untold, not a restock nobody recorded.
     this.ledger.tx((t) => {
       store.setSponsor(t.db, dispenserId, compartment, sponsor ?? null, t.now);
       t.append('dispenser.restocked', { dispenserId, compartment, count, ...(sponsor ? { sponsor } : {}), by });
       inTx?.(t);
     });
+    try {
+      await this.opts.driver.restock(dispenserId, compartment, count);
+    } catch (e) {
+      throw Object.assign(new Error(`the restock is recorded, but the dispenser was not told (${(e as Error).message}); check the broker, then restock again`), {
+        code: 'device_not_told',
+      });
+    }
   }
 
   availability(): Array<{ dispenserId: string; usable: boolean; stock: Partial<Record<Compartment, number>> }> {

@@ -113,8 +113,12 @@ describe('restock', () => {
 
   it('writes dispenser.restocked and its audit in one transaction: an audit that cannot be written takes the record with it', async () => {
     const probe = 'Audit Probe Sponsor';
+    const before = h.dispenser!.stock.hot;
     const evs = await withAuditRefused(probe, () => m('POST', '/v1/maintenance/dispensers/disp-1/restock', { compartment: 'hot', count: 3, sponsor: probe }));
     expect(evs.filter((e) => e.type === 'dispenser.restocked')).toEqual([]);
+    // Nothing recorded, so the device was not told either (the record comes first).
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.dispenser!.stock.hot).toBe(before);
   });
 
   it('refuses an unknown dispenser with 404 unknown_device and bad counts with 400, auditing both refusals', async () => {
