@@ -108,12 +108,14 @@ export class StationJobs {
     }
   }
 
-  /** Delete events the cloud acknowledged and older than the retention (SPEC §9). */
+  /** Delete events the cloud acknowledged and older than the retention (SPEC §9), and finished unlock-journal rows as old. */
   prune(): number {
     try {
       const olderThanTs = this.opts.clock.now() - this.opts.config.retentionDays * 86_400_000;
       const n = this.opts.ledger.pruneAcknowledged(olderThanTs);
       if (n > 0) this.log.info({ pruned: n, olderThanTs }, 'acknowledged events pruned');
+      const unlocks = this.opts.lockers.pruneUnlockJournal(olderThanTs);
+      if (unlocks > 0) this.log.info({ pruned: unlocks, olderThanTs }, 'finished unlock-journal rows pruned');
       return n;
     } catch (e) {
       this.log.error({ err: e }, 'pruning failed');

@@ -76,6 +76,15 @@ export function stationHealth(d: AppDeps): Record<string, unknown> {
       held: lockers.filter((l) => l.riderId !== null).length,
       overdue: lockers.filter((l) => l.overdue).length,
       compartments: lockers,
+      // Every unlock is journalled before it is sent (README, How lockers behave).
+      recentUnlocks: d.lockers.unlockJournal(20).map((u) => ({
+        compartment: u.compartment,
+        purpose: u.purpose,
+        by: u.actor,
+        startedTs: u.started_ts,
+        outcome: u.outcome,
+        endedTs: u.ended_ts,
+      })),
     },
     claims: {
       byStatus: d.quota.countByStatus(),

@@ -92,6 +92,7 @@ export class LockerService implements LockerPort {
     ledger.tx((t) => {
       for (const c of this.comps.values()) store.ensureCompartment(t.db, { name: c.name, bus: c.bus.id, board: c.board, lock: c.lock }, t.now);
     });
+    this.recoverUnlocks();
     for (const row of store.loadCompartments(ledger.db)) {
       const c = this.comps.get(row.name);
       if (!c) continue; // a board no longer configured: its rows and holdings stay in the ledger
@@ -169,7 +170,7 @@ export class LockerService implements LockerPort {
         });
         c.phase = 'opening';
         c.holding = { id: holdingId, riderId, depositedTs: null, storedTs: null, storedMono: null, overdue: false };
-        const r = await this.unlockOnceMore(c);
+        const r = await this.unlockOnceMore(c, 'deposit', riderId);
         if (r.kind === 'opened') {
           this.opts.ledger.tx((t) => {
             store.activateHolding(t.db, holdingId, t.now);
@@ -202,7 +203,7 @@ export class LockerService implements LockerPort {
       if (!c) return { kind: 'no_locker_held' };
       if (!c.bus.isReachable(c.board))
         return { kind: 'locker_unavailable', compartment: c.name, reason: 'lock board not answering; the holding is kept' };
-      const r = await this.unlockOnceMore(c);
+      const r = await this.unlockOnceMore(c, 'retrieve', riderId);
       if (r.kind === 'no_answer') return { kind: 'locker_unavailable', compartment: c.name, reason: 'lock board not answering; the holding is kept' };
       if (r.kind === 'stayed_shut') {
         this.outOfService(c, 'door_never_opened', 'station');
@@ -225,7 +226,7 @@ export class LockerService implements LockerPort {
       const c = this.comps.get(compartment);
       if (!c) return { ok: false as const, error: 'unknown_compartment' as const, message: `no compartment ${compartment}` };
       if (!c.bus.isReachable(c.board)) return { ok: false as const, error: 'locker_unavailable' as const, message: `board ${c.board} is not answering` };
-      const r = await this.unlockOnceMore(c);
+      const r = await this.unlockOnceMore(c, 'forced_open', by);
       if (r.kind !== 'opened')
         return {
           ok: false as const,
@@ -308,8 +309,13 @@ export class LockerService implements LockerPort {
 
   // ---- helpers ------------------------------------------------------------------------------
 
-  /** Unlock; when the door stayed shut, once more (SPEC §6a). */
-  private async unlockOnceMore(c: Compartment): Promise<UnlockResult> {
+  /**
+   * Unlock; when the door stayed shut, once more (SPEC §6a). The unlock journal records it
+   * (fsynced) before the command goes on the wire, and its outcome after; a ledger that cannot
+   * write the record throws here and nothing is unlocked.
+   */
+  private async unlockOnceMore(c: Compartment, purpose: store.UnlockPurpose, actor: string): Promise<UnlockResult> {
+    const journalId = this.opts.ledger.tx((t) => store.startUnlock(t.db, c.name, purpose, actor, t.now));
     c.expectOpenUntilMono = Infinity;
     let r: UnlockResult = { kind: 'no_answer', error: 'stopped' };
     try {
@@ -322,7 +328,38 @@ export class LockerService implements LockerPort {
     } finally {
       // Unconfirmed (no answer): the latch may still have fired, so a door found open soon is ours.
       c.expectOpenUntilMono = r.kind === 'no_answer' ? this.opts.clock.monotonic() + this.unlockGraceMs : -Infinity;
+      try {
+        this.opts.ledger.tx((t) => store.endUnlock(t.db, journalId, r.kind, t.now));
+      } catch (e) {
+        // The start is on disk; at the next start this unlock shows as interrupted.
+        this.log.error({ err: e, compartment: c.name, purpose }, 'unlock outcome not recorded');
+      }
     }
+  }
+
+  /** Unlocks the station stopped in the middle of: their doors may have opened. */
+  private recoverUnlocks(): void {
+    const rows = store.unfinishedUnlocks(this.opts.ledger.db);
+    if (rows.length === 0) return;
+    this.opts.ledger.tx((t) => {
+      for (const u of rows) store.endUnlock(t.db, u.id, 'interrupted', t.now);
+    });
+    for (const u of rows) {
+      this.log.warn(
+        { compartment: u.compartment, purpose: u.purpose, actor: u.actor, startedTs: u.started_ts },
+        'an unlock was in flight when the station stopped; the door may have opened (holdings are kept)',
+      );
+    }
+  }
+
+  /** The unlock journal, newest first (maintenance, tests). */
+  unlockJournal(limit = 50): store.UnlockRow[] {
+    return store.recentUnlocks(this.opts.ledger.db, limit);
+  }
+
+  /** Forget finished unlocks older than `olderThanTs` (the pruning job, with the retention). */
+  pruneUnlockJournal(olderThanTs: number): number {
+    return this.opts.ledger.tx((t) => store.pruneUnlocks(t.db, olderThanTs));
   }
 
   private outOfService(c: Compartment, reason: string, by: string): void {

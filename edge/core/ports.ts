@@ -62,6 +62,19 @@ export interface LockerView {
   overdue: boolean;
 }
 
+/** One unlock: written before the command goes to the board, completed with its outcome. */
+export interface UnlockJournalRow {
+  id: number;
+  compartment: string;
+  purpose: 'deposit' | 'retrieve' | 'forced_open';
+  /** The rider, or the maintenance operator for a forced opening. */
+  actor: string;
+  started_ts: number;
+  /** null while in flight; `interrupted` when the station stopped in the middle of it. */
+  outcome: 'opened' | 'stayed_shut' | 'no_answer' | 'interrupted' | null;
+  ended_ts: number | null;
+}
+
 export interface LockerPort {
   deposit(riderId: string): Promise<DepositOutcome>;
   retrieve(riderId: string): Promise<RetrieveOutcome>;
@@ -71,6 +84,10 @@ export interface LockerPort {
   holdingOf(riderId: string): { compartment: string; since: number | null } | null;
   /** Overdue holdings and doors left open (the jobs call this). */
   checkTimers(): void;
+  /** The unlock journal, newest first (maintenance health). */
+  unlockJournal(limit?: number): UnlockJournalRow[];
+  /** Forget finished unlock-journal rows older than `olderThanTs` (the pruning job). */
+  pruneUnlockJournal(olderThanTs: number): number;
   compartments(): LockerView[];
   hasCompartment(compartment: string): boolean;
 }

@@ -90,6 +90,31 @@ describe('station jobs', () => {
     expect(ledger.eventsAfter(0, 1000).length).toBe(before);
   });
 
+  it('prunes finished unlock-journal rows older than the retention, never one still in flight', async () => {
+    const credential = await h.credential('rider-journal');
+    expect((await call(h.station.httpUrl, 'POST', '/v1/lockers/deposit', { credential })).status).toBe(201);
+    const health = await call(h.station.httpUrl, 'GET', '/v1/health', undefined, { token: MAINTENANCE_TOKEN });
+    expect((health.body.lockers as { recentUnlocks: unknown[] }).recentUnlocks[0]).toMatchObject({
+      purpose: 'deposit',
+      by: 'rider-journal',
+      outcome: 'opened',
+      startedTs: expect.any(Number),
+    });
+    const db = h.station.ledger.db;
+    db.prepare(`INSERT INTO locker_unlocks (compartment, purpose, actor, started_ts) VALUES ('1-4', 'retrieve', 'in-flight', ?)`).run(clock.now());
+    const count = () => (db.prepare('SELECT count(*) AS n FROM locker_unlocks').get() as { n: number }).n;
+    expect(count()).toBeGreaterThanOrEqual(2);
+    clock.offsetMs += 31 * 86_400_000;
+    try {
+      h.station.jobs.prune();
+    } finally {
+      clock.offsetMs -= 31 * 86_400_000;
+    }
+    expect(db.prepare('SELECT actor, outcome FROM locker_unlocks').all()).toEqual([{ actor: 'in-flight', outcome: null }]);
+    db.prepare(`DELETE FROM locker_unlocks WHERE actor = 'in-flight'`).run();
+    expect((await call(h.station.httpUrl, 'POST', '/v1/lockers/retrieve', { credential })).status).toBe(200);
+  });
+
   it('raises locker.overdue for a holding past the storage limit', async () => {
     const credential = await h.credential('rider-overdue');
     const d = await call(h.station.httpUrl, 'POST', '/v1/lockers/deposit', { credential });

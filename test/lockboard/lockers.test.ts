@@ -2,6 +2,8 @@
  * LockerService (SPEC §6a) through the real LockBus and the simulated boards, with a real
  * Ledger on a temp dir and a ManualClock for the long durations.
  */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsOf, manualClock, rig, type Rig } from './harness';
 import { boardDeviceId } from '../../edge/drivers/lockbus';
@@ -253,6 +255,51 @@ describe('lockers', () => {
     await r.bus.pollNow();
     expect(faults(r)).toEqual([]);
     expect(await r.lockers!.deposit('rider-a')).toEqual({ kind: 'deposited', compartment: '1-1' });
+  });
+
+  it('journals every unlock with its purpose and who asked, and its outcome', async () => {
+    r = await rig();
+    await r.lockers!.deposit('rider-a');
+    await riderCloses(r, '1-1');
+    await r.lockers!.retrieve('rider-a');
+    r.sim.setLockFault(1, 3, 'jammed');
+    await r.lockers!.forceOpen('1-3', 'check the latch', 'ops-wang');
+    const journal = r.lockers!.unlockJournal().map((u) => [u.compartment, u.purpose, u.actor, u.outcome]);
+    expect(journal.reverse()).toEqual([
+      ['1-1', 'deposit', 'rider-a', 'opened'],
+      ['1-1', 'retrieve', 'rider-a', 'opened'],
+      ['1-3', 'forced_open', 'ops-wang', 'stayed_shut'],
+    ]);
+  });
+
+  it('unlocks nothing when the ledger cannot write the unlock journal first', async () => {
+    r = await rig();
+    await r.lockers!.deposit('rider-a');
+    await riderCloses(r, '1-1');
+    r.ledger.db.exec(`CREATE TEMP TRIGGER refuse_unlock BEFORE INSERT ON locker_unlocks BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`);
+    const before = [r.sim.unlockCount(1, 1), r.sim.unlockCount(1, 2)];
+    await expect(r.lockers!.retrieve('rider-a')).rejects.toThrow(/disk full/);
+    await expect(r.lockers!.forceOpen('1-2', 'inspection', 'ops-wang')).rejects.toThrow(/disk full/);
+    expect([r.sim.unlockCount(1, 1), r.sim.unlockCount(1, 2)]).toEqual(before);
+    expect(r.sim.door(1, 1)).toBe('closed');
+    expect(r.lockers!.holdingOf('rider-a')!.compartment).toBe('1-1');
+    r.ledger.db.exec('DROP TRIGGER refuse_unlock');
+    expect(await r.lockers!.retrieve('rider-a')).toEqual({ kind: 'retrieved', compartment: '1-1' });
+  });
+
+  it('marks an unlock the station stopped in the middle of as interrupted, and keeps the holding', async () => {
+    r = await rig();
+    await r.lockers!.deposit('rider-a');
+    await riderCloses(r, '1-1');
+    await r.stopStation();
+    // As a kill -9 between writing the journal and hearing the board leaves it.
+    const db = new Database(join(r.dir, 'station.db'));
+    db.prepare(`INSERT INTO locker_unlocks (compartment, purpose, actor, started_ts) VALUES ('1-1', 'retrieve', 'rider-a', ?)`).run(Date.now());
+    db.close();
+    await r.restartStation();
+    expect(r.lockers!.unlockJournal(1)[0]).toMatchObject({ compartment: '1-1', purpose: 'retrieve', outcome: 'interrupted' });
+    expect(r.lockers!.holdingOf('rider-a')!.compartment).toBe('1-1');
+    expect(await r.lockers!.retrieve('rider-a')).toEqual({ kind: 'retrieved', compartment: '1-1' });
   });
 
   it('writes each holding change with its event in the ledger, chain intact', async () => {

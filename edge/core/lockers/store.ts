@@ -4,6 +4,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { registerMigration } from '../../ledger/migrations';
+import type { UnlockJournalRow } from '../ports';
 
 /**
  * free: nobody's · opening: a deposit's unlock is in flight · depositing: the rider has it, the
@@ -47,6 +48,54 @@ registerMigration({
     CREATE UNIQUE INDEX locker_holdings_compartment ON locker_holdings (compartment) WHERE status <> 'ended';
   `,
 });
+
+registerMigration({
+  version: 101,
+  name: 'locker unlock journal',
+  sql: `
+    -- Every unlock, written (fsynced) before the command goes on the wire and completed with
+    -- its outcome after: no door opens without a durable record, even if the station stops
+    -- between the unlock and the change it belongs to (a retrieve, a forced opening).
+    CREATE TABLE locker_unlocks (
+      id          INTEGER PRIMARY KEY AUTOINCREMENT,
+      compartment TEXT NOT NULL,
+      purpose     TEXT NOT NULL CHECK (purpose IN ('deposit','retrieve','forced_open')),
+      actor       TEXT NOT NULL,
+      started_ts  INTEGER NOT NULL,
+      outcome     TEXT CHECK (outcome IN ('opened','stayed_shut','no_answer','interrupted')),
+      ended_ts    INTEGER
+    );
+    CREATE INDEX locker_unlocks_open ON locker_unlocks (id) WHERE outcome IS NULL;
+  `,
+});
+
+export type UnlockRow = UnlockJournalRow;
+export type UnlockPurpose = UnlockJournalRow['purpose'];
+export type UnlockOutcome = NonNullable<UnlockJournalRow['outcome']>;
+
+export function startUnlock(db: Database, compartment: string, purpose: UnlockPurpose, actor: string, ts: number): number {
+  const r = db
+    .prepare('INSERT INTO locker_unlocks (compartment, purpose, actor, started_ts) VALUES (?, ?, ?, ?)')
+    .run(compartment, purpose, actor, ts);
+  return Number(r.lastInsertRowid);
+}
+
+export function endUnlock(db: Database, id: number, outcome: UnlockOutcome, ts: number): void {
+  db.prepare('UPDATE locker_unlocks SET outcome = ?, ended_ts = ? WHERE id = ?').run(outcome, ts, id);
+}
+
+/** Unlocks still in flight when the station stopped (their outcome was never written). */
+export function unfinishedUnlocks(db: Database): UnlockRow[] {
+  return db.prepare('SELECT * FROM locker_unlocks WHERE outcome IS NULL ORDER BY id').all() as UnlockRow[];
+}
+
+export function recentUnlocks(db: Database, limit: number): UnlockRow[] {
+  return db.prepare('SELECT * FROM locker_unlocks ORDER BY id DESC LIMIT ?').all(limit) as UnlockRow[];
+}
+
+export function pruneUnlocks(db: Database, olderThanTs: number): number {
+  return db.prepare('DELETE FROM locker_unlocks WHERE outcome IS NOT NULL AND ended_ts < ?').run(olderThanTs).changes;
+}
 
 export interface CompartmentRow {
   name: string;
