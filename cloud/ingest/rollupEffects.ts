@@ -165,6 +165,9 @@ function deviceEffects(e: StationEvent): RollupEffect[] {
       return [...closes, { ...base, state: state ?? 'online' }];
     }
     case 'device.service': {
+      // One compartment out of service (a door that never opened) is not the whole board: its
+      // fault (`door_stuck:{c}`) arrives as device.fault; the board keeps its state.
+      if (str(d.compartment)) return [base];
       const inService = d.inService !== false;
       return [{ ...base, inService, state: inService ? 'online' : 'out_of_service' }];
     }

@@ -121,9 +121,16 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
         { type: 'dispenser.restocked', ts: 7000, data: { dispenserId: 'disp-1', compartment: 'hot', count: 40, by: 'ops-wang', sponsor: 'bank-a' } },
         { type: 'device.service', ts: 8000, data: { deviceId: 'board-1', inService: false } },
         { type: 'device.online', ts: 9000, data: { deviceId: 'board-1' } },
+        // One compartment of board-2 out of service leaves the board in its state.
+        { type: 'device.online', ts: 9100, data: { deviceId: 'board-2' } },
+        { type: 'device.service', ts: 9200, data: { deviceId: 'board-2', kind: 'lockboard', compartment: '2-3', inService: false, reason: 'door_never_opened' } },
       ]);
       expect(await store.openFaults()).toEqual([]);
-      expect((await store.devices()).map((d) => [d.deviceId, d.state])).toEqual([['board-1', 'out_of_service'], ['disp-1', 'online']]);
+      expect((await store.devices()).map((d) => [d.deviceId, d.state])).toEqual([
+        ['board-1', 'out_of_service'],
+        ['board-2', 'online'],
+        ['disp-1', 'online'],
+      ]);
     });
 
     it('records an alert once per station, kind and seq, counting repeats', async () => {
