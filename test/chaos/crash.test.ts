@@ -8,7 +8,10 @@
  * lockers over HTTP without pause while the daemon is killed with SIGKILL at random moments and
  * started again.
  *
- * After each kill the ledger file (opened read-only) has an unbroken hash chain. At the end,
+ * After each kill the ledger file (opened read-only) has an unbroken hash chain and is
+ * consistent: SQLite's integrity check, no rider with two claims on a day, every committed
+ * claim with its event and exactly one bottle, no bottle without a claim on disk, and
+ * committed ≤ bottles ≤ committed + claims in flight or unknown (`checkLedger`). At the end,
  * once the restarted daemon has queried the dispenser about every unknown claim (those whose
  * command died with the daemon, never received by the device, wait for maintenance by SPEC §3
  * rule 4; the test resolves them through the maintenance API as released): the bottles
@@ -208,6 +211,48 @@ describe('crash: kill -9 of the edge daemon', () => {
       }
     };
 
+    /**
+     * The ledger file as the kill left it (the daemon is dead; the dispenser may still be
+     * finishing a vend it was sent): SQLite's own integrity check; no rider with two
+     * quota-holding claims on a day; every committed claim has its claim.committed event and
+     * exactly one bottle; no bottle for a released claim; no bottle without a claim on disk;
+     * committed ≤ bottles ≤ committed + claims still in flight or unknown.
+     */
+    const ledgerProblems: string[] = [];
+    const checkLedger = (kill: number): void => {
+      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      try {
+        const problem = (what: string) => ledgerProblems.push(`after kill ${kill + 1}: ${what}`);
+        const integrity = db.pragma('integrity_check', { simple: true });
+        if (integrity !== 'ok') problem(`integrity_check ${String(integrity)}`);
+        const doubles = db
+          .prepare("SELECT rider_id, day FROM claims WHERE status IN ('committed','unknown','reserved','dispensing') GROUP BY rider_id, day HAVING COUNT(*) > 1")
+          .all() as Array<{ rider_id: string; day: string }>;
+        for (const d of doubles) problem(`two claims for ${d.rider_id} on ${d.day}`);
+        const claims = db.prepare('SELECT id, status FROM claims').all() as Array<{ id: string; status: string }>;
+        const ids = new Set(claims.map((c) => c.id));
+        for (const [id, n] of disp.dropped) if (n > 0 && !ids.has(id)) problem(`a bottle for ${id}, which the ledger has no claim for`);
+        const byStatus: Record<string, number> = {};
+        for (const c of claims) {
+          byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
+          if (c.status === 'committed' && disp.droppedFor(c.id) !== 1) problem(`committed ${c.id} with ${disp.droppedFor(c.id)} bottles`);
+          if (c.status === 'released' && disp.droppedFor(c.id) !== 0) problem(`released ${c.id} with a bottle`);
+        }
+        const withoutEvent = db
+          .prepare(
+            "SELECT id FROM claims WHERE status = 'committed' AND id NOT IN (SELECT json_extract(data, '$.claimId') FROM events WHERE type = 'claim.committed')",
+          )
+          .all() as Array<{ id: string }>;
+        for (const c of withoutEvent) problem(`committed ${c.id} without its claim.committed event`);
+        const committedN = byStatus.committed ?? 0;
+        const open = (byStatus.unknown ?? 0) + (byStatus.dispensing ?? 0) + (byStatus.reserved ?? 0);
+        if (disp.droppedTotal < committedN || disp.droppedTotal > committedN + open)
+          problem(`bottles ${disp.droppedTotal} outside committed ${committedN} … committed + open ${committedN + open}`);
+      } finally {
+        db.close();
+      }
+    };
+
     let chainChecks = 0;
     let lastHead = 0;
     let restartMsTotal = 0;
@@ -216,6 +261,7 @@ describe('crash: kill -9 of the edge daemon', () => {
       daemon.child.kill('SIGKILL');
       await daemon.exited;
       const head = checkChain();
+      checkLedger(k);
       chainChecks++;
       expect(head).toBeGreaterThanOrEqual(lastHead);
       lastHead = head;
@@ -298,6 +344,7 @@ describe('crash: kill -9 of the edge daemon', () => {
       kills,
       riders,
       chainChecks,
+      ledgerProblems: ledgerProblems.length,
       eventsAtEnd: lastHead,
       claims: claims.length,
       committed: committed.length,
@@ -318,6 +365,7 @@ describe('crash: kill -9 of the edge daemon', () => {
       seed: String(seed),
     });
     process.stdout.write(`  claims by status ${JSON.stringify(counts)}; answers ${JSON.stringify(tally)}\n`);
+    expect(ledgerProblems).toEqual([]);
     expect(doubles).toEqual([]);
     expect(lockerMismatches).toEqual([]);
     expect(committedWrong).toEqual([]);
