@@ -75,15 +75,11 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     if (!ctx.config.dispensers.some((d) => d.id === id)) throw apiError('unknown_device', `no dispenser "${id}"`);
     const by = ctx.state(req).operator!;
     const detail = { dispenserId: id, compartment, count, ...(sponsor ? { sponsor } : {}) };
-    try {
-      await ctx.claims.restock(id, compartment, count, sponsor, by, (t) => audit(t, req, 'ok', detail));
-    } catch (e) {
-      if (e instanceof ApiError || (e as { code?: string }).code === 'ledger_unavailable') throw e;
-      // Recorded, but the broker could not pass cmd/restock on (it is stopping).
-      log.warn({ err: e, dispenserId: id }, 'restock failed');
-      throw apiError('dispenser_unavailable', `dispenser ${id}: ${(e as Error).message}`);
-    }
-    return reply.send({ ...detail, by });
+    // The record (and its audit) first; a ledger that refuses it answers 503 ledger_unavailable
+    // and the device is not told. `deviceTold: false`: recorded, but the broker could not pass
+    // cmd/restock on (it is stopping); the device under-counts until the next restock.
+    const { deviceTold } = await ctx.claims.restock(id, compartment, count, sponsor, by, (t) => audit(t, req, 'ok', detail));
+    return reply.send({ ...detail, by, deviceTold });
   });
 
   app.post('/v1/maintenance/lockers/:compartment/open', { ...auth, schema: { params: CompartmentParams, body: OpenBody } }, async (req, reply) => {

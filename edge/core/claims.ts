@@ -180,7 +180,7 @@ export class ClaimService implements ClaimPort {
     return r.kind === 'not_found' ? undefined : r.claim;
   }
 
-  async restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, inTx?: (t: LedgerTx) => void): Promise<void> {
+  async restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, inTx?: (t: LedgerTx) => void): Promise<{ deviceTold: boolean }> {
     if (!this.opts.driver.has(dispenserId)) throw Object.assign(new Error(`unknown dispenser ${dispenserId}`), { code: 'unknown_dispenser' });
     if (!Number.isInteger(count) || count < 0 || count > 10_000) {
       throw Object.assign(new RangeError('count must be an integer from 0 to 10000'), { code: 'bad_request' });
@@ -197,10 +197,11 @@ export class ClaimService implements ClaimPort {
     });
     try {
       await this.opts.driver.restock(dispenserId, compartment, count);
+      return { deviceTold: true };
     } catch (e) {
-      throw Object.assign(new Error(`the restock is recorded, but the dispenser was not told (${(e as Error).message}); check the broker, then restock again`), {
-        code: 'device_not_told',
-      });
+      // The bottles are in the machine and recorded; only the device's counter is behind.
+      this.log.error({ err: e, dispenserId, compartment, count }, 'restock recorded, but cmd/restock could not be sent; the device under-counts its stock until restocked again');
+      return { deviceTold: false };
     }
   }
 

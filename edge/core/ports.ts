@@ -30,7 +30,7 @@ export interface ClaimPort {
    * Restock a compartment (sends cmd/restock, writes `dispenser.restocked`); `inTx` runs in the
    * same transaction (the maintenance audit).
    */
-  restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, inTx?: (t: LedgerTx) => void): Promise<void>;
+  restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, inTx?: (t: LedgerTx) => void): Promise<{ deviceTold: boolean }>;
   /** Stock per dispenser and compartment as last reported, for the kiosk and health. */
   availability(): Array<{ dispenserId: string; usable: boolean; stock: Partial<Record<Compartment, number>> }>;
   /** Finish or mark `unknown` every claim in flight (shutdown). */

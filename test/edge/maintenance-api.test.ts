@@ -104,7 +104,7 @@ describe('restock', () => {
     const seq = h.station.ledger.head().seq;
     const r = await m('POST', '/v1/maintenance/dispensers/disp-1/restock', { compartment: 'cold', count: 12, sponsor: 'Bank of Daning' });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ dispenserId: 'disp-1', compartment: 'cold', count: 12, sponsor: 'Bank of Daning', by: 'ops-wang' });
+    expect(r.body).toMatchObject({ dispenserId: 'disp-1', compartment: 'cold', count: 12, sponsor: 'Bank of Daning', by: 'ops-wang', deviceTold: true });
     const evs = eventsSince(seq);
     expect(evs.find((e) => e.type === 'dispenser.restocked')?.data).toMatchObject({ dispenserId: 'disp-1', compartment: 'cold', count: 12, sponsor: 'Bank of Daning', by: 'ops-wang' });
     expect(evs.find((e) => e.type === 'maintenance.audit')?.data).toMatchObject({ by: 'ops-wang', outcome: 'ok', sponsor: 'Bank of Daning' });
