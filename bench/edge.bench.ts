@@ -9,7 +9,7 @@
  *    two trivial requests.
  * 2. The daemon's resident memory (its own /metrics gauge) right after start and after
  *    100,000 claims by 100,000 riders. If that would take longer than the time budget
- *    (EDGE_BENCH_BUDGET_MS, default 110 s), the run stops there, reports what it measured, and
+ *    (EDGE_BENCH_BUDGET_MS, default 240 s), the run stops there, reports what it measured, and
  *    adds a separate row, marked EXTRAPOLATED, with a linear estimate for 100,000.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -33,7 +33,9 @@ export function buildApp(deps: CloudDeps): CloudApp {
     // Request start/end lines would log every upload; refusals and failures are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-    // Keep ajv's defaults except type coercion of bodies: a sync upload is taken as sent.
+    // Fastify's ajv defaults, but nothing removed from a body. Coercion stays on (query strings
+    // such as `?week=` and `?limit=` arrive as text); a coerced upload could not pass the hash
+    // chain anyway, since the hashes are over the events as the edge wrote them.
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
