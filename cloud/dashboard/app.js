@@ -140,15 +140,35 @@ function ackButton(a) {
   return b;
 }
 
+// The page refreshes itself while it is logged in and visible: every 15 s, or every
+// `?refresh=N` seconds (at least 2; `?refresh=0` turns it off).
+const AUTO_REFRESH_S = (() => {
+  const v = new URLSearchParams(location.search).get('refresh');
+  if (v === null || v === '' || Number.isNaN(Number(v))) return 15;
+  return Number(v) <= 0 ? 0 : Math.max(2, Number(v));
+})();
+let refreshing = false;
+
 async function refresh() {
+  if (refreshing) return;
+  refreshing = true;
   $('status').textContent = 'loading…';
   try {
     await loadWeekly();
     await Promise.all([loadTrend(), loadHealth()]);
-    $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    const every = AUTO_REFRESH_S ? ` · refreshes every ${AUTO_REFRESH_S} s` : '';
+    $('status').textContent = `updated ${new Date().toLocaleTimeString()}${every}`;
   } catch (e) {
     $('status').textContent = `failed: ${e.message}`;
+  } finally {
+    refreshing = false;
   }
+}
+
+if (AUTO_REFRESH_S) {
+  setInterval(() => {
+    if (token() && !document.hidden && !$('app-view').hidden) refresh();
+  }, AUTO_REFRESH_S * 1000);
 }
 
 async function downloadCsv() {

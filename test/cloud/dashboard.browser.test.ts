@@ -13,6 +13,7 @@ const CHROMIUM = '/usr/bin/chromium';
 describe('dashboard in headless Chromium', () => {
   let cloud: RunningCloud;
   let browser: Browser;
+  let uploaded: EventSpec[] = [];
 
   beforeAll(async () => {
     cloud = await startCloud(testConfig(), { logger: silent });
@@ -23,6 +24,7 @@ describe('dashboard in headless Chromium', () => {
       specs.push({ type: 'claim.committed', ts: noonOf(day) + 1, data: { claimId: `c${i}`, riderId: rider, compartment: i ? 'cold' : 'hot', dispenserId: 'disp-1', sponsor: 'bank-a' } });
     }
     specs.push({ type: 'device.fault', ts: noonOf('2026-11-25') + 5, data: { deviceId: 'disp-1', faults: ['jam'] } });
+    uploaded = specs;
     const res = await fetch(`${cloud.url}/v1/stations/dn-001/events`, {
       method: 'POST',
       headers: { ...bearer(TOKENS['dn-001']), 'content-type': 'application/json' },
@@ -78,6 +80,30 @@ describe('dashboard in headless Chromium', () => {
     await page.reload();
     await page.waitForSelector('#app-view:not([hidden])');
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('refreshes itself: a batch synced after the page loaded shows without pressing Refresh', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${cloud.url}/dashboard?refresh=2`);
+    await page.fill('#token', TOKENS.admin);
+    await page.click('#login');
+    await page.waitForSelector('#app-view:not([hidden])');
+    await page.fill('#week', '2026-W48');
+    await page.dispatchEvent('#week', 'change');
+    const dn001 = () => page.$eval('#weekly-table tbody tr', (tr) => tr.querySelectorAll('td')[1]?.textContent);
+    await expect.poll(dn001).toBe('3');
+    expect(await page.textContent('#status')).toContain('refreshes every 2 s');
+    // dn-001 syncs one more check-in (seq 8, continuing its chain).
+    const last = chain(uploaded).at(-1)!;
+    const more = chain([{ type: 'checkin', ts: noonOf('2026-11-26'), data: { riderId: 'r4', windowFrom: '2026-11-26', windowTo: '2026-12-02' } }], last.seq, last.hash);
+    const res = await fetch(`${cloud.url}/v1/stations/dn-001/events`, {
+      method: 'POST',
+      headers: { ...bearer(TOKENS['dn-001']), 'content-type': 'application/json' },
+      body: JSON.stringify({ events: more }),
+    });
+    expect(res.status).toBe(200);
+    await expect.poll(dn001, { timeout: 10_000 }).toBe('4');
     await page.close();
   });
 });
