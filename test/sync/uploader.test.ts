@@ -3,7 +3,7 @@ import { verifyChain } from '../../protocol/index';
 import { Uploader } from '../../edge/sync/uploader';
 import type { Ledger } from '../../edge/ledger/ledger';
 import type { RunningCloud } from '../../cloud/server';
-import { bearer, silent, TOKENS } from '../cloud/helpers';
+import { bearer, silent, tempDir, TOKENS } from '../cloud/helpers';
 import { cloudConfig, cloudOn, openLedger, until } from './harness';
 
 const FAST = { initialBackoffMs: 10, maxBackoffMs: 100, idlePollMs: 60_000, requestTimeoutMs: 5_000 };
@@ -91,6 +91,44 @@ describe('edge uploader against the real ledger and cloud (SPEC §9)', () => {
     const checkins = stored.filter((e) => e.type === 'checkin' && e.day >= '2026-11-23' && e.day <= '2026-11-29').length;
     expect(report.stations.find((s: { stationId: string }) => s.stationId === 'dn-001').checkins).toBe(checkins);
   }, 120_000);
+
+  it('an edge restart in the middle of the backlog resumes from what the cloud acknowledged: every event once, in order', async () => {
+    const cloud = await cloudOn(cloudConfig());
+    cleanup.push(() => cloud.stop());
+    const dir = tempDir('ws-edge-restart-');
+    const first = openLedger(undefined, dir);
+    for (let i = 0; i < 600; i++) first.ledger.append('station.heartbeat', { uptimeS: i });
+    // The daemon stops (SIGTERM) while its third upload is on the wire.
+    let posts = 0;
+    let stopping: Promise<void> | null = null;
+    const up1 = uploader(first.ledger, cloud, {
+      batchSize: 50,
+      fetch: async (input, init) => {
+        if (++posts === 3) stopping = up1.stop();
+        return fetch(input, init);
+      },
+    });
+    up1.start();
+    await until(() => stopping !== null, 10_000, 'the third upload');
+    await stopping;
+    const ackedAtStop = first.ledger.ackedSeq();
+    expect(ackedAtStop).toBeGreaterThanOrEqual(100);
+    expect(ackedAtStop).toBeLessThan(600);
+    first.ledger.close();
+
+    // The new process opens the same file and carries on; more riders came meanwhile.
+    const second = openLedger(first.clock, dir);
+    cleanup.push(() => second.ledger.close());
+    expect(second.ledger.ackedSeq()).toBe(ackedAtStop);
+    for (let i = 0; i < 50; i++) second.ledger.append('checkin', { riderId: `r${i}`, windowFrom: '2026-11-23', windowTo: '2026-11-29' });
+    const up2 = uploader(second.ledger, cloud, { batchSize: 50 });
+    up2.start();
+    await until(() => second.ledger.ackedSeq() === 650, 20_000, 'the rest of the backlog');
+    const stored = await cloud.store.eventsAfter('dn-001', 0, 1000);
+    expect(stored.map((e) => e.seq)).toEqual(Array.from({ length: 650 }, (_, i) => i + 1));
+    expect(stored).toEqual(second.ledger.eventsAfter(0, 1000));
+    expect(verifyChain(stored)).toMatchObject({ ok: true, lastSeq: 650 });
+  });
 
   it('wakes promptly when a new event is committed', async () => {
     const cloud = await cloudOn(cloudConfig());
