@@ -3,7 +3,7 @@
  * Start-up is refused with one message per bad key, each naming its path.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DEFAULT_TIMEZONE, DeviceListEntry, TokenHash, isValidTimeZone } from '../protocol/index';
@@ -132,5 +132,7 @@ export function loadCloudConfig(path: string): CloudConfig {
   } catch (e) {
     throw new ConfigError([`${path} is not valid JSON: ${(e as Error).message}`]);
   }
-  return parseCloudConfig(json);
+  // A relative dataDir is the config file's neighbour, as for the edge: the CLI run from any
+  // folder then opens the same database as the server.
+  return parseCloudConfig(json, { baseDir: dirname(resolve(path)) });
 }

@@ -94,13 +94,10 @@ export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
           sponsor: str(d.sponsor) ?? NO_SPONSOR,
         },
       ];
-    case 'claim.resolved': {
-      // A late `dropped` report (SPEC §3 rule 4): the bottle counts on the claim's own day when given.
-      if (d.outcome !== 'committed') return [];
-      const claimWeek = typeof d.day === 'string' ? weekOf(d.day) : null;
-      const c = d.compartment === 'hot' || d.compartment === 'cold' ? d.compartment : null;
-      return [{ kind: 'bottle', week: claimWeek ?? week, riderId: d.riderId as string, compartment: c, sponsor: str(d.sponsor) ?? NO_SPONSOR }];
-    }
+    case 'claim.resolved':
+      // The edge writes claim.resolved and then, for a bottle that did drop, claim.committed
+      // (on the claim's own day): the bottle counts once, from claim.committed.
+      return [];
     case 'dispenser.restocked': {
       const effects: RollupEffect[] = [
         {

@@ -15,7 +15,7 @@ export interface StationWeek {
   newRiders: number;
   returningRiders: number;
   bottles: { hot: number; cold: number };
-  /** Extra: bottles whose compartment was not reported (a late claim.resolved). */
+  /** Extra: bottles whose compartment was not reported (claim.committed without a known compartment). */
   otherBottles: number;
 }
 

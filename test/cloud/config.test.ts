@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadCloudConfig, parseCloudConfig } from '../../cloud/config';
@@ -43,6 +44,8 @@ describe('cloud config (SPEC §11)', () => {
   it('loads the example config shipped in cloud/', () => {
     const c = loadCloudConfig('cloud/cloud.example.json');
     expect(c.stations.map((s) => s.id)).toEqual(['dn-001']);
+    // A relative dataDir is the config file's neighbour, wherever the command runs from.
+    expect(c.dataDir).toBe(join(import.meta.dirname, '../../data/cloud'));
   });
 
   it('says which port is taken and how to fix it', async () => {
