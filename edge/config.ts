@@ -9,7 +9,14 @@ import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typeb
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import { DEFAULT_TIMEZONE, DEVICE_ID_PATTERN, isValidTimeZone } from '../protocol/index';
+import {
+  DEFAULT_TIMEZONE,
+  DEVICE_ID_PATTERN,
+  LOCK_BOARD_PROFILE_NAMES,
+  isValidTimeZone,
+  lockBoardProfile,
+  type LockBoardProfileName,
+} from '../protocol/index';
 
 /** `hint` is the message an installer reads when the key is wrong (see `explain`). */
 function int(min: number, max: number, opts: Record<string, unknown> = {}) {
@@ -32,15 +39,24 @@ const DispenserEntry = Type.Object(
   { additionalProperties: false },
 );
 
+// `locks` has no schema default: it defaults to the bus profile's lock count (resolveConfig).
+// The ranges here are the widest of all profiles (8A80); semanticProblems checks the bus's own.
 const Board = Type.Object(
-  { address: int(1, 31, { hint: 'must be a board address 1–31 (DIP switch)' }), locks: Type.Optional(int(1, 24, { default: 24 })) },
+  { address: int(1, 31, { hint: 'must be a board address 1–31 (DIP switch)' }), locks: Type.Optional(int(1, 24)) },
   { additionalProperties: false },
+);
+
+/** The board family of a bus (SPEC §6: the protocol is a data profile); absent = "8a80". */
+const LockBoardProfileKey = Type.Union(
+  LOCK_BOARD_PROFILE_NAMES.map((n) => Type.Literal(n)),
+  { hint: `must be a lock-board profile: ${LOCK_BOARD_PROFILE_NAMES.map((n) => `"${n}"`).join(' or ')}` },
 );
 
 const LockBus = Type.Object(
   {
     path: Type.String({ minLength: 1, hint: 'must be a serial device path, e.g. "/dev/ttyUSB0"' }),
     baudRate: Type.Optional(BaudRate),
+    profile: Type.Optional(LockBoardProfileKey),
     boards: Type.Array(Board, { minItems: 1, maxItems: 31, hint: 'must list 1–31 boards' }),
   },
   { additionalProperties: false },
@@ -151,7 +167,8 @@ export type StationConfig = Readonly<
   Omit<StationConfigFile, TuningKey | 'lockBuses' | 'scanner'> & {
     [K in TuningKey]: Filled<Static<(typeof Tuning)[K]>>;
   } & {
-    lockBuses: Array<{ path: string; baudRate: number; boards: Array<{ address: number; locks: number }> }>;
+    /** `profile` stays absent when the file leaves it out: the default "8a80" (see `lockBoardProfile`). */
+    lockBuses: Array<{ path: string; baudRate: number; profile?: LockBoardProfileName; boards: Array<{ address: number; locks: number }> }>;
     scanner?: { path: string; baudRate: number };
   }
 >;
@@ -206,9 +223,14 @@ function semanticProblems(c: StationConfigFile): string[] {
     if (paths.has(b.path)) out.push(`/lockBuses/${i}/path: duplicate bus path "${b.path}"`);
     paths.add(b.path);
     const addrs = new Set<number>();
+    const profile = lockBoardProfile(b.profile);
     b.boards.forEach((board, j) => {
       if (addrs.has(board.address)) out.push(`/lockBuses/${i}/boards/${j}/address: duplicate board address ${board.address} on this bus`);
       addrs.add(board.address);
+      if (board.address < profile.minAddress || board.address > profile.maxAddress)
+        out.push(`/lockBuses/${i}/boards/${j}/address: must be a board address ${profile.minAddress}–${profile.maxAddress} for the ${profile.name} profile`);
+      if (board.locks !== undefined && board.locks > profile.locksPerBoard)
+        out.push(`/lockBuses/${i}/boards/${j}/locks: must be an integer 1–${profile.locksPerBoard} for the ${profile.name} profile`);
     });
   });
   // Compartment names are "{board}-{lock}" (SPEC §11), so one address across two buses would clash.
@@ -250,7 +272,8 @@ export function resolveConfig(doc: unknown, baseDir: string, file = '<config>'):
   for (const [k, s] of Object.entries(Tuning)) filled[k] = Value.Default(s, filled[k] ?? (s as { default?: unknown }).default);
   for (const bus of filled.lockBuses) {
     bus.baudRate ??= 9600;
-    for (const b of bus.boards) b.locks ??= 24;
+    // `profile` is left absent rather than filled, so a config without it resolves as before.
+    for (const b of bus.boards) b.locks ??= lockBoardProfile(bus.profile).locksPerBoard;
   }
   if (filled.scanner) filled.scanner.baudRate ??= 9600;
   filled.timezone ??= DEFAULT_TIMEZONE;

@@ -7,7 +7,7 @@
  * station on port 0 with serial paths on @serialport/binding-mock (`bindings`).
  */
 import { join } from 'node:path';
-import { systemClock, type Clock } from '../protocol/index';
+import { lockBoardProfile, systemClock, type Clock } from '../protocol/index';
 import { buildApp, type TypedApp } from './api/app';
 import { deviceListDiff, diskFreeBytes, devicesSummary } from './api/station-health';
 import { TrustStore } from './api/trust';
@@ -133,6 +133,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         new LockBus({
           path: b.path,
           baudRate: b.baudRate,
+          profile: lockBoardProfile(b.profile),
           boards: b.boards,
           binding: opts.bindings?.[b.path] ?? opts.serialBinding,
           logger,

@@ -3,7 +3,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { GENESIS_HASH, canonicalJsonOfParsed, chainHash, sha256Hex } from './canonical';
-import { validator } from './schema';
+import { validator, type Validator } from './schema';
 
 export const EVENT_TYPES = [
   'checkin',
@@ -32,10 +32,28 @@ export type EventType = (typeof EVENT_TYPES)[number];
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 const Compartment = Type.Union([Type.Literal('hot'), Type.Literal('cold')]);
+/** A locker compartment's name (`{board}-{lock}`, SPEC §6a); kept a plain id so a renamed layout still validates. */
+const LockerName = Id;
+/** Who did it: a maintenance operator's token name (SPEC §8), or `station` for the station's own decisions. */
+const Actor = Id;
+const Ms = Type.Integer({ minimum: 0 });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+/**
+ * Device kinds and fault names stay open strings: a newer edge may drive a new kind or report a
+ * new fault, and the cloud must not flag its events for that (SPEC §9: the log is the edge's).
+ */
+const DeviceKind = Type.String({ minLength: 1, maxLength: 64 });
+const Device = { deviceId: Id, kind: DeviceKind };
 
-/** Data schemas of the events the reports read (SPEC §10: "at least"). More keys are allowed. */
-export const EVENT_DATA = {
+/**
+ * The data of every event type the edge writes (SPEC §10; issue 2). Required are the keys every
+ * call site writes, optional the keys only some write. Objects stay open (TypeBox's default):
+ * a newer edge may add keys, and neither side refuses them.
+ */
+export const EVENT_DATA_SCHEMAS = {
+  // SPEC §10 minimum, exactly.
   checkin: Type.Object({ riderId: Id, windowFrom: Day, windowTo: Day }),
+  // SPEC §10 minimum, exactly.
   'claim.committed': Type.Object({
     claimId: Id,
     riderId: Id,
@@ -44,12 +62,42 @@ export const EVENT_DATA = {
     sponsor: Type.Optional(Type.String({ maxLength: 128 })),
   }),
   'claim.released': Type.Object({ claimId: Id, riderId: Id, reason: Type.Optional(Type.String()) }),
-  'claim.unknown': Type.Object({ claimId: Id, riderId: Id }),
+  'claim.unknown': Type.Object({ claimId: Id, riderId: Id, dispenserId: Id, reason: Type.Optional(Type.String()) }),
+  /** An unknown claim settled later (SPEC §3 rule 4); `by` when maintenance decided it. The settled event follows. */
   'claim.resolved': Type.Object({
     claimId: Id,
     riderId: Id,
     outcome: Type.Union([Type.Literal('committed'), Type.Literal('released')]),
+    by: Type.Optional(Actor),
   }),
+  /** `recovered`: a deposit whose unlock was in flight when the station stopped, kept at the next start. */
+  'locker.deposited': Type.Object({ riderId: Id, compartment: LockerName, bus: Id, recovered: Type.Optional(Type.Boolean()) }),
+  /** `storedSince`: when the door was seen shut after the deposit; null if it never was. */
+  'locker.retrieved': Type.Object({ riderId: Id, compartment: LockerName, storedSince: Nullable(Ms) }),
+  'locker.overdue': Type.Object({ riderId: Id, compartment: LockerName, storedSince: Nullable(Ms), limitMs: Ms }),
+  /** `riderId` null: the compartment held nothing. */
+  'locker.forced_open': Type.Object({
+    compartment: LockerName,
+    reason: Type.String(),
+    by: Actor,
+    riderId: Nullable(Id),
+    overdue: Type.Boolean(),
+  }),
+  /** `state`: the compartment's phase (free, opening, depositing, held, retrieving). */
+  'locker.door_left_open': Type.Object({ compartment: LockerName, openForMs: Ms, riderId: Nullable(Id), state: Type.String({ minLength: 1 }) }),
+  'device.online': Type.Object(Device),
+  'device.offline': Type.Object({ ...Device, reason: Type.String() }),
+  'device.fault': Type.Object({ ...Device, fault: Type.String({ minLength: 1 }) }),
+  'device.recovered': Type.Object({ ...Device, fault: Type.String({ minLength: 1 }) }),
+  /** A whole device, or with `compartment` one locker compartment of a board (and `reason` when the station took it out). */
+  'device.service': Type.Object({
+    ...Device,
+    inService: Type.Boolean(),
+    by: Actor,
+    compartment: Type.Optional(LockerName),
+    reason: Type.Optional(Type.String()),
+  }),
+  // SPEC §10 minimum, exactly.
   'dispenser.restocked': Type.Object({
     dispenserId: Id,
     compartment: Compartment,
@@ -57,11 +105,53 @@ export const EVENT_DATA = {
     sponsor: Type.Optional(Type.String({ maxLength: 128 })),
     by: Type.String({ maxLength: 128 }),
   }),
+  /** SPEC §6b; `devices` counts devices by state. `diskFreeBytes` is null when the disk cannot be read. */
+  'station.heartbeat': Type.Object({
+    uptimeS: Type.Integer({ minimum: 0 }),
+    diskFreeBytes: Nullable(Type.Integer({ minimum: 0 })),
+    dbBytes: Type.Integer({ minimum: 0 }),
+    backlog: Type.Integer({ minimum: 0 }),
+    devices: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  }),
+  /**
+   * Every maintenance call (SPEC §8), refused ones included (`outcome` is then the error code).
+   * The optional keys are the details of the call that made the change.
+   */
+  'maintenance.audit': Type.Object({
+    by: Actor,
+    method: Type.String({ minLength: 1 }),
+    route: Type.String({ minLength: 1 }),
+    path: Type.String({ minLength: 1 }),
+    outcome: Type.String({ minLength: 1 }),
+    dispenserId: Type.Optional(Id),
+    deviceId: Type.Optional(Id),
+    claimId: Type.Optional(Id),
+    /** `hot`/`cold` for a restock, a locker compartment's name for an open or a service change. */
+    compartment: Type.Optional(Type.String({ minLength: 1 })),
+    count: Type.Optional(Type.Integer({ minimum: 0 })),
+    sponsor: Type.Optional(Type.String()),
+    reason: Type.Optional(Type.String()),
+    inService: Type.Optional(Type.Boolean()),
+  }),
+  /** SPEC §6c: `fromTs` is where the wall clock should have been, `toTs` where it was. */
+  'station.clock_jump': Type.Object({ fromTs: Type.Integer(), toTs: Type.Integer(), deltaMs: Type.Integer() }),
+} satisfies Record<EventType, TSchema>;
+
+/**
+ * The data the cloud's reports read (SPEC §10 "at least"). cloud/ingest keeps an event's rollup
+ * only when its data passes these; the health events (device.*, locker.*, station.*) are read
+ * leniently there, so their schemas above only flag, never drop, what a station reports.
+ */
+export const EVENT_DATA = {
+  checkin: EVENT_DATA_SCHEMAS.checkin,
+  'claim.committed': EVENT_DATA_SCHEMAS['claim.committed'],
+  'claim.released': EVENT_DATA_SCHEMAS['claim.released'],
+  'claim.unknown': EVENT_DATA_SCHEMAS['claim.unknown'],
+  'claim.resolved': EVENT_DATA_SCHEMAS['claim.resolved'],
+  'dispenser.restocked': EVENT_DATA_SCHEMAS['dispenser.restocked'],
 } satisfies Partial<Record<EventType, TSchema>>;
 
-export type EventDataOf<T extends EventType> = T extends keyof typeof EVENT_DATA
-  ? Static<(typeof EVENT_DATA)[T]>
-  : Record<string, unknown>;
+export type EventDataOf<T extends EventType> = Static<(typeof EVENT_DATA_SCHEMAS)[T]>;
 
 export const StationEvent = Type.Object(
   {
@@ -78,14 +168,18 @@ export type StationEvent = Static<typeof StationEvent>;
 export type UnhashedEvent = Omit<StationEvent, 'hash'>;
 
 const eventValidator = validator(StationEvent);
-const dataValidators = Object.fromEntries(Object.entries(EVENT_DATA).map(([k, s]) => [k, validator(s)]));
+const dataValidators = new Map<string, Validator<TSchema>>(Object.entries(EVENT_DATA_SCHEMAS).map(([k, s]) => [k, validator(s)]));
 
-/** Schema problems of one event, including the data of the types the reports read. */
+/**
+ * Schema problems of one event: the envelope, then the data against its type's schema. A type
+ * this version does not know has any object as data: a newer edge may write new types, and an
+ * upload must not fail over them (SPEC §9).
+ */
 export function eventErrors(e: unknown): string[] {
   const errs = eventValidator.errors(e);
   if (errs.length > 0) return errs;
   const ev = e as StationEvent;
-  const dv = dataValidators[ev.type];
+  const dv = dataValidators.get(ev.type);
   return dv ? dv.errors(ev.data).map((m) => `/data${m}`) : [];
 }
 

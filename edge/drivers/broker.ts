@@ -3,7 +3,9 @@
  *
  * - Every connection is a TCP socket with Nagle's algorithm off: a dispense is a small
  *   request and a small reply, and with Nagle on either side a delayed ACK adds ~40–90 ms
- *   to every bottle (issue 3, bench/dispenser.bench.ts).
+ *   to every bottle (issue 3, bench/dispenser.bench.ts) — or, for in-process simulators and
+ *   tests, an in-memory stream from `connectInMemory()` (issue 3). Both go through the same
+ *   `aedes.handle`, so authentication, the ACL and the last will are the same.
  * - A device connects with `clientId` = `username` = its id and its own password from the
  *   station config; passwords are compared in constant time.
  * - Topic ACL: a device publishes only its own device → edge topics (status, telemetry,
@@ -15,11 +17,13 @@
  *   `publish()` / `subscribe()` below, so there is no edge credential to leak.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { TOPICS, devicePrefix, isDeviceId, type TopicName } from '../../protocol/index';
 import type { DeviceHealth } from '../core/health';
 import type { Logger } from '../log';
+import { duplexPair } from './duplex-pair';
 
 export interface BrokerDevice {
   id: string;
@@ -89,7 +93,8 @@ export function publishRefusal(deviceId: string, topic: string, retain: boolean)
 export class Broker implements MqttBus {
   private aedes: Aedes | undefined;
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  /** Open connections, TCP sockets and in-memory streams alike, destroyed at `stop()`. */
+  private readonly connections = new Set<Duplex>();
   private readonly passwords: Map<string, Buffer>;
   private readonly connectPackets = new WeakMap<Client, ConnectPacket>();
   private readonly refusalListeners = new Set<(r: Refusal) => void>();
@@ -138,9 +143,7 @@ export class Broker implements MqttBus {
     const server = createServer({ noDelay }, (socket) => {
       // `noDelay` on the server is inherited by accepted sockets on Node ≥ 17.7; set it anyway.
       socket.setNoDelay(noDelay);
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      aedes.handle(socket);
+      this.handle(aedes, socket);
     });
     this.aedes = aedes;
     this.server = server;
@@ -177,10 +180,38 @@ export class Broker implements MqttBus {
     if (server) {
       const closed = new Promise<void>((r) => server.close(() => r()));
       if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
-      for (const s of this.sockets) s.destroy();
-      this.sockets.clear();
+      for (const c of this.connections) c.destroy();
+      this.connections.clear();
       await closed;
     }
+  }
+
+  /**
+   * A connection to this broker without a socket, for simulators in the same process (issue 3):
+   * the device end of an in-memory stream pair whose other end aedes handles exactly like an
+   * accepted TCP socket (same authentication, ACL, last will). Destroying the returned stream
+   * is a cable pull: the broker sees the end of the stream and publishes the device's will.
+   * Call it once per connection attempt (an mqtt.js stream builder is called again on every
+   * reconnect). While the broker is stopped the stream fails at once with `ECONNREFUSED`,
+   * as a TCP dial would, so a client's reconnect loop keeps trying instead of throwing.
+   */
+  connectInMemory(): Duplex {
+    const [device, station] = duplexPair();
+    const aedes = this.aedes;
+    if (!aedes) {
+      const refused = Object.assign(new Error('MQTT broker not running (in-memory connection refused)'), { code: 'ECONNREFUSED' });
+      // On the next tick, as a socket would, so the caller can attach its 'error' listener first.
+      process.nextTick(() => device.destroy(refused));
+      return device;
+    }
+    this.handle(aedes, station);
+    return device;
+  }
+
+  private handle(aedes: Aedes, connection: Duplex): void {
+    this.connections.add(connection);
+    connection.on('close', () => this.connections.delete(connection));
+    aedes.handle(connection);
   }
 
   publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain?: boolean }): Promise<void> {

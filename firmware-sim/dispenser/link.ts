@@ -1,17 +1,21 @@
 /**
- * The dispenser's MQTT session (SPEC §5): one mqtt.js client over a TCP socket, with the
+ * The dispenser's MQTT session (SPEC §5): one mqtt.js client over a TCP socket (or, in tests
+ * and in-process stations, an in-memory stream from the broker's `connectInMemory()`), with the
  * retained `status` as its last will, the `cmd/#` subscription and `online: true` on every
  * CONNACK. The simulator decides when it connects, drops (as a power cut or a cable pull would:
  * the broker then publishes the will) or closes cleanly; events of a client it replaced are
  * ignored.
  */
 import { connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { MqttClient } from 'mqtt';
 import { encodePayload, topicFor, type PayloadOf, type TopicName } from '../../protocol/index';
 
 export interface MqttLinkOptions {
-  /** Broker URL, `mqtt://host:port`. */
-  url: string;
+  /** Broker URL, `mqtt://host:port`; or `connect` instead. */
+  url?: string | undefined;
+  /** Opens a fresh connection to the broker (in-memory); called again on every reconnect. */
+  connect?: (() => Duplex) | undefined;
   /** Device id: client id, user name and topic prefix. */
   id: string;
   password: string;
@@ -45,32 +49,21 @@ export class MqttLink {
 
   /** A new client (mqtt.js reconnects it by itself and queues QoS 1 publishes until CONNACK). */
   connect(): void {
-    const url = new URL(this.opts.url);
-    const host = url.hostname || '127.0.0.1';
-    const port = Number(url.port || 1883);
-    const noDelay = this.opts.noDelay;
-    const client = new MqttClient(
-      () => {
-        const s = netConnect({ host, port, noDelay });
-        s.setNoDelay(noDelay);
-        return s;
+    const client = new MqttClient(this.streamBuilder(), {
+      clientId: this.opts.id,
+      username: this.opts.id,
+      password: this.opts.password,
+      clean: this.opts.clean,
+      reconnectPeriod: this.opts.reconnectPeriodMs,
+      connectTimeout: 5000,
+      keepalive: 30,
+      will: {
+        topic: topicFor(this.opts.id, 'status'),
+        payload: encodePayload('status', { online: false, fw: this.opts.fw }),
+        qos: 1,
+        retain: true,
       },
-      {
-        clientId: this.opts.id,
-        username: this.opts.id,
-        password: this.opts.password,
-        clean: this.opts.clean,
-        reconnectPeriod: this.opts.reconnectPeriodMs,
-        connectTimeout: 5000,
-        keepalive: 30,
-        will: {
-          topic: topicFor(this.opts.id, 'status'),
-          payload: encodePayload('status', { online: false, fw: this.opts.fw }),
-          qos: 1,
-          retain: true,
-        },
-      },
-    );
+    });
     this.client = client;
     client.on('connect', () => {
       if (this.client !== client) return;
@@ -87,7 +80,22 @@ export class MqttLink {
     });
   }
 
-  /** Drop the TCP connection without a DISCONNECT, as a power cut or a cable pull would. */
+  /** A fresh stream per connection attempt: mqtt.js calls this again on every reconnect. */
+  private streamBuilder(): () => Duplex {
+    const { connect, url } = this.opts;
+    if (connect) return () => connect();
+    const u = new URL(url ?? '');
+    const host = u.hostname || '127.0.0.1';
+    const port = Number(u.port || 1883);
+    const noDelay = this.opts.noDelay;
+    return () => {
+      const s = netConnect({ host, port, noDelay });
+      s.setNoDelay(noDelay);
+      return s;
+    };
+  }
+
+  /** Drop the connection (TCP or in-memory) without a DISCONNECT, as a power cut or a cable pull would. */
   drop(): void {
     const c = this.client;
     this.client = undefined;

@@ -2,6 +2,7 @@
  * Options of the dispenser simulator (`DispenserSimulator`, ./simulator.ts) and their defaults:
  * SPEC §5 where the contract sets a value, otherwise values that keep tests and benches quick.
  */
+import type { Duplex } from 'node:stream';
 import { systemClock, type Clock, type Compartment } from '../../protocol/index';
 import type { FaultProfile } from './faults';
 import type { MemoryStore } from './memory';
@@ -9,8 +10,14 @@ import type { MemoryStore } from './memory';
 export type SimLog = (level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>) => void;
 
 export interface DispenserSimOptions {
-  /** Broker URL, `mqtt://host:port`. */
-  url: string;
+  /** Broker URL, `mqtt://host:port`. Give exactly one of `url` and `connect`. */
+  url?: string;
+  /**
+   * Instead of `url`: opens a fresh connection to the broker, e.g. `() => broker.connectInMemory()`
+   * for a station in the same process (issue 3). Called again on every reconnect, so it must
+   * return a new stream each time. Everything else (last will, QoS, faults) is the same.
+   */
+  connect?: () => Duplex;
   id: string;
   password: string;
   /** Bottles per compartment at start (default 40 each). */
@@ -45,11 +52,16 @@ export interface DispenserSimOptions {
 }
 
 /** The options with their defaults; the others (faults, memory, stock, log, seed) become the simulator's state. */
-export type SimSettings = Required<Omit<DispenserSimOptions, 'faults' | 'memory' | 'stock' | 'log' | 'seed'>>;
+export type SimSettings = Required<Omit<DispenserSimOptions, 'faults' | 'memory' | 'stock' | 'log' | 'seed' | 'url' | 'connect'>> &
+  Pick<DispenserSimOptions, 'url' | 'connect'>;
 
 export function withDefaults(options: DispenserSimOptions): SimSettings {
+  if ((options.url === undefined) === (options.connect === undefined)) {
+    throw Object.assign(new Error('dispenser simulator: give exactly one of url and connect'), { code: 'sim_bad_connection_option' });
+  }
   return {
     url: options.url,
+    connect: options.connect,
     id: options.id,
     password: options.password,
     fw: options.fw ?? '1.4.2-sim',

@@ -51,8 +51,13 @@ export interface Emission {
   bytes: Buffer;
 }
 
-/** Noise with a header byte in it followed by a bad address, so the host must resync. */
-const NOISE = Buffer.from([0x13, 0x8a, 0x7f, 0x00]);
+/**
+ * Noise with a header byte of the profile in it followed by a bad address, so the host must
+ * resync (8A80: `13 8A 7F 00`; 0x7F is no board address in either profile).
+ */
+function noiseFor(profile: BoardProfile): Buffer {
+  return Buffer.from([0x13, profile.replies.unlock.head, 0x7f, 0x00]);
+}
 
 /**
  * The writes a reply turns into under `fault` (none: one write after `latencyMs`).
@@ -85,7 +90,7 @@ export function emissionsFor(
       return [at(bad)];
     }
     case 'garbage':
-      return [at(Buffer.concat([NOISE, reply]))];
+      return [at(Buffer.concat([noiseFor(opts.profile), reply]))];
     case 'split':
       return Array.from(reply, (b, i) => at(Buffer.from([b]), opts.latencyMs + 2 * i));
     case 'joined': {

@@ -1,7 +1,8 @@
 /**
- * Simulated lock-board bus (SPEC §6): several boards on one serial line, each with up to 24
- * locks, each lock with a latch and a door. It reads requests and writes replies with the
- * protocol codec and parser, so the host driver is tested against the real bytes.
+ * Simulated lock-board bus (SPEC §6): several boards on one serial line, each with up to the
+ * profile's lock count (24 for 8A80, 16 for the Kerong-style profile), each lock with a latch
+ * and a door. It reads requests and writes replies with the protocol codec and parser of its
+ * profile (`profile`, default 8A80), so the host driver is tested against the real bytes.
  *
  * A door springs open when its latch is pulsed; the simulated rider shuts it again after
  * `closeAfterMs` (or a test does, with `closeDoor`). Faults are switched per board or per lock
@@ -88,6 +89,10 @@ export class LockBoardSim {
     this.unlockAllStepMs = opts.unlockAllStepMs ?? 300;
     for (const b of opts.boards) {
       const n = b.locks ?? this.profile.locksPerBoard;
+      if (b.address < this.profile.minAddress || b.address > this.profile.maxAddress || n < 1 || n > this.profile.locksPerBoard)
+        throw new RangeError(
+          `board ${b.address} with ${n} locks does not fit the ${this.profile.name} profile (addresses ${this.profile.minAddress}–${this.profile.maxAddress}, 1–${this.profile.locksPerBoard} locks)`,
+        );
       this.boards.set(b.address, {
         address: b.address,
         locks: Array.from({ length: n }, () => ({ doorOpen: false, fault: undefined, unlocks: 0, closeTimer: undefined })),

@@ -6,45 +6,64 @@
  * codec's job) — the first of the three serial layers in STYLE.md. Bytes that cannot start a
  * valid frame are reported as discarded so the driver can log and count them.
  *
- * The 0x80 header is ambiguous on the wire (a query reply is 5 bytes, a query-all reply 7),
- * so the host tells the parser which reply it is waiting for (`expect`); one request is in
- * flight per bus, so this is always known.
+ * A header may start frames of several lengths (8A80: a query reply is 5 bytes, a query-all
+ * reply 7; Kerong-style: every frame starts with STX), so the parser takes the shortest frame of
+ * a header unless the host tells it which reply it is waiting for (`expect`); one request is in
+ * flight per bus, so this is always known. Lengths, the address position and trailer bytes all
+ * come from the profile's frame layouts.
  */
-import { checksum, PROFILE_8A80, type BoardProfile } from './profile';
-import { replyLengthFor, type ReplyKind } from './codec';
+import { checksum, fieldOffset, fieldWidth, frameLength, PROFILE_8A80, type BoardProfile, type FrameSpec } from './profile';
+import type { ReplyKind } from './codec';
 
 export interface ParseResult {
   frames: Buffer[];
   discarded: Buffer[];
 }
 
+/** What the parser checks of a candidate frame besides its checksum. */
+interface Envelope {
+  length: number;
+  /** Offset of the address byte. */
+  boardAt: number;
+  /** Offsets of trailer bytes (e.g. ETX). */
+  trailerAt: number[];
+}
+
 export class FrameParser {
   private buf: Buffer = Buffer.alloc(0);
-  private readonly baseLengths: Map<number, number>;
+  /** Envelopes of every frame a header can start. */
+  private readonly envelopes = new Map<number, Envelope[]>();
+  /** Frame length by header byte when nothing is expected: the shortest frame of that header. */
+  private readonly baseLengths = new Map<number, number>();
   private override: { head: number; length: number } | undefined;
 
-  /** `lengths`: frame length by header byte. */
+  /** `specs`: every frame this parser may meet (a profile's replies, or its requests). */
   constructor(
     private readonly profile: BoardProfile,
-    lengths: Map<number, number>,
+    specs: readonly FrameSpec[],
   ) {
-    this.baseLengths = new Map(lengths);
+    for (const spec of specs) {
+      const env: Envelope = {
+        length: frameLength(profile, spec),
+        boardAt: fieldOffset(profile, spec, 'board'),
+        trailerAt: trailerOffsets(profile, spec),
+      };
+      const list = this.envelopes.get(spec.head) ?? [];
+      if (!list.some((e) => sameEnvelope(e, env))) list.push(env);
+      this.envelopes.set(spec.head, list);
+      const base = this.baseLengths.get(spec.head);
+      if (base === undefined || env.length < base) this.baseLengths.set(spec.head, env.length);
+    }
   }
 
   /** A parser for what boards send back to the host. */
   static forReplies(profile: BoardProfile = PROFILE_8A80): FrameParser {
-    const r = profile.replies;
-    const m = new Map<number, number>();
-    for (const spec of [r.unlock, r.probe, r.query]) m.set(spec.head, spec.length);
-    return new FrameParser(profile, m);
+    return new FrameParser(profile, Object.values(profile.replies));
   }
 
   /** A parser for what the host sends to boards (used by the simulator). */
   static forRequests(profile: BoardProfile = PROFILE_8A80): FrameParser {
-    const r = profile.requests;
-    const m = new Map<number, number>();
-    for (const spec of [r.unlock, r.query, r.queryAll, r.probe]) m.set(spec.head, spec.length);
-    return new FrameParser(profile, m);
+    return new FrameParser(profile, Object.values(profile.requests));
   }
 
   /** Wait for a reply of this kind next: sets the frame length of its header. */
@@ -53,8 +72,8 @@ export class FrameParser {
       this.override = undefined;
       return;
     }
-    const spec = kind === 'unlockAll' ? this.profile.replies.unlock : this.profile.replies[kind];
-    this.override = { head: spec.head, length: replyLengthFor(kind, this.profile) };
+    const spec = this.profile.replies[kind];
+    this.override = { head: spec.head, length: frameLength(this.profile, spec) };
   }
 
   private lengthOf(head: number): number | undefined {
@@ -63,13 +82,19 @@ export class FrameParser {
   }
 
   /**
-   * Every frame carries a board address after its header (SPEC §6: `HEAD BOARD ...`, 1–31).
-   * Checking it keeps a damaged frame whose last byte happens to be a header (e.g. `8A`, the BCC
+   * Every frame carries a board address (SPEC §6: `HEAD BOARD ...`, 1–31), and some a trailer.
+   * Checking them keeps a damaged frame whose last byte happens to be a header (e.g. `8A`, the BCC
    * of the SPEC reply `8A 01 01 00 8A`) from starting a checksum-valid false frame that swallows
    * the head of the next good one: the false frame's address byte is then a header, not 1–31.
    */
-  private addressOk(board: number): boolean {
-    return board >= this.profile.minAddress && board <= this.profile.maxAddress;
+  private envelopeOk(start: number, length: number): boolean {
+    const list = this.envelopes.get(this.buf[start]!) ?? [];
+    return list.some((e) => {
+      if (e.length !== length) return false;
+      const board = this.buf[start + e.boardAt]!;
+      if (board < this.profile.minAddress || board > this.profile.maxAddress) return false;
+      return e.trailerAt.every((t) => this.buf[start + t] === this.profile.trailer);
+    });
   }
 
   /** Bytes held while waiting for the rest of a frame. */
@@ -104,7 +129,7 @@ export class FrameParser {
       if (this.buf.length - start < len) break; // wait for the rest
       const end = start + len;
       const valid =
-        this.addressOk(this.buf[start + 1]!) &&
+        this.envelopeOk(start, len) &&
         checksum(this.profile.checksum, this.buf.subarray(start, end - 1)) === this.buf[end - 1];
       if (valid) {
         flushGarbage(start);
@@ -120,4 +145,18 @@ export class FrameParser {
     this.buf = Buffer.from(this.buf.subarray(start));
     return { frames, discarded };
   }
+}
+
+function trailerOffsets(profile: BoardProfile, spec: FrameSpec): number[] {
+  const out: number[] = [];
+  let at = 0;
+  for (const f of spec.fields) {
+    if (f === 'trailer') out.push(at);
+    at += fieldWidth(profile, f);
+  }
+  return out;
+}
+
+function sameEnvelope(a: Envelope, b: Envelope): boolean {
+  return a.length === b.length && a.boardAt === b.boardAt && a.trailerAt.join() === b.trailerAt.join();
 }

@@ -1,6 +1,7 @@
 /**
  * A whole dispenser side of a station for tests: real ledger (temp dir), real broker on port 0,
- * real driver and claim service, real simulators over TCP loopback. Nothing of ours is mocked.
+ * real driver and claim service, real simulators over TCP loopback (or, with `inMemory`, over
+ * the broker's in-memory connection). Nothing of ours is mocked.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ export interface StationOptions {
   healthCheckIntervalMs?: number;
   lowStockThreshold?: number;
   resolveOnReconnect?: boolean;
+  /** Simulators connect with `broker.connectInMemory()` instead of TCP loopback (the broker still listens). */
+  inMemory?: boolean;
   /** Broker port; 0 (default) picks a free one. A restart test passes the port read back before. */
   port?: number;
   logger?: Logger;
@@ -108,8 +111,10 @@ export async function startStation(o: StationOptions = {}, existingDir?: string)
     port,
     password,
     async addSim(id, opts = {}) {
+      // A test's own `url` or `connect` wins; otherwise the station's way of connecting.
+      const dial = opts.url !== undefined || opts.connect !== undefined ? {} : o.inMemory ? { connect: () => broker.connectInMemory() } : { url };
       const sim = new DispenserSimulator({
-        url,
+        ...dial,
         id,
         password: password(id),
         clock,

@@ -6,11 +6,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GENESIS_HASH, canonicalJson, chainHash } from '../../protocol/canonical';
 import {
+  EVENT_DATA,
+  EVENT_DATA_SCHEMAS,
   EVENT_TYPES,
   eventErrors,
   hashEvent,
   sealEvent,
   verifyChain,
+  type EventType,
   type StationEvent,
   type UnhashedEvent,
 } from '../../protocol/events';
@@ -220,7 +223,7 @@ describe('event schema (SPEC §10)', () => {
     data: { riderId: 'r-1', windowFrom: '2026-11-23', windowTo: '2026-11-29' },
   });
 
-  it('accepts valid events, with extra data keys and types it has no data schema for', () => {
+  it('accepts valid events, with extra data keys', () => {
     expect(eventErrors(valid)).toEqual([]);
     expect(eventErrors({ ...valid, data: { ...valid.data, via: 'kiosk' } })).toEqual([]);
     const committed = sealEvent(GENESIS_HASH, {
@@ -231,7 +234,6 @@ describe('event schema (SPEC §10)', () => {
       data: { claimId: 'c-1', riderId: 'r-1', compartment: 'cold', dispenserId: 'd-1', sponsor: 'bank-a' },
     });
     expect(eventErrors(committed)).toEqual([]);
-    expect(eventErrors({ ...valid, type: 'station.heartbeat', data: {} })).toEqual([]);
   });
 
   it('reports a check-in whose data has no riderId', () => {
@@ -262,5 +264,120 @@ describe('event schema (SPEC §10)', () => {
     ).toContain('/data/compartment');
     expect(eventErrors(null).length).toBeGreaterThan(0);
     expect(eventErrors('event').length).toBeGreaterThan(0);
+  });
+});
+
+/** One event's data per type, as the edge's call sites write it (see test/edge/event-schemas.test.ts for the real station). */
+const SAMPLES: Record<EventType, Record<string, unknown>> = {
+  checkin: { riderId: 'r-1', windowFrom: '2026-11-23', windowTo: '2026-11-29' },
+  'claim.committed': { claimId: 'c-1', riderId: 'r-1', compartment: 'hot', dispenserId: 'disp-1', sponsor: 'Bank of Daning' },
+  'claim.released': { claimId: 'c-1', riderId: 'r-1', reason: 'jam' },
+  'claim.unknown': { claimId: 'c-1', riderId: 'r-1', dispenserId: 'disp-1', reason: 'timeout' },
+  'claim.resolved': { claimId: 'c-1', riderId: 'r-1', outcome: 'committed', by: 'ops-wang' },
+  'locker.deposited': { riderId: 'r-1', compartment: '1-2', bus: 'bus-1' },
+  'locker.retrieved': { riderId: 'r-1', compartment: '1-2', storedSince: 1_795_000_000_000 },
+  'locker.overdue': { riderId: 'r-1', compartment: '1-2', storedSince: 1_795_000_000_000, limitMs: 86_400_000 },
+  'locker.forced_open': { compartment: '1-2', reason: 'overdue', by: 'ops-wang', riderId: 'r-1', overdue: true },
+  'locker.door_left_open': { compartment: '1-2', openForMs: 120_500, riderId: null, state: 'free' },
+  'device.online': { deviceId: 'disp-1', kind: 'dispenser' },
+  'device.offline': { deviceId: 'disp-1', kind: 'dispenser', reason: 'silent' },
+  'device.fault': { deviceId: 'disp-1', kind: 'dispenser', fault: 'door_open' },
+  'device.recovered': { deviceId: 'disp-1', kind: 'dispenser', fault: 'door_open' },
+  'device.service': { deviceId: 'lockboard-1', kind: 'lockboard', compartment: '1-2', inService: false, by: 'station', reason: 'door_never_opened' },
+  'dispenser.restocked': { dispenserId: 'disp-1', compartment: 'cold', count: 12, by: 'ops-wang' },
+  'station.heartbeat': { uptimeS: 60, diskFreeBytes: 10_000_000, dbBytes: 4096, backlog: 3, devices: { online: 2, degraded: 0, offline: 0, out_of_service: 0 } },
+  'maintenance.audit': { by: 'ops-wang', method: 'POST', route: '/v1/maintenance/lockers/:compartment/open', path: '/v1/maintenance/lockers/1-2/open', outcome: 'ok', compartment: '1-2', reason: 'overdue' },
+  'station.clock_jump': { fromTs: 1_795_000_000_000, toTs: 1_794_996_400_000, deltaMs: -3_600_000 },
+};
+
+function eventOf(type: string, data: Record<string, unknown>): StationEvent {
+  return sealEvent(GENESIS_HASH, { seq: 1, type, ts: 1_795_000_000_000, day: '2026-11-23', data });
+}
+
+function without(data: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _gone, ...rest } = data;
+  return rest;
+}
+
+describe('event data schemas, one per type (SPEC §10, issue 2)', () => {
+  it('has a data schema for every event type the edge writes', () => {
+    expect(Object.keys(EVENT_DATA_SCHEMAS).sort()).toEqual([...EVENT_TYPES].sort());
+  });
+
+  it('keeps the SPEC §10 minimum of the events the reports read, exactly', () => {
+    const required = (t: EventType) => [...(EVENT_DATA_SCHEMAS[t].required ?? [])].sort();
+    expect(required('checkin')).toEqual(['riderId', 'windowFrom', 'windowTo']);
+    expect(required('claim.committed')).toEqual(['claimId', 'compartment', 'dispenserId', 'riderId']);
+    expect(Object.keys(EVENT_DATA_SCHEMAS['claim.committed'].properties).sort()).toEqual(['claimId', 'compartment', 'dispenserId', 'riderId', 'sponsor']);
+    expect(required('dispenser.restocked')).toEqual(['by', 'compartment', 'count', 'dispenserId']);
+    expect(Object.keys(EVENT_DATA_SCHEMAS['dispenser.restocked'].properties).sort()).toEqual(['by', 'compartment', 'count', 'dispenserId', 'sponsor']);
+    // The reports' subset is the same schemas, not copies.
+    for (const [t, s] of Object.entries(EVENT_DATA)) expect(s).toBe(EVENT_DATA_SCHEMAS[t as EventType]);
+  });
+
+  it.each(EVENT_TYPES)('accepts %s as the edge writes it, and with keys a newer edge adds', (type) => {
+    expect(eventErrors(eventOf(type, SAMPLES[type]))).toEqual([]);
+    expect(eventErrors(eventOf(type, { ...SAMPLES[type], addedLater: { any: ['thing'] } }))).toEqual([]);
+  });
+
+  it.each(EVENT_TYPES)('refuses %s without any one of its required keys, naming the key', (type) => {
+    const required = EVENT_DATA_SCHEMAS[type].required ?? [];
+    expect(required.length).toBeGreaterThan(0);
+    for (const key of required) {
+      expect(SAMPLES[type]).toHaveProperty(key);
+      expect(eventErrors(eventOf(type, without(SAMPLES[type], key))).join('\n')).toContain(`/data/${key}`);
+    }
+  });
+
+  it.each(EVENT_TYPES)('accepts %s without the keys only some call sites write', (type) => {
+    const schema = EVENT_DATA_SCHEMAS[type];
+    const required = new Set<string>(schema.required ?? []);
+    const bare = Object.fromEntries(Object.entries(SAMPLES[type]).filter(([k]) => required.has(k)));
+    expect(eventErrors(eventOf(type, bare))).toEqual([]);
+  });
+
+  it('refuses a locker.forced_open without `by`, and one whose riderId is missing rather than null', () => {
+    const forced = SAMPLES['locker.forced_open'];
+    expect(eventErrors(eventOf('locker.forced_open', without(forced, 'by'))).join('\n')).toContain('/data/by');
+    expect(eventErrors(eventOf('locker.forced_open', without(forced, 'riderId'))).join('\n')).toContain('/data/riderId');
+    expect(eventErrors(eventOf('locker.forced_open', { ...forced, riderId: null, overdue: false }))).toEqual([]);
+    expect(eventErrors(eventOf('locker.forced_open', { ...forced, overdue: 'yes' })).join('\n')).toContain('/data/overdue');
+  });
+
+  it('takes null where the edge writes null, and refuses it elsewhere', () => {
+    expect(eventErrors(eventOf('locker.retrieved', { ...SAMPLES['locker.retrieved'], storedSince: null }))).toEqual([]);
+    expect(eventErrors(eventOf('station.heartbeat', { ...SAMPLES['station.heartbeat'], diskFreeBytes: null }))).toEqual([]);
+    expect(eventErrors(eventOf('locker.door_left_open', { ...SAMPLES['locker.door_left_open'], riderId: 'r-1', state: 'held' }))).toEqual([]);
+    expect(eventErrors(eventOf('device.offline', { ...SAMPLES['device.offline'], deviceId: null })).join('\n')).toContain('/data/deviceId');
+    expect(eventErrors(eventOf('station.heartbeat', { ...SAMPLES['station.heartbeat'], dbBytes: null })).join('\n')).toContain('/data/dbBytes');
+  });
+
+  it('refuses wrong types: ids as strings, timestamps and counts as integers, flags as booleans', () => {
+    const cases: Array<[EventType, Record<string, unknown>, string]> = [
+      ['locker.deposited', { riderId: 42 }, '/data/riderId'],
+      ['locker.retrieved', { storedSince: '2026-11-23' }, '/data/storedSince'],
+      ['locker.overdue', { storedSince: 1.5 }, '/data/storedSince'],
+      ['locker.overdue', { limitMs: -1 }, '/data/limitMs'],
+      ['locker.door_left_open', { openForMs: 12.5 }, '/data/openForMs'],
+      ['device.fault', { fault: '' }, '/data/fault'],
+      ['device.service', { inService: 'no' }, '/data/inService'],
+      ['claim.resolved', { outcome: 'dropped' }, '/data/outcome'],
+      ['claim.unknown', { dispenserId: '' }, '/data/dispenserId'],
+      ['station.heartbeat', { devices: { online: 'two' } }, '/data/devices/online'],
+      ['station.clock_jump', { deltaMs: 0.5 }, '/data/deltaMs'],
+      ['maintenance.audit', { inService: 'false' }, '/data/inService'],
+      ['dispenser.restocked', { count: -1 }, '/data/count'],
+    ];
+    for (const [type, patch, path] of cases) {
+      expect([type, eventErrors(eventOf(type, { ...SAMPLES[type], ...patch })).join('\n')]).toEqual([type, expect.stringContaining(path)]);
+    }
+  });
+
+  it('accepts a type it does not know with any object as data (a newer edge), including names of Object.prototype', () => {
+    expect(eventErrors(eventOf('locker.renamed', {}))).toEqual([]);
+    expect(eventErrors(eventOf('station.future_thing', { anything: [1, 2, 3] }))).toEqual([]);
+    for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) expect(eventErrors(eventOf(type, {}))).toEqual([]);
+    // The envelope is still checked.
+    expect(eventErrors({ ...eventOf('locker.renamed', {}), data: 'x' }).join('\n')).toContain('/data');
   });
 });

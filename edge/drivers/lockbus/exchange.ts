@@ -4,7 +4,7 @@
  * a board answers only to its own address; bytes may arrive split, joined, behind garbage,
  * corrupted or not at all).
  */
-import { decodeReply, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index';
+import { decodeReply, fieldOffset, frameLength, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index';
 
 export type ExchangeError = 'timeout' | 'bad_frame' | 'port_closed' | 'stopped';
 
@@ -30,12 +30,13 @@ export function judgeFrame(frame: Buffer, awaiting: LockRequest | undefined, pro
 
 /**
  * True when discarded bytes look like the awaited reply with a broken checksum: the reply's
- * header and this board's address, at least a whole frame long. Otherwise they count as garbage.
+ * header and this board's address (where the profile's layout puts it), at least a whole frame
+ * long. Otherwise they count as garbage.
  */
 export function looksLikeBadChecksum(bytes: Buffer, awaiting: LockRequest | undefined, profile: BoardProfile): boolean {
   if (!awaiting) return false;
-  const spec = awaiting.kind === 'unlockAll' ? profile.replies.unlock : profile.replies[awaiting.kind];
-  return bytes.length >= spec.length && bytes[0] === spec.head && bytes[1] === awaiting.board;
+  const spec = profile.replies[awaiting.kind];
+  return bytes.length >= frameLength(profile, spec) && bytes[0] === spec.head && bytes[fieldOffset(profile, spec, 'board')] === awaiting.board;
 }
 
 /** The pending exchange: resolved by a reply, a bad frame, the timeout, or the port going away. */
