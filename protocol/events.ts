@@ -132,6 +132,8 @@ export const EVENT_DATA_SCHEMAS = {
     sponsor: Type.Optional(Type.String()),
     reason: Type.Optional(Type.String()),
     inService: Type.Optional(Type.Boolean()),
+    /** What maintenance decided for an unknown claim (`committed` / `released`). */
+    resolution: Type.Optional(Type.String({ minLength: 1 })),
   }),
   /** SPEC §6c: `fromTs` is where the wall clock should have been, `toTs` where it was. */
   'station.clock_jump': Type.Object({ fromTs: Type.Integer(), toTs: Type.Integer(), deltaMs: Type.Integer() }),

@@ -56,8 +56,9 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
       method: req.method,
       route: req.routeOptions.url,
       path: req.url.split('?')[0],
-      outcome,
       ...detail,
+      // Last: a detail never overwrites how the call ended.
+      outcome,
     });
   }
 
@@ -127,7 +128,7 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     const claim = ctx.ledger.tx((t) => {
       const c = ctx.claims.resolveByMaintenance(claimId, outcome, by);
       if (!c) return undefined;
-      audit(t, req, 'ok', { claimId, outcome });
+      audit(t, req, 'ok', { claimId, resolution: outcome });
       return c;
     });
     if (!claim) throw apiError('claim_not_unknown', `claim ${claimId} was settled meanwhile`);

@@ -214,6 +214,8 @@ describe('resolving unknown claims', () => {
     const evs = eventsSince(seq);
     expect(evs.map((e) => e.type)).toEqual(['claim.resolved', 'claim.released', 'maintenance.audit']);
     expect(evs.map((e) => e.seq)).toEqual([seq + 1, seq + 2, seq + 3]);
+    // The audit says how the call ended (ok) and what was decided.
+    expect(evs[2]!.data).toMatchObject({ by: 'ops-wang', outcome: 'ok', claimId, resolution: 'released' });
 
     const twice = await m('POST', `/v1/maintenance/claims/${claimId}/resolve`, { outcome: 'committed' });
     expect([twice.status, twice.body.error]).toEqual([409, 'claim_not_unknown']);
