@@ -20,7 +20,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
-import { TOPICS, devicePrefix, isDeviceId, type TopicName } from '../../protocol/index';
+import { TOPICS, decodePayload, devicePrefix, isDeviceId, topicFor, type TopicName } from '../../protocol/index';
 import type { DeviceHealth } from '../core/health';
 import type { Logger } from '../log';
 import { duplexPair } from './duplex-pair';
@@ -77,6 +77,18 @@ export function allowedSubscription(deviceId: string, filter: string): boolean {
   if (!filter.startsWith(prefix)) return false;
   const rest = filter.slice(prefix.length);
   return rest === 'cmd/#' || rest === 'cmd/+' || EDGE_COMMANDS.some((n) => TOPICS[n].suffix === rest);
+}
+
+/**
+ * Why a device may not leave this last will, or undefined when it may: only its own retained
+ * `status` saying `online: false` (SPEC §5), so a dropped connection can never announce
+ * anything else — a device that is online, or another device's state.
+ */
+export function willRefusal(deviceId: string, topic: string, payload: string | Buffer | undefined): string | undefined {
+  if (topic !== topicFor(deviceId, 'status')) return 'the last will must be the device’s own status topic';
+  const status = decodePayload('status', payload ?? Buffer.alloc(0));
+  if (!status.ok || status.value.online !== false) return 'the last will must be {"online": false}';
+  return undefined;
 }
 
 /** Why a device may not publish `packet`, or undefined when it may. */
@@ -271,8 +283,9 @@ export class Broker implements MqttBus {
     }
     // The last will is the device's `online: false` status (SPEC §5); refuse any other will.
     const will = this.connectPackets.get(client)?.will;
-    if (will && publishRefusal(id, will.topic, will.retain ?? false) !== undefined) {
-      this.refuse({ kind: 'will', clientId: id, topic: will.topic, reason: 'last will outside the device topics' });
+    const whyNot = will ? willRefusal(id, will.topic, will.payload) : undefined;
+    if (will && whyNot) {
+      this.refuse({ kind: 'will', clientId: id, topic: will.topic, reason: whyNot });
       return cb(authError('not authorized', 5), false);
     }
     cb(null, true);

@@ -58,6 +58,21 @@ describe('dispenser broker authentication', () => {
     ).rejects.toThrow(/not authori[sz]ed/i);
   });
 
+  it('refuses a last will that is not its own status saying online: false', async () => {
+    const s = await startStation({ dispensers: ['disp-1'] });
+    station = s;
+    const as = (will: NonNullable<mqtt.IClientOptions['will']>) =>
+      connect(s.url, { clientId: 'disp-1', username: 'disp-1', password: password('disp-1'), will });
+    await expect(as({ topic: 'dispensers/disp-1/status', payload: Buffer.from('{"online":true}'), qos: 1, retain: true })).rejects.toThrow(/not authori[sz]ed/i);
+    await expect(as({ topic: 'dispensers/disp-1/evt/dispense', payload: Buffer.from('{"id":"c-1","result":"dropped"}'), qos: 1, retain: false })).rejects.toThrow(
+      /not authori[sz]ed/i,
+    );
+    await expect(as({ topic: 'dispensers/disp-1/status', payload: Buffer.from('not json'), qos: 1, retain: true })).rejects.toThrow(/not authori[sz]ed/i);
+    expect(s.broker.refusals.will).toBe(3);
+    const ok = await as({ topic: 'dispensers/disp-1/status', payload: Buffer.from('{"online":false}'), qos: 1, retain: true });
+    ok.end(true);
+  });
+
   it('says clearly that the MQTT port is in use', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
