@@ -120,7 +120,8 @@ export function buildApp(deps: AppDeps): TypedApp {
     bodyLimit: config.bodyLimitBytes,
     // Idle keep-alive sockets are closed at stop; requests in flight (a claim) may finish.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Our own 503 `shutting_down` (below) instead of fastify's body, so clients get a stable code.
+    return503OnClosing: false,
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },
   })
@@ -159,8 +160,17 @@ export function buildApp(deps: AppDeps): TypedApp {
     },
   };
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
   app.addHook('onRequest', async (req, reply) => {
     state(req);
+    if (closing) {
+      reply.header('connection', 'close');
+      throw apiError('shutting_down', 'the station is shutting down; try again in a minute');
+    }
     // The per-address limit covers the API, not the kiosk's static files or /metrics.
     if (req.url.startsWith('/v1/')) {
       const r = addressLimiter.hit(req.ip);
