@@ -4,20 +4,10 @@
  * event of the ledger against its type's schema.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_TYPES, eventErrors, type Clock, type StationEvent } from '../../protocol/index';
+import { EVENT_TYPES, eventErrors, type StationEvent } from '../../protocol/index';
+import { JumpableClock } from '../helpers/clock';
 import { call } from './http';
 import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness';
-
-/** Real time with a wall clock that can be jumped (as in jobs.test.ts), for `station.clock_jump`. */
-class JumpableClock implements Clock {
-  offsetMs = 0;
-  now(): number {
-    return Date.now() + this.offsetMs;
-  }
-  monotonic(): number {
-    return performance.now();
-  }
-}
 
 const clock = new JumpableClock();
 let h: Harness;

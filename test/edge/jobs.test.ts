@@ -1,19 +1,8 @@
 /** The station's jobs (issue 4): heartbeat, clock-jump detection, pruning, locker timers, unknown claims. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../protocol/index';
+import { JumpableClock } from '../helpers/clock';
 import { call } from './http';
 import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness';
-
-/** Real time with a wall clock that can be jumped, as a station's RTC or NTP would. */
-class JumpableClock implements Clock {
-  offsetMs = 0;
-  now(): number {
-    return Date.now() + this.offsetMs;
-  }
-  monotonic(): number {
-    return performance.now();
-  }
-}
 
 const clock = new JumpableClock();
 let h: Harness;

@@ -17,3 +17,14 @@ export function deviceClockBeside(station: Clock): Clock {
     monotonic: () => performance.now(),
   };
 }
+
+/** Real time with a wall clock a test can jump (as a station's RTC or NTP would). */
+export class JumpableClock implements Clock {
+  offsetMs = 0;
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+  monotonic(): number {
+    return performance.now();
+  }
+}

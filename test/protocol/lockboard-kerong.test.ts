@@ -25,6 +25,7 @@ import {
   type LockRequest,
   type ReplyKind,
 } from '../../protocol/lockboard/index';
+import { REPLY_KINDS, arbitraries, pushAll, splitAt, total } from './lockboard-arbitraries';
 
 const K = PROFILE_KERONG_CU16;
 const STX = 0x02;
@@ -33,64 +34,11 @@ const bytes = (...b: number[]) => Buffer.from(b);
 
 // ---- arbitraries -------------------------------------------------------------------------
 
-function arbitraries(p: BoardProfile) {
-  const board = fc.integer({ min: p.minAddress, max: p.maxAddress });
-  const lock = fc.integer({ min: 1, max: p.locksPerBoard });
-  const request: fc.Arbitrary<LockRequest> = fc.oneof(
-    fc.record({ kind: fc.constant('unlock' as const), board, lock }),
-    fc.record({ kind: fc.constant('unlockAll' as const), board }),
-    fc.record({ kind: fc.constant('query' as const), board, lock }),
-    fc.record({ kind: fc.constant('queryAll' as const), board }),
-    fc.record({ kind: fc.constant('probe' as const), board }),
-  );
-  const replyOf = (kind: ReplyKind): fc.Arbitrary<LockReply> => {
-    switch (kind) {
-      case 'unlock':
-      case 'query':
-        return fc.record({ kind: fc.constant(kind), board, lock, open: fc.boolean() });
-      case 'queryAll':
-        return fc.record({
-          kind: fc.constant('queryAll' as const),
-          board,
-          closed: fc.array(fc.boolean(), { minLength: p.locksPerBoard, maxLength: p.locksPerBoard }),
-        });
-      case 'unlockAll':
-      case 'probe':
-        return fc.record({ kind: fc.constant(kind), board });
-    }
-  };
-  return { board, lock, request, replyOf };
-}
-
 const { request, replyOf } = arbitraries(K);
-const REPLY_KINDS: ReplyKind[] = ['unlock', 'unlockAll', 'query', 'queryAll', 'probe'];
 const replyKind = fc.constantFrom(...REPLY_KINDS);
 const anyReply = fc.oneof(...REPLY_KINDS.map(replyOf));
 /** Unlock and query replies are both 7 bytes, so they share a stream under one `expect`. */
 const sevenByteReply = fc.oneof(replyOf('unlock'), replyOf('query'));
-
-function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const p of points) {
-    out.push(buf.subarray(from, p));
-    from = p;
-  }
-  out.push(buf.subarray(from));
-  return out;
-}
-
-function pushAll(parser: FrameParser, chunks: Buffer[]): { frames: Buffer[]; discarded: Buffer[] } {
-  const frames: Buffer[] = [];
-  const discarded: Buffer[] = [];
-  for (const c of chunks) {
-    const r = parser.push(c);
-    frames.push(...r.frames);
-    discarded.push(...r.discarded);
-  }
-  return { frames, discarded };
-}
 
 function replyParser(kind?: ReplyKind): FrameParser {
   const p = FrameParser.forReplies(K);
@@ -98,7 +46,6 @@ function replyParser(kind?: ReplyKind): FrameParser {
   return p;
 }
 
-const total = (bufs: Buffer[]) => bufs.reduce((n, b) => n + b.length, 0);
 const kEncodeReq = (r: LockRequest) => encodeRequest(r, K);
 const kEncodeReply = (r: LockReply) => encodeReply(r, K);
 

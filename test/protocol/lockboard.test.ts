@@ -19,6 +19,7 @@ import {
   type LockRequest,
   type ReplyKind,
 } from '../../protocol/lockboard/index';
+import { REPLY_KINDS, arbitraries, pushAll, splitAt, total } from './lockboard-arbitraries';
 
 const P = PROFILE_8A80;
 const HEADERS = new Set([0x8a, 0x80, 0x81]);
@@ -26,66 +27,12 @@ const bytes = (...b: number[]) => Buffer.from(b);
 
 // ---- arbitraries -------------------------------------------------------------------------
 
-const board = fc.integer({ min: 1, max: 31 });
-const lock = fc.integer({ min: 1, max: 24 });
-
-const request: fc.Arbitrary<LockRequest> = fc.oneof(
-  fc.record({ kind: fc.constant('unlock' as const), board, lock }),
-  fc.record({ kind: fc.constant('unlockAll' as const), board }),
-  fc.record({ kind: fc.constant('query' as const), board, lock }),
-  fc.record({ kind: fc.constant('queryAll' as const), board }),
-  fc.record({ kind: fc.constant('probe' as const), board }),
-);
-
-function replyOf(kind: ReplyKind): fc.Arbitrary<LockReply> {
-  switch (kind) {
-    case 'unlock':
-      return fc.record({ kind: fc.constant('unlock' as const), board, lock, open: fc.boolean() });
-    case 'unlockAll':
-      return fc.record({ kind: fc.constant('unlockAll' as const), board });
-    case 'query':
-      return fc.record({ kind: fc.constant('query' as const), board, lock, open: fc.boolean() });
-    case 'queryAll':
-      return fc.record({
-        kind: fc.constant('queryAll' as const),
-        board,
-        closed: fc.array(fc.boolean(), { minLength: 24, maxLength: 24 }),
-      });
-    case 'probe':
-      return fc.record({ kind: fc.constant('probe' as const), board });
-  }
-}
-
-const REPLY_KINDS: ReplyKind[] = ['unlock', 'unlockAll', 'query', 'queryAll', 'probe'];
+const { request, replyOf } = arbitraries(P);
 const replyKind = fc.constantFrom(...REPLY_KINDS);
 const anyReply = fc.oneof(...REPLY_KINDS.map(replyOf));
 
 /** Replies that are all 5 bytes long, so they can be mixed in one stream without `expect`. */
 const fiveByteReply = fc.oneof(replyOf('unlock'), replyOf('unlockAll'), replyOf('query'), replyOf('probe'));
-
-/** Split `buf` at the given (unsorted, possibly repeated) cut points. */
-function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const p of points) {
-    out.push(buf.subarray(from, p));
-    from = p;
-  }
-  out.push(buf.subarray(from));
-  return out;
-}
-
-function pushAll(parser: FrameParser, chunks: Buffer[]): { frames: Buffer[]; discarded: Buffer[] } {
-  const frames: Buffer[] = [];
-  const discarded: Buffer[] = [];
-  for (const c of chunks) {
-    const r = parser.push(c);
-    frames.push(...r.frames);
-    discarded.push(...r.discarded);
-  }
-  return { frames, discarded };
-}
 
 function replyParser(kind?: ReplyKind): FrameParser {
   const p = FrameParser.forReplies();
@@ -93,7 +40,6 @@ function replyParser(kind?: ReplyKind): FrameParser {
   return p;
 }
 
-const total = (bufs: Buffer[]) => bufs.reduce((n, b) => n + b.length, 0);
 
 // ---- tests ---------------------------------------------------------------------------------
 
