@@ -153,6 +153,11 @@ export default async function ledgerBench(ctx: BenchContext): Promise<BenchRow[]
         value: `${((l0 / r0) / (l1 / r1)).toFixed(2)}×`,
         ratio: 'target ≤ 1.2×',
       },
+      {
+        name: 'slowdown at 1M claims vs empty, absolute (reservations/s empty ÷ at 1M)',
+        value: `${(l0 / l1).toFixed(2)}×`,
+        ratio: `raw inserts alone: ${(r0 / r1).toFixed(2)}× (the bigger file's own cost)`,
+      },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
