@@ -88,10 +88,11 @@ export class SqliteStore implements CloudStore {
       keyActivate: p('UPDATE signing_keys SET retired_at = NULL WHERE kid = ?'),
       keys: p('SELECT * FROM signing_keys ORDER BY created_at, kid'),
       weekRows: p('SELECT * FROM week_station WHERE week = ? AND (? IS NULL OR station_id = ?) ORDER BY station_id'),
-      newPerStation: p(`SELECT station_id, count(*) AS n FROM rider_first WHERE first_week = ? AND (? IS NULL OR station_id = ?)
-        GROUP BY station_id`),
-      returningPerStation: p(`SELECT w.station_id, count(*) AS n FROM rider_week w
-        JOIN rider_first f ON f.station_id = w.station_id AND f.rider_id = w.rider_id
+      // SPEC §9: new = first check-in ever (anywhere in the network) this week; returning = first
+      // check-in in an earlier week. Per station: among the riders who checked in there this week.
+      newPerStation: p(`SELECT w.station_id, count(*) AS n FROM rider_week w JOIN rider_first_any f ON f.rider_id = w.rider_id
+        WHERE w.week = ? AND w.checked_in = 1 AND f.first_week = ? AND (? IS NULL OR w.station_id = ?) GROUP BY w.station_id`),
+      returningPerStation: p(`SELECT w.station_id, count(*) AS n FROM rider_week w JOIN rider_first_any f ON f.rider_id = w.rider_id
         WHERE w.week = ? AND w.checked_in = 1 AND f.first_week < ? AND (? IS NULL OR w.station_id = ?) GROUP BY w.station_id`),
       ridersAny: p('SELECT count(DISTINCT rider_id) AS n FROM rider_week WHERE week = ?'),
       newAny: p('SELECT count(*) AS n FROM rider_first_any WHERE first_week = ?'),
@@ -259,7 +260,7 @@ export class SqliteStore implements CloudStore {
   }
 
   async weeklyStations(week: string, scope: Scope): Promise<WeeklyStationRow[]> {
-    const news = new Map((this.s.newPerStation!.all(week, scope, scope) as { station_id: string; n: number }[]).map((r) => [r.station_id, r.n]));
+    const news = new Map((this.s.newPerStation!.all(week, week, scope, scope) as { station_id: string; n: number }[]).map((r) => [r.station_id, r.n]));
     const ret = new Map(
       (this.s.returningPerStation!.all(week, week, scope, scope) as { station_id: string; n: number }[]).map((r) => [r.station_id, r.n]),
     );

@@ -40,9 +40,6 @@ export class SqliteRollups {
         checkins = checkins + excluded.checkins, riders = riders + excluded.riders,
         bottles_hot = bottles_hot + excluded.bottles_hot, bottles_cold = bottles_cold + excluded.bottles_cold,
         bottles_other = bottles_other + excluded.bottles_other`),
-      firstUpsert: p(`INSERT INTO rider_first (station_id, rider_id, first_day, first_week) VALUES (?, ?, ?, ?)
-        ON CONFLICT (station_id, rider_id) DO UPDATE SET first_day = excluded.first_day, first_week = excluded.first_week
-        WHERE excluded.first_day < rider_first.first_day`),
       firstAnyUpsert: p(`INSERT INTO rider_first_any (rider_id, first_day, first_week) VALUES (?, ?, ?)
         ON CONFLICT (rider_id) DO UPDATE SET first_day = excluded.first_day, first_week = excluded.first_week
         WHERE excluded.first_day < rider_first_any.first_day`),
@@ -148,12 +145,6 @@ export class SqliteRollups {
     }
     for (const [w, c] of weeks) this.s.weekUpsert!.run(w, stationId, c.checkins, newRiders.get(w) ?? 0, c.hot, c.cold, c.other);
     for (const [riderId, f] of firstDays) {
-      const key = `${stationId}\u0000${riderId}`;
-      const memo = this.firstDayMemo.get(key);
-      if (memo === undefined || f.day < memo) {
-        this.s.firstUpsert!.run(stationId, riderId, f.day, f.week);
-        this.pending.firstDay.push([key, f.day]);
-      }
       const anyMemo = this.firstDayMemo.get(riderId);
       if (anyMemo === undefined || f.day < anyMemo) {
         this.s.firstAnyUpsert!.run(riderId, f.day, f.week);

@@ -74,6 +74,11 @@ const MIGRATIONS: string[] = [
   ALTER TABLE alerts ADD COLUMN acked_at INTEGER;
   ALTER TABLE alerts ADD COLUMN acked_by TEXT;
   `,
+  // 3: new and returning riders are counted against the first check-in anywhere (SPEC §9
+  // "first check-in ever"), so the first check-in per station is no longer kept.
+  `
+  DROP TABLE rider_first;
+  `,
 ];
 
 export function migrate(db: Database): void {

@@ -86,10 +86,11 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       await append('dn-002', [checkin('r1', '2026-11-30'), checkin('r9', '2026-11-30')]);
       await append('dn-001', [checkin('r1', '2026-11-30')]);
       expect(await store.weeklyTotals('2026-W49', null)).toEqual({ riders: 2, newRiders: 1, returningRiders: 1 });
-      // Per station, r1 is new at dn-002 in W49 and returning at dn-001.
+      // New means first check-in ever (SPEC §9): r1 came in W48 at dn-001, so in W49 it is
+      // returning at both stations, dn-002 included; r9 is new at dn-002.
       const rows = await store.weeklyStations('2026-W49', null);
-      expect(rows.map((r) => [r.stationId, r.newRiders, r.returningRiders])).toEqual([['dn-001', 0, 1], ['dn-002', 2, 0]]);
-      expect(await store.weeklyTotals('2026-W49', 'dn-002')).toEqual({ riders: 2, newRiders: 2, returningRiders: 0 });
+      expect(rows.map((r) => [r.stationId, r.newRiders, r.returningRiders])).toEqual([['dn-001', 0, 1], ['dn-002', 1, 1]]);
+      expect(await store.weeklyTotals('2026-W49', 'dn-002')).toEqual({ riders: 2, newRiders: 1, returningRiders: 1 });
     });
 
     it('moves a first check-in earlier when an earlier day arrives later', async () => {

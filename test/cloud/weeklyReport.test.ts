@@ -59,19 +59,20 @@ function dataset() {
 }
 
 function expected(raw: Raw[], w: number) {
+  // "First check-in ever": anywhere in the network (riders move between stations).
+  const firstWeek = new Map<string, number>();
+  for (const r of raw) if (r.type === 'checkin') firstWeek.set(r.riderId, Math.min(firstWeek.get(r.riderId) ?? Infinity, r.weekIndex));
   const stations = STATIONS.map((stationId) => {
     const at = raw.filter((r) => r.stationId === stationId);
     const inWeek = at.filter((r) => r.weekIndex === w);
     const checkins = inWeek.filter((r) => r.type === 'checkin');
     const claims = inWeek.filter((r) => r.type === 'claim.committed');
     const checkedIn = new Set(checkins.map((r) => r.riderId));
-    const firstWeek = new Map<string, number>();
-    for (const r of at) if (r.type === 'checkin') firstWeek.set(r.riderId, Math.min(firstWeek.get(r.riderId) ?? Infinity, r.weekIndex));
     return {
       stationId,
       checkins: checkins.length,
       riders: new Set(inWeek.map((r) => r.riderId)).size,
-      newRiders: [...firstWeek.values()].filter((fw) => fw === w).length,
+      newRiders: [...checkedIn].filter((id) => firstWeek.get(id) === w).length,
       returningRiders: [...checkedIn].filter((id) => firstWeek.get(id)! < w).length,
       bottles: { hot: claims.filter((r) => r.compartment === 'hot').length, cold: claims.filter((r) => r.compartment === 'cold').length },
     };
@@ -134,6 +135,13 @@ describe('weekly check-in report (SPEC §9)', () => {
     expect(sum((s) => s.returningRiders)).toBeGreaterThan(0);
     expect(sum((s) => s.riders - s.newRiders - s.returningRiders)).toBeGreaterThan(0); // riders who only took water
     expect(all.some((e) => e.lapsed.length > 0)).toBe(true);
+    // Riders who moved: first checked in at one station, later at another, where they are not new.
+    const moved = [...new Set(raw.map((r) => r.riderId))].some((id) => {
+      const cs = raw.filter((r) => r.riderId === id && r.type === 'checkin');
+      const first = Math.min(...cs.map((r) => r.weekIndex));
+      return cs.some((r) => r.weekIndex > first && !cs.some((q) => q.stationId === r.stationId && q.weekIndex === first));
+    });
+    expect(moved).toBe(true);
   });
 
   it('narrows to one station with &station=, with that station’s lapsed riders', async () => {
