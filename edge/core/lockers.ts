@@ -163,14 +163,15 @@ export class LockerService implements LockerPort {
         const c = this.pickFree(tried);
         if (!c) break;
         tried.add(c.name);
-        const holdingId = this.opts.ledger.tx((t) => {
+        // The holding and the unlock's journal row in one transaction: both or neither.
+        const { holdingId, journalId } = this.opts.ledger.tx((t) => {
           const id = store.insertOpeningHolding(t.db, riderId, c.name, t.now);
           store.setPhase(t.db, c.name, 'opening', t.now);
-          return id;
+          return { holdingId: id, journalId: store.startUnlock(t.db, c.name, 'deposit', riderId, t.now) };
         });
         c.phase = 'opening';
         c.holding = { id: holdingId, riderId, depositedTs: null, storedTs: null, storedMono: null, overdue: false };
-        const r = await this.unlockOnceMore(c, 'deposit', riderId);
+        const r = await this.unlockOnceMore(c, 'deposit', riderId, journalId);
         if (r.kind === 'opened') {
           this.opts.ledger.tx((t) => {
             store.activateHolding(t.db, holdingId, t.now);
@@ -314,8 +315,8 @@ export class LockerService implements LockerPort {
    * (fsynced) before the command goes on the wire, and its outcome after; a ledger that cannot
    * write the record throws here and nothing is unlocked.
    */
-  private async unlockOnceMore(c: Compartment, purpose: store.UnlockPurpose, actor: string): Promise<UnlockResult> {
-    const journalId = this.opts.ledger.tx((t) => store.startUnlock(t.db, c.name, purpose, actor, t.now));
+  private async unlockOnceMore(c: Compartment, purpose: store.UnlockPurpose, actor: string, journalled?: number): Promise<UnlockResult> {
+    const journalId = journalled ?? this.opts.ledger.tx((t) => store.startUnlock(t.db, c.name, purpose, actor, t.now));
     c.expectOpenUntilMono = Infinity;
     let r: UnlockResult = { kind: 'no_answer', error: 'stopped' };
     try {

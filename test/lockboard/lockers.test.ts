@@ -280,11 +280,16 @@ describe('lockers', () => {
     const before = [r.sim.unlockCount(1, 1), r.sim.unlockCount(1, 2)];
     await expect(r.lockers!.retrieve('rider-a')).rejects.toThrow(/disk full/);
     await expect(r.lockers!.forceOpen('1-2', 'inspection', 'ops-wang')).rejects.toThrow(/disk full/);
+    // A deposit neither unlocks nor leaves a holding behind.
+    await expect(r.lockers!.deposit('rider-b')).rejects.toThrow(/disk full/);
+    expect(r.lockers!.holdingOf('rider-b')).toBeNull();
+    expect(view(r, '1-2').state).toBe('free');
     expect([r.sim.unlockCount(1, 1), r.sim.unlockCount(1, 2)]).toEqual(before);
     expect(r.sim.door(1, 1)).toBe('closed');
     expect(r.lockers!.holdingOf('rider-a')!.compartment).toBe('1-1');
     r.ledger.db.exec('DROP TRIGGER refuse_unlock');
     expect(await r.lockers!.retrieve('rider-a')).toEqual({ kind: 'retrieved', compartment: '1-1' });
+    expect(await r.lockers!.deposit('rider-b')).toEqual({ kind: 'deposited', compartment: '1-2' });
   });
 
   it('marks an unlock the station stopped in the middle of as interrupted, and keeps the holding', async () => {
