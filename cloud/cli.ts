@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
       if (e instanceof PortInUseError) return fail(e.message, 1);
       throw e;
     }
-    out(`waystation cloud at ${cloud.url} — dashboard ${cloud.url}/dashboard`);
+    out(`waystation cloud at ${cloud.url} — dashboard ${cloud.url}/dashboard — data in ${config.dataDir}`);
     const stop = () => void cloud.stop().then(() => process.exit(0));
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -2,8 +2,8 @@
  * The cloud's configuration (SPEC §11): one validated, frozen object passed down.
  * Start-up is refused with one message per bad key, each naming its path.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DEFAULT_TIMEZONE, DeviceListEntry, TokenHash, isValidTimeZone } from '../protocol/index';
@@ -118,7 +118,7 @@ export function parseCloudConfig(input: unknown, opts: { baseDir?: string } = {}
   return deepFreeze(value);
 }
 
-/** Read and validate a config file. Relative `dataDir` is taken from the working directory. */
+/** Read and validate a config file. A relative `dataDir` is taken from the config file's folder. */
 export function loadCloudConfig(path: string): CloudConfig {
   let text: string;
   try {
@@ -134,5 +134,18 @@ export function loadCloudConfig(path: string): CloudConfig {
   }
   // A relative dataDir is the config file's neighbour, as for the edge: the CLI run from any
   // folder then opens the same database as the server.
-  return parseCloudConfig(json, { baseDir: dirname(resolve(path)) });
+  const config = parseCloudConfig(json, { baseDir: dirname(resolve(path)) });
+  // Until 2026-11-29 it was taken from the working directory. Never start a new, empty database
+  // beside one that holds the fleet's data (every station would be refused with a gap).
+  const raw = (json as { dataDir?: unknown }).dataDir;
+  if (typeof raw === 'string' && !isAbsolute(raw)) {
+    const before = resolve(process.cwd(), raw);
+    if (before !== config.dataDir && !existsSync(join(config.dataDir, 'cloud.db')) && existsSync(join(before, 'cloud.db'))) {
+      throw new ConfigError([
+        `/dataDir: "${raw}" is now taken from the config file's folder (${config.dataDir}), which has no cloud.db; ` +
+          `the database is at ${before} (from the working directory, as before). Set dataDir to "${before}" or move the database there.`,
+      ]);
+    }
+  }
+  return config;
 }

@@ -3,8 +3,10 @@
  * (station, seq); rollups are keyed by ISO week so a weekly report reads one week's rows.
  */
 import type { Database } from 'better-sqlite3';
+import { isoWeekOf } from '../../protocol/index';
 
-const MIGRATIONS: string[] = [
+/** A migration: SQL, or a function for one that needs to compute (run in the same transaction). */
+const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   `
   CREATE TABLE events (
     station_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL,
@@ -79,13 +81,50 @@ const MIGRATIONS: string[] = [
   `
   DROP TABLE rider_first;
   `,
+  // 4: until migration 4's release a bottle resolved late counted twice: once for its
+  // claim.resolved (week of data.day or the event's day; hot/cold from data.compartment, else
+  // "other"; data.sponsor or none) and once for the claim.committed the edge writes after it.
+  // Take the claim.resolved share back out, exactly as the old rule had added it.
+  (db) => {
+    const rows = db.prepare(`SELECT station_id, day, data FROM events WHERE type = 'claim.resolved'`).all() as Array<{ station_id: string; day: string; data: string }>;
+    const column = { hot: 'bottles_hot', cold: 'bottles_cold', other: 'bottles_other' } as const;
+    const station = new Map<string, { stationId: string; week: string; col: keyof typeof column; n: number }>();
+    const sponsor = new Map<string, { stationId: string; week: string; sponsor: string; n: number }>();
+    for (const r of rows) {
+      let d: Record<string, unknown>;
+      try {
+        d = JSON.parse(r.data) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      // The old rule counted what passed its schema: claimId, riderId, outcome committed.
+      if (d.outcome !== 'committed' || typeof d.claimId !== 'string' || typeof d.riderId !== 'string') continue;
+      const day = typeof d.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d.day) ? d.day : r.day;
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) continue;
+      const week = isoWeekOf(day);
+      const col = d.compartment === 'hot' || d.compartment === 'cold' ? d.compartment : 'other';
+      const sp = typeof d.sponsor === 'string' && d.sponsor !== '' ? d.sponsor : '';
+      const k1 = `${r.station_id}|${week}|${col}`;
+      station.set(k1, { stationId: r.station_id, week, col, n: (station.get(k1)?.n ?? 0) + 1 });
+      const k2 = `${r.station_id}|${week}|${sp}`;
+      sponsor.set(k2, { stationId: r.station_id, week, sponsor: sp, n: (sponsor.get(k2)?.n ?? 0) + 1 });
+    }
+    for (const x of station.values()) {
+      const c = column[x.col];
+      db.prepare(`UPDATE week_station SET ${c} = max(0, ${c} - ?) WHERE week = ? AND station_id = ?`).run(x.n, x.week, x.stationId);
+    }
+    const fixSponsor = db.prepare('UPDATE week_sponsor SET bottles = max(0, bottles - ?) WHERE week = ? AND station_id = ? AND sponsor = ?');
+    for (const x of sponsor.values()) fixSponsor.run(x.n, x.week, x.stationId, x.sponsor);
+  },
 ];
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   for (let v = version; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      const m = MIGRATIONS[v]!;
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

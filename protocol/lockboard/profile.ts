@@ -174,9 +174,9 @@ const KERONG: readonly FrameField[] = ['head', 'board', 'lock', 'func', 'trailer
 
 /**
  * A Kerong CU16-style board (SPEC §6 names the family as the second profile to support).
- * ILLUSTRATIVE: the frame shape `02 ADDR LOCK CMD 03 SUM` (STX, ETX, SUM = 8-bit sum of every
- * byte before it) follows SPEC §6; the command codes, reply layouts, status bytes, bitmap and
- * address range below are this project's choice, not taken from a vendor datasheet — check a
+ * ILLUSTRATIVE: SPEC §6 gives the shape `02 ADDR CMD 03 SUM` (STX, ETX, SUM = 8-bit sum of
+ * every byte before it); the LOCK byte after ADDR, the command codes, reply layouts, status
+ * bytes, bitmap and address range below are this project's choice, not taken from a vendor datasheet — check a
  * real board's manual and adjust this data before using it with hardware.
  *
  * | operation | request | reply |

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +47,26 @@ describe('cloud config (SPEC §11)', () => {
     expect(c.stations.map((s) => s.id)).toEqual(['dn-001']);
     // A relative dataDir is the config file's neighbour, wherever the command runs from.
     expect(c.dataDir).toBe(join(import.meta.dirname, '../../data/cloud'));
+  });
+
+  it('will not open a new database beside one a working-directory-relative dataDir used to find', () => {
+    const root = tempDir('wc-datadir-');
+    mkdirSync(join(root, 'etc'));
+    mkdirSync(join(root, 'srv', 'data'), { recursive: true });
+    writeFileSync(join(root, 'srv', 'data', 'cloud.db'), '');
+    const file = join(root, 'etc', 'cloud.json');
+    writeFileSync(file, JSON.stringify({ dataDir: './data', stations: [] }));
+    const cwd = process.cwd();
+    process.chdir(join(root, 'srv'));
+    try {
+      expect(() => loadCloudConfig(file)).toThrow(/now taken from the config file's folder .* the database is at .*srv\/data/);
+      // Once the database is where the config says (or dataDir is absolute), it loads.
+      mkdirSync(join(root, 'etc', 'data'));
+      writeFileSync(join(root, 'etc', 'data', 'cloud.db'), '');
+      expect(loadCloudConfig(file).dataDir).toBe(join(root, 'etc', 'data'));
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('says which port is taken and how to fix it', async () => {

@@ -1,6 +1,7 @@
 // The backend-neutral assertions live in the shared contract suite (store-contract.ts) that every
 // storage backend runs; below are the SQLite backend's own (its in-process memos and batching).
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, type StationEvent } from '../../protocol/index';
 import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects';
@@ -49,6 +50,37 @@ describe('SqliteStore rollups across restarts and large batches', () => {
       { stationId: 'dn-001', checkins: 150, riders: 150, newRiders: 150, returningRiders: 0, bottlesHot: 0, bottlesCold: 70, bottlesOther: 0 },
     ]);
     expect(await store.lapsedRiders('2026-W50', '2026-W49', null)).toHaveLength(150);
+    await store.close();
+  });
+});
+
+describe('SqliteStore migration 4', () => {
+  it('takes back the second count of a late-resolved bottle from rollups written before it', async () => {
+    const path = join(tempDir('wc-store-'), 'cloud.db');
+    let store = SqliteStore.open(path);
+    const day = '2026-11-24';
+    const events: StationEvent[] = chain([
+      { type: 'checkin', ts: noonOf(day), data: { riderId: 'r1', windowFrom: day, windowTo: '2026-11-30' } },
+      { type: 'claim.unknown', ts: noonOf(day) + 1, data: { claimId: 'c1', riderId: 'r1', dispenserId: 'disp-1', reason: 'timeout' } },
+      { type: 'claim.resolved', ts: noonOf(day) + 2, data: { claimId: 'c1', riderId: 'r1', outcome: 'committed' } },
+      { type: 'claim.committed', ts: noonOf(day) + 3, data: { claimId: 'c1', riderId: 'r1', compartment: 'cold', dispenserId: 'disp-1', sponsor: 'bank-a' } },
+    ]);
+    const prev = { seq: 0, hash: GENESIS_HASH };
+    expect(await store.appendEvents({ stationId: 'dn-001', prev, events, effects: events.map(rollupEffectsOf), receivedAt: 1 })).toMatchObject({ ok: true });
+    await store.close();
+    // The rollups as a cloud before migration 4 left them: the claim.resolved counted too.
+    const db = new Database(path);
+    db.prepare(`UPDATE week_station SET bottles_other = bottles_other + 1 WHERE week = '2026-W48' AND station_id = 'dn-001'`).run();
+    db.prepare(`INSERT INTO week_sponsor (week, station_id, sponsor, bottles, restocked) VALUES ('2026-W48', 'dn-001', '', 1, 0)
+      ON CONFLICT (week, station_id, sponsor) DO UPDATE SET bottles = bottles + 1`).run();
+    db.pragma('user_version = 3');
+    db.close();
+
+    store = SqliteStore.open(path);
+    const [row] = await store.weeklyStations('2026-W48', null);
+    expect(row).toMatchObject({ bottlesHot: 0, bottlesCold: 1, bottlesOther: 0 });
+    const sponsors = (await store.sponsors('2026-W48', null)).filter((x) => x.bottles > 0);
+    expect(sponsors.map((x) => [x.sponsor, x.bottles])).toEqual([['bank-a', 1]]);
     await store.close();
   });
 });
