@@ -39,7 +39,7 @@ describe('logs', () => {
     // A device with the right name and a wrong password is refused by the broker, and logged.
     const before = lines.length;
     const intruder = mqtt.connect(`mqtt://127.0.0.1:${h.station.mqttPort}`, {
-      clientId: 'disp-1-impostor',
+      clientId: 'disp-1',
       username: 'disp-1',
       password: wrongPassword,
       reconnectPeriod: 0,
@@ -49,7 +49,7 @@ describe('logs', () => {
       intruder.once('close', () => resolve());
     });
     intruder.end(true);
-    await waitFor(() => lines.slice(before).some((l) => l.includes('disp-1')), 3000, 'the refused device logged');
+    await waitFor(() => lines.slice(before).some((l) => l.includes('wrong password')), 3000, 'the wrong password refused and logged');
 
     const text = lines.join('');
     for (const secret of [credential, forged, MAINTENANCE_TOKEN, wrongToken, DISPENSER_PASSWORD, wrongPassword]) {
