@@ -6,13 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { DEFAULT_TIMEZONE, DeviceListEntry, TokenHash, isValidTimeZone } from '../protocol/index';
+import { DEFAULT_TIMEZONE, DeviceListEntry, STATION_ID_PATTERN, TokenHash, isValidTimeZone } from '../protocol/index';
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256' });
 
 export const StationEntry = Type.Object(
   {
-    id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' }),
+    id: Type.String({ pattern: STATION_ID_PATTERN }),
     tokenSha256: Sha256,
     timezone: Type.String({ default: DEFAULT_TIMEZONE }),
     zone: Type.String({ minLength: 1, maxLength: 64, default: 'default' }),

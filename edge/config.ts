@@ -12,6 +12,7 @@ import { Value } from '@sinclair/typebox/value';
 import {
   DEFAULT_TIMEZONE,
   DEVICE_ID_PATTERN,
+  STATION_ID_PATTERN,
   LOCK_BOARD_PROFILE_NAMES,
   isValidTimeZone,
   lockBoardProfile,
@@ -118,7 +119,7 @@ const optionalTuning = Object.fromEntries(Object.entries(Tuning).map(([k, s]) =>
 
 export const StationConfigFile = Type.Object(
   {
-    stationId: DeviceId,
+    stationId: Type.String({ pattern: STATION_ID_PATTERN, hint: 'must be 1–64 lowercase letters, digits, "_" or "-" (the cloud knows the station by it)' }),
     timezone: Type.String({ default: DEFAULT_TIMEZONE, hint: 'must be an IANA time zone, e.g. "Asia/Shanghai"' }),
     dataDir: Type.String({ minLength: 1, hint: 'must be a folder path (relative to the config file or absolute)' }),
     http: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),

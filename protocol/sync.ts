@@ -6,6 +6,12 @@ import { StationEvent } from './events';
 
 export const MAX_UPLOAD_BATCH = 1000;
 
+/**
+ * A station id, the same rule at the edge and in the cloud (it is in sync URLs and in the
+ * cloud's tables): 1–64 lowercase letters, digits, "_" or "-", starting with a letter or digit.
+ */
+export const STATION_ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+
 export const UploadRequest = Type.Object({
   events: Type.Array(StationEvent, { minItems: 1, maxItems: MAX_UPLOAD_BATCH }),
 });

@@ -109,8 +109,15 @@ describe('station config', () => {
   it('says which required keys are missing', () => {
     const { stationId: _a, dispensers: _b, ...rest } = SPEC_EXAMPLE;
     const problems = problemsOf(rest);
-    expect(problems).toContain('/stationId: is required (must be 1–64 letters, digits, "_", "." or "-")');
+    expect(problems).toContain('/stationId: is required (must be 1–64 lowercase letters, digits, "_" or "-" (the cloud knows the station by it))');
     expect(problems.some((p) => p.startsWith('/dispensers: is required'))).toBe(true);
+  });
+
+  it('takes station ids by the cloud’s rule, so a station never starts with an id the cloud refuses', () => {
+    for (const stationId of ['DN-001', 'dn.001', '-dn']) {
+      expect(problemsOf({ ...SPEC_EXAMPLE, stationId }).some((p) => p.startsWith('/stationId:'))).toBe(true);
+    }
+    expect(problemsOf({ ...SPEC_EXAMPLE, stationId: 'jd_003' })).toEqual([]);
   });
 
   it('refuses duplicate dispenser ids, board addresses and bus paths', () => {
