@@ -11,7 +11,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LedgerTx } from '../ledger/ledger';
 import type { AppContext, TypedApp } from './app';
-import { ApiError, apiError } from './errors';
+import { apiError } from './errors';
 import { stationHealth } from './station-health';
 
 const DeviceParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });

@@ -23,7 +23,7 @@ const DAY_MS = 86_400_000;
 let cloudConfig: CloudConfig;
 let cloud: RunningCloud | undefined;
 let rig: Rig;
-const clock = new ManualClock(Math.max(START_MS, Date.now()));
+const clock = new ManualClock(START_MS);
 const cloudDir = tempDir('waystation-chaos-cloud-');
 const silent = pino({ level: 'silent' });
 

@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { createServer } from 'node:net';
 import { Broker, allowedSubscription, publishRefusal } from '../../edge/drivers/broker';
 import { silentLogger } from '../../edge/log';
-import { password, sleep, startStation, waitFor, type Station } from './harness';
+import { connected, password, sleep, startStation, waitFor, type Station } from './harness';
 
 let station: Station | undefined;
 const clients: MqttClient[] = [];
@@ -17,11 +17,7 @@ afterEach(async () => {
 function connect(url: string, opts: { clientId: string; username?: string; password?: string; will?: mqtt.IClientOptions['will'] }): Promise<MqttClient> {
   const c = mqtt.connect(url, { ...opts, reconnectPeriod: 0, connectTimeout: 2000, clean: true });
   clients.push(c);
-  return new Promise((resolve, reject) => {
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-    c.once('close', () => reject(new Error('closed')));
-  });
+  return connected(c);
 }
 
 describe('dispenser broker authentication', () => {

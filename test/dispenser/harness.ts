@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
 import { systemClock, type Clock } from '../../protocol/index';
 import { ClaimService } from '../../edge/core/claims';
 import { DeviceHealth } from '../../edge/core/health';
@@ -149,6 +150,15 @@ export async function waitFor(pred: () => boolean, timeoutMs = 3000, what = 'con
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A bare MQTT client's first CONNACK: resolves connected, rejects on a refusal or a close. */
+export function connected(c: MqttClient): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    c.once('connect', () => resolve(c));
+    c.once('error', reject);
+    c.once('close', () => reject(new Error('closed')));
+  });
+}
 
 /** Events of one type in the ledger, oldest first. */
 export function eventsOf(ledger: Ledger, type: string): Array<Record<string, unknown>> {

@@ -9,7 +9,7 @@ import { Broker } from '../../edge/drivers/broker';
 import { duplexPair } from '../../edge/drivers/duplex-pair';
 import { silentLogger } from '../../edge/log';
 import type { DispenserSimulator } from '../../firmware-sim/dispenser/simulator';
-import { eventsOf, password, startStation, waitFor, type Station, type StationOptions } from './harness';
+import { connected, eventsOf, password, startStation, waitFor, type Station, type StationOptions } from './harness';
 
 let station: Station | undefined;
 const clients: MqttClient[] = [];
@@ -40,11 +40,7 @@ async function setup(o: StationOptions = {}, simOpts: Parameters<Station['addSim
 function connectRaw(broker: Broker, opts: { clientId: string; username: string; password: string }): Promise<MqttClient> {
   const c = new MqttClient(() => broker.connectInMemory(), { ...opts, reconnectPeriod: 0, connectTimeout: 2000, clean: true, keepalive: 30 });
   clients.push(c);
-  return new Promise((resolve, reject) => {
-    c.once('connect', () => resolve(c));
-    c.once('error', reject);
-    c.once('close', () => reject(new Error('closed')));
-  });
+  return connected(c);
 }
 
 describe('dispensers over the in-memory connection', () => {

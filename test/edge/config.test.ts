@@ -154,3 +154,26 @@ describe('station config', () => {
     expect(c.kiosk.allowedAddresses).toContain('127.0.0.1');
   });
 });
+
+describe('station config: lockBuses[].profile', () => {
+  const withBus = (bus: Record<string, unknown>) => ({ ...SPEC_EXAMPLE, lockBuses: [{ path: '/dev/ttyUSB0', ...bus }] });
+
+  it('defaults a Kerong board to 16 locks and leaves the profile of an 8A80 bus unset', () => {
+    const c = resolveConfig(withBus({ profile: 'kerong-cu16', boards: [{ address: 3 }] }), '/');
+    expect(c.lockBuses[0]).toEqual({ path: '/dev/ttyUSB0', baudRate: 9600, profile: 'kerong-cu16', boards: [{ address: 3, locks: 16 }] });
+    expect(compartmentsOf(c)).toHaveLength(16);
+    const d = resolveConfig(withBus({ boards: [{ address: 3 }] }), '/');
+    expect(d.lockBuses[0]).toEqual({ path: '/dev/ttyUSB0', baudRate: 9600, boards: [{ address: 3, locks: 24 }] });
+  });
+
+  it("refuses boards outside the bus profile's addresses and lock count, and unknown profiles", () => {
+    expect(problemsOf(withBus({ profile: 'kerong-cu16', boards: [{ address: 20, locks: 24 }] }))).toEqual([
+      '/lockBuses/0/boards/0/address: must be a board address 1–15 for the kerong-cu16 profile',
+      '/lockBuses/0/boards/0/locks: must be an integer 1–16 for the kerong-cu16 profile',
+    ]);
+    expect(problemsOf(withBus({ profile: 'kerong', boards: [{ address: 1 }] }))).toEqual([
+      '/lockBuses/0/profile: must be a lock-board profile: "8a80" or "kerong-cu16"',
+    ]);
+    expect(problemsOf(withBus({ profile: '8a80', boards: [{ address: 31, locks: 24 }] }))).toEqual([]);
+  });
+});

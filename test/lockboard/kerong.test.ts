@@ -2,7 +2,7 @@
  * The LockBus driver and the simulated boards speaking the Kerong CU16-style profile
  * (SPEC §6: a second board family is a profile, not a rewrite) over a mock serial line:
  * probe, unlock, query, query-all polling and retries, with the bytes on the wire checked in
- * both directions; and the station config's `lockBuses[].profile` key.
+ * both directions; and a station driven from the config's `lockBuses[].profile` key (its validation: test/edge/config.test.ts).
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { Ledger } from '../../edge/ledger/ledger';
 import { DeviceHealth } from '../../edge/core/health';
 import { silentLogger } from '../../edge/log';
 import { LockBus, boardDeviceId, type LockBusEvent, type LockBusTimeouts } from '../../edge/drivers/lockbus';
-import { ConfigError, compartmentsOf, resolveConfig } from '../../edge/config';
+import { resolveConfig } from '../../edge/config';
 import { createMockLine, type ByteLink, type MockLine } from '../../firmware-sim/lockboard/link';
 import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim';
 import { tempDir } from '../helpers/tmp';
@@ -233,48 +233,6 @@ describe('simulated Kerong boards', () => {
   it('refuses a board that does not fit the profile', () => {
     expect(() => new LockBoardSim({ profile: K, boards: [{ address: 16 }] })).toThrow(RangeError);
     expect(() => new LockBoardSim({ profile: K, boards: [{ address: 1, locks: 24 }] })).toThrow(/1–16 locks/);
-  });
-});
-
-describe('station config: lockBuses[].profile', () => {
-  const base = {
-    stationId: 'dn-001',
-    timezone: 'Asia/Shanghai',
-    dataDir: './data',
-    http: { host: '127.0.0.1', port: 8080 },
-    mqtt: { host: '127.0.0.1', port: 1883 },
-    credentials: { jwks: { keys: [] }, revokedRiders: [] },
-    maintenanceTokens: [],
-    dispensers: [],
-  };
-  const withBus = (bus: Record<string, unknown>) => ({ ...base, lockBuses: [{ path: '/dev/ttyUSB0', ...bus }] });
-  function problemsOf(doc: unknown): string[] {
-    try {
-      resolveConfig(doc, '/etc/waystation');
-    } catch (e) {
-      if (e instanceof ConfigError) return e.problems;
-      throw e;
-    }
-    return [];
-  }
-
-  it('defaults a Kerong board to 16 locks and leaves the profile of an 8A80 bus unset', () => {
-    const c = resolveConfig(withBus({ profile: 'kerong-cu16', boards: [{ address: 3 }] }), '/');
-    expect(c.lockBuses[0]).toEqual({ path: '/dev/ttyUSB0', baudRate: 9600, profile: 'kerong-cu16', boards: [{ address: 3, locks: 16 }] });
-    expect(compartmentsOf(c)).toHaveLength(16);
-    const d = resolveConfig(withBus({ boards: [{ address: 3 }] }), '/');
-    expect(d.lockBuses[0]).toEqual({ path: '/dev/ttyUSB0', baudRate: 9600, boards: [{ address: 3, locks: 24 }] });
-  });
-
-  it("refuses boards outside the bus profile's addresses and lock count, and unknown profiles", () => {
-    expect(problemsOf(withBus({ profile: 'kerong-cu16', boards: [{ address: 20, locks: 24 }] }))).toEqual([
-      '/lockBuses/0/boards/0/address: must be a board address 1–15 for the kerong-cu16 profile',
-      '/lockBuses/0/boards/0/locks: must be an integer 1–16 for the kerong-cu16 profile',
-    ]);
-    expect(problemsOf(withBus({ profile: 'kerong', boards: [{ address: 1 }] }))).toEqual([
-      '/lockBuses/0/profile: must be a lock-board profile: "8a80" or "kerong-cu16"',
-    ]);
-    expect(problemsOf(withBus({ profile: '8a80', boards: [{ address: 31, locks: 24 }] }))).toEqual([]);
   });
 });
 

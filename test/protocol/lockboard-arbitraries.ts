@@ -1,5 +1,6 @@
 /** Shared by the lock-board codec and parser property tests, for any board profile. */
 import fc from 'fast-check';
+import { expect } from 'vitest';
 import type { BoardProfile, FrameParser, LockReply, LockRequest, ReplyKind } from '../../protocol/lockboard/index';
 
 export const REPLY_KINDS: ReplyKind[] = ['unlock', 'unlockAll', 'query', 'queryAll', 'probe'];
@@ -59,3 +60,11 @@ export function pushAll(parser: FrameParser, chunks: Buffer[]): { frames: Buffer
 }
 
 export const total = (bufs: Buffer[]) => bufs.reduce((n, b) => n + b.length, 0);
+
+/** Every byte pushed came out in a frame, was discarded, or is pending; `reset()` hands the pending back. */
+export function expectEveryByteAccounted(parser: FrameParser, pushed: number, frames: Buffer[], discarded: Buffer[]): void {
+  expect(total(discarded) + total(frames) + parser.pending).toBe(pushed);
+  const left = parser.reset();
+  expect(left?.length ?? 0).toBe(pushed - total(discarded) - total(frames));
+  expect(parser.pending).toBe(0);
+}

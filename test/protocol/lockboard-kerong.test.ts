@@ -25,7 +25,7 @@ import {
   type LockRequest,
   type ReplyKind,
 } from '../../protocol/lockboard/index';
-import { REPLY_KINDS, arbitraries, pushAll, splitAt, total } from './lockboard-arbitraries';
+import { REPLY_KINDS, arbitraries, expectEveryByteAccounted, pushAll, splitAt, total } from './lockboard-arbitraries';
 
 const K = PROFILE_KERONG_CU16;
 const STX = 0x02;
@@ -215,11 +215,7 @@ describe('Kerong CU16-style profile: stream parser', () => {
             chunks.map((c) => Buffer.from(c)),
           );
           for (const f of frames) expectKerongEnvelope(f);
-          const pushed = chunks.reduce((n, c) => n + c.length, 0);
-          expect(total(discarded) + total(frames) + parser.pending).toBe(pushed);
-          const left = parser.reset();
-          expect(left?.length ?? 0).toBe(pushed - total(discarded) - total(frames));
-          expect(parser.pending).toBe(0);
+          expectEveryByteAccounted(parser, chunks.reduce((n, c) => n + c.length, 0), frames, discarded);
         },
       ),
       { numRuns: 500 },

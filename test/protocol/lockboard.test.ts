@@ -19,7 +19,7 @@ import {
   type LockRequest,
   type ReplyKind,
 } from '../../protocol/lockboard/index';
-import { REPLY_KINDS, arbitraries, pushAll, splitAt, total } from './lockboard-arbitraries';
+import { REPLY_KINDS, arbitraries, expectEveryByteAccounted, pushAll, splitAt, total } from './lockboard-arbitraries';
 
 const P = PROFILE_8A80;
 const HEADERS = new Set([0x8a, 0x80, 0x81]);
@@ -206,11 +206,7 @@ describe('lock-board parser', () => {
             expect(f[1]).toBeLessThanOrEqual(P.maxAddress);
             expect(f[f.length - 1]).toBe(checksum(P.checksum, f, f.length - 1));
           }
-          const pushed = chunks.reduce((n, c) => n + c.length, 0);
-          expect(total(discarded) + total(frames) + parser.pending).toBe(pushed);
-          const left = parser.reset();
-          expect(left?.length ?? 0).toBe(total(chunks.map((c) => Buffer.from(c))) - total(discarded) - total(frames));
-          expect(parser.pending).toBe(0);
+          expectEveryByteAccounted(parser, chunks.reduce((n, c) => n + c.length, 0), frames, discarded);
         },
       ),
       { numRuns: 500 },
