@@ -6,18 +6,18 @@
  * 2. the weekly report (the function behind GET /v1/reports/weekly) on a generated year of data
  *    for 100 stations (~900,000 claims) against the same report on one week of data (target < 2).
  */
-import { seededRandom } from '../firmware-sim/faults';
+import { seededRandom } from '../firmware-sim/faults.ts';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { GENESIS_HASH, addDays, canonicalJson, isoWeekMonday, sealEvent, systemClock, type StationEvent } from '../protocol/index';
-import { Ingestor } from '../cloud/ingest/ingestor';
-import { rollupEffectsOf } from '../cloud/ingest/rollupEffects';
-import { weeklyReport } from '../cloud/reports/weeklyReport';
-import { SqliteStore } from '../cloud/store/sqlite';
-import { fmt, percentile, type BenchContext, type BenchRow } from './lib';
+import { GENESIS_HASH, addDays, canonicalJson, isoWeekMonday, sealEvent, systemClock, type StationEvent } from '../protocol/index.ts';
+import { Ingestor } from '../cloud/ingest/ingestor.ts';
+import { rollupEffectsOf } from '../cloud/ingest/rollupEffects.ts';
+import { weeklyReport } from '../cloud/reports/weeklyReport.ts';
+import { SqliteStore } from '../cloud/store/sqlite.ts';
+import { fmt, percentile, type BenchContext, type BenchRow } from './lib.ts';
 
 const silent = pino({ level: 'silent' });
 const BATCH = 500;

@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { SignJWT, importJWK } from 'jose';
-import { DispenserSimulator } from '../firmware-sim/dispenser/simulator';
-import { generateSigningKey, sha256Hex } from '../protocol/index';
-import { fmt, type BenchContext, type BenchRow } from './lib';
+import { DispenserSimulator } from '../firmware-sim/dispenser/simulator.ts';
+import { generateSigningKey, sha256Hex } from '../protocol/index.ts';
+import { fmt, type BenchContext, type BenchRow } from './lib.ts';
 
 const TOTAL_CLAIMS = Number(process.env.EDGE_BENCH_CLAIMS ?? 100_000);
 const TIME_BUDGET_MS = Number(process.env.EDGE_BENCH_BUDGET_MS ?? 240_000);

@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addDays, ManualClock } from '../protocol/index';
-import { Ledger } from '../edge/ledger/ledger';
-import { QuotaLedger } from '../edge/ledger/quota-ledger';
-import { fmt, type BenchContext, type BenchRow } from './lib';
+import { addDays, ManualClock } from '../protocol/index.ts';
+import { Ledger } from '../edge/ledger/ledger.ts';
+import { QuotaLedger } from '../edge/ledger/quota-ledger.ts';
+import { fmt, type BenchContext, type BenchRow } from './lib.ts';
 
 // Short alternating slices, so drift in fsync latency (a noisy VM) hits both sides alike.
 const PHASE_MS = 250;

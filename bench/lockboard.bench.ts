@@ -7,17 +7,17 @@
  * kernel tty, simulator), not line time.
  */
 import { join } from 'node:path';
-import { fmt, percentile, type BenchContext, type BenchRow } from './lib';
-import { ensureSocat, openPtyPair } from '../firmware-sim/lockboard/pty';
-import { openSerialLink } from '../firmware-sim/lockboard/link';
-import { LockBoardSim } from '../firmware-sim/lockboard/sim';
-import { LockBus } from '../edge/drivers/lockbus';
-import { DeviceHealth } from '../edge/core/health';
-import { Ledger } from '../edge/ledger/ledger';
-import { silentLogger } from '../edge/log';
-import { systemClock } from '../protocol/time';
-import { encodeReply, encodeRequest } from '../protocol/lockboard/index';
-import { openSerialPort } from '../edge/drivers/lockbus/open-port';
+import { fmt, percentile, type BenchContext, type BenchRow } from './lib.ts';
+import { ensureSocat, openPtyPair } from '../firmware-sim/lockboard/pty.ts';
+import { openSerialLink } from '../firmware-sim/lockboard/link.ts';
+import { LockBoardSim } from '../firmware-sim/lockboard/sim.ts';
+import { LockBus } from '../edge/drivers/lockbus.ts';
+import { DeviceHealth } from '../edge/core/health.ts';
+import { Ledger } from '../edge/ledger/ledger.ts';
+import { silentLogger } from '../edge/log.ts';
+import { systemClock } from '../protocol/time.ts';
+import { encodeReply, encodeRequest } from '../protocol/lockboard/index.ts';
+import { openSerialPort } from '../edge/drivers/lockbus/open-port.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 

@@ -6,19 +6,19 @@
 import Fastify, { LogController, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { CONTENT_TYPE, type Clock } from '../protocol/index';
-import { Auth } from './auth';
-import type { CloudConfig } from './config';
-import { ApiError, apiError } from './errors';
-import { Ingestor } from './ingest/ingestor';
-import { CloudMetrics } from './metrics';
-import { RiderRegistry } from './riders/riderRegistry';
-import { dashboardRoutes } from './routes/dashboardRoutes';
-import { reportRoutes } from './routes/reportRoutes';
-import { riderRoutes } from './routes/riderRoutes';
-import { syncRoutes } from './routes/syncRoutes';
-import type { CloudApp, RouteContext } from './routes/context';
-import type { CloudStore } from './store/store';
+import { CONTENT_TYPE, type Clock } from '../protocol/index.ts';
+import { Auth } from './auth.ts';
+import type { CloudConfig } from './config.ts';
+import { ApiError, apiError } from './errors.ts';
+import { Ingestor } from './ingest/ingestor.ts';
+import { CloudMetrics } from './metrics.ts';
+import { RiderRegistry } from './riders/riderRegistry.ts';
+import { dashboardRoutes } from './routes/dashboardRoutes.ts';
+import { reportRoutes } from './routes/reportRoutes.ts';
+import { riderRoutes } from './routes/riderRoutes.ts';
+import { syncRoutes } from './routes/syncRoutes.ts';
+import type { CloudApp, RouteContext } from './routes/context.ts';
+import type { CloudStore } from './store/store.ts';
 
 export interface CloudDeps {
   config: CloudConfig;

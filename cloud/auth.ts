@@ -4,9 +4,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { sha256Hex } from '../protocol/index';
-import type { CloudConfig } from './config';
-import { apiError } from './errors';
+import { sha256Hex } from '../protocol/index.ts';
+import type { CloudConfig } from './config.ts';
+import { apiError } from './errors.ts';
 
 export function bearerOf(req: FastifyRequest): string | null {
   const h = req.headers.authorization;

@@ -4,11 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { sha256Hex, systemClock } from '../protocol/index';
-import { ConfigError, loadCloudConfig, type CloudConfig } from './config';
-import { ApiError } from './errors';
-import { RiderRegistry } from './riders/riderRegistry';
-import { cloudLogger, openStore, PortInUseError, startCloud } from './server';
+import { sha256Hex, systemClock } from '../protocol/index.ts';
+import { ConfigError, loadCloudConfig, type CloudConfig } from './config.ts';
+import { ApiError } from './errors.ts';
+import { RiderRegistry } from './riders/riderRegistry.ts';
+import { cloudLogger, openStore, PortInUseError, startCloud } from './server.ts';
 
 const USAGE = `usage: waystation-cloud [serve] --config <file>
        waystation-cloud rider add --config <file> --group <courier|food_delivery|outdoor_worker|other> [--platform <name>] [--ttl-days <n>]

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { DEFAULT_TIMEZONE, DeviceListEntry, STATION_ID_PATTERN, TokenHash, isValidTimeZone } from '../protocol/index';
+import { DEFAULT_TIMEZONE, DeviceListEntry, STATION_ID_PATTERN, TokenHash, isValidTimeZone } from '../protocol/index.ts';
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256' });
 

@@ -4,7 +4,7 @@
  * handler in app.ts turns them into `{"error": code, "message": ...}`.
  */
 
-import { ApiError, errorFactory } from '../protocol/api-error';
+import { ApiError, errorFactory } from '../protocol/api-error.ts';
 
 export { ApiError };
 

@@ -7,8 +7,8 @@
  * first and the gauges read that snapshot; a store that cannot be read shows as a comment in
  * the exposition, not as a failed scrape.
  */
-import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry, type Clock } from '../protocol/index';
-import type { CloudStore, SyncHeadRow } from './store/store';
+import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry, type Clock } from '../protocol/index.ts';
+import type { CloudStore, SyncHeadRow } from './store/store.ts';
 
 export type UploadOutcome = 'ok' | 'gap' | 'chain_broken';
 

@@ -4,13 +4,13 @@
  */
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { systemClock, type Clock } from '../protocol/index';
-import { buildApp } from './app';
-import type { CloudConfig } from './config';
-import { RiderRegistry } from './riders/riderRegistry';
-import { SqliteStore } from './store/sqlite';
-import type { CloudStore } from './store/store';
-import type { CloudApp } from './routes/context';
+import { systemClock, type Clock } from '../protocol/index.ts';
+import { buildApp } from './app.ts';
+import type { CloudConfig } from './config.ts';
+import { RiderRegistry } from './riders/riderRegistry.ts';
+import { SqliteStore } from './store/sqlite.ts';
+import type { CloudStore } from './store/store.ts';
+import type { CloudApp } from './routes/context.ts';
 
 export interface RunningCloud {
   url: string;

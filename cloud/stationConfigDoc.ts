@@ -1,10 +1,10 @@
 /**
  * The document a station pulls from `GET /v1/stations/{id}/config` (SPEC §9), and its ETag.
  */
-import { canonicalJson, sha256Hex, type StationConfigDoc } from '../protocol/index';
-import type { CloudConfig, StationConfig } from './config';
-import type { RiderRegistry } from './riders/riderRegistry';
-import type { CloudStore } from './store/store';
+import { canonicalJson, sha256Hex, type StationConfigDoc } from '../protocol/index.ts';
+import type { CloudConfig, StationConfig } from './config.ts';
+import type { RiderRegistry } from './riders/riderRegistry.ts';
+import type { CloudStore } from './store/store.ts';
 
 export async function stationConfigDoc(
   station: StationConfig,

@@ -13,11 +13,11 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sha256Hex, systemClock } from '../protocol/index';
-import { ConfigError, loadConfig, type StationConfig } from './config';
-import { Ledger, LedgerUnavailableError } from './ledger/ledger';
-import { createLogger } from './log';
-import { dbPathOf, startStation, StationStartError } from './station';
+import { sha256Hex, systemClock } from '../protocol/index.ts';
+import { ConfigError, loadConfig, type StationConfig } from './config.ts';
+import { Ledger, LedgerUnavailableError } from './ledger/ledger.ts';
+import { createLogger } from './log.ts';
+import { dbPathOf, startStation, StationStartError } from './station.ts';
 
 const USAGE = `usage:
   waystation-edge --config <file>

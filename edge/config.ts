@@ -17,7 +17,7 @@ import {
   isValidTimeZone,
   lockBoardProfile,
   type LockBoardProfileName,
-} from '../protocol/index';
+} from '../protocol/index.ts';
 
 /** `hint` is the message an installer reads when the key is wrong (see `explain`). */
 function int(min: number, max: number, opts: Record<string, unknown> = {}) {

@@ -6,12 +6,12 @@
  * job at a set time instead of waiting for it.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Clock, StationEvent } from '../protocol/index';
-import type { ClockJumpView } from './api/app';
-import type { StationConfig } from './config';
-import type { ClaimPort, LockerPort } from './core/ports';
-import type { Ledger } from './ledger/ledger';
-import type { Logger } from './log';
+import type { Clock, StationEvent } from '../protocol/index.ts';
+import type { ClockJumpView } from './api/app.ts';
+import type { StationConfig } from './config.ts';
+import type { ClaimPort, LockerPort } from './core/ports.ts';
+import type { Ledger } from './ledger/ledger.ts';
+import type { Logger } from './log.ts';
 
 /** How long a clock jump stays an open fault in health (SPEC §6c "shown in health"). */
 export const CLOCK_FAULT_HOLD_MS = 24 * 3_600_000;

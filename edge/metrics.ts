@@ -2,10 +2,10 @@
  * The station's metrics for `GET /metrics`; the Prometheus text registry itself is shared with
  * the cloud (`protocol/metrics-text.ts`).
  */
-import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry } from '../protocol/index';
-import type { Ledger } from './ledger/ledger';
-import type { QuotaLedger } from './ledger/quota-ledger';
-import type { DeviceHealth } from './core/health';
+import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry } from '../protocol/index.ts';
+import type { Ledger } from './ledger/ledger.ts';
+import type { QuotaLedger } from './ledger/quota-ledger.ts';
+import type { DeviceHealth } from './core/health.ts';
 
 export interface StationMetricsSources {
   ledger: Ledger;

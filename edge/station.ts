@@ -7,26 +7,26 @@
  * station on port 0 with serial paths on @serialport/binding-mock (`bindings`).
  */
 import { join } from 'node:path';
-import { lockBoardProfile, systemClock, type Clock } from '../protocol/index';
-import { buildApp, type TypedApp } from './api/app';
-import { deviceListDiff, diskFreeBytes, devicesSummary } from './api/station-health';
-import { TrustStore } from './api/trust';
-import type { StationConfig } from './config';
-import { ClaimService } from './core/claims';
-import { DeviceHealth } from './core/health';
-import { LockerService } from './core/lockers';
-import { Broker } from './drivers/broker';
-import { DispenserDriver } from './drivers/dispensers';
-import { LockBus } from './drivers/lockbus';
-import { ScannerReader } from './drivers/scanner';
-import type { BindingInterface } from './drivers/lockbus/open-port';
-import { StationJobs } from './jobs';
-import { KioskHub } from './kiosk/hub';
-import { Ledger } from './ledger/ledger';
-import { QuotaLedger } from './ledger/quota-ledger';
-import { createLogger, type Logger } from './log';
-import { StationMetrics } from './metrics';
-import { ConfigPuller, Uploader } from './sync/index';
+import { lockBoardProfile, systemClock, type Clock } from '../protocol/index.ts';
+import { buildApp, type TypedApp } from './api/app.ts';
+import { deviceListDiff, diskFreeBytes, devicesSummary } from './api/station-health.ts';
+import { TrustStore } from './api/trust.ts';
+import type { StationConfig } from './config.ts';
+import { ClaimService } from './core/claims.ts';
+import { DeviceHealth } from './core/health.ts';
+import { LockerService } from './core/lockers.ts';
+import { Broker } from './drivers/broker.ts';
+import { DispenserDriver } from './drivers/dispensers.ts';
+import { LockBus } from './drivers/lockbus.ts';
+import { ScannerReader } from './drivers/scanner.ts';
+import type { BindingInterface } from './drivers/lockbus/open-port.ts';
+import { StationJobs } from './jobs.ts';
+import { KioskHub } from './kiosk/hub.ts';
+import { Ledger } from './ledger/ledger.ts';
+import { QuotaLedger } from './ledger/quota-ledger.ts';
+import { createLogger, type Logger } from './log.ts';
+import { StationMetrics } from './metrics.ts';
+import { ConfigPuller, Uploader } from './sync/index.ts';
 
 export interface StationOptions {
   clock?: Clock;

@@ -2,8 +2,8 @@
  * `npm run sim -- <device> ...` / `waystation-sim <device> ...` (SPEC §11): lockboard,
  * dispenser, scanner. Each device's options are documented by `<device> --help`.
  */
-import { runLockboardCli } from './lockboard/cli';
-import { runScannerCli } from './scanner/cli';
+import { runLockboardCli } from './lockboard/cli.ts';
+import { runScannerCli } from './scanner/cli.ts';
 
 const USAGE = `usage: waystation-sim <lockboard|dispenser|scanner> [options]   (<device> --help for its options)`;
 
@@ -17,7 +17,7 @@ async function main(argv: string[]): Promise<void> {
     case 'dispenser': {
       // Loaded only when asked for (it brings the MQTT client); the dispenser simulator's entry
       // point lives with it: runDispenserCli(argv) takes the options after the device word.
-      const { runDispenserCli } = await import('./dispenser/cli');
+      const { runDispenserCli } = await import('./dispenser/cli.ts');
       return runDispenserCli(rest);
     }
     default:

@@ -2,8 +2,8 @@
  * Station events (SPEC §9–10): the append-only, hash-chained log that is the unit of sync.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { GENESIS_HASH, canonicalJsonOfParsed, chainHash, sha256Hex } from './canonical';
-import { validator, type Validator } from './schema';
+import { GENESIS_HASH, canonicalJsonOfParsed, chainHash, sha256Hex } from './canonical.ts';
+import { validator, type Validator } from './schema.ts';
 
 export const EVENT_TYPES = [
   'checkin',

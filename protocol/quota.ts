@@ -5,7 +5,7 @@
  * changes nothing. A claim on day d is granted only if a window covers d and the rider has
  * no claim on d that is committed, in flight or unknown.
  */
-import { addDays, type ServiceDay } from './time';
+import { addDays, type ServiceDay } from './time.ts';
 
 export const DEFAULT_WINDOW_DAYS = 7;
 

@@ -2,7 +2,7 @@
  * Edge ↔ cloud sync messages (SPEC §9, contract).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { StationEvent } from './events';
+import { StationEvent } from './events.ts';
 
 export const MAX_UPLOAD_BATCH = 1000;
 

@@ -16,20 +16,20 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { systemClock } from '../protocol/index';
-import { parseCloudConfig } from '../cloud/config';
-import { RiderRegistry } from '../cloud/riders/riderRegistry';
-import { CLOUD_LOG_REDACT, startCloud } from '../cloud/server';
-import { resolveConfig } from '../edge/config';
-import { REDACT_PATHS } from '../edge/log';
-import { startStation, type Station } from '../edge/station';
-import { applyConsoleCommand } from '../firmware-sim/dispenser/cli';
-import { DispenserSimulator } from '../firmware-sim/dispenser/simulator';
-import { runControlCommand } from '../firmware-sim/lockboard/control';
-import { createMockLine, openSerialLink, type ByteLink } from '../firmware-sim/lockboard/link';
-import { hasSocat, openPtyPair, type PtyPair } from '../firmware-sim/lockboard/pty';
-import { LockBoardSim } from '../firmware-sim/lockboard/sim';
-import { ScannerSim } from '../firmware-sim/scanner/sim';
+import { systemClock } from '../protocol/index.ts';
+import { parseCloudConfig } from '../cloud/config.ts';
+import { RiderRegistry } from '../cloud/riders/riderRegistry.ts';
+import { CLOUD_LOG_REDACT, startCloud } from '../cloud/server.ts';
+import { resolveConfig } from '../edge/config.ts';
+import { REDACT_PATHS } from '../edge/log.ts';
+import { startStation, type Station } from '../edge/station.ts';
+import { applyConsoleCommand } from '../firmware-sim/dispenser/cli.ts';
+import { DispenserSimulator } from '../firmware-sim/dispenser/simulator.ts';
+import { runControlCommand } from '../firmware-sim/lockboard/control.ts';
+import { createMockLine, openSerialLink, type ByteLink } from '../firmware-sim/lockboard/link.ts';
+import { hasSocat, openPtyPair, type PtyPair } from '../firmware-sim/lockboard/pty.ts';
+import { LockBoardSim } from '../firmware-sim/lockboard/sim.ts';
+import { ScannerSim } from '../firmware-sim/scanner/sim.ts';
 
 const { values } = parseArgs({
   options: {

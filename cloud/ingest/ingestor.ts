@@ -4,10 +4,10 @@
  * refuses an append whose head moved, which covers several cloud processes later.
  */
 import type { Logger } from 'pino';
-import { GENESIS_HASH, type Clock, type StationEvent } from '../../protocol/index';
-import type { CloudStore } from '../store/store';
-import { planBatch, replayRange, type ChainBreak } from './planBatch';
-import { rollupEffectsOf } from './rollupEffects';
+import { GENESIS_HASH, type Clock, type StationEvent } from '../../protocol/index.ts';
+import type { CloudStore } from '../store/store.ts';
+import { planBatch, replayRange, type ChainBreak } from './planBatch.ts';
+import { rollupEffectsOf } from './rollupEffects.ts';
 
 export type IngestResult =
   | { ok: true; ackedSeq: number; applied: number; replayed: number }

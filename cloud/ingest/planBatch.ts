@@ -4,7 +4,7 @@
  * `seq == last + 1` → apply (the hash chain must continue from the stored head),
  * first new `seq > last + 1` → refuse as a gap with `expectedSeq`.
  */
-import { verifyChain, type StationEvent } from '../../protocol/index';
+import { verifyChain, type StationEvent } from '../../protocol/index.ts';
 
 export interface SyncHead {
   seq: number;

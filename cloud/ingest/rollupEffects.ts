@@ -6,7 +6,7 @@
  * Events the reports read have schemas in protocol/events.ts. The health events (device.*,
  * locker.*, station.heartbeat) are read leniently: the keys below are used when present.
  */
-import { EVENT_DATA, eventErrors, isoWeekOf, isServiceDay, validator, type StationEvent } from '../../protocol/index';
+import { EVENT_DATA, eventErrors, isoWeekOf, isServiceDay, validator, type StationEvent } from '../../protocol/index.ts';
 
 export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
 

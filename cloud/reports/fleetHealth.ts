@@ -3,8 +3,8 @@
  * heartbeat age, devices by state, open faults, low stock, overdue lockers, sync backlog and
  * hash-chain alerts. Everything comes from rollups kept at ingest.
  */
-import type { CloudStore, DeviceRow, FaultRow, OverdueLockerRow, AlertRow } from '../store/store';
-import type { StationConfig } from '../config';
+import type { CloudStore, DeviceRow, FaultRow, OverdueLockerRow, AlertRow } from '../store/store.ts';
+import type { StationConfig } from '../config.ts';
 
 export interface StationHealth {
   stationId: string;

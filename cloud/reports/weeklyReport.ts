@@ -2,9 +2,9 @@
  * The weekly check-in report of SPEC §9 (contract fields) plus sponsors and totals, read from
  * rollups only. Weeks are ISO weeks; a check-in counts in the week of its service day.
  */
-import { addDays, isoWeekMonday, isoWeekOf, serviceDayOf, type Clock } from '../../protocol/index';
-import { apiError } from '../errors';
-import type { CloudStore, Scope } from '../store/store';
+import { addDays, isoWeekMonday, isoWeekOf, serviceDayOf, type Clock } from '../../protocol/index.ts';
+import { apiError } from '../errors.ts';
+import type { CloudStore, Scope } from '../store/store.ts';
 
 export const REPORT_TIMEZONE = 'Asia/Shanghai';
 

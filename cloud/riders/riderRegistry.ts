@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { generateSigningKey, issueCredential, type Clock, type SigningKey } from '../../protocol/index';
-import type { CloudStore, RiderRow, SigningKeyRow } from '../store/store';
-import { apiError } from '../errors';
+import { generateSigningKey, issueCredential, type Clock, type SigningKey } from '../../protocol/index.ts';
+import type { CloudStore, RiderRow, SigningKeyRow } from '../store/store.ts';
+import { apiError } from '../errors.ts';
 
 export interface IssuedCredential {
   riderId: string;

@@ -2,13 +2,13 @@
 import type { FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { Clock } from '../../protocol/index';
-import type { Auth } from '../auth';
-import type { CloudConfig } from '../config';
-import type { Ingestor } from '../ingest/ingestor';
-import type { CloudMetrics } from '../metrics';
-import type { RiderRegistry } from '../riders/riderRegistry';
-import type { CloudStore } from '../store/store';
+import type { Clock } from '../../protocol/index.ts';
+import type { Auth } from '../auth.ts';
+import type { CloudConfig } from '../config.ts';
+import type { Ingestor } from '../ingest/ingestor.ts';
+import type { CloudMetrics } from '../metrics.ts';
+import type { RiderRegistry } from '../riders/riderRegistry.ts';
+import type { CloudStore } from '../store/store.ts';
 
 export type CloudApp = FastifyInstance<
   RawServerDefault,

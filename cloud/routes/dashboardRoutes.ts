@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CloudApp } from './context';
+import type { CloudApp } from './context.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dashboardDir = join(here, '..', 'dashboard');

@@ -2,10 +2,10 @@
  * Admin reports (SPEC §9): weekly check-ins (JSON or CSV), the 12-week trend, fleet health.
  */
 import { Type } from '@sinclair/typebox';
-import { apiError } from '../errors';
-import { fleetHealth } from '../reports/fleetHealth';
-import { checkWeek, currentWeek, weeklyReport, weeklyReportCsv, weeklyTrend } from '../reports/weeklyReport';
-import type { CloudApp, RouteContext } from './context';
+import { apiError } from '../errors.ts';
+import { fleetHealth } from '../reports/fleetHealth.ts';
+import { checkWeek, currentWeek, weeklyReport, weeklyReportCsv, weeklyTrend } from '../reports/weeklyReport.ts';
+import type { CloudApp, RouteContext } from './context.ts';
 
 const Week = Type.String({ pattern: '^\\d{4}-W\\d{2}$' });
 const StationId = Type.String({ minLength: 1, maxLength: 64 });

@@ -3,8 +3,8 @@
  * the admin's name.
  */
 import { Type } from '@sinclair/typebox';
-import { RIDER_GROUPS } from '../../protocol/index';
-import type { CloudApp, RouteContext } from './context';
+import { RIDER_GROUPS } from '../../protocol/index.ts';
+import type { CloudApp, RouteContext } from './context.ts';
 
 const RiderParams = Type.Object({ riderId: Type.String({ pattern: '^r-[0-9a-f]{16}$' }) });
 const Group = Type.Union(RIDER_GROUPS.map((g) => Type.Literal(g)));

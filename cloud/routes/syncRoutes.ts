@@ -2,10 +2,10 @@
  * Station sync routes (SPEC §9, contract): event upload and config pull.
  */
 import { Type } from '@sinclair/typebox';
-import { GapError, UploadRequest, UploadResponse } from '../../protocol/index';
-import { apiError } from '../errors';
-import { etagOf, ifNoneMatchHits, stationConfigDoc } from '../stationConfigDoc';
-import type { CloudApp, RouteContext } from './context';
+import { GapError, UploadRequest, UploadResponse } from '../../protocol/index.ts';
+import { apiError } from '../errors.ts';
+import { etagOf, ifNoneMatchHits, stationConfigDoc } from '../stationConfigDoc.ts';
+import type { CloudApp, RouteContext } from './context.ts';
 
 const StationParams = Type.Object({ stationId: Type.String({ minLength: 1, maxLength: 64 }) });
 

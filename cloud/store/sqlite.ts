@@ -5,13 +5,13 @@
 import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { StationEvent } from '../../protocol/index';
+import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertInput, AlertRow, AppendBatch, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
   RiderRow, Scope, SigningKeyRow, SponsorRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
-} from './store';
-import { migrate } from './sqliteSchema';
-import { SqliteRollups } from './sqliteRollups';
+} from './store.ts';
+import { migrate } from './sqliteSchema.ts';
+import { SqliteRollups } from './sqliteRollups.ts';
 
 type Row = Record<string, unknown>;
 /** Events per multi-row INSERT in an append (7 parameters each, far below SQLite's limit). */

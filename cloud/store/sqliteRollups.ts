@@ -4,7 +4,7 @@
  * (week, rider), not per event.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import type { RollupEffect } from '../ingest/rollupEffects';
+import type { RollupEffect } from '../ingest/rollupEffects.ts';
 
 interface WeekCounters {
   checkins: number;

@@ -3,7 +3,7 @@
  * (station, seq); rollups are keyed by ISO week so a weekly report reads one week's rows.
  */
 import type { Database } from 'better-sqlite3';
-import { isoWeekOf } from '../../protocol/index';
+import { isoWeekOf } from '../../protocol/index.ts';
 
 /** A migration: SQL, or a function for one that needs to compute (run in the same transaction). */
 const MIGRATIONS: Array<string | ((db: Database) => void)> = [

@@ -4,8 +4,8 @@
  * (test/cloud/store-contract.ts). Methods are async so a networked backend fits; each one is a
  * single unit of work (the SQLite backend runs each in one transaction).
  */
-import type { StationEvent } from '../../protocol/index';
-import type { RollupEffect } from '../ingest/rollupEffects';
+import type { StationEvent } from '../../protocol/index.ts';
+import type { RollupEffect } from '../ingest/rollupEffects.ts';
 
 export interface SyncHeadRow {
   stationId: string;

@@ -17,22 +17,22 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Clock } from '../../protocol/index';
-import type { StationConfig } from '../config';
-import type { ClaimPort, LockerPort } from '../core/ports';
-import type { DeviceHealth } from '../core/health';
-import type { Ledger } from '../ledger/ledger';
-import type { QuotaLedger } from '../ledger/quota-ledger';
-import type { Logger } from '../log';
-import type { StationMetrics } from '../metrics';
-import type { KioskHub } from '../kiosk/hub';
-import { registerKioskRoutes } from '../kiosk/routes';
-import { ApiError, apiError } from './errors';
-import { FixedWindowLimiter } from './limiter';
-import { registerMaintenanceRoutes } from './maintenance-routes';
-import { registerOpsRoutes } from './ops-routes';
-import { registerRiderRoutes } from './rider-routes';
-import type { TrustStore } from './trust';
+import type { Clock } from '../../protocol/index.ts';
+import type { StationConfig } from '../config.ts';
+import type { ClaimPort, LockerPort } from '../core/ports.ts';
+import type { DeviceHealth } from '../core/health.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { QuotaLedger } from '../ledger/quota-ledger.ts';
+import type { Logger } from '../log.ts';
+import type { StationMetrics } from '../metrics.ts';
+import type { KioskHub } from '../kiosk/hub.ts';
+import { registerKioskRoutes } from '../kiosk/routes.ts';
+import { ApiError, apiError } from './errors.ts';
+import { FixedWindowLimiter } from './limiter.ts';
+import { registerMaintenanceRoutes } from './maintenance-routes.ts';
+import { registerOpsRoutes } from './ops-routes.ts';
+import { registerRiderRoutes } from './rider-routes.ts';
+import type { TrustStore } from './trust.ts';
 
 export interface ClockJumpView {
   ts: number;

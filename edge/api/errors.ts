@@ -4,7 +4,7 @@
  * return a refusal; the one error handler in app.ts turns anything else into these.
  */
 
-import { ApiError, errorFactory } from '../../protocol/api-error';
+import { ApiError, errorFactory } from '../../protocol/api-error.ts';
 
 export { ApiError };
 

@@ -4,7 +4,7 @@
  * address before the body is read, the credential after), and the window must follow the
  * injected monotonic clock so a wall-clock jump neither frees nor blocks riders.
  */
-import type { Clock } from '../../protocol/index';
+import type { Clock } from '../../protocol/index.ts';
 
 export interface LimitResult {
   ok: boolean;

@@ -9,10 +9,10 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LedgerTx } from '../ledger/ledger';
-import type { AppContext, TypedApp } from './app';
-import { apiError } from './errors';
-import { stationHealth } from './station-health';
+import type { LedgerTx } from '../ledger/ledger.ts';
+import type { AppContext, TypedApp } from './app.ts';
+import { apiError } from './errors.ts';
+import { stationHealth } from './station-health.ts';
 
 const DeviceParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const CompartmentParams = Type.Object({ compartment: Type.String({ minLength: 1, maxLength: 16 }) });

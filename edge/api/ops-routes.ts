@@ -3,8 +3,8 @@
  * be read) and `GET /metrics` in the Prometheus text format. Neither needs a token: they carry
  * no rider data, and a scraper or a supervisor should not hold maintenance rights.
  */
-import { CONTENT_TYPE } from '../../protocol/index';
-import type { AppContext, TypedApp } from './app';
+import { CONTENT_TYPE } from '../../protocol/index.ts';
+import type { AppContext, TypedApp } from './app.ts';
 
 export function registerOpsRoutes(app: TypedApp, ctx: AppContext): void {
   app.get('/healthz', async (_req, reply) => {

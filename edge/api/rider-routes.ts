@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { addDays } from '../../protocol/index';
-import type { AppContext, TypedApp } from './app';
-import { apiError } from './errors';
+import { addDays } from '../../protocol/index.ts';
+import type { AppContext, TypedApp } from './app.ts';
+import { apiError } from './errors.ts';
 
 const Credential = Type.String({ minLength: 1, maxLength: 4096 });
 const CredentialBody = Type.Object({ credential: Credential }, { additionalProperties: false });

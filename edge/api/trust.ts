@@ -7,9 +7,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { JSONWebKeySet, JWK } from 'jose';
-import { credentialVerifier, type Clock, type StationConfigDoc, type VerifyResult } from '../../protocol/index';
-import type { StationConfig } from '../config';
-import type { Logger } from '../log';
+import { credentialVerifier, type Clock, type StationConfigDoc, type VerifyResult } from '../../protocol/index.ts';
+import type { StationConfig } from '../config.ts';
+import type { Logger } from '../log.ts';
 
 interface TokenEntry {
   name: string;

@@ -17,19 +17,19 @@
  * claims by query or late event in `claims/resolver.ts`; the sponsor table (migration 200) and
  * SQL in `claims/store.ts`.
  */
-import type { Compartment } from '../../protocol/index';
-import type { DispenseAnswer, DispenserDriver } from '../drivers/dispensers';
-import type { Ledger, LedgerTx } from '../ledger/ledger';
-import { migrate } from '../ledger/migrations';
-import type { Claim, QuotaLedger } from '../ledger/quota-ledger';
-import type { Logger } from '../log';
-import type { DeviceHealth } from './health';
-import type { ClaimOutcome, ClaimPort } from './ports';
-import * as store from './claims/store';
-import { INDETERMINATE, outcomeOf, pickDispenser } from './claims/model';
-import { UnknownClaimResolver } from './claims/resolver';
+import type { Compartment } from '../../protocol/index.ts';
+import type { DispenseAnswer, DispenserDriver } from '../drivers/dispensers.ts';
+import type { Ledger, LedgerTx } from '../ledger/ledger.ts';
+import { migrate } from '../ledger/migrations.ts';
+import type { Claim, QuotaLedger } from '../ledger/quota-ledger.ts';
+import type { Logger } from '../log.ts';
+import type { DeviceHealth } from './health.ts';
+import type { ClaimOutcome, ClaimPort } from './ports.ts';
+import * as store from './claims/store.ts';
+import { INDETERMINATE, outcomeOf, pickDispenser } from './claims/model.ts';
+import { UnknownClaimResolver } from './claims/resolver.ts';
 
-export { INDETERMINATE } from './claims/model';
+export { INDETERMINATE } from './claims/model.ts';
 
 export interface ClaimServiceOptions {
   quota: QuotaLedger;

@@ -4,9 +4,9 @@
  * will) or `out_of_service` (set by maintenance). State changes are events in the ledger, so
  * the cloud sees the fleet's health; counters and details are kept in memory and snapshotted.
  */
-import type { Clock } from '../../protocol/index';
-import type { Ledger } from '../ledger/ledger';
-import type { Logger } from '../log';
+import type { Clock } from '../../protocol/index.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { Logger } from '../log.ts';
 
 export type DeviceKind = 'dispenser' | 'lockboard' | 'scanner';
 export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';

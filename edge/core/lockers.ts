@@ -17,15 +17,15 @@
  * Every state change is written with its event in one ledger transaction. Durations use the
  * injected clock's monotonic time.
  */
-import type { Clock } from '../../protocol/time';
-import type { Ledger, LedgerTx } from '../ledger/ledger';
-import type { Logger } from '../log';
-import { boardDeviceId, type LockBus, type UnlockResult } from '../drivers/lockbus';
-import type { DeviceHealth } from './health';
-import type { DepositOutcome, LockerPort, LockerView, RetrieveOutcome } from './ports';
-import * as store from './lockers/store';
-import { DoorObserver } from './lockers/doors';
-import { leftOpenDue, newCompartment, overdueDue, viewOf, type Compartment } from './lockers/model';
+import type { Clock } from '../../protocol/time.ts';
+import type { Ledger, LedgerTx } from '../ledger/ledger.ts';
+import type { Logger } from '../log.ts';
+import { boardDeviceId, type LockBus, type UnlockResult } from '../drivers/lockbus.ts';
+import type { DeviceHealth } from './health.ts';
+import type { DepositOutcome, LockerPort, LockerView, RetrieveOutcome } from './ports.ts';
+import * as store from './lockers/store.ts';
+import { DoorObserver } from './lockers/doors.ts';
+import { leftOpenDue, newCompartment, overdueDue, viewOf, type Compartment } from './lockers/model.ts';
 
 export interface LockerServiceOptions {
   ledger: Ledger;

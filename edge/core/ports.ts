@@ -3,9 +3,9 @@
  * areas implement these (edge/core/claims.ts, edge/core/lockers.ts); the HTTP API and jobs
  * depend only on this file, so each side can be built and tested on its own.
  */
-import type { Compartment, ServiceDay, Window } from '../../protocol/index';
-import type { LedgerTx } from '../ledger/ledger';
-import type { Claim } from '../ledger/quota-ledger';
+import type { Compartment, ServiceDay, Window } from '../../protocol/index.ts';
+import type { LedgerTx } from '../ledger/ledger.ts';
+import type { Claim } from '../ledger/quota-ledger.ts';
 
 /** Outcome of `POST /v1/claims` (SPEC §8); `kind` is the API's error code where it refuses. */
 export type ClaimOutcome =

@@ -20,10 +20,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
-import { TOPICS, decodePayload, devicePrefix, isDeviceId, topicFor, type TopicName } from '../../protocol/index';
-import type { DeviceHealth } from '../core/health';
-import type { Logger } from '../log';
-import { duplexPair } from './duplex-pair';
+import { TOPICS, decodePayload, devicePrefix, isDeviceId, topicFor, type TopicName } from '../../protocol/index.ts';
+import type { DeviceHealth } from '../core/health.ts';
+import type { Logger } from '../log.ts';
+import { duplexPair } from './duplex-pair.ts';
 
 export interface BrokerDevice {
   id: string;

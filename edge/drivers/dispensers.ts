@@ -23,10 +23,10 @@ import {
   type Compartment,
   type DispenseEvent,
   type TelemetryPayload,
-} from '../../protocol/index';
-import type { DeviceHealth } from '../core/health';
-import type { Logger } from '../log';
-import type { MqttBus } from './broker';
+} from '../../protocol/index.ts';
+import type { DeviceHealth } from '../core/health.ts';
+import type { Logger } from '../log.ts';
+import type { MqttBus } from './broker.ts';
 
 export interface DispenserDriverOptions {
   bus: MqttBus;

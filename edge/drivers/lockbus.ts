@@ -13,14 +13,14 @@
  * The port, parser, waiter and counters are the wire layer (lockbus/wire.ts); this file decides
  * what to ask and what the answers mean for boards and doors.
  */
-import { PROFILE_8A80, type BoardProfile } from '../../protocol/lockboard/index';
-import type { Clock } from '../../protocol/time';
-import type { DeviceHealth } from '../core/health';
-import type { Logger } from '../log';
-import type { ExchangeError, ExchangeOutcome } from './lockbus/exchange';
-import type { BindingInterface } from './lockbus/open-port';
-import { SerialQueue, type Priority } from './lockbus/queue';
-import { LockBusWire, boardDeviceId } from './lockbus/wire';
+import { PROFILE_8A80, type BoardProfile } from '../../protocol/lockboard/index.ts';
+import type { Clock } from '../../protocol/time.ts';
+import type { DeviceHealth } from '../core/health.ts';
+import type { Logger } from '../log.ts';
+import type { ExchangeError, ExchangeOutcome } from './lockbus/exchange.ts';
+import type { BindingInterface } from './lockbus/open-port.ts';
+import { SerialQueue, type Priority } from './lockbus/queue.ts';
+import { LockBusWire, boardDeviceId } from './lockbus/wire.ts';
 
 export { boardDeviceId };
 

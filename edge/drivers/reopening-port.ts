@@ -4,8 +4,8 @@
  * scanner reader, which only say what the bytes mean.
  */
 import type { SerialPort } from 'serialport';
-import type { Logger } from '../log';
-import { backoffMs, openSerialPort, type BindingInterface } from './lockbus/open-port';
+import type { Logger } from '../log.ts';
+import { backoffMs, openSerialPort, type BindingInterface } from './lockbus/open-port.ts';
 
 export interface ReopeningPortOptions {
   path: string;

@@ -4,10 +4,10 @@
  * discarded with a warning; empty lines are ignored. The port is reopened with backoff when it
  * fails or goes away (a USB scanner unplugged and plugged back).
  */
-import type { DeviceHealth } from '../core/health';
-import type { Logger } from '../log';
-import type { BindingInterface } from './lockbus/open-port';
-import { ReopeningPort } from './reopening-port';
+import type { DeviceHealth } from '../core/health.ts';
+import type { Logger } from '../log.ts';
+import type { BindingInterface } from './lockbus/open-port.ts';
+import { ReopeningPort } from './reopening-port.ts';
 
 export const MAX_LINE_BYTES = 2048;
 

@@ -5,7 +5,7 @@
  * and the browser from closing an idle stream.
  */
 import type { ServerResponse } from 'node:http';
-import type { Logger } from '../log';
+import type { Logger } from '../log.ts';
 
 export interface KioskHubOptions {
   logger: Logger;

@@ -17,9 +17,9 @@ import {
   type EventType,
   type ServiceDay,
   type StationEvent,
-} from '../../protocol/index';
-import type { Logger } from '../log';
-import { migrate } from './migrations';
+} from '../../protocol/index.ts';
+import type { Logger } from '../log.ts';
+import { migrate } from './migrations.ts';
 
 /** Raised when the ledger cannot record: the station must refuse, never act unrecorded. */
 export class LedgerUnavailableError extends Error {

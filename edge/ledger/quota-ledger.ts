@@ -16,8 +16,8 @@ import {
   type QuotaPolicy,
   type ServiceDay,
   type Window,
-} from '../../protocol/index';
-import type { Ledger, LedgerTx } from './ledger';
+} from '../../protocol/index.ts';
+import type { Ledger, LedgerTx } from './ledger.ts';
 
 export interface Claim {
   id: string;

@@ -5,9 +5,9 @@
  * `onConfig`. Periodic, with backoff on failures.
  */
 import type { Logger } from 'pino';
-import { StationConfigDoc, validator, type Clock } from '../../protocol/index';
-import { backoffDelayMs, Waiter } from './backoff';
-import { fetchWithTimeout, joinUrl, type CloudLink, type SyncError, type SyncLedger } from './syncLedger';
+import { StationConfigDoc, validator, type Clock } from '../../protocol/index.ts';
+import { backoffDelayMs, Waiter } from './backoff.ts';
+import { fetchWithTimeout, joinUrl, type CloudLink, type SyncError, type SyncLedger } from './syncLedger.ts';
 
 export const CONFIG_META_KEY = 'cloud.config';
 export const CONFIG_ETAG_META_KEY = 'cloud.config.etag';

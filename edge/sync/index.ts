@@ -1,4 +1,4 @@
-export { Uploader, type UploaderOptions, type UploaderStatus } from './uploader';
-export { ConfigPuller, CONFIG_META_KEY, CONFIG_ETAG_META_KEY, type ConfigPullerOptions, type ConfigPullerStatus } from './configPuller';
-export { backoffDelayMs } from './backoff';
-export type { SyncLedger, CloudLink, SyncError } from './syncLedger';
+export { Uploader, type UploaderOptions, type UploaderStatus } from './uploader.ts';
+export { ConfigPuller, CONFIG_META_KEY, CONFIG_ETAG_META_KEY, type ConfigPullerOptions, type ConfigPullerStatus } from './configPuller.ts';
+export { backoffDelayMs } from './backoff.ts';
+export type { SyncLedger, CloudLink, SyncError } from './syncLedger.ts';

@@ -2,7 +2,7 @@
  * The part of the station ledger (edge/ledger/ledger.ts) the sync jobs use. The real Ledger
  * satisfies it; naming it here keeps the uploader's needs visible.
  */
-import type { StationEvent } from '../../protocol/index';
+import type { StationEvent } from '../../protocol/index.ts';
 
 export interface SyncLedger {
   eventsAfter(seq: number, limit: number): StationEvent[];

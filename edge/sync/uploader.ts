@@ -6,9 +6,9 @@
  * backlog, and a restart of either side resumes from `ackedSeq`.
  */
 import type { Logger } from 'pino';
-import { MAX_UPLOAD_BATCH, type Clock } from '../../protocol/index';
-import { backoffDelayMs, Waiter } from './backoff';
-import { fetchWithTimeout, joinUrl, type CloudLink, type SyncError, type SyncLedger } from './syncLedger';
+import { MAX_UPLOAD_BATCH, type Clock } from '../../protocol/index.ts';
+import { backoffDelayMs, Waiter } from './backoff.ts';
+import { fetchWithTimeout, joinUrl, type CloudLink, type SyncError, type SyncLedger } from './syncLedger.ts';
 
 export interface UploaderOptions extends CloudLink {
   ledger: SyncLedger;

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { COMPARTMENTS, isDeviceId, type Compartment } from '../../protocol/index';
-import { isVendFault, parseFaultProfile, VEND_FAULTS } from './faults';
-import { JsonFileStore } from './memory';
-import { DispenserSimulator, type Condition, type DispenserSimOptions } from './simulator';
+import { COMPARTMENTS, isDeviceId, type Compartment } from '../../protocol/index.ts';
+import { isVendFault, parseFaultProfile, VEND_FAULTS } from './faults.ts';
+import { JsonFileStore } from './memory.ts';
+import { DispenserSimulator, type Condition, type DispenserSimOptions } from './simulator.ts';
 
 export const DISPENSER_USAGE = `usage: waystation-sim dispenser --url mqtt://127.0.0.1:1883 --id disp-1 --password <secret> [--stock 40] [--faults <profile>]
   extra options: [--telemetry-ms 10000] [--motor-ms 1500] [--memory <file>] [--fw 1.4.2-sim]

@@ -10,8 +10,8 @@ import {
   type DispenseEvent,
   type QueryCommand,
   type RestockCommand,
-} from '../../protocol/index';
-import type { VendRecord } from './memory';
+} from '../../protocol/index.ts';
+import type { VendRecord } from './memory.ts';
 
 type CommandName = 'dispense' | 'query' | 'restock';
 

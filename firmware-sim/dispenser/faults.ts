@@ -9,7 +9,7 @@
  *   a,b                        these faults on every vend, in turn (a jammed machine: `jam`)
  *   flaky+a                    both (the switches win when set)
  */
-import { faultProfile, parseFaultProfile as parseSharedProfile, type FaultProfile as SharedProfile } from '../faults';
+import { faultProfile, parseFaultProfile as parseSharedProfile, type FaultProfile as SharedProfile } from '../faults.ts';
 
 /** Faults that apply to one vend. Each maps to a SPEC §5 outcome (see `the README's Dispensers section`). */
 export const VEND_FAULTS = [

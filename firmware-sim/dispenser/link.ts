@@ -9,7 +9,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MqttClient } from 'mqtt';
-import { encodePayload, topicFor, type PayloadOf, type TopicName } from '../../protocol/index';
+import { encodePayload, topicFor, type PayloadOf, type TopicName } from '../../protocol/index.ts';
 
 export interface MqttLinkOptions {
   /** Broker URL, `mqtt://host:port`; or `connect` instead. */

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Compartment } from '../../protocol/index';
+import type { Compartment } from '../../protocol/index.ts';
 
 export type VendState = 'dispensing' | 'dropped' | 'failed' | 'rejected' | 'indeterminate';
 

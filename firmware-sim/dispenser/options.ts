@@ -3,9 +3,9 @@
  * SPEC §5 where the contract sets a value, otherwise values that keep tests and benches quick.
  */
 import type { Duplex } from 'node:stream';
-import { systemClock, type Clock, type Compartment } from '../../protocol/index';
-import type { FaultProfile } from './faults';
-import type { MemoryStore } from './memory';
+import { systemClock, type Clock, type Compartment } from '../../protocol/index.ts';
+import type { FaultProfile } from './faults.ts';
+import type { MemoryStore } from './memory.ts';
 
 export type SimLog = (level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>) => void;
 

@@ -1,5 +1,5 @@
 /** Seeded randomness for the simulator's readings, on the shared generator (firmware-sim/faults.ts). */
-import { seededRandom } from '../faults';
+import { seededRandom } from '../faults.ts';
 
 export interface Rng {
   /** Uniform in [0, 1). */

@@ -22,19 +22,19 @@ import {
   type DispenseEvent,
   type RestockCommand,
   type TelemetryPayload,
-} from '../../protocol/index';
-import { outcomeOf, parseCommand } from './commands';
-import { NoFaults, ScriptedFaults, parseFaultProfile, type FaultProfile, type VendFault } from './faults';
-import { MqttLink } from './link';
-import { InMemoryStore, VendMemory, type MemoryStore, type VendRecord } from './memory';
-import { initialStock, withDefaults, type DispenserSimOptions, type SimLog, type SimSettings } from './options';
-import { seededRng, type Rng } from './rng';
-import { activeFaults, faultKey, machineView, readTemperatures, telemetryOf, type Condition } from './telemetry';
-import { nextEvent, Timers } from './timers';
-import { decideVend, type Interruption } from './vending';
+} from '../../protocol/index.ts';
+import { outcomeOf, parseCommand } from './commands.ts';
+import { NoFaults, ScriptedFaults, parseFaultProfile, type FaultProfile, type VendFault } from './faults.ts';
+import { MqttLink } from './link.ts';
+import { InMemoryStore, VendMemory, type MemoryStore, type VendRecord } from './memory.ts';
+import { initialStock, withDefaults, type DispenserSimOptions, type SimLog, type SimSettings } from './options.ts';
+import { seededRng, type Rng } from './rng.ts';
+import { activeFaults, faultKey, machineView, readTemperatures, telemetryOf, type Condition } from './telemetry.ts';
+import { nextEvent, Timers } from './timers.ts';
+import { decideVend, type Interruption } from './vending.ts';
 
-export { SERVING_RANGE_C, type Condition } from './telemetry';
-export type { DispenserSimOptions, SimLog } from './options';
+export { SERVING_RANGE_C, type Condition } from './telemetry.ts';
+export type { DispenserSimOptions, SimLog } from './options.ts';
 
 export class DispenserSimulator extends EventEmitter {
   readonly id: string;

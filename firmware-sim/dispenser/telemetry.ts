@@ -5,9 +5,9 @@
  * the same readings as the vend decision sees them (./vending.ts). The simulator shell owns the
  * state and publishes.
  */
-import { COMPARTMENTS, type Compartment, type TelemetryPayload } from '../../protocol/index';
-import type { Rng } from './rng';
-import type { MachineView } from './vending';
+import { COMPARTMENTS, type Compartment, type TelemetryPayload } from '../../protocol/index.ts';
+import type { Rng } from './rng.ts';
+import type { MachineView } from './vending.ts';
 
 /** Conditions that last until cleared (`DispenserSimulator.setCondition`). */
 export type Condition = 'heater' | 'compressor' | 'temp_sensor' | 'jam' | 'drop_sensor';

@@ -5,9 +5,9 @@
  * SPEC §5 rules: an id seen before never moves the motor (its stored outcome is sent again);
  * one vend at a time (`busy`); a command past `expiresAt` is `rejected: expired`.
  */
-import type { Compartment, DispenseCommand } from '../../protocol/index';
-import type { VendFault } from './faults';
-import type { VendRecord } from './memory';
+import type { Compartment, DispenseCommand } from '../../protocol/index.ts';
+import type { VendFault } from './faults.ts';
+import type { VendRecord } from './memory.ts';
 
 export type RejectReason = 'busy' | 'out_of_stock' | 'door_open' | 'temperature' | 'expired' | 'bad_request';
 export type FailReason = 'jam' | 'no_drop_detected' | 'motor' | 'drop_sensor';

@@ -13,10 +13,10 @@ import {
   isLockBoardProfileName,
   lockBoardProfile,
   type BoardProfile,
-} from '../../protocol/lockboard/index';
-import { openSerialLink } from './link';
-import { CONTROL_HELP, runControlCommand } from './control';
-import { LockBoardSim } from './sim';
+} from '../../protocol/lockboard/index.ts';
+import { openSerialLink } from './link.ts';
+import { CONTROL_HELP, runControlCommand } from './control.ts';
+import { LockBoardSim } from './sim.ts';
 
 export const LOCKBOARD_USAGE = `usage: lockboard --path <serial path> --boards 1:24,2:24 [--latency-ms 30] [--close-after 10] [--faults <profile>] [--profile 8a80]
   --boards       board address:lock count, comma separated (default 1:24; 1:16 for kerong-cu16)

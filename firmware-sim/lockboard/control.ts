@@ -2,8 +2,8 @@
  * Live control of the lock-board simulator: one text command per line (the CLI reads them from
  * standard input), so a person can open doors and inject faults while a station runs.
  */
-import { BOARD_FAULTS, LOCK_FAULTS, isBoardFault, type BoardFault } from './faults';
-import type { LockBoardSim } from './sim';
+import { BOARD_FAULTS, LOCK_FAULTS, isBoardFault, type BoardFault } from './faults.ts';
+import type { LockBoardSim } from './sim.ts';
 
 export const CONTROL_HELP = `commands (one per line):
   open 1-5 [1-6 …]          a door opened without an unlock (by key or force)

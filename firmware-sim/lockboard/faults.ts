@@ -3,7 +3,7 @@
  * Every way SPEC §6 says bytes can arrive ("split, joined, behind garbage, corrupted or not at
  * all") plus the board- and lock-level failures real stations see.
  */
-import { encodeRequest, type BoardProfile } from '../../protocol/lockboard/index';
+import { encodeRequest, type BoardProfile } from '../../protocol/lockboard/index.ts';
 
 /** Faults that change how one reply travels on the wire. A random profile picks among these. */
 export const WIRE_FAULTS = [

@@ -17,9 +17,9 @@ import {
   type BoardProfile,
   type LockReply,
   type LockRequest,
-} from '../../protocol/lockboard/index';
-import { parseFaultProfile, type FaultProfile } from '../faults';
-import type { ByteLink } from './link';
+} from '../../protocol/lockboard/index.ts';
+import { parseFaultProfile, type FaultProfile } from '../faults.ts';
+import type { ByteLink } from './link.ts';
 import {
   ALL_SIM_FAULTS,
   WIRE_FAULTS,
@@ -31,7 +31,7 @@ import {
   type LockFault,
   type SimFault,
   type WireFault,
-} from './faults';
+} from './faults.ts';
 
 export interface LockBoardSimOptions {
   boards: ReadonlyArray<{ address: number; locks?: number }>;

@@ -4,8 +4,8 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { openSerialLink } from '../lockboard/link';
-import { ScannerSim, type Terminator } from './sim';
+import { openSerialLink } from '../lockboard/link.ts';
+import { ScannerSim, type Terminator } from './sim.ts';
 
 export const SCANNER_USAGE = `usage: scanner --path <serial path> [--terminator cr|lf|crlf] [--faults <profile>] [--baud 9600]
   reads codes from standard input, one per line, and sends each to the serial path

@@ -3,8 +3,8 @@
  * demand the awkward things real scanners do — a line in pieces, an oversized line, a code
  * sent twice.
  */
-import { parseFaultProfile, type FaultProfile } from '../faults';
-import type { ByteLink } from '../lockboard/link';
+import { parseFaultProfile, type FaultProfile } from '../faults.ts';
+import type { ByteLink } from '../lockboard/link.ts';
 
 export type Terminator = 'CR' | 'LF' | 'CRLF';
 

@@ -3,7 +3,7 @@
  * and functions that build, parse and validate in both directions.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { parseJson, validator } from '../schema';
+import { parseJson, validator } from '../schema.ts';
 
 export const DEVICE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 const DEVICE_ID_RE = new RegExp(DEVICE_ID_PATTERN);

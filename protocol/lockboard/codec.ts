@@ -12,7 +12,7 @@ import {
   type BoardProfile,
   type FrameKind,
   type FrameSpec,
-} from './profile';
+} from './profile.ts';
 
 export type LockRequest =
   | { kind: 'unlock'; board: number; lock: number }

@@ -1,3 +1,3 @@
-export * from './profile';
-export * from './codec';
-export * from './parser';
+export * from './profile.ts';
+export * from './codec.ts';
+export * from './parser.ts';

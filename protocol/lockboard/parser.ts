@@ -12,8 +12,8 @@
  * flight per bus, so this is always known. Lengths, the address position and trailer bytes all
  * come from the profile's frame layouts.
  */
-import { checksum, fieldOffset, fieldWidth, frameLength, PROFILE_8A80, type BoardProfile, type FrameSpec } from './profile';
-import type { ReplyKind } from './codec';
+import { checksum, fieldOffset, fieldWidth, frameLength, PROFILE_8A80, type BoardProfile, type FrameSpec } from './profile.ts';
+import type { ReplyKind } from './codec.ts';
 
 export interface ParseResult {
   frames: Buffer[];

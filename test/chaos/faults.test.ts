@@ -19,9 +19,9 @@
  * bottle accounting holds at the end of the day.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcceleratedClock } from '../../protocol/index';
-import { getJson, MAINTENANCE_TOKEN, post, rng, sleep, startRig, waitFor, type Rig } from './rig';
-import { scaled, summary } from './scale';
+import { AcceleratedClock } from '../../protocol/index.ts';
+import { getJson, MAINTENANCE_TOKEN, post, rng, sleep, startRig, waitFor, type Rig } from './rig.ts';
+import { scaled, summary } from './scale.ts';
 
 const START_MS = Date.parse('2026-11-24T16:00:00Z'); // 00:00 Wednesday in Shanghai
 const HOUR_MS = 3_600_000;

@@ -9,8 +9,8 @@
  * 5xx allowed are the documented device refusals (503/502/504 with their SPEC §8 codes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectGarbage, metricSum, MAINTENANCE_TOKEN, post, rng, startRig, type Rig } from './rig';
-import { scaled, summary } from './scale';
+import { collectGarbage, metricSum, MAINTENANCE_TOKEN, post, rng, startRig, type Rig } from './rig.ts';
+import { scaled, summary } from './scale.ts';
 
 const DEVICE_5XX = new Set(['dispenser_unavailable', 'out_of_stock', 'locker_unavailable', 'no_free_compartment', 'dispense_failed', 'dispense_unknown']);
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'];

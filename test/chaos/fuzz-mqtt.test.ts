@@ -18,9 +18,9 @@
  */
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePayload, type TopicName } from '../../protocol/index';
-import { collectGarbage, DISPENSER_PASSWORD, metricSum, post, rng, startRig, waitFor, type Rig } from './rig';
-import { scaled, summary } from './scale';
+import { decodePayload, type TopicName } from '../../protocol/index.ts';
+import { collectGarbage, DISPENSER_PASSWORD, metricSum, post, rng, startRig, waitFor, type Rig } from './rig.ts';
+import { scaled, summary } from './scale.ts';
 
 const FUZZ_ID = 'disp-fuzz';
 const FUZZ_PASSWORD = 'fuzz-device-secret';

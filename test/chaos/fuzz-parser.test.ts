@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checksum, FrameParser, PROFILE_8A80, encodeReply, type ReplyKind } from '../../protocol/index';
-import { seededRandom } from '../../firmware-sim/faults';
-import { scaled, summary } from './scale';
+import { checksum, FrameParser, PROFILE_8A80, encodeReply, type ReplyKind } from '../../protocol/index.ts';
+import { seededRandom } from '../../firmware-sim/faults.ts';
+import { scaled, summary } from './scale.ts';
 
 
 describe('lock-board parser under fuzz', () => {

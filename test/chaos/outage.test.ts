@@ -9,12 +9,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { parseCloudConfig, type CloudConfig } from '../../cloud/config';
-import { startCloud, type RunningCloud } from '../../cloud/server';
-import { ManualClock } from '../../protocol/index';
-import { tempDir } from '../helpers/tmp';
-import { post, rng, sha256, sleep, startRig, waitFor, type Rig } from './rig';
-import { scaled, summary } from './scale';
+import { parseCloudConfig, type CloudConfig } from '../../cloud/config.ts';
+import { startCloud, type RunningCloud } from '../../cloud/server.ts';
+import { ManualClock } from '../../protocol/index.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { post, rng, sha256, sleep, startRig, waitFor, type Rig } from './rig.ts';
+import { scaled, summary } from './scale.ts';
 
 const STATION_TOKEN = 'chaos-station-token-0123456789';
 const START_MS = Date.parse('2026-11-23T01:00:00Z'); // Monday 09:00 in Shanghai

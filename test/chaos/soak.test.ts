@@ -12,9 +12,9 @@
  * garbage collections a second apart) after warm-up — the first fifth — and at the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcceleratedClock } from '../../protocol/index';
-import { openFds, post, rng, rssMb, settledMemory, sleep, startRig, type Rig } from './rig';
-import { scaled, summary } from './scale';
+import { AcceleratedClock } from '../../protocol/index.ts';
+import { openFds, post, rng, rssMb, settledMemory, sleep, startRig, type Rig } from './rig.ts';
+import { scaled, summary } from './scale.ts';
 
 const SPEEDUP = 12;
 const SIM_MS = scaled(3_600_000, 300_000);

@@ -1,10 +1,10 @@
 /** A cloud app on a fresh store, for inject-based tests. */
 import { join } from 'node:path';
-import { ManualClock } from '../../protocol/index';
-import { buildApp } from '../../cloud/app';
-import { SqliteStore } from '../../cloud/store/sqlite';
-import type { StationEvent } from '../../protocol/index';
-import { bearer, silent, testConfig, TOKENS } from './helpers';
+import { ManualClock } from '../../protocol/index.ts';
+import { buildApp } from '../../cloud/app.ts';
+import { SqliteStore } from '../../cloud/store/sqlite.ts';
+import type { StationEvent } from '../../protocol/index.ts';
+import { bearer, silent, testConfig, TOKENS } from './helpers.ts';
 
 export async function harness(startMs = Date.parse('2026-11-25T04:00:00Z')) {
   const config = testConfig();

@@ -8,10 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sha256Hex, verifyCredential } from '../../protocol/index';
-import { loadCloudConfig } from '../../cloud/config';
-import { startCloud } from '../../cloud/server';
-import { silent, tempDir } from './helpers';
+import { sha256Hex, verifyCredential } from '../../protocol/index.ts';
+import { loadCloudConfig } from '../../cloud/config.ts';
+import { startCloud } from '../../cloud/server.ts';
+import { silent, tempDir } from './helpers.ts';
 
 const root = join(import.meta.dirname, '../..');
 const bin = join(root, 'bin/waystation-cloud.js');

@@ -2,9 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadCloudConfig, parseCloudConfig } from '../../cloud/config';
-import { startCloud } from '../../cloud/server';
-import { silent, tempDir, testConfig } from './helpers';
+import { ConfigError, loadCloudConfig, parseCloudConfig } from '../../cloud/config.ts';
+import { startCloud } from '../../cloud/server.ts';
+import { silent, tempDir, testConfig } from './helpers.ts';
 
 describe('cloud config (SPEC §11)', () => {
   it('fills defaults and freezes the result', () => {

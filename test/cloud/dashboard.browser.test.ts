@@ -4,8 +4,8 @@
  */
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloud, type RunningCloud } from '../../cloud/server';
-import { bearer, chain, noonOf, silent, testConfig, TOKENS, type EventSpec } from './helpers';
+import { startCloud, type RunningCloud } from '../../cloud/server.ts';
+import { bearer, chain, noonOf, silent, testConfig, TOKENS, type EventSpec } from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 

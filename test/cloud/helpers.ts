@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { GENESIS_HASH, sealEvent, serviceDayOf, sha256Hex, type StationEvent } from '../../protocol/index';
-import { parseCloudConfig, type CloudConfig } from '../../cloud/config';
+import { GENESIS_HASH, sealEvent, serviceDayOf, sha256Hex, type StationEvent } from '../../protocol/index.ts';
+import { parseCloudConfig, type CloudConfig } from '../../cloud/config.ts';
 
 export const silent = pino({ level: 'silent' });
 

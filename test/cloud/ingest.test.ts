@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chain, noonOf, type EventSpec } from './helpers';
-import { harness, type Harness } from './appHarness';
+import { chain, noonOf, type EventSpec } from './helpers.ts';
+import { harness, type Harness } from './appHarness.ts';
 
 const DAYS = ['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-30', '2026-12-01'];
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bearer, chain, TOKENS, type EventSpec } from './helpers';
-import { harness, type Harness } from './appHarness';
+import { bearer, chain, TOKENS, type EventSpec } from './helpers.ts';
+import { harness, type Harness } from './appHarness.ts';
 
 /** `n` check-ins one minute apart, the last one `lastAgoMs` before `nowMs`. */
 function checkins(n: number, nowMs: number, lastAgoMs: number): EventSpec[] {

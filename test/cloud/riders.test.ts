@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyCredential, type StationConfigDoc } from '../../protocol/index';
-import { bearer, TOKENS } from './helpers';
-import { harness, type Harness } from './appHarness';
+import { verifyCredential, type StationConfigDoc } from '../../protocol/index.ts';
+import { bearer, TOKENS } from './helpers.ts';
+import { harness, type Harness } from './appHarness.ts';
 
 describe('riders, credentials, keys and the station config (SPEC §4, §9)', () => {
   let h: Harness;

@@ -3,10 +3,10 @@
  * `storeContract('sqlite', () => SqliteStore.open(...))`; a PostgreSQL backend runs the same.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GENESIS_HASH, type StationEvent } from '../../protocol/index';
-import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects';
-import type { CloudStore } from '../../cloud/store/store';
-import { chain, noonOf, type EventSpec } from './helpers';
+import { GENESIS_HASH, type StationEvent } from '../../protocol/index.ts';
+import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects.ts';
+import type { CloudStore } from '../../cloud/store/store.ts';
+import { chain, noonOf, type EventSpec } from './helpers.ts';
 
 const checkin = (riderId: string, day: string): EventSpec => ({ type: 'checkin', ts: noonOf(day), data: { riderId, windowFrom: day, windowTo: day } });
 const bottle = (riderId: string, day: string, compartment: 'hot' | 'cold', sponsor?: string): EventSpec => ({

@@ -3,11 +3,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, type StationEvent } from '../../protocol/index';
-import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects';
-import { SqliteStore } from '../../cloud/store/sqlite';
-import { chain, noonOf, tempDir, type EventSpec } from './helpers';
-import { storeContract } from './store-contract';
+import { GENESIS_HASH, type StationEvent } from '../../protocol/index.ts';
+import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects.ts';
+import { SqliteStore } from '../../cloud/store/sqlite.ts';
+import { chain, noonOf, tempDir, type EventSpec } from './helpers.ts';
+import { storeContract } from './store-contract.ts';
 
 storeContract('sqlite', async () => SqliteStore.open(join(tempDir('wc-store-'), 'cloud.db')));
 

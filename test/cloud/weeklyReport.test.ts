@@ -2,11 +2,11 @@
  * Weekly figures for a seeded data set, checked against figures computed here from the raw
  * events (SPEC §9 definitions), without the cloud's code.
  */
-import { seededRandom } from '../../firmware-sim/faults';
+import { seededRandom } from '../../firmware-sim/faults.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StationEvent } from '../../protocol/index';
-import { chain, type EventSpec } from './helpers';
-import { harness, type Harness } from './appHarness';
+import type { StationEvent } from '../../protocol/index.ts';
+import { chain, type EventSpec } from './helpers.ts';
+import { harness, type Harness } from './appHarness.ts';
 
 const STATIONS = ['dn-001', 'dn-002', 'jd-003'];
 const FIRST_MONDAY = Date.UTC(2026, 10, 2); // 2026-11-02 is the Monday of ISO week 2026-W45

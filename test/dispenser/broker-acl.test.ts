@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createServer } from 'node:net';
-import { Broker, allowedSubscription, publishRefusal } from '../../edge/drivers/broker';
-import { silentLogger } from '../../edge/log';
-import { connected, password, sleep, startStation, waitFor, type Station } from './harness';
+import { Broker, allowedSubscription, publishRefusal } from '../../edge/drivers/broker.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { connected, password, sleep, startStation, waitFor, type Station } from './harness.ts';
 
 let station: Station | undefined;
 const clients: MqttClient[] = [];

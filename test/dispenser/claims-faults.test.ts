@@ -3,10 +3,10 @@
  * the claim's expected outcome in the real ledger (SPEC §3 rule 4, §5).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../protocol/index';
-import type { DispenserSimulator } from '../../firmware-sim/dispenser/simulator';
-import type { VendFault } from '../../firmware-sim/dispenser/faults';
-import { eventsOf, sleep, startStation, waitFor, type Station, type StationOptions } from './harness';
+import { ManualClock } from '../../protocol/index.ts';
+import type { DispenserSimulator } from '../../firmware-sim/dispenser/simulator.ts';
+import type { VendFault } from '../../firmware-sim/dispenser/faults.ts';
+import { eventsOf, sleep, startStation, waitFor, type Station, type StationOptions } from './harness.ts';
 
 let station: Station | undefined;
 afterEach(async () => {

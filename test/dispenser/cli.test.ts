@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyConsoleCommand, parseDispenserArgs } from '../../firmware-sim/dispenser/cli';
-import { DispenserSimulator } from '../../firmware-sim/dispenser/simulator';
-import { password, startStation, waitFor, type Station } from './harness';
+import { applyConsoleCommand, parseDispenserArgs } from '../../firmware-sim/dispenser/cli.ts';
+import { DispenserSimulator } from '../../firmware-sim/dispenser/simulator.ts';
+import { password, startStation, waitFor, type Station } from './harness.ts';
 
 let station: Station | undefined;
 let child: ChildProcess | undefined;

@@ -7,15 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { systemClock, type Clock } from '../../protocol/index';
-import { ClaimService } from '../../edge/core/claims';
-import { DeviceHealth } from '../../edge/core/health';
-import { Broker } from '../../edge/drivers/broker';
-import { DispenserDriver } from '../../edge/drivers/dispensers';
-import { Ledger } from '../../edge/ledger/ledger';
-import { QuotaLedger } from '../../edge/ledger/quota-ledger';
-import { silentLogger, type Logger } from '../../edge/log';
-import { DispenserSimulator, type DispenserSimOptions } from '../../firmware-sim/dispenser/simulator';
+import { systemClock, type Clock } from '../../protocol/index.ts';
+import { ClaimService } from '../../edge/core/claims.ts';
+import { DeviceHealth } from '../../edge/core/health.ts';
+import { Broker } from '../../edge/drivers/broker.ts';
+import { DispenserDriver } from '../../edge/drivers/dispensers.ts';
+import { Ledger } from '../../edge/ledger/ledger.ts';
+import { QuotaLedger } from '../../edge/ledger/quota-ledger.ts';
+import { silentLogger, type Logger } from '../../edge/log.ts';
+import { DispenserSimulator, type DispenserSimOptions } from '../../firmware-sim/dispenser/simulator.ts';
 
 export interface StationOptions {
   dispensers?: string[];

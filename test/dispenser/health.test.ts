@@ -1,6 +1,6 @@
 /** Dispenser health from status, last will and telemetry silence (SPEC §6b). */
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventsOf, sleep, startStation, waitFor, type Station } from './harness';
+import { eventsOf, sleep, startStation, waitFor, type Station } from './harness.ts';
 
 let station: Station | undefined;
 afterEach(async () => {

@@ -5,11 +5,11 @@
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttClient } from 'mqtt';
-import { Broker } from '../../edge/drivers/broker';
-import { duplexPair } from '../../edge/drivers/duplex-pair';
-import { silentLogger } from '../../edge/log';
-import type { DispenserSimulator } from '../../firmware-sim/dispenser/simulator';
-import { connected, eventsOf, password, startStation, waitFor, type Station, type StationOptions } from './harness';
+import { Broker } from '../../edge/drivers/broker.ts';
+import { duplexPair } from '../../edge/drivers/duplex-pair.ts';
+import { silentLogger } from '../../edge/log.ts';
+import type { DispenserSimulator } from '../../firmware-sim/dispenser/simulator.ts';
+import { connected, eventsOf, password, startStation, waitFor, type Station, type StationOptions } from './harness.ts';
 
 let station: Station | undefined;
 const clients: MqttClient[] = [];

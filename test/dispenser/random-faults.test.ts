@@ -5,11 +5,11 @@
  * dropped), one for one, and no rider may have two bottles on one service day.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, serviceDayOf } from '../../protocol/index';
-import type { ClaimOutcome } from '../../edge/core/ports';
-import type { DispenserSimulator } from '../../firmware-sim/dispenser/simulator';
-import { RandomFaults } from '../../firmware-sim/dispenser/faults';
-import { eventsOf, sleep, startStation, waitFor } from './harness';
+import { ManualClock, serviceDayOf } from '../../protocol/index.ts';
+import type { ClaimOutcome } from '../../edge/core/ports.ts';
+import type { DispenserSimulator } from '../../firmware-sim/dispenser/simulator.ts';
+import { RandomFaults } from '../../firmware-sim/dispenser/faults.ts';
+import { eventsOf, sleep, startStation, waitFor } from './harness.ts';
 
 const CLAIMS = 1000;
 const RIDERS = 240;

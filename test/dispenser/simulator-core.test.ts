@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseFaultProfile, RandomFaults, ScriptedFaults, VEND_FAULTS, type VendFault } from '../../firmware-sim/dispenser/faults';
-import { InMemoryStore, JsonFileStore, VendMemory, type VendRecord } from '../../firmware-sim/dispenser/memory';
-import { decideVend, type MachineView } from '../../firmware-sim/dispenser/vending';
+import { parseFaultProfile, RandomFaults, ScriptedFaults, VEND_FAULTS, type VendFault } from '../../firmware-sim/dispenser/faults.ts';
+import { InMemoryStore, JsonFileStore, VendMemory, type VendRecord } from '../../firmware-sim/dispenser/memory.ts';
+import { decideVend, type MachineView } from '../../firmware-sim/dispenser/vending.ts';
 
 const idle: MachineView = {
   vending: null,

@@ -2,8 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, compartmentsOf, loadConfig, resolveConfig } from '../../edge/config';
-import { tempDir } from '../helpers/tmp';
+import { ConfigError, compartmentsOf, loadConfig, resolveConfig } from '../../edge/config.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** The example of SPEC §11, verbatim. */
 const SPEC_EXAMPLE = {

@@ -4,10 +4,10 @@
  * event of the ledger against its type's schema.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_TYPES, eventErrors, type StationEvent } from '../../protocol/index';
-import { JumpableClock } from '../helpers/clock';
-import { call } from './http';
-import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness';
+import { EVENT_TYPES, eventErrors, type StationEvent } from '../../protocol/index.ts';
+import { JumpableClock } from '../helpers/clock.ts';
+import { call } from './http.ts';
+import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
 
 const clock = new JumpableClock();
 let h: Harness;

@@ -4,16 +4,16 @@
  * line (binding-mock). Credentials are signed with a fresh key the station trusts.
  */
 import { createHash } from 'node:crypto';
-import { DispenserSimulator } from '../../firmware-sim/dispenser/simulator';
-import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link';
-import { LockBoardSim } from '../../firmware-sim/lockboard/sim';
-import { ScannerSim } from '../../firmware-sim/scanner/sim';
-import { generateSigningKey, issueCredential, type SigningKey } from '../../protocol/index';
-import { resolveConfig, type StationConfig } from '../../edge/config';
-import type { BindingInterface } from '../../edge/drivers/lockbus/open-port';
-import { silentLogger } from '../../edge/log';
-import { startStation, type Station, type StationOptions } from '../../edge/station';
-import { tempDir } from '../helpers/tmp';
+import { DispenserSimulator } from '../../firmware-sim/dispenser/simulator.ts';
+import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link.ts';
+import { LockBoardSim } from '../../firmware-sim/lockboard/sim.ts';
+import { ScannerSim } from '../../firmware-sim/scanner/sim.ts';
+import { generateSigningKey, issueCredential, type SigningKey } from '../../protocol/index.ts';
+import { resolveConfig, type StationConfig } from '../../edge/config.ts';
+import type { BindingInterface } from '../../edge/drivers/lockbus/open-port.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { startStation, type Station, type StationOptions } from '../../edge/station.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 export const MAINTENANCE_TOKEN = 'maint-token-for-tests-0123456789';
 export const DISPENSER_PASSWORD = 'disp-secret';

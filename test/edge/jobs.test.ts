@@ -1,8 +1,8 @@
 /** The station's jobs (issue 4): heartbeat, clock-jump detection, pruning, locker timers, unknown claims. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JumpableClock } from '../helpers/clock';
-import { call } from './http';
-import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness';
+import { JumpableClock } from '../helpers/clock.ts';
+import { call } from './http.ts';
+import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
 
 const clock = new JumpableClock();
 let h: Harness;
@@ -134,11 +134,11 @@ describe('station jobs', () => {
   });
 
   it('starts and stops its timers and cron tasks cleanly', async () => {
-    const { StationJobs } = await import('../../edge/jobs');
+    const { StationJobs } = await import('../../edge/jobs.ts');
     const jobs = new StationJobs({
       config: h.config,
       clock,
-      logger: (await import('../../edge/log')).silentLogger(),
+      logger: (await import('../../edge/log.ts')).silentLogger(),
       ledger: h.station.ledger,
       claims: h.station.claims,
       lockers: h.station.lockers,

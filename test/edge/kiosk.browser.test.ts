@@ -5,8 +5,8 @@
  */
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call } from './http';
-import { startHarness, waitFor, type Harness } from './harness';
+import { call } from './http.ts';
+import { startHarness, waitFor, type Harness } from './harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 

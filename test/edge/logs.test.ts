@@ -6,9 +6,9 @@
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../edge/log';
-import { call } from './http';
-import { DISPENSER_PASSWORD, MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness';
+import { createLogger } from '../../edge/log.ts';
+import { call } from './http.ts';
+import { DISPENSER_PASSWORD, MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
 
 const lines: string[] = [];
 let h: Harness;

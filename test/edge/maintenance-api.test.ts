@@ -3,9 +3,9 @@
  * it; plus the operations routes (/healthz, /metrics) and the rate limits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StationEvent } from '../../protocol/index';
-import { call } from './http';
-import { MAINTENANCE_TOKEN, ledgerSnapshot, sha256, startHarness, waitFor, type Harness } from './harness';
+import type { StationEvent } from '../../protocol/index.ts';
+import { call } from './http.ts';
+import { MAINTENANCE_TOKEN, ledgerSnapshot, sha256, startHarness, waitFor, type Harness } from './harness.ts';
 
 let h: Harness;
 const base = () => h.station.httpUrl;

@@ -3,9 +3,9 @@
  * simulator over MQTT and the lock-board simulator on a mock serial line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey, issueCredential } from '../../protocol/index';
-import { call } from './http';
-import { ledgerSnapshot, startHarness, waitFor, type Harness } from './harness';
+import { generateSigningKey, issueCredential } from '../../protocol/index.ts';
+import { call } from './http.ts';
+import { ledgerSnapshot, startHarness, waitFor, type Harness } from './harness.ts';
 
 let h: Harness;
 const post = (path: string, body?: unknown, opts?: Parameters<typeof call>[4]) => call(h.station.httpUrl, 'POST', path, body, opts);

@@ -5,8 +5,8 @@
  */
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { call } from './http';
-import { startHarness } from './harness';
+import { call } from './http.ts';
+import { startHarness } from './harness.ts';
 
 describe('shutdown', () => {
   it('refuses requests that arrive while stopping with 503 shutting_down, and lets the claim in flight finish', async () => {

@@ -1,10 +1,10 @@
 /** The whole station's lifecycle: restarts keep riders' state; start-up failures are clear and clean. */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStation, StationStartError } from '../../edge/station';
-import { silentLogger } from '../../edge/log';
-import { call } from './http';
-import { startHarness, waitFor, type Harness } from './harness';
+import { startStation, StationStartError } from '../../edge/station.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { call } from './http.ts';
+import { startHarness, waitFor, type Harness } from './harness.ts';
 
 let h: Harness;
 beforeAll(async () => {

@@ -5,10 +5,10 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey, issueCredential, type SigningKey, type StationEvent } from '../../protocol/index';
-import { deviceListDiff } from '../../edge/api/station-health';
-import { call } from './http';
-import { sha256, startHarness, waitFor, type Harness } from './harness';
+import { generateSigningKey, issueCredential, type SigningKey, type StationEvent } from '../../protocol/index.ts';
+import { deviceListDiff } from '../../edge/api/station-health.ts';
+import { call } from './http.ts';
+import { sha256, startHarness, waitFor, type Harness } from './harness.ts';
 
 const STATION_TOKEN = 'station-token-for-sync-test';
 let cloud: FastifyInstance;

@@ -7,7 +7,7 @@
  * rate, and is never ahead of the station (a command the station just sent is never already
  * expired, whatever the real date is).
  */
-import type { Clock } from '../../protocol/index';
+import type { Clock } from '../../protocol/index.ts';
 
 export function deviceClockBeside(station: Clock): Clock {
   const anchor = station.now();

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../protocol/index';
-import { Ledger } from '../../edge/ledger/ledger';
-import { tempDir } from '../helpers/tmp';
+import { systemClock } from '../../protocol/index.ts';
+import { Ledger } from '../../edge/ledger/ledger.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const WRITER = new URL('./fixtures/writer.ts', import.meta.url).pathname;
 

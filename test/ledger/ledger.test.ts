@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock, verifyChain, type StationEvent } from '../../protocol/index';
-import { Ledger, LedgerUnavailableError } from '../../edge/ledger/ledger';
-import { QuotaLedger } from '../../edge/ledger/quota-ledger';
-import { tempDir } from '../helpers/tmp';
+import { ManualClock, verifyChain, type StationEvent } from '../../protocol/index.ts';
+import { Ledger, LedgerUnavailableError } from '../../edge/ledger/ledger.ts';
+import { QuotaLedger } from '../../edge/ledger/quota-ledger.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 // 2026-11-23 10:00 in Shanghai.
 const T0 = Date.parse('2026-11-23T02:00:00.000Z');

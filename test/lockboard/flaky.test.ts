@@ -4,8 +4,8 @@
  * compartments, no compartment has two riders, and no false "forced door" alarm is raised.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventsOf, rig, type Rig } from './harness';
-import { boardDeviceId } from '../../edge/drivers/lockbus';
+import { eventsOf, rig, type Rig } from './harness.ts';
+import { boardDeviceId } from '../../edge/drivers/lockbus.ts';
 
 let r: Rig;
 afterEach(async () => {

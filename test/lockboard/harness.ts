@@ -3,15 +3,15 @@
  * on a mock serial line, and the real LockBus driver (and, on request, the LockerService).
  */
 import { join } from 'node:path';
-import { ManualClock, systemClock, type Clock } from '../../protocol/time';
-import { Ledger } from '../../edge/ledger/ledger';
-import { DeviceHealth } from '../../edge/core/health';
-import { silentLogger } from '../../edge/log';
-import { LockBus, type LockBusTimeouts } from '../../edge/drivers/lockbus';
-import { LockerService, type LockerServiceOptions } from '../../edge/core/lockers';
-import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link';
-import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim';
-import { tempDir } from '../helpers/tmp';
+import { ManualClock, systemClock, type Clock } from '../../protocol/time.ts';
+import { Ledger } from '../../edge/ledger/ledger.ts';
+import { DeviceHealth } from '../../edge/core/health.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { LockBus, type LockBusTimeouts } from '../../edge/drivers/lockbus.ts';
+import { LockerService, type LockerServiceOptions } from '../../edge/core/lockers.ts';
+import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link.ts';
+import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** Fast timeouts: the simulator answers at once, so 60 ms is a long silence. */
 export const FAST: LockBusTimeouts = { replyTimeoutMs: 60, queryRetries: 3, pollIntervalMs: 1000, offlinePollIntervalMs: 0 };

@@ -6,19 +6,19 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../protocol/time';
-import { PROFILE_KERONG_CU16, hex, type LockRequest } from '../../protocol/lockboard/index';
-import { Ledger } from '../../edge/ledger/ledger';
-import { DeviceHealth } from '../../edge/core/health';
-import { silentLogger } from '../../edge/log';
-import { LockBus, boardDeviceId, type LockBusEvent, type LockBusTimeouts } from '../../edge/drivers/lockbus';
-import { resolveConfig } from '../../edge/config';
-import { createMockLine, type ByteLink, type MockLine } from '../../firmware-sim/lockboard/link';
-import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim';
-import { tempDir } from '../helpers/tmp';
-import { startStation } from '../../edge/station';
-import type { BindingInterface } from '../../edge/drivers/lockbus/open-port';
-import { FAST } from './harness';
+import { systemClock } from '../../protocol/time.ts';
+import { PROFILE_KERONG_CU16, hex, type LockRequest } from '../../protocol/lockboard/index.ts';
+import { Ledger } from '../../edge/ledger/ledger.ts';
+import { DeviceHealth } from '../../edge/core/health.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { LockBus, boardDeviceId, type LockBusEvent, type LockBusTimeouts } from '../../edge/drivers/lockbus.ts';
+import { resolveConfig } from '../../edge/config.ts';
+import { createMockLine, type ByteLink, type MockLine } from '../../firmware-sim/lockboard/link.ts';
+import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { startStation } from '../../edge/station.ts';
+import type { BindingInterface } from '../../edge/drivers/lockbus/open-port.ts';
+import { FAST } from './harness.ts';
 
 const K = PROFILE_KERONG_CU16;
 

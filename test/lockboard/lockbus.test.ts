@@ -3,9 +3,9 @@
  * SPEC §6 injected by the simulator, with the driver's expected outcome.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { rig, type Rig } from './harness';
-import { boardDeviceId } from '../../edge/drivers/lockbus';
-import type { LockRequest } from '../../protocol/lockboard/index';
+import { rig, type Rig } from './harness.ts';
+import { boardDeviceId } from '../../edge/drivers/lockbus.ts';
+import type { LockRequest } from '../../protocol/lockboard/index.ts';
 
 let r: Rig;
 afterEach(async () => {

@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventsOf, manualClock, rig, type Rig } from './harness';
-import { boardDeviceId } from '../../edge/drivers/lockbus';
+import { eventsOf, manualClock, rig, type Rig } from './harness.ts';
+import { boardDeviceId } from '../../edge/drivers/lockbus.ts';
 
 let r: Rig;
 afterEach(async () => {

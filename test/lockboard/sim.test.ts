@@ -3,14 +3,14 @@
  * shared seeded fault profiles, and the driver's own polling timer.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseFaultProfile, FaultProfileError } from '../../firmware-sim/faults';
-import { runControlCommand } from '../../firmware-sim/lockboard/control';
-import { parseBoards } from '../../firmware-sim/lockboard/cli';
-import { ALL_SIM_FAULTS, WIRE_FAULTS } from '../../firmware-sim/lockboard/faults';
-import { LockBoardSim } from '../../firmware-sim/lockboard/sim';
-import { LockBus, boardDeviceId, type LockBusEvent } from '../../edge/drivers/lockbus';
-import { silentLogger } from '../../edge/log';
-import { rig, type Rig } from './harness';
+import { parseFaultProfile, FaultProfileError } from '../../firmware-sim/faults.ts';
+import { runControlCommand } from '../../firmware-sim/lockboard/control.ts';
+import { parseBoards } from '../../firmware-sim/lockboard/cli.ts';
+import { ALL_SIM_FAULTS, WIRE_FAULTS } from '../../firmware-sim/lockboard/faults.ts';
+import { LockBoardSim } from '../../firmware-sim/lockboard/sim.ts';
+import { LockBus, boardDeviceId, type LockBusEvent } from '../../edge/drivers/lockbus.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { rig, type Rig } from './harness.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

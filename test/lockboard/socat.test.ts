@@ -5,18 +5,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureSocat, openPtyPair, type PtyPair } from '../../firmware-sim/lockboard/pty';
-import { openSerialLink, type SerialLink } from '../../firmware-sim/lockboard/link';
-import { LockBoardSim } from '../../firmware-sim/lockboard/sim';
-import { ScannerSim } from '../../firmware-sim/scanner/sim';
-import { LockBus, boardDeviceId } from '../../edge/drivers/lockbus';
-import { ScannerReader } from '../../edge/drivers/scanner';
-import { LockerService } from '../../edge/core/lockers';
-import { DeviceHealth } from '../../edge/core/health';
-import { Ledger } from '../../edge/ledger/ledger';
-import { silentLogger } from '../../edge/log';
-import { systemClock } from '../../protocol/time';
-import { tempDir } from '../helpers/tmp';
+import { ensureSocat, openPtyPair, type PtyPair } from '../../firmware-sim/lockboard/pty.ts';
+import { openSerialLink, type SerialLink } from '../../firmware-sim/lockboard/link.ts';
+import { LockBoardSim } from '../../firmware-sim/lockboard/sim.ts';
+import { ScannerSim } from '../../firmware-sim/scanner/sim.ts';
+import { LockBus, boardDeviceId } from '../../edge/drivers/lockbus.ts';
+import { ScannerReader } from '../../edge/drivers/scanner.ts';
+import { LockerService } from '../../edge/core/lockers.ts';
+import { DeviceHealth } from '../../edge/core/health.ts';
+import { Ledger } from '../../edge/ledger/ledger.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { systemClock } from '../../protocol/time.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 const logger = silentLogger();
 const BOARDS = [

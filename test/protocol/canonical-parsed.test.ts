@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, canonicalJson, canonicalJsonOfParsed, hashEvent, sealEvent, verifyChain, type ChainCheck, type StationEvent } from '../../protocol/index';
+import { GENESIS_HASH, canonicalJson, canonicalJsonOfParsed, hashEvent, sealEvent, verifyChain, type ChainCheck, type StationEvent } from '../../protocol/index.ts';
 
 /** The chain rule spelled out with the RFC 8785 library (hashEvent), as the reference. */
 function referenceVerify(events: readonly StationEvent[], prevSeq: number, prevHash: string): ChainCheck {

@@ -11,7 +11,7 @@ import {
   jwksOf,
   verifyCredential,
   type SigningKey,
-} from '../../protocol/credential';
+} from '../../protocol/credential.ts';
 
 const NOW = Date.parse('2026-11-23T08:00:00+08:00');
 const DAY_S = 86_400;

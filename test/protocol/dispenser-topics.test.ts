@@ -13,7 +13,7 @@ import {
   topicFor,
   type PayloadOf,
   type TopicName,
-} from '../../protocol/dispenser/topics';
+} from '../../protocol/dispenser/topics.ts';
 
 const NAMES = Object.keys(TOPICS) as TopicName[];
 const deviceId = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { GENESIS_HASH, canonicalJson, chainHash } from '../../protocol/canonical';
+import { GENESIS_HASH, canonicalJson, chainHash } from '../../protocol/canonical.ts';
 import {
   EVENT_DATA,
   EVENT_DATA_SCHEMAS,
@@ -16,7 +16,7 @@ import {
   type EventType,
   type StationEvent,
   type UnhashedEvent,
-} from '../../protocol/events';
+} from '../../protocol/events.ts';
 
 function chainOf(events: Omit<UnhashedEvent, 'seq'>[], firstSeq = 1, prevHash = GENESIS_HASH): StationEvent[] {
   const out: StationEvent[] = [];

@@ -1,7 +1,7 @@
 /** Shared by the lock-board codec and parser property tests, for any board profile. */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { BoardProfile, FrameParser, LockReply, LockRequest, ReplyKind } from '../../protocol/lockboard/index';
+import type { BoardProfile, FrameParser, LockReply, LockRequest, ReplyKind } from '../../protocol/lockboard/index.ts';
 
 export const REPLY_KINDS: ReplyKind[] = ['unlock', 'unlockAll', 'query', 'queryAll', 'probe'];
 

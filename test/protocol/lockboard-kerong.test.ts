@@ -24,8 +24,8 @@ import {
   type LockReply,
   type LockRequest,
   type ReplyKind,
-} from '../../protocol/lockboard/index';
-import { REPLY_KINDS, arbitraries, expectEveryByteAccounted, pushAll, splitAt, total } from './lockboard-arbitraries';
+} from '../../protocol/lockboard/index.ts';
+import { REPLY_KINDS, arbitraries, expectEveryByteAccounted, pushAll, splitAt, total } from './lockboard-arbitraries.ts';
 
 const K = PROFILE_KERONG_CU16;
 const STX = 0x02;

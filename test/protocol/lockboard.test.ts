@@ -18,8 +18,8 @@ import {
   type LockReply,
   type LockRequest,
   type ReplyKind,
-} from '../../protocol/lockboard/index';
-import { REPLY_KINDS, arbitraries, expectEveryByteAccounted, pushAll, splitAt, total } from './lockboard-arbitraries';
+} from '../../protocol/lockboard/index.ts';
+import { REPLY_KINDS, arbitraries, expectEveryByteAccounted, pushAll, splitAt, total } from './lockboard-arbitraries.ts';
 
 const P = PROFILE_8A80;
 const HEADERS = new Set([0x8a, 0x80, 0x81]);

@@ -12,7 +12,7 @@ import {
   isoWeekOf,
   serviceDayOf,
   type ServiceDay,
-} from '../../protocol/time';
+} from '../../protocol/time.ts';
 import {
   decideCheckin,
   decideClaim,
@@ -20,7 +20,7 @@ import {
   type ClaimOnDay,
   type ClaimStatus,
   type Window,
-} from '../../protocol/quota';
+} from '../../protocol/quota.ts';
 
 /** A rider's quota state as the edge keeps it; decisions are applied to it like the shell does. */
 interface RiderState {

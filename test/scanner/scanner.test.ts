@@ -5,14 +5,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { join } from 'node:path';
-import { LineSplitter, MAX_LINE_BYTES, ScannerReader } from '../../edge/drivers/scanner';
-import { DeviceHealth } from '../../edge/core/health';
-import { Ledger } from '../../edge/ledger/ledger';
-import { silentLogger } from '../../edge/log';
-import { systemClock } from '../../protocol/time';
-import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link';
-import { ScannerSim } from '../../firmware-sim/scanner/sim';
-import { tempDir } from '../helpers/tmp';
+import { LineSplitter, MAX_LINE_BYTES, ScannerReader } from '../../edge/drivers/scanner.ts';
+import { DeviceHealth } from '../../edge/core/health.ts';
+import { Ledger } from '../../edge/ledger/ledger.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { systemClock } from '../../protocol/time.ts';
+import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link.ts';
+import { ScannerSim } from '../../firmware-sim/scanner/sim.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 function splitAll(chunks: Array<string | Buffer>, max = MAX_LINE_BYTES): { codes: string[]; oversized: number } {
   const s = new LineSplitter(max);

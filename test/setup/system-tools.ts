@@ -6,7 +6,7 @@
  */
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { ensureSocat } from '../../firmware-sim/lockboard/pty';
+import { ensureSocat } from '../../firmware-sim/lockboard/pty.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 

@@ -9,7 +9,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/tmp';
+import { tempDir } from '../helpers/tmp.ts';
 
 const root = join(import.meta.dirname, '../..');
 const tmp = tempDir('waystation-start-');

@@ -1,7 +1,7 @@
 /** Retry pacing of the sync jobs (SPEC §9 "retries back off with jitter"). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, Waiter } from '../../edge/sync/backoff';
+import { backoffDelayMs, Waiter } from '../../edge/sync/backoff.ts';
 
 const O = { initialBackoffMs: 1_000, maxBackoffMs: 300_000 };
 

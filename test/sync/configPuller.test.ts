@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { StationConfigDoc } from '../../protocol/index';
-import { ConfigPuller, CONFIG_ETAG_META_KEY, CONFIG_META_KEY } from '../../edge/sync/configPuller';
-import type { Ledger } from '../../edge/ledger/ledger';
-import { bearer, silent, TOKENS } from '../cloud/helpers';
-import { cloudConfig, cloudOn, openLedger, until } from './harness';
+import type { StationConfigDoc } from '../../protocol/index.ts';
+import { ConfigPuller, CONFIG_ETAG_META_KEY, CONFIG_META_KEY } from '../../edge/sync/configPuller.ts';
+import type { Ledger } from '../../edge/ledger/ledger.ts';
+import { bearer, silent, TOKENS } from '../cloud/helpers.ts';
+import { cloudConfig, cloudOn, openLedger, until } from './harness.ts';
 
 describe('edge config puller (SPEC §9)', () => {
   const cleanup: (() => Promise<void> | void)[] = [];

@@ -5,11 +5,11 @@
  * dropped by that late report (the edge writes `claim.resolved` and then `claim.committed`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoWeekOf } from '../../protocol/index';
-import { startCloud, type RunningCloud } from '../../cloud/server';
-import { bearer, silent, testConfig, TOKENS } from '../cloud/helpers';
-import { call } from '../edge/http';
-import { startHarness, waitFor, type Harness } from '../edge/harness';
+import { isoWeekOf } from '../../protocol/index.ts';
+import { startCloud, type RunningCloud } from '../../cloud/server.ts';
+import { bearer, silent, testConfig, TOKENS } from '../cloud/helpers.ts';
+import { call } from '../edge/http.ts';
+import { startHarness, waitFor, type Harness } from '../edge/harness.ts';
 
 let cloud: RunningCloud;
 let h: Harness;

@@ -1,10 +1,10 @@
 /** A real edge Ledger and a real cloud (startCloud on port 0) for sync tests. */
 import { join } from 'node:path';
-import { ManualClock, systemClock } from '../../protocol/index';
-import { Ledger } from '../../edge/ledger/ledger';
-import { startCloud, type RunningCloud } from '../../cloud/server';
-import type { CloudConfig } from '../../cloud/config';
-import { silent, tempDir, testConfig } from '../cloud/helpers';
+import { ManualClock, systemClock } from '../../protocol/index.ts';
+import { Ledger } from '../../edge/ledger/ledger.ts';
+import { startCloud, type RunningCloud } from '../../cloud/server.ts';
+import type { CloudConfig } from '../../cloud/config.ts';
+import { silent, tempDir, testConfig } from '../cloud/helpers.ts';
 
 export const START_MS = Date.parse('2026-11-23T01:00:00Z'); // Monday 09:00 in Shanghai
 

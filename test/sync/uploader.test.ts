@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyChain } from '../../protocol/index';
-import { Uploader } from '../../edge/sync/uploader';
-import type { Ledger } from '../../edge/ledger/ledger';
-import type { RunningCloud } from '../../cloud/server';
-import { bearer, silent, tempDir, TOKENS } from '../cloud/helpers';
-import { cloudConfig, cloudOn, openLedger, until } from './harness';
+import { verifyChain } from '../../protocol/index.ts';
+import { Uploader } from '../../edge/sync/uploader.ts';
+import type { Ledger } from '../../edge/ledger/ledger.ts';
+import type { RunningCloud } from '../../cloud/server.ts';
+import { bearer, silent, tempDir, TOKENS } from '../cloud/helpers.ts';
+import { cloudConfig, cloudOn, openLedger, until } from './harness.ts';
 
 const FAST = { initialBackoffMs: 10, maxBackoffMs: 100, idlePollMs: 60_000, requestTimeoutMs: 5_000 };
 

@@ -2,11 +2,11 @@
  * The claim service's decisions that only read: which dispenser serves a claim, what a settled
  * claim means to the API, and when a device's `unknown` answer proves a claim was never acted on.
  */
-import type { Compartment } from '../../../protocol/index';
-import type { DispenserDriver } from '../../drivers/dispensers';
-import type { Claim } from '../../ledger/quota-ledger';
-import type { DeviceHealth } from '../health';
-import type { ClaimOutcome } from '../ports';
+import type { Compartment } from '../../../protocol/index.ts';
+import type { DispenserDriver } from '../../drivers/dispensers.ts';
+import type { Claim } from '../../ledger/quota-ledger.ts';
+import type { DeviceHealth } from '../health.ts';
+import type { ClaimOutcome } from '../ports.ts';
 
 /** The reason an unknown claim carries when it waits for maintenance. */
 export const INDETERMINATE = 'indeterminate';

@@ -4,13 +4,13 @@
  * stored final outcome settles the claim; `indeterminate` (power lost mid-vend: the device
  * itself cannot tell) marks it for maintenance, the quota stays held.
  */
-import { answerOf, type DispenserDriver, type QueryAnswer } from '../../drivers/dispensers';
-import type { Ledger } from '../../ledger/ledger';
-import type { Claim, QuotaLedger } from '../../ledger/quota-ledger';
-import type { Logger } from '../../log';
-import type { DeviceHealth } from '../health';
-import { INDETERMINATE, neverReceived } from './model';
-import * as store from './store';
+import { answerOf, type DispenserDriver, type QueryAnswer } from '../../drivers/dispensers.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
+import type { Claim, QuotaLedger } from '../../ledger/quota-ledger.ts';
+import type { Logger } from '../../log.ts';
+import type { DeviceHealth } from '../health.ts';
+import { INDETERMINATE, neverReceived } from './model.ts';
+import * as store from './store.ts';
 
 export interface UnknownClaimResolverDeps {
   quota: QuotaLedger;

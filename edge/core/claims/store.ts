@@ -4,8 +4,8 @@
  * event of the change.
  */
 import type { Database } from 'better-sqlite3';
-import type { Compartment } from '../../../protocol/index';
-import { registerMigration } from '../../ledger/migrations';
+import type { Compartment } from '../../../protocol/index.ts';
+import { registerMigration } from '../../ledger/migrations.ts';
 
 registerMigration({
   version: 200,

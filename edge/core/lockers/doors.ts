@@ -4,13 +4,13 @@
  * ours explains is a `door_forced:{compartment}` fault on its board; every door of a board
  * reading open at once is one `feedback_suspect` fault instead (inverted or broken feedback).
  */
-import type { Clock } from '../../../protocol/time';
-import { boardDeviceId, type LockBusEvent } from '../../drivers/lockbus';
-import type { Ledger } from '../../ledger/ledger';
-import type { Logger } from '../../log';
-import type { DeviceHealth } from '../health';
-import { feedbackLooksWrong, openExpected, type Compartment } from './model';
-import * as store from './store';
+import type { Clock } from '../../../protocol/time.ts';
+import { boardDeviceId, type LockBusEvent } from '../../drivers/lockbus.ts';
+import type { Ledger } from '../../ledger/ledger.ts';
+import type { Logger } from '../../log.ts';
+import type { DeviceHealth } from '../health.ts';
+import { feedbackLooksWrong, openExpected, type Compartment } from './model.ts';
+import * as store from './store.ts';
 
 export const FEEDBACK_SUSPECT = 'feedback_suspect';
 

@@ -2,9 +2,9 @@
  * The locker service's in-memory model of a compartment and its holding, and the pure
  * decisions about it: is an open door explained, is a timer due, what the view shows.
  */
-import type { LockBus } from '../../drivers/lockbus';
-import type { LockerView } from '../ports';
-import type { Phase } from './store';
+import type { LockBus } from '../../drivers/lockbus.ts';
+import type { LockerView } from '../ports.ts';
+import type { Phase } from './store.ts';
 
 export interface Holding {
   id: number;

@@ -3,8 +3,8 @@
  * SQL operation. Callers run these inside `ledger.tx` together with the event of the change.
  */
 import type { Database } from 'better-sqlite3';
-import { registerMigration } from '../../ledger/migrations';
-import type { UnlockJournalRow } from '../ports';
+import { registerMigration } from '../../ledger/migrations.ts';
+import type { UnlockJournalRow } from '../ports.ts';
 
 /**
  * free: nobody's · opening: a deposit's unlock is in flight · depositing: the rider has it, the

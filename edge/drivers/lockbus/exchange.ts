@@ -4,7 +4,7 @@
  * a board answers only to its own address; bytes may arrive split, joined, behind garbage,
  * corrupted or not at all).
  */
-import { decodeReply, fieldOffset, frameLength, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index';
+import { decodeReply, fieldOffset, frameLength, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index.ts';
 
 export type ExchangeError = 'timeout' | 'bad_frame' | 'port_closed' | 'stopped';
 

@@ -4,12 +4,12 @@
  * per-board error counters. The bus above it (lockbus.ts) decides what to ask and what the
  * answers mean for boards and doors.
  */
-import { FrameParser, encodeRequest, hex, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index';
-import type { DeviceHealth } from '../../core/health';
-import type { Logger } from '../../log';
-import { judgeFrame, looksLikeBadChecksum, Waiter, type ExchangeOutcome } from './exchange';
-import { ReopeningPort } from '../reopening-port';
-import type { BindingInterface } from './open-port';
+import { FrameParser, encodeRequest, hex, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index.ts';
+import type { DeviceHealth } from '../../core/health.ts';
+import type { Logger } from '../../log.ts';
+import { judgeFrame, looksLikeBadChecksum, Waiter, type ExchangeOutcome } from './exchange.ts';
+import { ReopeningPort } from '../reopening-port.ts';
+import type { BindingInterface } from './open-port.ts';
 
 /** The device-health id of a board. Addresses are unique per station (compartments are "{board}-{lock}"). */
 export function boardDeviceId(address: number): string {
