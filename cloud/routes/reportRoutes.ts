@@ -4,7 +4,8 @@
 import { Type } from '@sinclair/typebox';
 import { apiError } from '../errors.ts';
 import { fleetHealth } from '../reports/fleetHealth.ts';
-import { checkWeek, currentWeek, weeklyReport, weeklyReportCsv, weeklyTrend } from '../reports/weeklyReport.ts';
+import { DEFAULT_TIMEZONE } from '../../protocol/index.ts';
+import { checkWeek, currentWeek, WEEKLY_CSV_TABLES, weeklyReport, weeklyReportCsv, weeklyTrend } from '../reports/weeklyReport.ts';
 import type { CloudApp, RouteContext } from './context.ts';
 
 const Week = Type.String({ pattern: '^\\d{4}-W\\d{2}$' });
@@ -12,6 +13,7 @@ const StationId = Type.String({ minLength: 1, maxLength: 64 });
 
 export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
   const stationIds = ctx.config.stations.map((s) => s.id).sort();
+  const timezones = new Map(ctx.config.stations.map((s) => [s.id, s.timezone]));
   const scopeOf = (station: string | undefined): string | null => {
     if (station === undefined) return null;
     if (!stationIds.includes(station)) throw apiError('unknown_station', `no station ${station}`);
@@ -26,6 +28,8 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
           week: Type.Optional(Week),
           station: Type.Optional(StationId),
           format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+          table: Type.Union(WEEKLY_CSV_TABLES.map((t) => Type.Literal(t)), { default: 'stations' }),
+          lang: Type.Union([Type.Literal('zh'), Type.Literal('en')], { default: 'zh' }),
         }),
       },
     },
@@ -34,8 +38,9 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
       const week = checkWeek(req.query.week ?? currentWeek(ctx.clock));
       const report = await weeklyReport(ctx.store, stationIds, week, scopeOf(req.query.station));
       if (req.query.format === 'csv') {
-        const name = `waystation-weekly-${week}${req.query.station ? `-${req.query.station}` : ''}.csv`;
-        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(weeklyReportCsv(report));
+        const name = `waystation-weekly-${week}-${req.query.table}${req.query.station ? `-${req.query.station}` : ''}.csv`;
+        const csv = weeklyReportCsv(report, req.query.table, req.query.lang, (id) => timezones.get(id) ?? DEFAULT_TIMEZONE);
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(csv);
       }
       return report;
     },
