@@ -9,6 +9,7 @@ import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typeb
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+import { BROKER_LIMITS } from './drivers/mqtt-guard.ts';
 import {
   DEFAULT_TIMEZONE,
   DEVICE_ID_PATTERN,
@@ -135,7 +136,18 @@ export const StationConfigFile = Type.Object(
     timezone: Type.String({ default: DEFAULT_TIMEZONE, hint: 'must be an IANA time zone, e.g. "Asia/Shanghai"' }),
     dataDir: Type.String({ minLength: 1, hint: 'must be a folder path (relative to the config file or absolute)' }),
     http: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
-    mqtt: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
+    mqtt: Type.Object(
+      {
+        host: Host,
+        port: Port,
+        // What one client may make the broker hold (issue 11; edge/drivers/mqtt-guard.ts).
+        maxConnections: Type.Optional(int(1, 10_000, { default: BROKER_LIMITS.maxConnections })),
+        preConnectMaxBytes: Type.Optional(int(512, 1_048_576, { default: BROKER_LIMITS.preConnectMaxBytes })),
+        maxPacketBytes: Type.Optional(int(1_024, 16_777_216, { default: BROKER_LIMITS.maxPacketBytes })),
+        connectTimeoutMs: Type.Optional(int(500, 60_000, { default: BROKER_LIMITS.connectTimeoutMs })),
+      },
+      { additionalProperties: false },
+    ),
     credentials: Type.Object(
       {
         jwks: Type.Object({ keys: Type.Array(Jwk, { maxItems: 64 }) }, { additionalProperties: false, hint: 'must be a JWKS: {"keys": [...]}' }),
@@ -177,9 +189,10 @@ type Filled<T> = T extends readonly unknown[] ? T : T extends object ? { [K in k
 
 /** The resolved config every component receives: defaults applied, dataDir absolute, frozen. */
 export type StationConfig = Readonly<
-  Omit<StationConfigFile, TuningKey | 'lockBuses' | 'scanner'> & {
+  Omit<StationConfigFile, TuningKey | 'lockBuses' | 'scanner' | 'mqtt'> & {
     [K in TuningKey]: Filled<Static<(typeof Tuning)[K]>>;
   } & {
+    mqtt: Filled<StationConfigFile['mqtt']>;
     /** `profile` stays absent when the file leaves it out: the default "8a80" (see `lockBoardProfile`). */
     lockBuses: Array<{ path: string; baudRate: number; profile?: LockBoardProfileName; boards: Array<{ address: number; locks: number }> }>;
     scanner?: { path: string; baudRate: number };
