@@ -217,6 +217,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     });
     metrics.start();
     started('metrics', () => metrics.stop());
+    const offRefusals = broker.onRefusal((r) => metrics.mqttRefusals.inc({ kind: r.kind }));
+    started('mqtt refusal counter', offRefusals);
 
     jobs = new StationJobs({
       config,

@@ -32,6 +32,8 @@ interface Entry {
   /** Silence longer than this (monotonic ms) makes the device offline. */
   offlineAfterMs: number;
   faults: string[];
+  /** Faults the station raised itself (`addFault`): kept when the device reports its own set. */
+  stationFaults: Set<string>;
   counters: Record<string, number>;
   detail: Record<string, unknown>;
   state: DeviceState;
@@ -82,6 +84,7 @@ export class DeviceHealth {
       lastSeenMono: null,
       offlineAfterMs: 2 * heartbeatMs,
       faults: row ? (JSON.parse(row.faults) as string[]) : [],
+      stationFaults: new Set(),
       counters: {},
       detail: {},
       state: row?.state ?? 'offline',
@@ -168,10 +171,13 @@ export class DeviceHealth {
     this.transition(e, [], reason);
   }
 
-  /** Replace the device's fault set; new faults raise `device.fault`, cleared ones `device.recovered`. */
+  /**
+   * Replace the device's own fault set (telemetry); the faults the station raised stay. New
+   * faults raise `device.fault`, cleared ones `device.recovered`.
+   */
   setFaults(id: string, faults: readonly string[]): void {
     const e = this.entry(id);
-    const next = [...new Set(faults)].sort();
+    const next = [...new Set([...faults, ...e.stationFaults])].sort();
     const added = next.filter((f) => !e.faults.includes(f));
     const cleared = e.faults.filter((f) => !next.includes(f));
     if (added.length === 0 && cleared.length === 0) return;
@@ -182,13 +188,16 @@ export class DeviceHealth {
     ]);
   }
 
+  /** A fault the station itself found (a stuck door, a client-id fight): kept until `clearFault`. */
   addFault(id: string, fault: string): void {
     const e = this.entry(id);
-    if (!e.faults.includes(fault)) this.setFaults(id, [...e.faults, fault]);
+    e.stationFaults.add(fault);
+    if (!e.faults.includes(fault)) this.setFaults(id, e.faults);
   }
 
   clearFault(id: string, fault: string): void {
     const e = this.entry(id);
+    e.stationFaults.delete(fault);
     if (e.faults.includes(fault)) this.setFaults(id, e.faults.filter((f) => f !== fault));
   }
 

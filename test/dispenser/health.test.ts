@@ -56,6 +56,23 @@ describe('dispenser health', () => {
     await waitFor(() => s.health.get('disp-1')?.state === 'offline');
   });
 
+  it('keeps a fault the station raised itself when the device reports its own faults, until the station clears it', async () => {
+    station = await startStation();
+    const s = station;
+    const sim = await s.addSim('disp-1', { telemetryIntervalMs: 0 });
+    s.health.addFault('disp-1', 'client_id_conflict');
+    sim.setCondition('jam', true);
+    await waitFor(() => s.health.get('disp-1')?.faults.includes('jam') ?? false, 2000, 'jam reported');
+    expect(s.health.get('disp-1')?.faults).toEqual(['client_id_conflict', 'jam']);
+    sim.clearFaults();
+    sim.publishTelemetry();
+    await waitFor(() => !(s.health.get('disp-1')?.faults.includes('jam') ?? true), 2000, 'jam cleared');
+    expect(s.health.get('disp-1')?.faults).toEqual(['client_id_conflict']);
+    s.health.clearFault('disp-1', 'client_id_conflict');
+    expect(s.health.get('disp-1')?.faults).toEqual([]);
+    expect(eventsOf(s.ledger, 'device.fault').map((d) => d.fault)).toEqual(['client_id_conflict', 'jam']);
+  });
+
   it('counts ACL refusals against the device that tried', async () => {
     station = await startStation({ dispensers: ['disp-1', 'disp-2'] });
     const s = station;
