@@ -111,6 +111,26 @@ describe('hostile devices on the station LAN', () => {
   }, 90_000);
 });
 
+describe('a flapping device', () => {
+  it('41 telemetry messages with alternating faults write at most the budget and one `flapping` fault', async () => {
+    const sim = rig.dispenser!;
+    const seq0 = rig.station.ledger.head().seq;
+    for (let i = 0; i < 41; i++) {
+      sim.setCondition('jam', i % 2 === 0);
+      sim.setCondition('heater', i % 2 === 1);
+      sim.publishTelemetry();
+      await sleep(5);
+    }
+    await waitFor(() => (rig.station.health.get('disp-1')?.counters.suppressedEvents ?? 0) > 0, 10_000, 'changes suppressed');
+    const events = rig.station.ledger.eventsAfter(seq0, 100_000).filter((e) => e.type.startsWith('device.')).length;
+    figures['events written by the flapping device'] = events;
+    figures['changes counted, not written'] = rig.station.health.get('disp-1')?.counters.suppressedEvents ?? 0;
+    expect(events).toBeLessThanOrEqual(rig.config.deviceEventBudget.events + 1);
+    expect(rig.station.health.get('disp-1')?.faults).toContain('flapping');
+    sim.clearFaults();
+  });
+});
+
 describe('hostile riders and pages', () => {
   it('a code with spaces around it gets no fresh answers after a 429', async () => {
     const credential = await rig.credential('rider-padded');
