@@ -9,6 +9,7 @@ import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typeb
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+import { BROKER_LIMITS } from './drivers/mqtt-guard.ts';
 import {
   DEFAULT_TIMEZONE,
   DEVICE_ID_PATTERN,
@@ -75,6 +76,12 @@ const Tuning = {
       doorLeftOpenMs: Type.Optional(int(1_000, 3_600_000, { default: 120_000 })),
       pollIntervalMs: Type.Optional(int(100, 60_000, { default: 1_000 })),
       timerCheckIntervalMs: Type.Optional(int(100, 600_000, { default: 5_000 })),
+      /** What is printed on each door, by compartment name (`{"1-5": "A05"}`); the name otherwise. */
+      labels: Type.Optional(
+        Type.Record(Type.String({ pattern: '^[0-9]{1,2}-[0-9]{1,2}$' }), Type.String({ minLength: 1, maxLength: 16 }), {
+          default: {}, hint: 'must map compartment names "{board}-{lock}" to door labels of 1–16 characters',
+        }),
+      ),
     },
     { additionalProperties: false, default: {} },
   ),
@@ -103,6 +110,12 @@ const Tuning = {
         Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32, default: ['127.0.0.1', '::1', '::ffff:127.0.0.1'] }),
       ),
       idleResetMs: Type.Optional(int(5_000, 600_000, { default: 60_000 })),
+      /** After a locker opens the session ends sooner, with a countdown, so the next person cannot use it. */
+      afterLockerResetMs: Type.Optional(int(3_000, 120_000, { default: 15_000 })),
+      /** The enrolment poster's URL, drawn as a QR code on the idle screen ("how to get a code"). */
+      enrolUrl: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 512, hint: 'must be an http(s) URL' })),
+      /** A help line shown on every screen, e.g. "服务电话 / Help: 021-5555 0000". */
+      helpLine: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
     },
     { additionalProperties: false, default: {} },
   ),
@@ -123,7 +136,18 @@ export const StationConfigFile = Type.Object(
     timezone: Type.String({ default: DEFAULT_TIMEZONE, hint: 'must be an IANA time zone, e.g. "Asia/Shanghai"' }),
     dataDir: Type.String({ minLength: 1, hint: 'must be a folder path (relative to the config file or absolute)' }),
     http: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
-    mqtt: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
+    mqtt: Type.Object(
+      {
+        host: Host,
+        port: Port,
+        // What one client may make the broker hold (issue 11; edge/drivers/mqtt-guard.ts).
+        maxConnections: Type.Optional(int(1, 10_000, { default: BROKER_LIMITS.maxConnections })),
+        preConnectMaxBytes: Type.Optional(int(512, 1_048_576, { default: BROKER_LIMITS.preConnectMaxBytes })),
+        maxPacketBytes: Type.Optional(int(1_024, 16_777_216, { default: BROKER_LIMITS.maxPacketBytes })),
+        connectTimeoutMs: Type.Optional(int(500, 60_000, { default: BROKER_LIMITS.connectTimeoutMs })),
+      },
+      { additionalProperties: false },
+    ),
     credentials: Type.Object(
       {
         jwks: Type.Object({ keys: Type.Array(Jwk, { maxItems: 64 }) }, { additionalProperties: false, hint: 'must be a JWKS: {"keys": [...]}' }),
@@ -165,9 +189,10 @@ type Filled<T> = T extends readonly unknown[] ? T : T extends object ? { [K in k
 
 /** The resolved config every component receives: defaults applied, dataDir absolute, frozen. */
 export type StationConfig = Readonly<
-  Omit<StationConfigFile, TuningKey | 'lockBuses' | 'scanner'> & {
+  Omit<StationConfigFile, TuningKey | 'lockBuses' | 'scanner' | 'mqtt'> & {
     [K in TuningKey]: Filled<Static<(typeof Tuning)[K]>>;
   } & {
+    mqtt: Filled<StationConfigFile['mqtt']>;
     /** `profile` stays absent when the file leaves it out: the default "8a80" (see `lockBoardProfile`). */
     lockBuses: Array<{ path: string; baudRate: number; profile?: LockBoardProfileName; boards: Array<{ address: number; locks: number }> }>;
     scanner?: { path: string; baudRate: number };
@@ -243,6 +268,12 @@ function semanticProblems(c: StationConfigFile): string[] {
       allAddrs.set(board.address, i);
     }),
   );
+  const locksOf = new Map<number, number>();
+  for (const b of c.lockBuses) for (const board of b.boards) locksOf.set(board.address, board.locks ?? lockBoardProfile(b.profile).locksPerBoard);
+  for (const name of Object.keys(c.lockers?.labels ?? {})) {
+    const [address, lock] = name.split('-').map(Number) as [number, number];
+    if (!(lock >= 1 && lock <= (locksOf.get(address) ?? 0))) out.push(`/lockers/labels/${name}: no compartment ${name} on the configured boards`);
+  }
   if (c.scanner && paths.has(c.scanner.path)) out.push(`/scanner/path: "${c.scanner.path}" is already a lock bus`);
   const names = new Set<string>();
   c.maintenanceTokens.forEach((t, i) => {

@@ -1,5 +1,5 @@
 /**
- * `GET /v1/alerts?state=firing|resolved|all` (admin, SPEC §15): alerts newest first, with their
+ * `GET /v1/alerts?state=firing|resolved|all` (admin or maintenance, SPEC §15, §17): alerts newest first, with their
  * fingerprint, severity, state, since and until. Acknowledging stays `POST /v1/alerts/{id}/ack`.
  */
 import { Type } from '@sinclair/typebox';
@@ -20,7 +20,8 @@ export function alertRoutes(app: CloudApp, ctx: RouteContext): void {
       },
     },
     async (req) => {
-      ctx.auth.requireAdmin(req);
+      // SPEC §17: maintenance sees fleet health and alerts (admin sees everything).
+      ctx.auth.requireRole(req, 'maintenance');
       const alerts = await ctx.store.listAlerts(req.query.state, req.query.limit);
       return { state: req.query.state, generatedAt: ctx.clock.now(), alerts };
     },
