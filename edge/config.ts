@@ -76,6 +76,8 @@ const Tuning = {
       doorLeftOpenMs: Type.Optional(int(1_000, 3_600_000, { default: 120_000 })),
       pollIntervalMs: Type.Optional(int(100, 60_000, { default: 1_000 })),
       timerCheckIntervalMs: Type.Optional(int(100, 600_000, { default: 5_000 })),
+      /** The shortest time between one rider's locker actions (issue 11); 0 turns it off. */
+      riderCooldownMs: Type.Optional(int(0, 60_000, { default: 2_000 })),
       /** What is printed on each door, by compartment name (`{"1-5": "A05"}`); the name otherwise. */
       labels: Type.Optional(
         Type.Record(Type.String({ pattern: '^[0-9]{1,2}-[0-9]{1,2}$' }), Type.String({ minLength: 1, maxLength: 16 }), {
@@ -110,6 +112,16 @@ const Tuning = {
         Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32, default: ['127.0.0.1', '::1', '::ffff:127.0.0.1'] }),
       ),
       idleResetMs: Type.Optional(int(5_000, 600_000, { default: 60_000 })),
+      /**
+       * Host names the kiosk page and rider API answer under (the Host header, port left out): a
+       * page the kiosk browser opens elsewhere cannot rebind its own name to the station (DNS
+       * rebinding). Maintenance routes (bearer tokens) are not limited by it.
+       */
+      allowedHosts: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 32, default: ['127.0.0.1', 'localhost', '[::1]'] }),
+      ),
+      /** SHA-256 of a kiosk device token: a kiosk on a separate screen sends it (`X-Kiosk-Token`) instead of being on `allowedAddresses`. */
+      tokenSha256: Type.Optional(Hex64),
       /** After a locker opens the session ends sooner, with a countdown, so the next person cannot use it. */
       afterLockerResetMs: Type.Optional(int(3_000, 120_000, { default: 15_000 })),
       /** The enrolment poster's URL, drawn as a QR code on the idle screen ("how to get a code"). */
