@@ -5,36 +5,14 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import {
-  ACK_RESOLVES_KINDS, type AlertFire, type AlertInput, type AlertRow, type AlertSeverity, type AlertState,
+  ACK_RESOLVES_KINDS, type AlertFire, type AlertInput, type AlertRow, type AlertState,
   type NotificationOutcome, type NotificationPhase, type NotificationRow,
 } from './store.ts';
+import { alertOf, logAlertFire } from './alertRows.ts';
 
 type Row = Record<string, unknown>;
 
-/** The fingerprint of a log alert (hash chain, invalid event): one per station, kind and seq. */
-export function logAlertFingerprint(a: Pick<AlertInput, 'stationId' | 'kind' | 'seq'>): string {
-  return `${a.stationId}/seq:${a.seq ?? '-'}/${a.kind}`;
-}
-
-export const alertOf = (r: Row): AlertRow => ({
-  id: r.id as number,
-  stationId: r.station_id as string,
-  kind: r.kind as string,
-  seq: (r.seq as number | null) ?? null,
-  detail: r.detail as string,
-  at: r.last_at as number,
-  firstAt: r.first_at as number,
-  count: r.count as number,
-  ackedAt: (r.acked_at as number | null) ?? null,
-  ackedBy: (r.acked_by as string | null) ?? null,
-  fingerprint: r.fingerprint as string,
-  subject: r.subject as string,
-  severity: r.severity as AlertSeverity,
-  state: r.state as AlertState,
-  since: (r.since as number | null) ?? (r.first_at as number),
-  until: (r.resolved_at as number | null) ?? null,
-  episode: r.episode as number,
-});
+export { logAlertFingerprint } from './alertRows.ts';
 
 const ACK_KINDS_SQL = ACK_RESOLVES_KINDS.map((k) => `'${k}'`).join(', ');
 
@@ -118,21 +96,7 @@ export class SqliteAlerts {
 
   /** SPEC §9 log alerts: the same (station, kind, seq) again bumps the count, and fires again once resolved. */
   raise(a: AlertInput): void {
-    this.fire(
-      {
-        fingerprint: logAlertFingerprint(a),
-        stationId: a.stationId,
-        subject: a.seq === null ? '' : `seq:${a.seq}`,
-        kind: a.kind,
-        severity: a.kind === 'chain_broken' ? 'critical' : 'warning',
-        since: a.at,
-        detail: a.detail,
-        seq: a.seq,
-        channels: a.channels ?? [],
-        countRepeat: true,
-      },
-      a.at,
-    );
+    this.fire(logAlertFire(a), a.at);
   }
 
   list(state: AlertState | 'all', limit: number): AlertRow[] {
