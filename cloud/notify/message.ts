@@ -48,7 +48,7 @@ function words(a: AlertRow): { name: string; what: string; todo: string } {
     case 'device_fault':
       return {
         name: `设备故障 / device fault (${q})`,
-        what: `${a.subject} 报告故障 ${q} / ${a.subject} reports fault ${q}`,
+        what: faultWhat(a.subject, q),
         todo: faultTodo(q),
       };
     case 'low_stock':
@@ -96,6 +96,27 @@ function words(a: AlertRow): { name: string; what: string; todo: string } {
     default:
       return { name: a.kind, what: a.detail, todo: '在看板查看详情 / See the dashboard for details' };
   }
+}
+
+/** SPEC §5 fault names (and the edge's lock-board ones) in plain words. */
+const FAULT_WORDS: Record<string, [string, string]> = {
+  jam: ['卡货', 'is jammed'],
+  motor: ['电机故障', 'has a motor fault'],
+  drop_sensor: ['落货传感器故障', 'has a faulty drop sensor'],
+  no_drop_detected: ['未检测到出货', 'did not detect a bottle drop'],
+  door_open: ['柜门未关', 'has its door open'],
+  heater: ['加热故障', 'has a heater fault'],
+  compressor: ['制冷故障', 'has a cooling fault'],
+  client_id_conflict: ['设备编号冲突', 'shares its device id with another device'],
+};
+
+function faultWhat(subject: string, fault: string): string {
+  const stuck = /^door_stuck:(.+)$/.exec(fault);
+  if (stuck) return `格口 ${stuck[1]} 的门打不开，已停用 / the door of compartment ${stuck[1]} does not open; it is out of service`;
+  const forced = /^door_forced:(.+)$/.exec(fault);
+  if (forced) return `格口 ${forced[1]} 的门未开锁却被打开 / the door of compartment ${forced[1]} was opened without an unlock`;
+  const w = FAULT_WORDS[fault];
+  return w ? `${subject} ${w[0]}（${fault}）/ ${subject} ${w[1]}` : `${subject} 报告故障 ${fault} / ${subject} reports fault ${fault}`;
 }
 
 function faultTodo(fault: string): string {

@@ -109,7 +109,7 @@ describe('notification channels', () => {
     expect(Object.keys(w.body)).toEqual(['msgtype', 'markdown']);
     expect(w.body.msgtype).toBe('markdown');
     const content = (w.body.markdown as { content: string }).content;
-    for (const s of ['告警', 'dn-001', 'disp-1', 'jam', '2026-12-02 21:15:03 (Asia/Shanghai)', '清理出货通道', 'https://ops.example.cn/dashboard#station=dn-001']) expect(content).toContain(s);
+    for (const s of ['告警', 'dn-001', 'disp-1', '卡货（jam）', 'is jammed', '2026-12-02 21:15:03 (Asia/Shanghai)', '清理出货通道', 'https://ops.example.cn/dashboard#station=dn-001']) expect(content).toContain(s);
     expect(content.indexOf('站点')).toBeLessThan(content.indexOf('Station'));
 
     // DingTalk: markdown {title, text}; timestamp and sign on the URL.
