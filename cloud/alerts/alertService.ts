@@ -25,6 +25,9 @@ export interface AlertServiceOptions {
   instanceId?: string;
 }
 
+/** Event types that move the fleet state the rules read (rollupEffects.ts). */
+const FLEET_EVENT = /^(device\.|locker\.|station\.heartbeat$|dispenser\.restocked$)/;
+
 /** Firing alerts read per evaluation; far above what a fleet has at once. */
 const FIRING_LIMIT = 100_000;
 
@@ -94,7 +97,8 @@ export class AlertService {
   async ingested(stationId: string, events: readonly StationEvent[]): Promise<void> {
     const { fire, resolve } = eventAlerts(stationId, events);
     await this.apply(fire, resolve);
-    await this.evaluate();
+    // Check-ins and claims change no alert: the fleet is read again only for health events.
+    if (events.some((e) => FLEET_EVENT.test(e.type))) await this.evaluate();
   }
 
   /** Evaluate the whole fleet now; concurrent calls share one run (and one more after it). */
