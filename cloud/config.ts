@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { AlertsConfigSchema, NotifyChannelSchema, channelName } from './notify/channelConfig.ts';
 import { DEFAULT_TIMEZONE, DeviceListEntry, STATION_ID_PATTERN, TokenHash, isValidTimeZone } from '../protocol/index.ts';
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256' });
@@ -82,6 +83,12 @@ export const CloudConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** SPEC §15 alert thresholds and the notifier's timing. */
+    alerts: AlertsConfigSchema,
+    /** SPEC §15 notification channels. */
+    notify: Type.Array(NotifyChannelSchema, { default: [], maxItems: 64 }),
+    /** Where people open the dashboard; messages link to it. */
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048 })),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info' },
@@ -129,6 +136,12 @@ export function parseCloudConfig(input: unknown, opts: { baseDir?: string } = {}
     value.stations.forEach((s, i) => {
       if (tokens.has(s.tokenSha256)) problems.push(`/stations/${i}/tokenSha256: two stations share one token`);
       tokens.add(s.tokenSha256);
+    });
+    const names = new Set<string>();
+    value.notify.forEach((c, i) => {
+      const n = channelName(c, i);
+      if (names.has(n)) problems.push(`/notify/${i}/name: two channels are named ${n}`);
+      names.add(n);
     });
     value.adminTokens.forEach((a, i) => {
       if (a.role === 'sponsor' && !a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: a sponsor token needs the sponsorId it may read`);

@@ -234,6 +234,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         dbBytes: ledger.sizeBytes(),
         backlog: ledger.backlog(),
         devices: devicesSummary({ health }),
+        // Stock per dispenser for the cloud's fleet health (SPEC §15); device events carry none.
+        stock: Object.fromEntries(health.all().filter((v) => v.kind === 'dispenser' && v.detail.stock).map((v) => [v.id, v.detail.stock])),
       }),
     });
     const theJobs = jobs;

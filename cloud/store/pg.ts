@@ -8,7 +8,10 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
-import type { AlertInput, AlertRow, AppendBatch, AppendResult, CloudStore, RiderRow, SigningKeyRow } from './store.ts';
+import type {
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
+} from './store.ts';
+import { PgAlerts } from './pgAlerts.ts';
 import { migratePg } from './pgSchema.ts';
 import { applyPgRollups } from './pgRollups.ts';
 import { PgReads } from './pgReads.ts';
@@ -40,12 +43,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class PgStore extends PgReads implements CloudStore {
   private closed = false;
+  private readonly alertsDb: PgAlerts;
 
   private constructor(
     pool: pg.Pool,
     private readonly logger: Logger | undefined,
   ) {
     super(pool);
+    this.alertsDb = new PgAlerts(pool, (fn) => this.tx(fn));
   }
 
   /** Connect, migrate (once across instances, under the migration lock) and return the store. */
@@ -143,17 +148,48 @@ export class PgStore extends PgReads implements CloudStore {
   }
 
   async raiseAlert(a: AlertInput): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO alerts (station_id, kind, seq, detail, first_at, last_at) VALUES ($1, $2, $3, $4, $5, $5)
-       ON CONFLICT (station_id, kind, (coalesce(seq, -1))) DO UPDATE SET count = alerts.count + 1, last_at = excluded.last_at,
-         detail = excluded.detail, acked_at = NULL, acked_by = NULL`,
-      [a.stationId, a.kind, a.seq, a.detail, a.at],
-    );
+    await this.alertsDb.raise(a);
   }
 
   async acknowledgeAlert(id: number, by: string, at: number): Promise<AlertRow | null> {
-    await this.pool.query('UPDATE alerts SET acked_at = $1, acked_by = $2 WHERE id = $3 AND acked_at IS NULL', [at, by, id]);
-    return this.alert(id);
+    return this.alertsDb.acknowledge(id, by, at);
+  }
+
+  // --- SPEC §15 alerts and the notification outbox (pgAlerts.ts) ---
+  fireAlert(a: AlertFire, at: number): Promise<{ fired: boolean; alert: AlertRow }> {
+    return this.alertsDb.fire(a, at);
+  }
+
+  resolveAlert(fingerprint: string, at: number): Promise<boolean> {
+    return this.alertsDb.resolve(fingerprint, at);
+  }
+
+  listAlerts(state: AlertState | 'all', limit: number): Promise<AlertRow[]> {
+    return this.alertsDb.list(state, limit);
+  }
+
+  leaseChannel(channel: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    return this.alertsDb.leaseChannel(channel, owner, now, leaseMs);
+  }
+
+  releaseChannel(channel: string, owner: string): Promise<void> {
+    return this.alertsDb.releaseChannel(channel, owner);
+  }
+
+  dueNotifications(channel: string, now: number, limit: number): Promise<NotificationRow[]> {
+    return this.alertsDb.due(channel, now, limit);
+  }
+
+  channelSendsSince(channel: string, sinceMs: number): Promise<number> {
+    return this.alertsDb.sendsSince(channel, sinceMs);
+  }
+
+  settleNotifications(channel: string, at: number, results: ReadonlyArray<{ id: number; outcome: NotificationOutcome }>): Promise<void> {
+    return this.alertsDb.settle(channel, at, results);
+  }
+
+  notificationCounts(): Promise<Record<string, number>> {
+    return this.alertsDb.counts();
   }
 
   async createRider(r: { riderId: string; group: string; platform: string | null; createdAt: number }): Promise<RiderRow> {

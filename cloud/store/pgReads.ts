@@ -7,6 +7,8 @@ import type {
   AlertRow, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow, RiderRow, Scope, SponsorRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
 } from './store.ts';
 
+import { alertOf } from './alertRows.ts';
+
 type Row = Record<string, unknown>;
 
 const riderOf = (r: Row): RiderRow => ({
@@ -17,19 +19,6 @@ const riderOf = (r: Row): RiderRow => ({
   revokedAt: (r.revoked_at as number | null) ?? null,
   revokeReason: (r.revoke_reason as string | null) ?? null,
   lastCredentialExp: (r.last_credential_exp as number | null) ?? null,
-});
-
-const alertOf = (r: Row): AlertRow => ({
-  id: r.id as number,
-  stationId: r.station_id as string,
-  kind: r.kind as string,
-  seq: (r.seq as number | null) ?? null,
-  detail: r.detail as string,
-  at: r.last_at as number,
-  firstAt: r.first_at as number,
-  count: r.count as number,
-  ackedAt: (r.acked_at as number | null) ?? null,
-  ackedBy: (r.acked_by as string | null) ?? null,
 });
 
 const headOf = (r: Row): SyncHeadRow => ({
