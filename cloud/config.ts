@@ -46,6 +46,8 @@ export const CloudConfigSchema = Type.Object(
       {
         /** Lifetime of an issued rider credential. */
         ttlDays: Type.Integer({ minimum: 1, maximum: 3660, default: 365 }),
+        /** Stations accept only rotating, device-signed codes (SPEC §14); sent with the config pull. */
+        requireDeviceBound: Type.Boolean({ default: false }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -17,6 +17,7 @@ const TEXT = {
   invalid_credential: ['无法识别此二维码', 'This code is not a valid rider code'],
   expired_credential: ['二维码已过期，请获取新的二维码', 'This code has expired; please get a new one'],
   revoked: ['此二维码已停用', 'This code has been revoked'],
+  stale_code: ['二维码已过时，请在手机上重新出示（每 30 秒更新）', 'This code is out of date: show the code on your phone again (it changes every 30 s)'],
   not_checked_in: ['请先报到', 'Please check in first'],
   already_claimed_today: ['今日已领取，有效期至 {to}', 'Already taken today; your window ends {to}'],
   out_of_stock: ['该饮水已售罄，请选择其他', 'That water is out of stock; please choose the other'],
