@@ -75,6 +75,12 @@ const Tuning = {
       doorLeftOpenMs: Type.Optional(int(1_000, 3_600_000, { default: 120_000 })),
       pollIntervalMs: Type.Optional(int(100, 60_000, { default: 1_000 })),
       timerCheckIntervalMs: Type.Optional(int(100, 600_000, { default: 5_000 })),
+      /** What is printed on each door, by compartment name (`{"1-5": "A05"}`); the name otherwise. */
+      labels: Type.Optional(
+        Type.Record(Type.String({ pattern: '^[0-9]{1,2}-[0-9]{1,2}$' }), Type.String({ minLength: 1, maxLength: 16 }), {
+          default: {}, hint: 'must map compartment names "{board}-{lock}" to door labels of 1–16 characters',
+        }),
+      ),
     },
     { additionalProperties: false, default: {} },
   ),
@@ -103,6 +109,12 @@ const Tuning = {
         Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32, default: ['127.0.0.1', '::1', '::ffff:127.0.0.1'] }),
       ),
       idleResetMs: Type.Optional(int(5_000, 600_000, { default: 60_000 })),
+      /** After a locker opens the session ends sooner, with a countdown, so the next person cannot use it. */
+      afterLockerResetMs: Type.Optional(int(3_000, 120_000, { default: 15_000 })),
+      /** The enrolment poster's URL, drawn as a QR code on the idle screen ("how to get a code"). */
+      enrolUrl: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 512, hint: 'must be an http(s) URL' })),
+      /** A help line shown on every screen, e.g. "服务电话 / Help: 021-5555 0000". */
+      helpLine: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
     },
     { additionalProperties: false, default: {} },
   ),
@@ -243,6 +255,12 @@ function semanticProblems(c: StationConfigFile): string[] {
       allAddrs.set(board.address, i);
     }),
   );
+  const locksOf = new Map<number, number>();
+  for (const b of c.lockBuses) for (const board of b.boards) locksOf.set(board.address, board.locks ?? lockBoardProfile(b.profile).locksPerBoard);
+  for (const name of Object.keys(c.lockers?.labels ?? {})) {
+    const [address, lock] = name.split('-').map(Number) as [number, number];
+    if (!(lock >= 1 && lock <= (locksOf.get(address) ?? 0))) out.push(`/lockers/labels/${name}: no compartment ${name} on the configured boards`);
+  }
   if (c.scanner && paths.has(c.scanner.path)) out.push(`/scanner/path: "${c.scanner.path}" is already a lock bus`);
   const names = new Set<string>();
   c.maintenanceTokens.forEach((t, i) => {

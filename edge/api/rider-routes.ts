@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { addDays } from '../../protocol/index.ts';
+import { addDays, daysBetween } from '../../protocol/index.ts';
 import type { AppContext, TypedApp } from './app.ts';
 import { apiError } from './errors.ts';
 
@@ -33,6 +33,9 @@ async function riderOf(ctx: AppContext, credential: string): Promise<string> {
 }
 
 export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
+  // What is printed on the door (config `lockers.labels`), the compartment's name otherwise.
+  const labelOf = (compartment: string) => ctx.config.lockers.labels[compartment] ?? compartment;
+
   app.post('/v1/checkins', { schema: { body: CredentialBody } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
     const { outcome } = ctx.quota.checkin(riderId);
@@ -76,7 +79,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
     const r = await ctx.lockers.deposit(riderId);
     switch (r.kind) {
       case 'deposited':
-        return reply.code(201).send({ compartment: r.compartment });
+        return reply.code(201).send({ compartment: r.compartment, label: labelOf(r.compartment) });
       case 'locker_already_held':
         throw apiError('locker_already_held', `this rider already holds compartment ${r.compartment}`, { compartment: r.compartment });
       case 'no_free_compartment':
@@ -91,7 +94,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
     const r = await ctx.lockers.retrieve(riderId);
     switch (r.kind) {
       case 'retrieved':
-        return reply.code(200).send({ compartment: r.compartment });
+        return reply.code(200).send({ compartment: r.compartment, label: labelOf(r.compartment) });
       case 'no_locker_held':
         throw apiError('no_locker_held');
       case 'locker_unavailable':
@@ -108,12 +111,30 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
       const riderId = await riderOf(ctx, req.query.credential);
       const s = ctx.quota.riderStatus(riderId);
       const holding = ctx.lockers.holdingOf(riderId);
+      const w = s.window;
+      const tomorrow = addDays(s.day, 1);
+      // A bottle whose outcome is not known yet holds today's quota but is not "taken": the kiosk
+      // says it is being checked and quotes its reference.
+      const pending = s.claimsToday.find((c) => c.status === 'unknown' || c.status === 'dispensing');
       return reply.code(200).send({
         riderId,
         day: s.day,
-        window: s.window,
+        window: w,
         claimedToday: s.claimedToday,
-        locker: holding ? { compartment: holding.compartment, since: holding.since } : null,
+        // Extras beside the SPEC §8 fields, for the kiosk:
+        windowDaysLeft: w ? daysBetween(s.day, w.to) + 1 : 0,
+        nextBottleDay: !w ? null : !s.claimedToday ? s.day : tomorrow <= w.to ? tomorrow : null,
+        pendingClaim: pending ? { claimId: pending.id, since: pending.createdTs } : null,
+        // When the last window ended, so the kiosk can say so and offer a new check-in.
+        lastWindowTo: w ? null : (ctx.quota.windowsOf(riderId).filter((x) => x.to < s.day).at(-1)?.to ?? null),
+        locker: holding
+          ? {
+              compartment: holding.compartment,
+              label: labelOf(holding.compartment),
+              since: holding.since,
+              deadline: holding.since === null ? null : holding.since + ctx.config.lockers.storageLimitMs,
+            }
+          : null,
       });
     },
   );
