@@ -19,7 +19,6 @@ const TEXT = {
   stale_code: ['二维码已过期，请在手机上刷新后再扫', 'This code is out of date: refresh it on your phone and scan again'],
   expired_credential: ['二维码已过期，请获取新的二维码', 'This code has expired; please get a new one'],
   revoked: ['此二维码已停用', 'This code has been revoked'],
-  stale_code: ['二维码已过时，请在手机上重新出示（每 30 秒更新）', 'This code is out of date: show the code on your phone again (it changes every 30 s)'],
   not_checked_in: ['请先报到', 'Please check in first'],
   already_claimed_today: ['今日已领取，有效期至 {to}', 'Already taken today; your window ends {to}'],
   out_of_stock: ['该饮水已发完，请选择另一种', 'That water has run out; please choose the other'],
