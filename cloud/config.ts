@@ -50,9 +50,13 @@ export const CloudConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     dataDir: Type.String({ minLength: 1 }),
-    /** SQLite in dataDir by default. A PostgreSQL URL is reserved for the backend to come. */
+    /** SQLite in dataDir by default; `url` (postgres://user:password@host:port/database) keeps everything in PostgreSQL (SPEC §12). */
     storage: Type.Object(
-      { url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })) },
+      {
+        url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+        /** Connections per instance in the PostgreSQL pool. */
+        poolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+      },
       { additionalProperties: false, default: {} },
     ),
     stations: Type.Array(StationEntry, { default: [] }),
@@ -147,7 +151,6 @@ export function parseCloudConfig(input: unknown, opts: { baseDir?: string } = {}
       if (a.role === 'sponsor' && !a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: a sponsor token needs the sponsorId it may read`);
       if (a.role !== 'sponsor' && a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: only a sponsor token has a sponsorId`);
     });
-    if (value.storage.url) problems.push('/storage/url: the PostgreSQL backend is not built yet; remove storage.url to use SQLite');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   value.dataDir = resolve(opts.baseDir ?? process.cwd(), value.dataDir);

@@ -106,7 +106,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
 
     const quota = new QuotaLedger(ledger, config.quota);
 
-    const broker = new Broker({ host: config.mqtt.host, port: config.mqtt.port, devices: config.dispensers, logger, health });
+    const { host: mqttHost, port: mqttPort, ...limits } = config.mqtt;
+    const broker = new Broker({ host: mqttHost, port: mqttPort, devices: config.dispensers, logger, health, limits });
     const mqtt = await broker.start().catch((e: unknown) => {
       throw new StationStartError('mqtt_port_in_use', (e as Error).message, { cause: e });
     });
