@@ -66,6 +66,23 @@ export const CloudConfigSchema = Type.Object(
       {
         /** Lifetime of an issued rider credential. */
         ttlDays: Type.Integer({ minimum: 1, maximum: 3660, default: 365 }),
+        /** Stations accept only rotating, device-signed codes (SPEC §14); sent with the config pull. */
+        requireDeviceBound: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Riders' own codes (SPEC §14): the enrolment page, its notice, and its limits. */
+    riders: Type.Object(
+      {
+        /** The address riders reach the cloud at, for invite URLs (`{publicUrl}/r/?invite=`); else the request's host. */
+        publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 256 })),
+        /** Who riders contact about their data, shown in the notice (zh / en). */
+        privacyContact: Type.String({ minLength: 1, maxLength: 200, default: '所在街道办事处服务窗口 / the service desk of your street office' }),
+        /** How long check-ins and bottles are kept, as the notice says. */
+        keepDays: Type.Integer({ minimum: 1, maximum: 3660, default: 730 }),
+        /** Enrolments per client address per window. */
+        enrolPerAddress: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+        enrolWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 3_600_000 }),
       },
       { additionalProperties: false, default: {} },
     ),

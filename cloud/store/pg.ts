@@ -9,9 +9,10 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
-  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
 } from './store.ts';
 import { PgAlerts } from './pgAlerts.ts';
+import { PgEnrolment } from './pgEnrol.ts';
 import { migratePg } from './pgSchema.ts';
 import { applyPgRollups } from './pgRollups.ts';
 import { PgReads } from './pgReads.ts';
@@ -226,6 +227,35 @@ export class PgStore extends PgReads implements CloudStore {
       await c.query('UPDATE signing_keys SET retired_at = $1 WHERE kid <> $2 AND retired_at IS NULL', [at, kid]);
       await c.query('UPDATE signing_keys SET retired_at = NULL WHERE kid = $1', [kid]);
     });
+  }
+
+  // --- invites and enrolment (SPEC §14): pgEnrol.ts ---
+  private get enrolment(): PgEnrolment {
+    return new PgEnrolment(this.pool, (fn) => this.tx(fn));
+  }
+
+  createInvite(i: Omit<InviteRow, 'used'>): Promise<InviteRow> {
+    return this.enrolment.createInvite(i);
+  }
+
+  invite(code: string): Promise<InviteRow | null> {
+    return this.enrolment.invite(code);
+  }
+
+  enrolRider(e: EnrolInput): Promise<EnrolResult> {
+    return this.enrolment.enrol(e);
+  }
+
+  riderByDevice(deviceX: string): Promise<RiderRow | null> {
+    return this.enrolment.riderByDevice(deviceX);
+  }
+
+  riderContact(riderId: string): Promise<string | null> {
+    return this.enrolment.contact(riderId);
+  }
+
+  withdrawRider(riderId: string, at: number): Promise<RiderRow | null> {
+    return this.enrolment.withdraw(riderId, at);
   }
 
   async signingKeys(): Promise<SigningKeyRow[]> {

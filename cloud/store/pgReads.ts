@@ -11,7 +11,7 @@ import { alertOf } from './alertRows.ts';
 
 type Row = Record<string, unknown>;
 
-const riderOf = (r: Row): RiderRow => ({
+export const riderOf = (r: Row): RiderRow => ({
   riderId: r.rider_id as string,
   group: r.grp as string,
   platform: (r.platform as string | null) ?? null,
@@ -19,6 +19,8 @@ const riderOf = (r: Row): RiderRow => ({
   revokedAt: (r.revoked_at as number | null) ?? null,
   revokeReason: (r.revoke_reason as string | null) ?? null,
   lastCredentialExp: (r.last_credential_exp as number | null) ?? null,
+  withdrawnAt: (r.withdrawn_at as number | null) ?? null,
+  zone: (r.zone as string | null) ?? null,
 });
 
 const headOf = (r: Row): SyncHeadRow => ({

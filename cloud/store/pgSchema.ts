@@ -114,6 +114,16 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX notify_sends_by_channel ON notify_sends (channel, at);
   CREATE TABLE notify_leases (channel TEXT COLLATE "C" PRIMARY KEY, owner TEXT NOT NULL, until BIGINT NOT NULL);
   `,
+  // 4: riders enrol themselves with an invite (SPEC §14); as SQLite migration 6.
+  `
+  CREATE TABLE invites (
+    code TEXT COLLATE "C" PRIMARY KEY, uses INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0, expires_at BIGINT NOT NULL,
+    zone TEXT, note TEXT, created_at BIGINT NOT NULL, created_by TEXT NOT NULL
+  );
+  ALTER TABLE riders ADD COLUMN device_x TEXT COLLATE "C", ADD COLUMN zone TEXT, ADD COLUMN invite TEXT, ADD COLUMN withdrawn_at BIGINT;
+  CREATE UNIQUE INDEX riders_device ON riders (device_x) WHERE device_x IS NOT NULL;
+  CREATE TABLE rider_contacts (rider_id TEXT COLLATE "C" PRIMARY KEY, contact TEXT NOT NULL, consented_at BIGINT NOT NULL);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

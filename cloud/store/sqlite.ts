@@ -8,11 +8,12 @@ import { dirname } from 'node:path';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
-  RiderRow, Scope, SigningKeyRow, SponsorRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
+  EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
 } from './store.ts';
 import { migrate } from './sqliteSchema.ts';
 import { SqliteRollups } from './sqliteRollups.ts';
 import { SqliteAlerts } from './sqliteAlerts.ts';
+import { SqliteEnrolment } from './sqliteEnrol.ts';
 
 type Row = Record<string, unknown>;
 /** Events per multi-row INSERT in an append (7 parameters each, far below SQLite's limit). */
@@ -26,6 +27,8 @@ const riderOf = (r: Row): RiderRow => ({
   revokedAt: (r.revoked_at as number | null) ?? null,
   revokeReason: (r.revoke_reason as string | null) ?? null,
   lastCredentialExp: (r.last_credential_exp as number | null) ?? null,
+  withdrawnAt: (r.withdrawn_at as number | null) ?? null,
+  zone: (r.zone as string | null) ?? null,
 });
 
 const headOf = (r: Row): SyncHeadRow => ({
@@ -40,6 +43,7 @@ export class SqliteStore implements CloudStore {
   readonly db: Db;
   private readonly rollups: SqliteRollups;
   private readonly alertsDb: SqliteAlerts;
+  private readonly enrolment: SqliteEnrolment;
   private readonly s: Record<string, Statement>;
   private readonly appendTx: Transaction<(b: AppendBatch) => AppendResult>;
 
@@ -47,6 +51,7 @@ export class SqliteStore implements CloudStore {
     this.db = db;
     this.rollups = new SqliteRollups(db);
     this.alertsDb = new SqliteAlerts(db);
+    this.enrolment = new SqliteEnrolment(db, riderOf);
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -264,6 +269,30 @@ export class SqliteStore implements CloudStore {
       this.s.keyRetireOthers!.run(at, kid);
       this.s.keyActivate!.run(kid);
     })();
+  }
+
+  async createInvite(i: Omit<InviteRow, 'used'>): Promise<InviteRow> {
+    return this.enrolment.createInvite(i);
+  }
+
+  async invite(code: string): Promise<InviteRow | null> {
+    return this.enrolment.invite(code);
+  }
+
+  async enrolRider(e: EnrolInput): Promise<EnrolResult> {
+    return this.enrolment.enrol(e);
+  }
+
+  async riderByDevice(deviceX: string): Promise<RiderRow | null> {
+    return this.enrolment.riderByDevice(deviceX);
+  }
+
+  async riderContact(riderId: string): Promise<string | null> {
+    return this.enrolment.contact(riderId);
+  }
+
+  async withdrawRider(riderId: string, at: number): Promise<RiderRow | null> {
+    return this.enrolment.withdraw(riderId, at);
   }
 
   async signingKeys(): Promise<SigningKeyRow[]> {

@@ -125,6 +125,24 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
     const cols = db.prepare(`SELECT name FROM pragma_table_info('alerts')`).all() as { name: string }[];
     if (!cols.some((c) => c.name === 'fingerprint')) db.exec(MIGRATION_5);
   },
+  // 6: riders enrol themselves with an invite (SPEC §14): invites with counted uses, the
+  // rider's device key (one rider per key, so a replayed enrolment finds the same rider), the
+  // invite's zone, an optional separately consented contact, and the time of a withdrawal.
+  // Written to run again on a database that has it (a test that re-runs migration 4 does).
+  (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS invites (
+        code TEXT PRIMARY KEY, uses INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL,
+        zone TEXT, note TEXT, created_at INTEGER NOT NULL, created_by TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS rider_contacts (rider_id TEXT PRIMARY KEY, contact TEXT NOT NULL, consented_at INTEGER NOT NULL);
+    `);
+    const have = new Set((db.prepare('PRAGMA table_info(riders)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const col of ['device_x TEXT', 'zone TEXT', 'invite TEXT', 'withdrawn_at INTEGER']) {
+      if (!have.has(col.split(' ')[0]!)) db.exec(`ALTER TABLE riders ADD COLUMN ${col}`);
+    }
+    db.exec('CREATE UNIQUE INDEX IF NOT EXISTS riders_device ON riders (device_x) WHERE device_x IS NOT NULL');
+  },
 ];
 
 const MIGRATION_5 = `

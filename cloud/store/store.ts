@@ -121,7 +121,40 @@ export interface RiderRow {
   revokeReason: string | null;
   /** Latest `exp` (ms) of a credential issued to this rider. */
   lastCredentialExp: number | null;
+  /** Set when the rider withdrew (SPEC §14); group and platform are then cleared. */
+  withdrawnAt?: number | null;
+  /** The zone of the invite the rider enrolled with. */
+  zone?: string | null;
 }
+
+export interface InviteRow {
+  code: string;
+  uses: number;
+  used: number;
+  expiresAt: number;
+  zone: string | null;
+  note: string | null;
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface EnrolInput {
+  invite: string;
+  /** The new rider's id, used only if the enrolment creates a rider. */
+  riderId: string;
+  group: string;
+  platform: string | null;
+  /** `x` of the device's Ed25519 public key: one rider per device key. */
+  deviceX: string;
+  contact: string | null;
+  at: number;
+}
+
+/** `replayed`: this device key has enrolled before; nothing was counted or created. */
+export type EnrolResult =
+  | { kind: 'enrolled'; rider: RiderRow }
+  | { kind: 'replayed'; rider: RiderRow }
+  | { kind: 'invite_invalid'; reason: 'unknown' | 'expired' | 'used_up' };
 
 export interface SigningKeyRow {
   kid: string;
@@ -251,6 +284,17 @@ export interface CloudStore {
   /** Make `kid` the active key and retire the others at `at`. */
   activateSigningKey(kid: string, at: number): Promise<void>;
   signingKeys(): Promise<SigningKeyRow[]>;
+
+  // --- invites and enrolment (SPEC §14) ---
+  createInvite(i: Omit<InviteRow, 'used'>): Promise<InviteRow>;
+  invite(code: string): Promise<InviteRow | null>;
+  /** One unit of work: a replay finds the device's rider; otherwise one invite use is taken and the rider created. */
+  enrolRider(e: EnrolInput): Promise<EnrolResult>;
+  /** The rider whose device key has this `x`, if any. */
+  riderByDevice(deviceX: string): Promise<RiderRow | null>;
+  riderContact(riderId: string): Promise<string | null>;
+  /** Revoke and erase what identifies the rider (group, platform, zone, device key, contact); counts stay. */
+  withdrawRider(riderId: string, at: number): Promise<RiderRow | null>;
 
   // --- reports (read rollups only) ---
   /** Rows of the stations with any data that week. */

@@ -21,6 +21,7 @@ export const API_ERRORS = {
   invalid_credential: { status: 401, message: 'the code is not a valid rider credential' },
   expired_credential: { status: 401, message: 'the credential has expired; get a new code' },
   revoked: { status: 403, message: 'this rider credential has been revoked' },
+  stale_code: { status: 401, message: 'this code is out of date; show the code on your phone again' },
   // Quota (SPEC §3, §8)
   not_checked_in: { status: 403, message: 'check in first: no entitlement window covers today' },
   already_claimed_today: { status: 409, message: "today's bottle has already been taken" },
