@@ -9,6 +9,7 @@ import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typeb
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+import { DEVICE_EVENT_BUDGET } from './core/health.ts';
 import { BROKER_LIMITS } from './drivers/mqtt-guard.ts';
 import {
   DEFAULT_TIMEZONE,
@@ -92,6 +93,14 @@ const Tuning = {
     { additionalProperties: false, default: {} },
   ),
   lowStockThreshold: int(0, 10_000, { default: 5 }),
+  /** Health events one device may cause per window before it is `flapping` (issue 11, docs/station.md). */
+  deviceEventBudget: Type.Object(
+    {
+      events: Type.Optional(int(4, 10_000, { default: DEVICE_EVENT_BUDGET.events })),
+      windowMs: Type.Optional(int(10_000, 86_400_000, { default: DEVICE_EVENT_BUDGET.windowMs })),
+    },
+    { additionalProperties: false, default: {} },
+  ),
   rateLimit: Type.Object(
     {
       perCredentialPerMinute: Type.Optional(int(1, 1_000_000, { default: 30 })),

@@ -100,7 +100,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     const ledger = Ledger.open({ path: dbPathOf(config), clock, timezone: config.timezone, logger: logger.child({ module: 'ledger' }) });
     started('ledger', () => ledger.close());
 
-    const health = new DeviceHealth({ ledger, clock, logger: logger.child({ module: 'health' }) });
+    const health = new DeviceHealth({ ledger, clock, logger: logger.child({ module: 'health' }), eventBudget: config.deviceEventBudget });
     health.start();
     started('health', () => health.stop());
 
@@ -217,6 +217,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     });
     metrics.start();
     started('metrics', () => metrics.stop());
+    const offRefusals = broker.onRefusal((r) => metrics.mqttRefusals.inc({ kind: r.kind }));
+    started('mqtt refusal counter', offRefusals);
 
     jobs = new StationJobs({
       config,

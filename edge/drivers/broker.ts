@@ -368,30 +368,31 @@ export class Broker implements MqttBus {
   /**
    * Two devices with one client id take the session from each other forever (MQTT 3.1.1 §3.1.4:
    * the server disconnects the existing client). A few takeovers a minute are a reconnect; more
-   * are a fight: the newcomer is refused for a back-off that doubles while it goes on, and the
-   * device gets a `client_id_conflict` fault — a bounded number of events instead of a flood.
+   * are a fight: while the id is held, a newcomer is refused for a back-off that doubles while it
+   * goes on, and the device gets a `client_id_conflict` fault — a bounded number of events instead
+   * of a flood. An id nobody holds is never refused, so the real device gets back in at once.
    */
   private fightRefusal(id: string): string | undefined {
     const now = Date.now();
     const f = this.fights.get(id) ?? { takeovers: [], blockedUntil: 0, backoffMs: this.limits.fightBackoffMs };
     this.fights.set(id, f);
-    if (now < f.blockedUntil) return `client id ${id} is fought over; refused for ${Math.ceil((f.blockedUntil - now) / 1000)} s more`;
-    const connected = this.connectedIds().includes(id);
     f.takeovers = f.takeovers.filter((t) => now - t < 60_000);
-    if (!connected) {
-      if (f.takeovers.length === 0 && this.opts.health?.get(id)?.faults.includes('client_id_conflict')) {
-        this.opts.health.clearFault(id, 'client_id_conflict');
+    // Nobody holds the id: whoever comes is welcome (the real device after the impostor left).
+    if (!this.connectedIds().includes(id)) {
+      if (f.takeovers.length === 0 && now >= f.blockedUntil) {
         f.backoffMs = this.limits.fightBackoffMs;
+        if (this.opts.health?.get(id)?.faults.includes('client_id_conflict')) this.opts.health.clearFault(id, 'client_id_conflict');
       }
       return undefined;
     }
+    if (now < f.blockedUntil) return `client id ${id} is fought over; a second connection is refused for ${Math.ceil((f.blockedUntil - now) / 1000)} s more`;
     f.takeovers.push(now);
     if (f.takeovers.length <= this.limits.takeoversPerMinute) return undefined;
     f.blockedUntil = now + f.backoffMs;
     const refusedS = Math.round(f.backoffMs / 1000);
     f.backoffMs = Math.min(f.backoffMs * 2, 600_000);
     if (this.opts.health?.has(id)) this.opts.health.addFault(id, 'client_id_conflict');
-    return `${f.takeovers.length} takeovers of client id ${id} within a minute: two devices share it; the newcomer is refused for ${refusedS} s`;
+    return `${f.takeovers.length} takeovers of client id ${id} within a minute: two devices share it; a second connection is refused for ${refusedS} s`;
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, cb: (error?: Error | null) => void): void {
