@@ -8,6 +8,7 @@ import type { CloudConfig } from '../config.ts';
 import type { Ingestor } from '../ingest/ingestor.ts';
 import type { CloudMetrics } from '../metrics.ts';
 import type { RiderRegistry } from '../riders/riderRegistry.ts';
+import type { StationRegistry } from '../stations/stationRegistry.ts';
 import type { CloudStore } from '../store/store.ts';
 
 export type CloudApp = FastifyInstance<
@@ -26,5 +27,6 @@ export interface RouteContext {
   auth: Auth;
   ingestor: Ingestor;
   riders: RiderRegistry;
+  stations: StationRegistry;
   metrics: CloudMetrics;
 }

@@ -116,6 +116,14 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
     const fixSponsor = db.prepare('UPDATE week_sponsor SET bottles = max(0, bottles - ?) WHERE week = ? AND station_id = ? AND sponsor = ?');
     for (const x of sponsor.values()) fixSponsor.run(x.n, x.week, x.stationId, x.sponsor);
   },
+  // 5: stations provisioned at run time (SPEC §12), with their token hash and config ETag.
+  `
+  CREATE TABLE IF NOT EXISTS stations (
+    id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, timezone TEXT NOT NULL, zone TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1, maintenance_tokens TEXT NOT NULL DEFAULT '[]', devices TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, config_etag TEXT, config_pulled_at INTEGER
+  );
+  `,
 ];
 
 export function migrate(db: Database): void {
