@@ -20,6 +20,7 @@ import { systemClock } from '../protocol/index.ts';
 import { parseCloudConfig } from '../cloud/config.ts';
 import { RiderRegistry } from '../cloud/riders/riderRegistry.ts';
 import { CLOUD_LOG_REDACT, startCloud } from '../cloud/server.ts';
+import { keyFromFile } from '../cloud/store/keyCipher.ts';
 import { resolveConfig } from '../edge/config.ts';
 import { REDACT_PATHS } from '../edge/log.ts';
 import { startStation, type Station } from '../edge/station.ts';
@@ -41,8 +42,14 @@ const { values } = parseArgs({
     'kiosk-port': { type: 'string', default: '8080' },
     'mqtt-port': { type: 'string', default: '1883' },
     'cloud-port': { type: 'string', default: '8090' },
+    // SPEC §12: the cloud on PostgreSQL (postgres://user:password@host:port/database) instead of SQLite.
+    postgres: { type: 'string' },
   },
 });
+if (values.postgres !== undefined && !/^postgres(ql)?:\/\//.test(values.postgres)) {
+  process.stderr.write('--postgres takes a URL like postgres://user:password@127.0.0.1:5432/waystation\n');
+  process.exit(2);
+}
 const preferred = (name: 'kiosk-port' | 'mqtt-port' | 'cloud-port'): number => {
   const n = Number(values[name]);
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
@@ -59,7 +66,7 @@ if (!Number.isInteger(stationCount) || stationCount < 1 || stationCount > 20) {
 }
 const dataDir = resolve(values.data);
 if (values.fresh) rmSync(dataDir, { recursive: true, force: true });
-mkdirSync(join(dataDir, 'logs'), { recursive: true });
+mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -92,7 +99,13 @@ const stationIds = Array.from({ length: stationCount }, (_, i) => `dn-${String(i
 for (const id of stationIds) secrets.stations[id] ??= { token: randomBytes(16).toString('hex'), disp: randomBytes(8).toString('hex') };
 writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
 
-const logFile = (name: string) => pino.destination({ dest: join(dataDir, 'logs', `${name}.log`), sync: false });
+const logFile = (name: string) => pino.destination({ dest: join(dataDir, 'logs', `${name}.log`), sync: false, mode: 0o600 });
+/** The demo's cloud key file (made on first use, 0600). */
+const demoKeyFile = (): string => {
+  const path = join(dataDir, 'cloud.key');
+  keyFromFile(path, true);
+  return path;
+};
 const stoppers: Array<() => Promise<void> | void> = [];
 
 async function main(): Promise<void> {
@@ -116,6 +129,8 @@ async function main(): Promise<void> {
         ],
       })),
       adminTokens: [{ name: 'street-office', sha256: sha256(secrets.admin) }],
+      // On PostgreSQL the signing keys are sealed with a key kept beside the demo's data (SPEC §12).
+      ...(values.postgres ? { storage: { url: values.postgres }, keyFile: demoKeyFile() } : {}),
     },
     { baseDir: dataDir },
   );
