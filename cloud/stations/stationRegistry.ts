@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { sha256Hex, type Clock } from '../../protocol/index.ts';
+import { canonicalJson, sha256Hex, type Clock } from '../../protocol/index.ts';
 import type { StationConfig } from '../config.ts';
 import { apiError } from '../errors.ts';
-import type { CloudStore, StationRow, SyncHeadRow } from '../store/store.ts';
+import type { CloudStore, StationPatch, StationRow, SyncHeadRow } from '../store/store.ts';
 
 export interface StationView {
   id: string;
@@ -44,13 +44,26 @@ export class StationRegistry {
     private readonly logger: Logger,
   ) {}
 
-  /** Create or update the config file's stations (at start; idempotent across instances). */
+  /**
+   * Create or update the config file's stations (at start; idempotent across instances). Only
+   * what the file changed since it was last applied is written: a token replaced or a zone
+   * changed through the API stays so across restarts until the file itself changes that key.
+   */
   async applyConfig(stations: readonly StationConfig[]): Promise<void> {
     for (const s of stations) {
-      await this.store.putStation(
-        { id: s.id, tokenSha256: s.tokenSha256, timezone: s.timezone, zone: s.zone, maintenanceTokens: s.maintenanceTokens, devices: s.devices },
-        this.clock.now(),
-      );
+      const entry = { tokenSha256: s.tokenSha256, timezone: s.timezone, zone: s.zone, maintenanceTokens: s.maintenanceTokens, devices: s.devices };
+      const applied = canonicalJson(entry);
+      let cur = await this.store.station(s.id);
+      if (!cur) {
+        if (await this.store.createStation({ id: s.id, ...entry, configApplied: applied }, this.clock.now())) continue;
+        cur = await this.store.station(s.id); // another instance created it just now
+        if (!cur) continue;
+      }
+      if (cur.configApplied === applied) continue;
+      const last = cur.configApplied ? (JSON.parse(cur.configApplied) as Record<string, unknown>) : null;
+      const patch: Record<string, unknown> = { configApplied: applied };
+      for (const [k, v] of Object.entries(entry)) if (!last || canonicalJson(last[k] ?? null) !== canonicalJson(v)) patch[k] = v;
+      await this.store.updateStation(s.id, patch as StationPatch, this.clock.now());
     }
   }
 

@@ -227,23 +227,10 @@ export class PgStore extends PgReads implements CloudStore {
 
   async createStation(s: StationInput, at: number): Promise<StationRow | null> {
     const r = await this.pool.query<Row>(
-      `INSERT INTO stations (${STATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING *`,
+      `INSERT INTO stations (${STATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING *`,
       stationValues(newStation(s, at), (b) => b),
     );
     return r.rows[0] ? stationOf(r.rows[0]) : null;
-  }
-
-  async putStation(s: StationInput, at: number): Promise<StationRow> {
-    // One statement, so instances applying the same config file at once do not collide.
-    const r = await this.pool.query<Row>(
-      `INSERT INTO stations (${STATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (id) DO UPDATE SET token_sha256 = excluded.token_sha256, timezone = excluded.timezone, zone = excluded.zone,
-         enabled = coalesce($10, stations.enabled), maintenance_tokens = excluded.maintenance_tokens, devices = excluded.devices,
-         updated_at = excluded.updated_at
-       RETURNING *`,
-      [...stationValues(newStation(s, at), (b) => b), s.enabled ?? null],
-    );
-    return stationOf(r.rows[0]!);
   }
 
   async station(id: string): Promise<StationRow | null> {
@@ -266,7 +253,7 @@ export class PgStore extends PgReads implements CloudStore {
       if (!r) return null;
       const next = patched(stationOf(r), patch, at);
       await c.query(
-        `UPDATE stations SET token_sha256 = $2, timezone = $3, zone = $4, enabled = $5, maintenance_tokens = $6, devices = $7, updated_at = $8 WHERE id = $1`,
+        `UPDATE stations SET token_sha256 = $2, timezone = $3, zone = $4, enabled = $5, maintenance_tokens = $6, devices = $7, updated_at = $8, config_applied = $9 WHERE id = $1`,
         stationValues(next, (b) => b).filter((_, i) => i !== 7),
       );
       return next;

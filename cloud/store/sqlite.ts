@@ -371,10 +371,6 @@ export class SqliteStore implements CloudStore {
     return this.stationRows.create(s, at);
   }
 
-  async putStation(s: StationInput, at: number): Promise<StationRow> {
-    return this.stationRows.put(s, at);
-  }
-
   async station(id: string): Promise<StationRow | null> {
     return this.stationRows.get(id);
   }

@@ -121,7 +121,7 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   CREATE TABLE IF NOT EXISTS stations (
     id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, timezone TEXT NOT NULL, zone TEXT NOT NULL,
     enabled INTEGER NOT NULL DEFAULT 1, maintenance_tokens TEXT NOT NULL DEFAULT '[]', devices TEXT NOT NULL DEFAULT '[]',
-    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, config_etag TEXT, config_pulled_at INTEGER
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, config_etag TEXT, config_pulled_at INTEGER, config_applied TEXT
   );
   `,
 ];

@@ -12,8 +12,8 @@ export class SqliteStations {
   constructor(private readonly db: Database) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      insert: p(`INSERT INTO stations (${STATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
-      update: p('UPDATE stations SET token_sha256 = ?, timezone = ?, zone = ?, enabled = ?, maintenance_tokens = ?, devices = ?, updated_at = ? WHERE id = ?'),
+      insert: p(`INSERT INTO stations (${STATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`),
+      update: p('UPDATE stations SET token_sha256 = ?, timezone = ?, zone = ?, enabled = ?, maintenance_tokens = ?, devices = ?, updated_at = ?, config_applied = ? WHERE id = ?'),
       byId: p('SELECT * FROM stations WHERE id = ?'),
       byToken: p('SELECT * FROM stations WHERE token_sha256 = ?'),
       all: p('SELECT * FROM stations ORDER BY id'),
@@ -24,14 +24,6 @@ export class SqliteStations {
   create(s: StationInput, at: number): StationRow | null {
     const row = newStation(s, at);
     return this.s.insert!.run(stationValues(row, asInt)).changes === 1 ? row : null;
-  }
-
-  put(s: StationInput, at: number): StationRow {
-    return this.db.transaction(() => {
-      const cur = this.get(s.id);
-      if (!cur) return this.create(s, at)!;
-      return this.write(patched(cur, s, at));
-    })();
   }
 
   get(id: string): StationRow | null {

@@ -16,6 +16,7 @@ export function stationOf(r: Row): StationRow {
     updatedAt: r.updated_at as number,
     configEtag: (r.config_etag as string | null) ?? null,
     configPulledAt: (r.config_pulled_at as number | null) ?? null,
+    configApplied: (r.config_applied as string | null) ?? null,
   };
 }
 
@@ -29,6 +30,7 @@ export function patched(cur: StationRow, patch: StationPatch | StationInput, at:
     ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
     ...(patch.maintenanceTokens !== undefined ? { maintenanceTokens: patch.maintenanceTokens } : {}),
     ...(patch.devices !== undefined ? { devices: patch.devices } : {}),
+    ...(patch.configApplied !== undefined ? { configApplied: patch.configApplied } : {}),
     updatedAt: at,
   };
 }
@@ -46,11 +48,12 @@ export function newStation(s: StationInput, at: number): StationRow {
     updatedAt: at,
     configEtag: null,
     configPulledAt: null,
+    configApplied: s.configApplied ?? null,
   };
 }
 
 /** Column values in the order of STATION_COLUMNS. */
-export const STATION_COLUMNS = 'id, token_sha256, timezone, zone, enabled, maintenance_tokens, devices, created_at, updated_at';
+export const STATION_COLUMNS = 'id, token_sha256, timezone, zone, enabled, maintenance_tokens, devices, created_at, updated_at, config_applied';
 export function stationValues(s: StationRow, enabledAs: (b: boolean) => unknown): unknown[] {
-  return [s.id, s.tokenSha256, s.timezone, s.zone, enabledAs(s.enabled), JSON.stringify(s.maintenanceTokens), JSON.stringify(s.devices), s.createdAt, s.updatedAt];
+  return [s.id, s.tokenSha256, s.timezone, s.zone, enabledAs(s.enabled), JSON.stringify(s.maintenanceTokens), JSON.stringify(s.devices), s.createdAt, s.updatedAt, s.configApplied];
 }

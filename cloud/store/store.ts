@@ -139,12 +139,14 @@ export interface StationRow {
   /** ETag of the config document it last pulled, and when (shared by every instance). */
   configEtag: string | null;
   configPulledAt: number | null;
+  /** The config file's entry for it as last applied (JSON), so a start re-applies only what the file changed. */
+  configApplied: string | null;
 }
 
 export type StationInput = Pick<StationRow, 'id' | 'tokenSha256' | 'timezone' | 'zone'> &
-  Partial<Pick<StationRow, 'enabled' | 'maintenanceTokens' | 'devices'>>;
+  Partial<Pick<StationRow, 'enabled' | 'maintenanceTokens' | 'devices' | 'configApplied'>>;
 
-export type StationPatch = Partial<Pick<StationRow, 'tokenSha256' | 'timezone' | 'zone' | 'enabled' | 'maintenanceTokens' | 'devices'>>;
+export type StationPatch = Partial<Pick<StationRow, 'tokenSha256' | 'timezone' | 'zone' | 'enabled' | 'maintenanceTokens' | 'devices' | 'configApplied'>>;
 
 /** Which stations a report covers: one, or `null` for the whole network. */
 export type Scope = string | null;
@@ -186,8 +188,6 @@ export interface CloudStore {
   // --- stations (SPEC §12) ---
   /** Create a station; null if one with this id exists already. */
   createStation(s: StationInput, at: number): Promise<StationRow | null>;
-  /** Create or update (the config file's `stations[]` at start; `enabled` kept unless given). */
-  putStation(s: StationInput, at: number): Promise<StationRow>;
   station(id: string): Promise<StationRow | null>;
   stationByTokenHash(tokenSha256: string): Promise<StationRow | null>;
   stations(): Promise<StationRow[]>;

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../protocol/index.ts';
 import { testDatabase } from '../helpers/pgDatabase.ts';
 import { harness, type Harness } from './appHarness.ts';
-import { bearer, chain, noonOf, TOKENS } from './helpers.ts';
+import { bearer, chain, noonOf, silent, TOKENS } from './helpers.ts';
 import { pgInstance, type PgInstance } from './pgHarness.ts';
 
 const day = '2026-11-24';
@@ -83,6 +83,26 @@ describe('station provisioning across two instances (PostgreSQL)', () => {
     // The ETag it pulled is in the store, for every instance to show.
     const seen = (await b.admin('GET', '/v1/stations/pd-020')).json() as { config: { etag: string | null } };
     expect(seen.config.etag).toBe((await pull(a, token)).headers.etag);
+  });
+
+  it('keeps a token replaced through the API across a restart, until the config file changes it', async () => {
+    const r = (await a.admin('POST', '/v1/stations/jd-003/token')).json() as { token: string };
+    const pull = (inst: PgInstance, token: string) => inst.app.inject({ method: 'GET', url: '/v1/stations/jd-003/config', headers: bearer(token) });
+    // A third instance starts with the same config file: it applies stations[] again.
+    const c = await pgInstance(a.config.storage.url!);
+    try {
+      expect((await pull(c, r.token)).statusCode).toBe(200);
+      expect((await pull(c, TOKENS['jd-003'])).statusCode).toBe(401);
+    } finally {
+      await c.close();
+    }
+    // The file's entry changes its token: that change is applied at the next start.
+    const { StationRegistry } = await import('../../cloud/stations/stationRegistry.ts');
+    const reg = new StationRegistry(a.store, a.clock, silent);
+    const entry = a.config.stations.find((s) => s.id === 'jd-003')!;
+    await reg.applyConfig([{ ...entry, tokenSha256: sha256Hex('from-the-file') }]);
+    expect((await pull(b, 'from-the-file')).statusCode).toBe(200);
+    expect((await pull(b, r.token)).statusCode).toBe(401);
   });
 
   it('answers 403 station_disabled to a disabled station on every instance, and keeps its history in reports', async () => {
