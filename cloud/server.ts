@@ -10,7 +10,6 @@ import { buildApp } from './app.ts';
 import type { CloudConfig } from './config.ts';
 import { RiderRegistry } from './riders/riderRegistry.ts';
 import { CloudKeyError, KEY_HINT, KeyCipher, keyFromFile, parseCloudKey } from './store/keyCipher.ts';
-import { PgStore } from './store/pg.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import type { CloudStore } from './store/store.ts';
 import type { CloudApp } from './routes/context.ts';
@@ -56,7 +55,11 @@ export function cloudCipher(config: CloudConfig, env: NodeJS.ProcessEnv = proces
 /** The store of a config: PostgreSQL at `storage.url`, else SQLite in dataDir (SPEC §11, §12). */
 export async function openStore(config: CloudConfig, logger?: Logger, env: NodeJS.ProcessEnv = process.env): Promise<CloudStore> {
   const cipher = cloudCipher(config, env);
-  if (config.storage.url) return PgStore.open(config.storage.url, { maxConnections: config.storage.poolSize, cipher, ...(logger ? { logger } : {}) });
+  if (config.storage.url) {
+    // Loaded only for PostgreSQL, so the SQLite default (and every CLI call on it) does not pay for node-postgres.
+    const { PgStore } = await import('./store/pg.ts');
+    return PgStore.open(config.storage.url, { maxConnections: config.storage.poolSize, cipher, ...(logger ? { logger } : {}) });
+  }
   return SqliteStore.open(join(config.dataDir, 'cloud.db'), { cipher });
 }
 
