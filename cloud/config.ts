@@ -23,6 +23,21 @@ export const StationEntry = Type.Object(
   { additionalProperties: false },
 );
 
+/** Roles of cloud tokens (SPEC §17): what each may see is decided in `Auth.requireRole`. */
+export const ROLES = ['admin', 'office', 'maintenance', 'sponsor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const AdminTokenEntry = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    sha256: Sha256,
+    role: Type.Union(ROLES.map((r) => Type.Literal(r)), { default: 'admin' }),
+    /** For `role: "sponsor"`: the sponsor whose statement this token may read. */
+    sponsorId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
 export const CloudConfigSchema = Type.Object(
   {
     http: Type.Object(
@@ -47,7 +62,7 @@ export const CloudConfigSchema = Type.Object(
     /** File holding the 32-byte key that seals signing keys at rest (SPEC §12); or set WAYSTATION_CLOUD_KEY. */
     keyFile: Type.Optional(Type.String({ minLength: 1 })),
     stations: Type.Array(StationEntry, { default: [] }),
-    adminTokens: Type.Array(TokenHash, { default: [] }),
+    adminTokens: Type.Array(AdminTokenEntry, { default: [] }),
     credentials: Type.Object(
       {
         /** Lifetime of an issued rider credential. */
@@ -116,6 +131,10 @@ export function parseCloudConfig(input: unknown, opts: { baseDir?: string } = {}
     value.stations.forEach((s, i) => {
       if (tokens.has(s.tokenSha256)) problems.push(`/stations/${i}/tokenSha256: two stations share one token`);
       tokens.add(s.tokenSha256);
+    });
+    value.adminTokens.forEach((a, i) => {
+      if (a.role === 'sponsor' && !a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: a sponsor token needs the sponsorId it may read`);
+      if (a.role !== 'sponsor' && a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: only a sponsor token has a sponsorId`);
     });
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -37,7 +37,7 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
       },
     },
     async (req, reply) => {
-      ctx.auth.requireAdmin(req);
+      ctx.auth.requireRole(req, 'office');
       const week = checkWeek(req.query.week ?? currentWeek(ctx.clock));
       const { ids: stationIds, timezones } = await stationsNow();
       const report = await weeklyReport(ctx.store, stationIds, week, await scopeOf(req.query.station));
@@ -62,24 +62,24 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
       },
     },
     async (req) => {
-      ctx.auth.requireAdmin(req);
+      ctx.auth.requireRole(req, 'office');
       const week = checkWeek(req.query.week ?? currentWeek(ctx.clock));
       return { week, weeks: await weeklyTrend(ctx.store, week, req.query.weeks, await scopeOf(req.query.station)) };
     },
   );
 
   app.get('/v1/fleet/health', async (req) => {
-    ctx.auth.requireAdmin(req);
+    ctx.auth.requireRole(req, 'office', 'maintenance');
     return fleetHealth(ctx.store, (await stationsNow()).all, ctx.clock.now(), ctx.config.health.stationOfflineAfterMs);
   });
 
   // An admin acknowledges a hash-chain or invalid-event alert once looked into: it leaves fleet
   // health until the same alert is raised again.
   app.post('/v1/alerts/:id/ack', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } }, async (req) => {
-    const by = ctx.auth.requireAdmin(req);
+    const { by } = ctx.auth.requireRole(req, 'maintenance');
     const alert = await ctx.store.acknowledgeAlert(req.params.id, by, ctx.clock.now());
     if (!alert) throw apiError('not_found', `no alert ${req.params.id}`);
-    req.log.info({ by, alertId: alert.id, stationId: alert.stationId, kind: alert.kind }, 'admin acknowledged an alert');
+    req.log.info({ by, alertId: alert.id, stationId: alert.stationId, kind: alert.kind }, 'alert acknowledged');
     return alert;
   });
 }

@@ -39,12 +39,12 @@ export function stationRoutes(app: CloudApp, ctx: RouteContext): void {
   );
 
   app.get('/v1/stations', async (req) => {
-    ctx.auth.requireAdmin(req);
+    ctx.auth.requireRole(req, 'office', 'maintenance');
     return { stations: await ctx.stations.list() };
   });
 
   app.get('/v1/stations/:id', { schema: { params: Params } }, async (req) => {
-    ctx.auth.requireAdmin(req);
+    ctx.auth.requireRole(req, 'office', 'maintenance');
     return ctx.stations.get(req.params.id);
   });
 
