@@ -18,7 +18,9 @@ import { RiderRegistry } from './riders/riderRegistry.ts';
 import { dashboardRoutes } from './routes/dashboardRoutes.ts';
 import { reportRoutes } from './routes/reportRoutes.ts';
 import { riderRoutes } from './routes/riderRoutes.ts';
+import { stationRoutes } from './routes/stationRoutes.ts';
 import { syncRoutes } from './routes/syncRoutes.ts';
+import { StationRegistry } from './stations/stationRegistry.ts';
 import type { CloudApp, RouteContext } from './routes/context.ts';
 import type { CloudStore } from './store/store.ts';
 
@@ -46,7 +48,8 @@ export function buildApp(deps: CloudDeps): CloudApp {
   const alerts = new AlertService({ store: deps.store, clock: deps.clock, logger: deps.logger, config: deps.config, registry: metrics.registry });
   const ctx: RouteContext = {
     ...deps,
-    auth: new Auth(deps.config),
+    auth: new Auth(deps.config, deps.store),
+    stations: new StationRegistry(deps.store, deps.clock, deps.logger.child({ module: 'stations' })),
     ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' }), alerts),
     riders: new RiderRegistry(deps.store, deps.clock, { ttlDays: deps.config.credentials.ttlDays }, deps.logger.child({ module: 'riders' })),
     metrics,
@@ -54,6 +57,11 @@ export function buildApp(deps: CloudDeps): CloudApp {
   };
   app.addHook('onReady', async () => alerts.start());
   app.addHook('onClose', async () => alerts.stop());
+
+  // SPEC §12: the config file's stations[] are created or updated in the store before serving.
+  app.addHook('onReady', async () => {
+    await ctx.stations.applyConfig(deps.config.stations);
+  });
 
   // Request latency by matched route (`unmatched` for 404s), timed on the injected clock.
   const startedMono = new WeakMap<FastifyRequest, number>();
@@ -96,6 +104,7 @@ export function buildApp(deps: CloudDeps): CloudApp {
   riderRoutes(app, ctx);
   reportRoutes(app, ctx);
   alertRoutes(app, ctx);
+  stationRoutes(app, ctx);
   dashboardRoutes(app);
   return app;
 }

@@ -7,6 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import { sha256Hex } from '../protocol/index.ts';
 import type { CloudConfig, Role } from './config.ts';
 import { apiError } from './errors.ts';
+import type { CloudStore, StationRow } from './store/store.ts';
 
 export function bearerOf(req: FastifyRequest): string | null {
   const h = req.headers.authorization;
@@ -37,15 +38,25 @@ export interface Principal {
 }
 
 export class Auth {
-  constructor(private readonly config: CloudConfig) {}
+  constructor(
+    private readonly config: CloudConfig,
+    private readonly store: CloudStore,
+  ) {}
 
-  /** The station this request's token belongs to, which must be `stationId` (401 / 403). */
-  requireStation(req: FastifyRequest, stationId: string): void {
+  /**
+   * The station this request's token belongs to, which must be `stationId` (401 / 403), and
+   * enabled (403 `station_disabled`). Stations and token hashes are read from the store on every
+   * request, so a replaced token or a disabled station stops at once on every instance (SPEC §12);
+   * the lookup is by the token's SHA-256, which says nothing about the token.
+   */
+  async requireStation(req: FastifyRequest, stationId: string): Promise<StationRow> {
     const token = bearerOf(req);
     if (!token) throw apiError('unauthorized', 'a station bearer token is required');
-    const station = findByHash(this.config.stations, (s) => s.tokenSha256, token);
+    const station = await this.store.stationByTokenHash(sha256Hex(token));
     if (!station) throw apiError('unauthorized', 'the station token is not known');
     if (station.id !== stationId) throw apiError('forbidden', `this token belongs to another station and may not act for ${stationId}`);
+    if (!station.enabled) throw apiError('station_disabled', `station ${stationId} is disabled; an admin can enable it again (PUT /v1/stations/${stationId} {"enabled": true})`);
+    return station;
   }
 
   /**

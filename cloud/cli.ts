@@ -4,11 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { sha256Hex, systemClock } from '../protocol/index.ts';
+import { DEFAULT_TIMEZONE, isValidTimeZone, sha256Hex, STATION_ID_PATTERN, systemClock } from '../protocol/index.ts';
 import { ConfigError, loadCloudConfig, type CloudConfig } from './config.ts';
 import { ApiError } from './errors.ts';
 import { RiderRegistry } from './riders/riderRegistry.ts';
 import { cloudLogger, openStore, PortInUseError, startCloud } from './server.ts';
+import { StationRegistry } from './stations/stationRegistry.ts';
+import { CloudKeyError, newCloudKeyText } from './store/keyCipher.ts';
+import type { CloudStore } from './store/store.ts';
 
 const USAGE = `usage: waystation-cloud [serve] --config <file>
        waystation-cloud rider add --config <file> --group <courier|food_delivery|outdoor_worker|other> [--platform <name>] [--ttl-days <n>]
@@ -17,6 +20,11 @@ const USAGE = `usage: waystation-cloud [serve] --config <file>
        waystation-cloud credential issue <riderId> --config <file> [--ttl-days <n>]
        waystation-cloud keys list --config <file>
        waystation-cloud keys rotate --config <file>
+       waystation-cloud station add <id> --config <file> [--zone <zone>] [--timezone <IANA zone>]
+       waystation-cloud station list --config <file>
+       waystation-cloud station token <id> --config <file>      (a new token; the old one stops at once)
+       waystation-cloud station disable|enable <id> --config <file>
+       waystation-cloud key new            (a key for WAYSTATION_CLOUD_KEY or keyFile, SPEC §12)
        waystation-cloud token new          (a random token and the SHA-256 to put in a config)
        waystation-cloud token hash <token>
 add --json for machine-readable output.`;
@@ -39,6 +47,8 @@ async function main(argv: string[]): Promise<void> {
       platform: { type: 'string' },
       'ttl-days': { type: 'string' },
       reason: { type: 'string' },
+      zone: { type: 'string' },
+      timezone: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -56,6 +66,11 @@ async function main(argv: string[]): Promise<void> {
     return fail(USAGE);
   }
 
+  if (cmd === 'key' && sub === 'new') {
+    const key = newCloudKeyText();
+    return print(key, { key });
+  }
+
   if (!values.config) return fail(`--config <file> is required\n${USAGE}`);
   let config: CloudConfig;
   try {
@@ -70,7 +85,7 @@ async function main(argv: string[]): Promise<void> {
     try {
       cloud = await startCloud(config);
     } catch (e) {
-      if (e instanceof PortInUseError) return fail(e.message, 1);
+      if (e instanceof PortInUseError || e instanceof CloudKeyError) return fail(e.message, 1);
       throw e;
     }
     out(`waystation cloud at ${cloud.url} — dashboard ${cloud.url}/dashboard — data in ${config.dataDir}`);
@@ -82,9 +97,47 @@ async function main(argv: string[]): Promise<void> {
 
   const ttl = values['ttl-days'] === undefined ? undefined : Number(values['ttl-days']);
   if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 3660)) return fail('--ttl-days must be a whole number of days, 1 to 3660');
-  const store = await openStore(config);
+  let store: CloudStore;
+  try {
+    store = await openStore(config);
+  } catch (e) {
+    if (e instanceof CloudKeyError) return fail(e.message, 1);
+    throw e;
+  }
   const riders = new RiderRegistry(store, systemClock, { ttlDays: config.credentials.ttlDays }, cloudLogger('warn'));
   try {
+    if (cmd === 'station') {
+      const stations = new StationRegistry(store, systemClock, cloudLogger('warn'));
+      await stations.applyConfig(config.stations);
+      if (sub === 'add' && arg) {
+        const tz = values.timezone ?? DEFAULT_TIMEZONE;
+        if (!isValidTimeZone(tz)) return fail(`--timezone ${tz} is not an IANA time zone; use one like Asia/Shanghai`);
+        if (!new RegExp(STATION_ID_PATTERN).test(arg)) return fail('the station id must be lowercase letters, digits, - and _ (like dn-001)');
+        const { station, token } = await stations.provision({ id: arg, timezone: tz, zone: values.zone ?? 'default' }, 'cli');
+        return print(`station: ${station.id}\nzone:    ${station.zone}\ntoken:   ${token}\n(the token is shown only now: put it in the station's config, cloud.token)`, {
+          id: station.id,
+          token,
+          timezone: station.timezone,
+          zone: station.zone,
+        });
+      }
+      if (sub === 'list') {
+        const list = await stations.list();
+        return print(
+          list.map((s) => `${s.id}  ${s.zone}  ${s.enabled ? 'enabled ' : 'disabled'}  seq ${s.sync.ackedSeq}  ${s.sync.lastUploadAt ? new Date(s.sync.lastUploadAt).toISOString() : 'never synced'}`).join('\n') || '(no stations)',
+          list,
+        );
+      }
+      if (sub === 'token' && arg) {
+        const token = await stations.rotateToken(arg, 'cli');
+        return print(`token: ${token}\n(the old token stopped working; put this one in the station's config)`, { id: arg, token });
+      }
+      if ((sub === 'disable' || sub === 'enable') && arg) {
+        const s = await stations.update(arg, { enabled: sub === 'enable' }, 'cli');
+        return print(`${s.id} ${s.enabled ? 'enabled' : 'disabled'}`, s);
+      }
+      return fail(USAGE);
+    }
     if (cmd === 'rider' && sub === 'add') {
       const groups = ['courier', 'food_delivery', 'outdoor_worker', 'other'];
       if (!values.group || !groups.includes(values.group)) return fail(`--group must be one of ${groups.join(', ')}`);

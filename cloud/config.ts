@@ -60,6 +60,8 @@ export const CloudConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** File holding the 32-byte key that seals signing keys at rest (SPEC §12); or set WAYSTATION_CLOUD_KEY. */
+    keyFile: Type.Optional(Type.String({ minLength: 1 })),
     stations: Type.Array(StationEntry, { default: [] }),
     adminTokens: Type.Array(AdminTokenEntry, { default: [] }),
     credentials: Type.Object(
@@ -167,6 +169,7 @@ export function parseCloudConfig(input: unknown, opts: { baseDir?: string } = {}
   }
   if (problems.length > 0) throw new ConfigError(problems);
   value.dataDir = resolve(opts.baseDir ?? process.cwd(), value.dataDir);
+  if (value.keyFile !== undefined) value.keyFile = resolve(opts.baseDir ?? process.cwd(), value.keyFile);
   return deepFreeze(value);
 }
 

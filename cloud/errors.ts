@@ -14,6 +14,8 @@ export const API_ERRORS = {
   bad_request: { status: 400, message: 'the request is not valid' },
   bad_week: { status: 400, message: 'week must be an ISO week like 2026-W48' },
   unknown_station: { status: 404, message: 'no such station' },
+  station_exists: { status: 409, message: 'a station with this id exists already' },
+  station_disabled: { status: 403, message: 'this station is disabled' },
   unknown_rider: { status: 404, message: 'no such rider' },
   not_found: { status: 404, message: 'not found' },
   revoked: { status: 403, message: 'this rider has been revoked' },

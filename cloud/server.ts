@@ -2,13 +2,14 @@
  * startCloud: open the store, build the app and listen. Used by the CLI, `npm start` and
  * end-to-end tests (port 0 picks a free port; read `url` back).
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../protocol/index.ts';
 import { buildApp } from './app.ts';
 import type { CloudConfig } from './config.ts';
 import { RiderRegistry } from './riders/riderRegistry.ts';
-import { PgStore } from './store/pg.ts';
+import { CloudKeyError, KEY_HINT, KeyCipher, keyFromFile, parseCloudKey } from './store/keyCipher.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import type { CloudStore } from './store/store.ts';
 import type { CloudApp } from './routes/context.ts';
@@ -34,16 +35,38 @@ export function cloudLogger(level: string): Logger {
   return pino({ level, redact: { paths: CLOUD_LOG_REDACT, censor: '[redacted]' } });
 }
 
-/** The store of a config: PostgreSQL at `storage.url`, else SQLite in dataDir (SPEC §11, §12). */
-export async function openStore(config: CloudConfig, logger?: Logger): Promise<CloudStore> {
-  if (config.storage.url) return PgStore.open(config.storage.url, { maxConnections: config.storage.poolSize, ...(logger ? { logger } : {}) });
-  return SqliteStore.open(join(config.dataDir, 'cloud.db'));
+/**
+ * The key that seals signing keys at rest (SPEC §12): WAYSTATION_CLOUD_KEY, else `keyFile`. On
+ * SQLite without either, `cloud.key` (0600) beside the database, made on first start — the
+ * embedded default stays zero-configuration. On PostgreSQL every instance needs the same key,
+ * so there is no default: start-up is refused, saying what to set.
+ */
+export function cloudCipher(config: CloudConfig, env: NodeJS.ProcessEnv = process.env): KeyCipher {
+  const fromEnv = env.WAYSTATION_CLOUD_KEY;
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return new KeyCipher(parseCloudKey(fromEnv, 'WAYSTATION_CLOUD_KEY'));
+  if (config.keyFile) return new KeyCipher(keyFromFile(config.keyFile));
+  if (config.storage.url) {
+    throw new CloudKeyError('cloud_key_missing', `the cloud on PostgreSQL needs the key that seals its signing keys, the same on every instance; ${KEY_HINT}`);
+  }
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  return new KeyCipher(keyFromFile(join(config.dataDir, 'cloud.key'), true));
 }
 
-export async function startCloud(config: CloudConfig, opts: { clock?: Clock; logger?: Logger } = {}): Promise<RunningCloud> {
+/** The store of a config: PostgreSQL at `storage.url`, else SQLite in dataDir (SPEC §11, §12). */
+export async function openStore(config: CloudConfig, logger?: Logger, env: NodeJS.ProcessEnv = process.env): Promise<CloudStore> {
+  const cipher = cloudCipher(config, env);
+  if (config.storage.url) {
+    // Loaded only for PostgreSQL, so the SQLite default (and every CLI call on it) does not pay for node-postgres.
+    const { PgStore } = await import('./store/pg.ts');
+    return PgStore.open(config.storage.url, { maxConnections: config.storage.poolSize, cipher, ...(logger ? { logger } : {}) });
+  }
+  return SqliteStore.open(join(config.dataDir, 'cloud.db'), { cipher });
+}
+
+export async function startCloud(config: CloudConfig, opts: { clock?: Clock; logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<RunningCloud> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? cloudLogger(config.logLevel);
-  const store = await openStore(config, logger.child({ module: 'store' }));
+  const store = await openStore(config, logger.child({ module: 'store' }), opts.env);
   // A signing key exists before the first station pulls its JWKS.
   await new RiderRegistry(store, clock, { ttlDays: config.credentials.ttlDays }, logger).activeKey();
   const app = buildApp({ config, store, clock, logger });

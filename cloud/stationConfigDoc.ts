@@ -2,12 +2,12 @@
  * The document a station pulls from `GET /v1/stations/{id}/config` (SPEC §9), and its ETag.
  */
 import { canonicalJson, sha256Hex, type StationConfigDoc } from '../protocol/index.ts';
-import type { CloudConfig, StationConfig } from './config.ts';
+import type { CloudConfig } from './config.ts';
 import type { RiderRegistry } from './riders/riderRegistry.ts';
-import type { CloudStore } from './store/store.ts';
+import type { CloudStore, StationRow } from './store/store.ts';
 
 export async function stationConfigDoc(
-  station: StationConfig,
+  station: Pick<StationRow, 'id' | 'maintenanceTokens' | 'devices'>,
   config: CloudConfig,
   store: CloudStore,
   riders: RiderRegistry,

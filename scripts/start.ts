@@ -20,6 +20,7 @@ import { systemClock } from '../protocol/index.ts';
 import { parseCloudConfig } from '../cloud/config.ts';
 import { RiderRegistry } from '../cloud/riders/riderRegistry.ts';
 import { CLOUD_LOG_REDACT, startCloud } from '../cloud/server.ts';
+import { keyFromFile } from '../cloud/store/keyCipher.ts';
 import { resolveConfig } from '../edge/config.ts';
 import { REDACT_PATHS } from '../edge/log.ts';
 import { startStation, type Station } from '../edge/station.ts';
@@ -41,8 +42,14 @@ const { values } = parseArgs({
     'kiosk-port': { type: 'string', default: '8080' },
     'mqtt-port': { type: 'string', default: '1883' },
     'cloud-port': { type: 'string', default: '8090' },
+    // SPEC §12: the cloud on PostgreSQL (postgres://user:password@host:port/database) instead of SQLite.
+    postgres: { type: 'string' },
   },
 });
+if (values.postgres !== undefined && !/^postgres(ql)?:\/\//.test(values.postgres)) {
+  process.stderr.write('--postgres takes a URL like postgres://user:password@127.0.0.1:5432/waystation\n');
+  process.exit(2);
+}
 const preferred = (name: 'kiosk-port' | 'mqtt-port' | 'cloud-port'): number => {
   const n = Number(values[name]);
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
@@ -100,6 +107,12 @@ const logFile = (name: string) => {
   if (existsSync(dest)) chmodSync(dest, 0o600);
   return pino.destination({ dest, sync: false, mode: 0o600 });
 };
+/** The demo's cloud key file (made on first use, 0600). */
+const demoKeyFile = (): string => {
+  const path = join(dataDir, 'cloud.key');
+  keyFromFile(path, true);
+  return path;
+};
 const stoppers: Array<() => Promise<void> | void> = [];
 
 async function main(): Promise<void> {
@@ -123,6 +136,8 @@ async function main(): Promise<void> {
         ],
       })),
       adminTokens: [{ name: 'street-office', sha256: sha256(secrets.admin) }],
+      // On PostgreSQL the signing keys are sealed with a key kept beside the demo's data (SPEC §12).
+      ...(values.postgres ? { storage: { url: values.postgres }, keyFile: demoKeyFile() } : {}),
     },
     { baseDir: dataDir },
   );

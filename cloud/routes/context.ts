@@ -9,6 +9,7 @@ import type { CloudConfig } from '../config.ts';
 import type { Ingestor } from '../ingest/ingestor.ts';
 import type { CloudMetrics } from '../metrics.ts';
 import type { RiderRegistry } from '../riders/riderRegistry.ts';
+import type { StationRegistry } from '../stations/stationRegistry.ts';
 import type { CloudStore } from '../store/store.ts';
 
 export type CloudApp = FastifyInstance<
@@ -27,6 +28,7 @@ export interface RouteContext {
   auth: Auth;
   ingestor: Ingestor;
   riders: RiderRegistry;
+  stations: StationRegistry;
   metrics: CloudMetrics;
   alerts: AlertService;
 }

@@ -12,11 +12,14 @@ const Week = Type.String({ pattern: '^\\d{4}-W\\d{2}$' });
 const StationId = Type.String({ minLength: 1, maxLength: 64 });
 
 export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
-  const stationIds = ctx.config.stations.map((s) => s.id).sort();
-  const timezones = new Map(ctx.config.stations.map((s) => [s.id, s.timezone]));
-  const scopeOf = (station: string | undefined): string | null => {
+  // Stations come from the store (SPEC §12: provisioned at run time, on any instance).
+  const stationsNow = async () => {
+    const all = await ctx.store.stations();
+    return { ids: all.map((s) => s.id), timezones: new Map(all.map((s) => [s.id, s.timezone])), all };
+  };
+  const scopeOf = async (station: string | undefined): Promise<string | null> => {
     if (station === undefined) return null;
-    if (!stationIds.includes(station)) throw apiError('unknown_station', `no station ${station}`);
+    if (!(await ctx.store.station(station))) throw apiError('unknown_station', `no station ${station}`);
     return station;
   };
 
@@ -36,7 +39,8 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
     async (req, reply) => {
       ctx.auth.requireRole(req, 'office');
       const week = checkWeek(req.query.week ?? currentWeek(ctx.clock));
-      const report = await weeklyReport(ctx.store, stationIds, week, scopeOf(req.query.station));
+      const { ids: stationIds, timezones } = await stationsNow();
+      const report = await weeklyReport(ctx.store, stationIds, week, await scopeOf(req.query.station));
       if (req.query.format === 'csv') {
         const name = `waystation-weekly-${week}-${req.query.table}${req.query.station ? `-${req.query.station}` : ''}.csv`;
         const csv = weeklyReportCsv(report, req.query.table, req.query.lang, (id) => timezones.get(id) ?? DEFAULT_TIMEZONE);
@@ -60,13 +64,13 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
     async (req) => {
       ctx.auth.requireRole(req, 'office');
       const week = checkWeek(req.query.week ?? currentWeek(ctx.clock));
-      return { week, weeks: await weeklyTrend(ctx.store, week, req.query.weeks, scopeOf(req.query.station)) };
+      return { week, weeks: await weeklyTrend(ctx.store, week, req.query.weeks, await scopeOf(req.query.station)) };
     },
   );
 
   app.get('/v1/fleet/health', async (req) => {
     ctx.auth.requireRole(req, 'office', 'maintenance');
-    return fleetHealth(ctx.store, ctx.config.stations, ctx.clock.now(), ctx.config.health.stationOfflineAfterMs);
+    return fleetHealth(ctx.store, (await stationsNow()).all, ctx.clock.now(), ctx.config.health.stationOfflineAfterMs);
   });
 
   // An admin acknowledges a hash-chain or invalid-event alert once looked into: it leaves fleet

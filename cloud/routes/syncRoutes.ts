@@ -22,7 +22,7 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
     },
     async (req, reply) => {
       const { stationId } = req.params;
-      ctx.auth.requireStation(req, stationId);
+      await ctx.auth.requireStation(req, stationId);
       const r = await ctx.ingestor.ingest(stationId, req.body.events);
       ctx.metrics.upload(stationId, r.ok ? 'ok' : r.error, r.ok ? r.applied : 0);
       if (r.ok) {
@@ -45,11 +45,11 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
 
   app.get('/v1/stations/:stationId/config', { schema: { params: StationParams } }, async (req, reply) => {
     const { stationId } = req.params;
-    ctx.auth.requireStation(req, stationId);
-    const station = ctx.config.stations.find((s) => s.id === stationId);
-    if (!station) throw apiError('unknown_station');
+    const station = await ctx.auth.requireStation(req, stationId);
     const doc = await stationConfigDoc(station, ctx.config, ctx.store, ctx.riders, ctx.clock.now());
     const etag = etagOf(doc);
+    // SPEC §12: the ETag a station last pulled is kept in the store, shared by every instance.
+    if (station.configEtag !== etag) await ctx.store.noteConfigPulled(stationId, etag, ctx.clock.now());
     reply.header('etag', etag).header('cache-control', 'no-cache');
     if (ifNoneMatchHits(req.headers['if-none-match'], etag)) return reply.code(304).send();
     return reply.send(doc);

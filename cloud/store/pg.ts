@@ -10,9 +10,12 @@ import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
+  StationInput, StationPatch, StationRow,
 } from './store.ts';
 import { PgAlerts } from './pgAlerts.ts';
 import { PgEnrolment } from './pgEnrol.ts';
+import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
+import { newStation, patched, STATION_COLUMNS, stationOf, stationValues } from './stationRows.ts';
 import { migratePg } from './pgSchema.ts';
 import { applyPgRollups } from './pgRollups.ts';
 import { PgReads } from './pgReads.ts';
@@ -38,6 +41,8 @@ export interface PgStoreOptions {
   logger?: Logger;
   /** Pool size per instance. */
   maxConnections?: number;
+  /** Seals signing keys at rest (SPEC §12); without one, sealed keys are refused. */
+  cipher?: KeyCipher;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,6 +54,7 @@ export class PgStore extends PgReads implements CloudStore {
   private constructor(
     pool: pg.Pool,
     private readonly logger: Logger | undefined,
+    private readonly cipher: KeyCipher | undefined,
   ) {
     super(pool);
     this.alertsDb = new PgAlerts(pool, (fn) => this.tx(fn));
@@ -62,11 +68,24 @@ export class PgStore extends PgReads implements CloudStore {
     try {
       const applied = await migratePg(pool);
       if (applied.length > 0) opts.logger?.info({ applied }, 'PostgreSQL schema migrated');
+      const store = new PgStore(pool, opts.logger, opts.cipher);
+      await store.sealKeys();
+      return store;
     } catch (e) {
       await pool.end();
       throw e;
     }
-    return new PgStore(pool, opts.logger);
+  }
+
+  /** Seal plaintext keys from before, and check the cipher opens the sealed ones. */
+  private async sealKeys(): Promise<void> {
+    await this.tx(async (c) => {
+      const rows = (await c.query<{ kid: string; private_jwk: string }>('SELECT kid, private_jwk FROM signing_keys FOR UPDATE')).rows;
+      for (const r of rows) {
+        if (isSealed(r.private_jwk)) openPrivateJwk(this.cipher, r.kid, r.private_jwk);
+        else if (this.cipher) await c.query('UPDATE signing_keys SET private_jwk = $1 WHERE kid = $2', [this.cipher.seal(r.kid, r.private_jwk), r.kid]);
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -214,9 +233,10 @@ export class PgStore extends PgReads implements CloudStore {
   }
 
   async addSigningKey(k: { kid: string; privateJwk: Row; publicJwk: Row; createdAt: number }): Promise<void> {
+    const priv = JSON.stringify(k.privateJwk);
     await this.pool.query('INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_at) VALUES ($1, $2, $3, $4)', [
       k.kid,
-      JSON.stringify(k.privateJwk),
+      this.cipher ? this.cipher.seal(k.kid, priv) : priv,
       JSON.stringify(k.publicJwk),
       k.createdAt,
     ]);
@@ -262,11 +282,52 @@ export class PgStore extends PgReads implements CloudStore {
     const r = await this.pool.query<Row>('SELECT * FROM signing_keys ORDER BY created_at, kid');
     return r.rows.map((x) => ({
       kid: x.kid as string,
-      privateJwk: JSON.parse(x.private_jwk as string) as Row,
+      privateJwk: JSON.parse(openPrivateJwk(this.cipher, x.kid as string, x.private_jwk as string)) as Row,
       publicJwk: JSON.parse(x.public_jwk as string) as Row,
       createdAt: x.created_at as number,
       retiredAt: (x.retired_at as number | null) ?? null,
       lastExp: (x.last_exp as number | null) ?? null,
     }));
+  }
+
+  // --- stations (SPEC §12) ---
+
+  async createStation(s: StationInput, at: number): Promise<StationRow | null> {
+    const r = await this.pool.query<Row>(
+      `INSERT INTO stations (${STATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING *`,
+      stationValues(newStation(s, at), (b) => b),
+    );
+    return r.rows[0] ? stationOf(r.rows[0]) : null;
+  }
+
+  async station(id: string): Promise<StationRow | null> {
+    const [r] = await this.rows('SELECT * FROM stations WHERE id = $1', [id]);
+    return r ? stationOf(r) : null;
+  }
+
+  async stationByTokenHash(tokenSha256: string): Promise<StationRow | null> {
+    const [r] = await this.rows('SELECT * FROM stations WHERE token_sha256 = $1', [tokenSha256]);
+    return r ? stationOf(r) : null;
+  }
+
+  async stations(): Promise<StationRow[]> {
+    return (await this.rows('SELECT * FROM stations ORDER BY id')).map(stationOf);
+  }
+
+  async updateStation(id: string, patch: StationPatch, at: number): Promise<StationRow | null> {
+    return this.tx(async (c) => {
+      const [r] = (await c.query<Row>('SELECT * FROM stations WHERE id = $1 FOR UPDATE', [id])).rows;
+      if (!r) return null;
+      const next = patched(stationOf(r), patch, at);
+      await c.query(
+        `UPDATE stations SET token_sha256 = $2, timezone = $3, zone = $4, enabled = $5, maintenance_tokens = $6, devices = $7, updated_at = $8, config_applied = $9 WHERE id = $1`,
+        stationValues(next, (b) => b).filter((_, i) => i !== 7),
+      );
+      return next;
+    });
+  }
+
+  async noteConfigPulled(id: string, etag: string, at: number): Promise<void> {
+    await this.pool.query('UPDATE stations SET config_etag = $2, config_pulled_at = $3 WHERE id = $1', [id, etag, at]);
   }
 }

@@ -77,7 +77,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE stations (
     id TEXT COLLATE "C" PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, timezone TEXT NOT NULL, zone TEXT NOT NULL,
     enabled BOOLEAN NOT NULL DEFAULT true, maintenance_tokens TEXT NOT NULL DEFAULT '[]', devices TEXT NOT NULL DEFAULT '[]',
-    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, config_etag TEXT, config_pulled_at BIGINT
+    created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, config_etag TEXT, config_pulled_at BIGINT, config_applied TEXT
   );
   `,
   // 3: alerts per SPEC §15 (as SQLite migration 5): one row per fingerprint, firing until the

@@ -3,13 +3,15 @@
  * event is on disk before `ackedSeq` goes out, since the edge may prune it after that).
  */
 import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
-  EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
+  EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
 } from './store.ts';
+import { SqliteStations } from './sqliteStations.ts';
+import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
 import { migrate } from './sqliteSchema.ts';
 import { SqliteRollups } from './sqliteRollups.ts';
 import { SqliteAlerts } from './sqliteAlerts.ts';
@@ -44,14 +46,19 @@ export class SqliteStore implements CloudStore {
   private readonly rollups: SqliteRollups;
   private readonly alertsDb: SqliteAlerts;
   private readonly enrolment: SqliteEnrolment;
+  private readonly stationRows: SqliteStations;
   private readonly s: Record<string, Statement>;
   private readonly appendTx: Transaction<(b: AppendBatch) => AppendResult>;
 
-  private constructor(db: Db) {
+  private constructor(
+    db: Db,
+    private readonly cipher?: KeyCipher,
+  ) {
     this.db = db;
     this.rollups = new SqliteRollups(db);
     this.alertsDb = new SqliteAlerts(db);
     this.enrolment = new SqliteEnrolment(db, riderOf);
+    this.stationRows = new SqliteStations(db);
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -98,9 +105,12 @@ export class SqliteStore implements CloudStore {
     };
   }
 
-  static open(path: string): SqliteStore {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  /** `cipher` seals signing keys at rest (SPEC §12); without one, sealed keys are refused. */
+  static open(path: string, opts: { cipher?: KeyCipher } = {}): SqliteStore {
+    // SPEC §12: data folders 0700, database files 0600.
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const db = new Database(path);
+    if (path !== ':memory:') for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -108,7 +118,26 @@ export class SqliteStore implements CloudStore {
     // their B-trees, and reports read recent weeks again and again.
     db.pragma('cache_size = -65536');
     migrate(db);
-    return new SqliteStore(db);
+    const store = new SqliteStore(db, opts.cipher);
+    try {
+      store.sealKeys();
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /** Seal plaintext keys from before, and check the cipher opens the sealed ones. */
+  private sealKeys(): void {
+    const rows = this.db.prepare('SELECT kid, private_jwk FROM signing_keys').all() as { kid: string; private_jwk: string }[];
+    const seal = this.db.prepare('UPDATE signing_keys SET private_jwk = ? WHERE kid = ?');
+    this.db.transaction(() => {
+      for (const r of rows) {
+        if (isSealed(r.private_jwk)) openPrivateJwk(this.cipher, r.kid, r.private_jwk);
+        else if (this.cipher) seal.run(this.cipher.seal(r.kid, r.private_jwk), r.kid);
+      }
+    })();
   }
 
   async close(): Promise<void> {
@@ -261,7 +290,8 @@ export class SqliteStore implements CloudStore {
   }
 
   async addSigningKey(k: { kid: string; privateJwk: Row; publicJwk: Row; createdAt: number }): Promise<void> {
-    this.s.keyInsert!.run(k.kid, JSON.stringify(k.privateJwk), JSON.stringify(k.publicJwk), k.createdAt);
+    const priv = JSON.stringify(k.privateJwk);
+    this.s.keyInsert!.run(k.kid, this.cipher ? this.cipher.seal(k.kid, priv) : priv, JSON.stringify(k.publicJwk), k.createdAt);
   }
 
   async activateSigningKey(kid: string, at: number): Promise<void> {
@@ -298,7 +328,7 @@ export class SqliteStore implements CloudStore {
   async signingKeys(): Promise<SigningKeyRow[]> {
     return (this.s.keys!.all() as Row[]).map((r) => ({
       kid: r.kid as string,
-      privateJwk: JSON.parse(r.private_jwk as string) as Row,
+      privateJwk: JSON.parse(openPrivateJwk(this.cipher, r.kid as string, r.private_jwk as string)) as Row,
       publicJwk: JSON.parse(r.public_jwk as string) as Row,
       createdAt: r.created_at as number,
       retiredAt: (r.retired_at as number | null) ?? null,
@@ -382,5 +412,29 @@ export class SqliteStore implements CloudStore {
       since: r.since as number,
       riderId: (r.rider_id as string | null) ?? null,
     }));
+  }
+
+  async createStation(s: StationInput, at: number): Promise<StationRow | null> {
+    return this.stationRows.create(s, at);
+  }
+
+  async station(id: string): Promise<StationRow | null> {
+    return this.stationRows.get(id);
+  }
+
+  async stationByTokenHash(tokenSha256: string): Promise<StationRow | null> {
+    return this.stationRows.byToken(tokenSha256);
+  }
+
+  async stations(): Promise<StationRow[]> {
+    return this.stationRows.all();
+  }
+
+  async updateStation(id: string, patch: StationPatch, at: number): Promise<StationRow | null> {
+    return this.stationRows.update(id, patch, at);
+  }
+
+  async noteConfigPulled(id: string, etag: string, at: number): Promise<void> {
+    this.stationRows.pulled(id, etag, at);
   }
 }

@@ -143,6 +143,14 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
     }
     db.exec('CREATE UNIQUE INDEX IF NOT EXISTS riders_device ON riders (device_x) WHERE device_x IS NOT NULL');
   },
+  // 7: stations provisioned at run time (SPEC §12), with their token hash and config ETag.
+  `
+  CREATE TABLE IF NOT EXISTS stations (
+    id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, timezone TEXT NOT NULL, zone TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1, maintenance_tokens TEXT NOT NULL DEFAULT '[]', devices TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, config_etag TEXT, config_pulled_at INTEGER, config_applied TEXT
+  );
+  `,
 ];
 
 const MIGRATION_5 = `

@@ -222,6 +222,30 @@ export interface HeartbeatRow {
   data: Record<string, unknown>;
 }
 
+/** A station record (SPEC §12): provisioned at run time or from the config file's `stations[]`. */
+export interface StationRow {
+  id: string;
+  /** SHA-256 of its bearer token; the token itself is never stored. */
+  tokenSha256: string;
+  timezone: string;
+  zone: string;
+  enabled: boolean;
+  maintenanceTokens: { name: string; sha256: string }[];
+  devices: { id: string; kind: 'dispenser' | 'lockboard' | 'scanner' }[];
+  createdAt: number;
+  updatedAt: number;
+  /** ETag of the config document it last pulled, and when (shared by every instance). */
+  configEtag: string | null;
+  configPulledAt: number | null;
+  /** The config file's entry for it as last applied (JSON), so a start re-applies only what the file changed. */
+  configApplied: string | null;
+}
+
+export type StationInput = Pick<StationRow, 'id' | 'tokenSha256' | 'timezone' | 'zone'> &
+  Partial<Pick<StationRow, 'enabled' | 'maintenanceTokens' | 'devices' | 'configApplied'>>;
+
+export type StationPatch = Partial<Pick<StationRow, 'tokenSha256' | 'timezone' | 'zone' | 'enabled' | 'maintenanceTokens' | 'devices' | 'configApplied'>>;
+
 /** Which stations a report covers: one, or `null` for the whole network. */
 export type Scope = string | null;
 
@@ -295,6 +319,15 @@ export interface CloudStore {
   riderContact(riderId: string): Promise<string | null>;
   /** Revoke and erase what identifies the rider (group, platform, zone, device key, contact); counts stay. */
   withdrawRider(riderId: string, at: number): Promise<RiderRow | null>;
+  // --- stations (SPEC §12) ---
+  /** Create a station; null if one with this id exists already. */
+  createStation(s: StationInput, at: number): Promise<StationRow | null>;
+  station(id: string): Promise<StationRow | null>;
+  stationByTokenHash(tokenSha256: string): Promise<StationRow | null>;
+  stations(): Promise<StationRow[]>;
+  /** Change a station; null if there is no such station. */
+  updateStation(id: string, patch: StationPatch, at: number): Promise<StationRow | null>;
+  noteConfigPulled(id: string, etag: string, at: number): Promise<void>;
 
   // --- reports (read rollups only) ---
   /** Rows of the stations with any data that week. */

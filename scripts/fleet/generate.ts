@@ -1,0 +1,85 @@
+/**
+ * A station's hash-chained log at the seed station's real pace (issue 14: 731 bottles in its
+ * first month): about 25 riders check in a day and most take a bottle, a few use a locker, the
+ * dispensers are restocked once a day, a device fault now and then, and a heartbeat every minute.
+ * Deterministic per (station, seed), so a figure can be measured again on the same data.
+ */
+import { GENESIS_HASH, sealEvent, serviceDayOf, type StationEvent } from '../../protocol/index.ts';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+/** A small seeded PRNG (LCG): fleets are big, so it must be cheap. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+export interface GenerateOptions {
+  stationId: string;
+  /** Shanghai midnight the log starts at (ms). */
+  startMs: number;
+  days: number;
+  seed?: number;
+  ridersPerDay?: number;
+  /** Rider pool of the station (the same riders come back). */
+  riderPool?: number;
+  timezone?: string;
+}
+
+interface Draft {
+  type: string;
+  ts: number;
+  data: Record<string, unknown>;
+}
+
+function dayOfDrafts(o: Required<GenerateOptions>, d: number, rand: () => number): Draft[] {
+  const t0 = o.startMs + d * DAY;
+  const out: Draft[] = [];
+  for (let m = 0; m < 1440; m++) {
+    out.push({ type: 'station.heartbeat', ts: t0 + m * MINUTE, data: { uptimeS: (d * 1440 + m) * 60, diskFreeBytes: 8e9, dbBytes: 2e6, backlog: 0, devices: { 'disp-1': 1 } } });
+  }
+  const riders = new Set<number>();
+  while (riders.size < Math.min(o.ridersPerDay, o.riderPool)) riders.add(Math.floor(rand() * o.riderPool));
+  for (const r of riders) {
+    const riderId = `${o.stationId}-r${r}`;
+    // Riders come between 06:00 and 23:00.
+    const ts = t0 + 6 * 60 * MINUTE + Math.floor(rand() * 17 * 60 * MINUTE);
+    const day = serviceDayOf(ts, o.timezone);
+    out.push({ type: 'checkin', ts, data: { riderId, windowFrom: day, windowTo: day } });
+    if (rand() < 0.95) {
+      const compartment = rand() < 0.6 ? 'cold' : 'hot';
+      out.push({ type: 'claim.committed', ts: ts + 20_000, data: { claimId: `${riderId}-${day}`, riderId, compartment, dispenserId: 'disp-1', sponsor: rand() < 0.5 ? 'bank-a' : 'water-co' } });
+    }
+    if (rand() < 0.2) {
+      const compartment = `1-${1 + Math.floor(rand() * 24)}`;
+      out.push({ type: 'locker.deposited', ts: ts + 40_000, data: { riderId, compartment, bus: 'bus-1' } });
+      out.push({ type: 'locker.retrieved', ts: ts + 40_000 + Math.floor(rand() * 3 * 60 * MINUTE), data: { riderId, compartment, storedSince: ts + 45_000 } });
+    }
+  }
+  out.push({ type: 'dispenser.restocked', ts: t0 + 5 * 60 * MINUTE, data: { dispenserId: 'disp-1', compartment: 'cold', count: 20, by: 'ops-wang', sponsor: 'water-co' } });
+  if (rand() < 0.3) {
+    const at = t0 + Math.floor(rand() * DAY);
+    out.push({ type: 'device.fault', ts: at, data: { deviceId: 'disp-1', kind: 'dispenser', fault: 'jam' } });
+    out.push({ type: 'device.recovered', ts: at + 5 * MINUTE, data: { deviceId: 'disp-1', kind: 'dispenser', fault: 'jam' } });
+  }
+  return out.sort((a, b) => a.ts - b.ts);
+}
+
+/** The station's log, sealed into one hash chain from seq 1. */
+export function generateStationLog(opts: GenerateOptions): StationEvent[] {
+  const o: Required<GenerateOptions> = { seed: 1, ridersPerDay: 25, riderPool: 60, timezone: 'Asia/Shanghai', ...opts };
+  let h = 2166136261;
+  for (const ch of `${o.stationId}:${o.seed}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  const rand = rng(h);
+  const out: StationEvent[] = [];
+  let hash = GENESIS_HASH;
+  for (let d = 0; d < o.days; d++) {
+    for (const x of dayOfDrafts(o, d, rand)) {
+      const e = sealEvent(hash, { seq: out.length + 1, type: x.type, ts: x.ts, day: serviceDayOf(x.ts, o.timezone), data: x.data });
+      out.push(e);
+      hash = e.hash;
+    }
+  }
+  return out;
+}
