@@ -32,7 +32,7 @@ export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
       },
     },
     async (req, reply) => {
-      const by = ctx.auth.requireAdmin(req);
+      const { by } = ctx.auth.requireRole(req, 'office');
       const rider = await ctx.riders.register({ group: req.body.group, platform: req.body.platform ?? null });
       req.log.info({ by, riderId: rider.riderId }, 'admin registered a rider');
       const issued = req.body.issueCredential ? await ctx.riders.issue(rider.riderId, req.body.ttlDays) : undefined;
@@ -41,7 +41,7 @@ export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
   );
 
   app.get('/v1/riders/:riderId', { schema: { params: RiderParams } }, async (req) => {
-    ctx.auth.requireAdmin(req);
+    ctx.auth.requireRole(req, 'office');
     return ctx.riders.get(req.params.riderId);
   });
 
@@ -49,7 +49,7 @@ export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
     '/v1/riders/:riderId/credentials',
     { preValidation: emptyBodyIsObject, schema: { params: RiderParams, body: Type.Object({ ttlDays: Type.Optional(TtlDays) }, { additionalProperties: false }) } },
     async (req, reply) => {
-      const by = ctx.auth.requireAdmin(req);
+      const { by } = ctx.auth.requireRole(req, 'office');
       const issued = await ctx.riders.issue(req.params.riderId, req.body.ttlDays);
       req.log.info({ by, riderId: issued.riderId, kid: issued.kid }, 'admin issued a credential');
       return reply.code(201).send(issued);
@@ -63,7 +63,7 @@ export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
       schema: { params: RiderParams, body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }) },
     },
     async (req) => {
-      const by = ctx.auth.requireAdmin(req);
+      const { by } = ctx.auth.requireRole(req, 'office');
       const rider = await ctx.riders.revoke(req.params.riderId, req.body.reason ?? null);
       req.log.info({ by, riderId: rider.riderId }, 'admin revoked a rider');
       return rider;

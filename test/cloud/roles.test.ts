@@ -43,6 +43,14 @@ describe('roles of cloud tokens (SPEC §17)', () => {
     expect(keys.json().error).toBe('forbidden');
   });
 
+  it('lets the office register riders and maintenance not', async () => {
+    const office = await app.inject({ method: 'POST', url: '/v1/riders', headers: bearer(ROLE_TOKENS.office), payload: { group: 'courier' } });
+    expect(office.statusCode).toBe(201);
+    expect((await get(`/v1/riders/${office.json().riderId}`, ROLE_TOKENS.office)).statusCode).toBe(200);
+    const maint = await app.inject({ method: 'POST', url: '/v1/riders', headers: bearer(ROLE_TOKENS.maintenance), payload: { group: 'courier' } });
+    expect([maint.statusCode, maint.json().error]).toEqual([403, 'forbidden']);
+  });
+
   it('lets maintenance see fleet health and metrics, not reports', async () => {
     expect((await get('/v1/fleet/health', ROLE_TOKENS.maintenance)).statusCode).toBe(200);
     expect((await get('/metrics', ROLE_TOKENS.maintenance)).statusCode).toBe(200);
