@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Runs the compiled entry point with plain node: no TypeScript loader at run time.
 // dist/ comes from `npm run build`, which `npm ci` runs through the `prepare` script.
 import { existsSync } from 'node:fs';
