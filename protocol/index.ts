@@ -9,3 +9,4 @@ export * from './lockboard/index.ts';
 export * from './dispenser/topics.ts';
 export * from './api-error.ts';
 export * from './metrics-text.ts';
+export * from './dispenser/answer.ts';

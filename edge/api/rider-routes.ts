@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { addDays } from '../../protocol/index.ts';
-import type { AppContext, TypedApp } from './app.ts';
+import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
 
 const Credential = Type.String({ minLength: 1, maxLength: 4096 });

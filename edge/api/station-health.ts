@@ -4,7 +4,7 @@
  * faults, and claims by status including `unknown` ones awaiting a report or maintenance.
  */
 import { statfsSync } from 'node:fs';
-import type { AppDeps } from './app.ts';
+import type { AppDeps } from './context.ts';
 
 /** Free bytes for the station's data directory (what an unprivileged writer can use). */
 export function diskFreeBytes(dir: string): number | null {

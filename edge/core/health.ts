@@ -7,8 +7,9 @@
 import type { Clock } from '../../protocol/index.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../log.ts';
+import type { DeviceHealthReporter, DeviceKind } from './device-ports.ts';
 
-export type DeviceKind = 'dispenser' | 'lockboard' | 'scanner';
+export type { DeviceKind };
 export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
 
 export interface DeviceHealthView {
@@ -45,7 +46,7 @@ export interface DeviceHealthOptions {
   checkIntervalMs?: number;
 }
 
-export class DeviceHealth {
+export class DeviceHealth implements DeviceHealthReporter {
   private readonly devices = new Map<string, Entry>();
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(v: DeviceHealthView) => void>();

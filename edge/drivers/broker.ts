@@ -21,7 +21,7 @@ import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { TOPICS, decodePayload, devicePrefix, isDeviceId, topicFor, type TopicName } from '../../protocol/index.ts';
-import type { DeviceHealth } from '../core/health.ts';
+import type { DeviceHealthReporter } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
 import { duplexPair } from './duplex-pair.ts';
 
@@ -39,7 +39,7 @@ export interface BrokerOptions {
   devices: readonly BrokerDevice[];
   logger: Logger;
   /** Refusals are counted against the device (`acl_refused`, `auth_refused`) when it is registered here. */
-  health?: DeviceHealth;
+  health?: DeviceHealthReporter;
   /** Only for the Nagle comparison in the bench; the station always runs with no-delay. */
   noDelay?: boolean;
 }

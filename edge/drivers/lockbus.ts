@@ -15,14 +15,15 @@
  */
 import { PROFILE_8A80, type BoardProfile } from '../../protocol/lockboard/index.ts';
 import type { Clock } from '../../protocol/time.ts';
-import type { DeviceHealth } from '../core/health.ts';
+import type { DeviceHealthReporter, LockBusError, LockBusEvent, LockPort, UnlockResult } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
-import type { ExchangeError, ExchangeOutcome } from './lockbus/exchange.ts';
+import type { ExchangeOutcome } from './lockbus/exchange.ts';
 import type { BindingInterface } from './lockbus/open-port.ts';
 import { SerialQueue, type Priority } from './lockbus/queue.ts';
-import { LockBusWire, boardDeviceId } from './lockbus/wire.ts';
+import { boardDeviceId } from '../../protocol/index.ts';
+import { LockBusWire } from './lockbus/wire.ts';
 
-export { boardDeviceId };
+export type { LockBusError, LockBusEvent, UnlockResult };
 
 export interface LockBusTimeouts {
   /** Per attempt (SPEC §6: a board answers within 1 s). Default 1000. */
@@ -50,26 +51,14 @@ export interface LockBusOptions {
   profile?: BoardProfile;
   boards: ReadonlyArray<{ address: number; locks?: number }>;
   logger: Logger;
-  health: DeviceHealth;
+  health: DeviceHealthReporter;
   clock: Clock;
   timeouts?: LockBusTimeouts;
   /** Poll door states on a timer (default true); tests may poll by hand with `pollNow()`. */
   poll?: boolean;
 }
 
-export type LockBusError = ExchangeError | 'unknown_board';
 export type Result<T> = { ok: true; value: T } | { ok: false; error: LockBusError };
-
-/** What an unlock did, as far as the board's replies and a verifying query tell. */
-export type UnlockResult =
-  | { kind: 'opened'; confirmedBy: 'query' | 'reply' }
-  | { kind: 'stayed_shut'; unlockReplied: boolean }
-  | { kind: 'no_answer'; error: LockBusError };
-
-export type LockBusEvent =
-  /** After each query-all (every poll), and when a single query or unlock changed a door. */
-  | { type: 'doors'; bus: string; board: number; open: boolean[]; changed: number[]; source: 'poll' | 'query' | 'unlock' }
-  | { type: 'reachability'; bus: string; board: number; reachable: boolean };
 
 interface BoardState {
   address: number;
@@ -82,7 +71,7 @@ interface BoardState {
   lastPollMono: number;
 }
 
-export class LockBus {
+export class LockBus implements LockPort {
   readonly id: string;
   readonly profile: BoardProfile;
   private readonly boards = new Map<number, BoardState>();

@@ -11,7 +11,8 @@ import { PROFILE_KERONG_CU16, hex, type LockRequest } from '../../protocol/lockb
 import { Ledger } from '../../edge/ledger/ledger.ts';
 import { DeviceHealth } from '../../edge/core/health.ts';
 import { silentLogger } from '../../edge/log.ts';
-import { LockBus, boardDeviceId, type LockBusEvent, type LockBusTimeouts } from '../../edge/drivers/lockbus.ts';
+import { boardDeviceId } from '../../protocol/index.ts';
+import { LockBus, type LockBusEvent, type LockBusTimeouts } from '../../edge/drivers/lockbus.ts';
 import { resolveConfig } from '../../edge/config.ts';
 import { createMockLine, type ByteLink, type MockLine } from '../../firmware-sim/lockboard/link.ts';
 import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim.ts';
