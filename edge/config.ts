@@ -187,7 +187,7 @@ export class ConfigError extends Error {
 const compiled = TypeCompiler.Compile(StationConfigFile);
 
 function explain(e: { type: ValueErrorType; schema: TSchema; message: string }): string {
-  if (e.type === ValueErrorType.ObjectAdditionalProperties) return "unknown key (check the spelling against the README's configuration table)";
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) return "unknown key (check the spelling against the configuration table in docs/station.md)";
   const hint = (e.schema as { hint?: unknown }).hint;
   const what = typeof hint === 'string' ? hint : e.message.toLowerCase();
   if (e.type === ValueErrorType.ObjectRequiredProperty) return `is required (${what})`;

@@ -76,7 +76,7 @@ export function stationHealth(d: AppDeps): Record<string, unknown> {
       held: lockers.filter((l) => l.riderId !== null).length,
       overdue: lockers.filter((l) => l.overdue).length,
       compartments: lockers,
-      // Every unlock is journalled before it is sent (README, How lockers behave).
+      // Every unlock is journalled before it is sent (docs/lockers.md, How lockers behave).
       recentUnlocks: d.lockers.unlockJournal(20).map((u) => ({
         compartment: u.compartment,
         purpose: u.purpose,
