@@ -59,6 +59,9 @@ export class StationMetrics {
         'counter',
       ),
     );
+    r.add(
+      new Gauge('waystation_event_listener_errors_total', 'Ledger event listeners that threw since start (logged; the committed change stands).', () => [{ value: src.ledger.listenerErrors }], 'counter'),
+    );
     r.add(new Gauge('waystation_sync_backlog_events', 'Events not yet acknowledged by the cloud.', () => [{ value: src.ledger.backlog() }]));
     r.add(new Gauge('waystation_ledger_head_seq', 'Sequence number of the newest event.', () => [{ value: src.ledger.head().seq }]));
     r.add(new Gauge('waystation_db_bytes', 'Size of the station database.', () => [{ value: src.ledger.sizeBytes() }]));

@@ -23,6 +23,7 @@ import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, ty
 import { TOPICS, decodePayload, devicePrefix, isDeviceId, topicFor, type TopicName } from '../../protocol/index.ts';
 import type { DeviceHealthReporter } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
+import { Emitter } from '../emitter.ts';
 import { duplexPair } from './duplex-pair.ts';
 
 export interface BrokerDevice {
@@ -109,7 +110,7 @@ export class Broker implements MqttBus {
   private readonly connections = new Set<Duplex>();
   private readonly passwords: Map<string, Buffer>;
   private readonly connectPackets = new WeakMap<Client, ConnectPacket>();
-  private readonly refusalListeners = new Set<(r: Refusal) => void>();
+  private readonly refused: Emitter<[Refusal]>;
   private readonly log: Logger;
   /** Refusals since start, by kind (also in health for registered devices). */
   readonly refusals: Record<RefusalKind, number> = { auth: 0, publish: 0, subscribe: 0, will: 0 };
@@ -117,6 +118,7 @@ export class Broker implements MqttBus {
   constructor(private readonly opts: BrokerOptions) {
     this.passwords = new Map(opts.devices.map((d) => [d.id, digest(d.password)]));
     this.log = opts.logger.child({ module: 'mqtt-broker' });
+    this.refused = new Emitter('mqtt-refusal', this.log);
   }
 
   get port(): number | undefined {
@@ -131,8 +133,7 @@ export class Broker implements MqttBus {
   }
 
   onRefusal(listener: (r: Refusal) => void): () => void {
-    this.refusalListeners.add(listener);
-    return () => this.refusalListeners.delete(listener);
+    return this.refused.on(listener);
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -259,7 +260,7 @@ export class Broker implements MqttBus {
     if (this.opts.health?.has(r.clientId)) {
       this.opts.health.count(r.clientId, r.kind === 'auth' ? 'auth_refused' : 'acl_refused');
     }
-    for (const l of this.refusalListeners) l(r);
+    this.refused.emit(r);
   }
 
   private authenticate(

@@ -29,6 +29,7 @@ import {
 } from '../../protocol/index.ts';
 import type { DeviceHealthReporter, DispenseRequest, DispenserPort, DispenserState, FinalDispenseEvent } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
+import { Emitter } from '../emitter.ts';
 import type { MqttBus } from './broker.ts';
 
 export interface DispenserDriverOptions {
@@ -66,8 +67,8 @@ export class DispenserDriver implements DispenserPort {
   private readonly states = new Map<string, DispenserState>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly unsubscribes: Array<() => Promise<void>> = [];
-  private readonly eventListeners = new Set<(dispenserId: string, evt: FinalDispenseEvent) => void>();
-  private readonly onlineListeners = new Set<(dispenserId: string) => void>();
+  private readonly unclaimed: Emitter<[dispenserId: string, evt: FinalDispenseEvent]>;
+  private readonly online: Emitter<[dispenserId: string]>;
   private readonly log: Logger;
   readonly telemetryIntervalMs: number;
   readonly dispenseTimeoutMs: number;
@@ -76,6 +77,8 @@ export class DispenserDriver implements DispenserPort {
 
   constructor(private readonly opts: DispenserDriverOptions) {
     this.log = opts.logger.child({ module: 'dispensers' });
+    this.unclaimed = new Emitter('dispenser-unclaimed-event', this.log);
+    this.online = new Emitter('dispenser-online', this.log);
     this.telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
     this.dispenseTimeoutMs = opts.dispenseTimeoutMs ?? 8000;
     this.queryTimeoutMs = opts.queryTimeoutMs ?? 3000;
@@ -116,14 +119,12 @@ export class DispenserDriver implements DispenserPort {
 
   /** Final `evt/dispense` that no dispense or query was waiting for. */
   onUnclaimedEvent(listener: (dispenserId: string, evt: FinalDispenseEvent) => void): () => void {
-    this.eventListeners.add(listener);
-    return () => this.eventListeners.delete(listener);
+    return this.unclaimed.on(listener);
   }
 
   /** The device announced itself online (connect, reconnect, restart). */
   onOnline(listener: (dispenserId: string) => void): () => void {
-    this.onlineListeners.add(listener);
-    return () => this.onlineListeners.delete(listener);
+    return this.online.on(listener);
   }
 
   /** Dispense waits in progress (for drain and tests). */
@@ -242,7 +243,7 @@ export class DispenserDriver implements DispenserPort {
       state.online = true;
       this.opts.health.seen(state.id);
       this.resendPending(state.id);
-      for (const l of this.onlineListeners) l(state.id);
+      this.online.emit(state.id);
     } else {
       // Either a clean shutdown or the broker publishing the last will: both mean gone.
       state.online = false;
@@ -294,7 +295,7 @@ export class DispenserDriver implements DispenserPort {
     for (const w of waiters) w.finish(answer);
     if (waiters.length === 0) {
       this.log.info({ claimId: evt.id, dispenserId: state.id, result: evt.result }, 'final event with nobody waiting');
-      for (const l of this.eventListeners) l(state.id, evt as FinalDispenseEvent);
+      this.unclaimed.emit(state.id, evt as FinalDispenseEvent);
     }
   }
 

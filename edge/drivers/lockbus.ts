@@ -17,6 +17,7 @@ import { PROFILE_8A80, type BoardProfile } from '../../protocol/lockboard/index.
 import type { Clock } from '../../protocol/time.ts';
 import type { DeviceHealthReporter, LockBusError, LockBusEvent, LockPort, UnlockResult } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
+import { Emitter } from '../emitter.ts';
 import type { ExchangeOutcome } from './lockbus/exchange.ts';
 import type { BindingInterface } from './lockbus/open-port.ts';
 import { SerialQueue, type Priority } from './lockbus/queue.ts';
@@ -79,7 +80,7 @@ export class LockBus implements LockPort {
   private readonly t: Required<LockBusTimeouts>;
   private readonly wire: LockBusWire;
   private readonly queue = new SerialQueue();
-  private readonly listeners = new Set<(e: LockBusEvent) => void>();
+  private readonly events: Emitter<[LockBusEvent]>;
   private pollTimer: NodeJS.Timeout | undefined;
   private running = false;
 
@@ -87,6 +88,7 @@ export class LockBus implements LockPort {
     this.id = opts.id ?? opts.path;
     this.profile = opts.profile ?? PROFILE_8A80;
     this.log = opts.logger.child({ module: 'lockboard', port: opts.path });
+    this.events = new Emitter('lock-bus', this.log);
     const t = opts.timeouts ?? {};
     this.t = {
       replyTimeoutMs: t.replyTimeoutMs ?? 1000,
@@ -155,8 +157,7 @@ export class LockBus implements LockPort {
   // ---- public operations --------------------------------------------------------------------
 
   on(listener: (e: LockBusEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.on(listener);
   }
 
   get addresses(): number[] {
@@ -310,12 +311,6 @@ export class LockBus implements LockPort {
   }
 
   private emit(e: LockBusEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.log.error({ err, event: e.type }, 'lock bus listener failed');
-      }
-    }
+    this.events.emit(e);
   }
 }
