@@ -10,6 +10,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import {
+  DEFAULT_BAUD_RATE,
   DEFAULT_TIMEZONE,
   DEVICE_ID_PATTERN,
   STATION_ID_PATTERN,
@@ -27,7 +28,7 @@ function int(min: number, max: number, opts: Record<string, unknown> = {}) {
 const Port = int(0, 65535);
 const Host = Type.String({ minLength: 1, maxLength: 255, hint: 'must be a host name or address, e.g. "127.0.0.1"' });
 const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN, hint: 'must be 1–64 letters, digits, "_", "." or "-"' });
-const BaudRate = Type.Integer({ minimum: 1200, maximum: 921600, default: 9600, hint: 'must be a baud rate 1200–921600' });
+const BaudRate = Type.Integer({ minimum: 1200, maximum: 921600, default: DEFAULT_BAUD_RATE, hint: 'must be a baud rate 1200–921600' });
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$', hint: 'must be the lowercase hex SHA-256 (64 characters); see `waystation-edge token-hash`' });
 
 const Jwk = Type.Object(
@@ -272,11 +273,9 @@ export function resolveConfig(doc: unknown, baseDir: string, file = '<config>'):
   // Value.Default does not descend into Optional objects that are absent: fill the tuning keys here.
   for (const [k, s] of Object.entries(Tuning)) filled[k] = Value.Default(s, filled[k] ?? (s as { default?: unknown }).default);
   for (const bus of filled.lockBuses) {
-    bus.baudRate ??= 9600;
     // `profile` is left absent rather than filled, so a config without it resolves as before.
     for (const b of bus.boards) b.locks ??= lockBoardProfile(bus.profile).locksPerBoard;
   }
-  if (filled.scanner) filled.scanner.baudRate ??= 9600;
   filled.timezone ??= DEFAULT_TIMEZONE;
   filled.dataDir = isAbsolute(filled.dataDir) ? filled.dataDir : resolve(baseDir, filled.dataDir);
   return deepFreeze(filled as unknown as StationConfig);

@@ -2,7 +2,7 @@
  * The station's metrics for `GET /metrics`; the Prometheus text registry itself is shared with
  * the cloud (`protocol/metrics-text.ts`).
  */
-import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry } from '../protocol/index.ts';
+import { Counter, DEVICE_STATES, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry } from '../protocol/index.ts';
 import type { Ledger } from './ledger/ledger.ts';
 import type { QuotaLedger } from './ledger/quota-ledger.ts';
 import type { DeviceHealth } from './core/health.ts';
@@ -44,7 +44,7 @@ export class StationMetrics {
     r.add(
       new Gauge('waystation_device_state', 'Device state (1 for the current state of each device).', () =>
         src.health.all().flatMap((d) =>
-          (['online', 'degraded', 'offline', 'out_of_service'] as const).map((state) => ({
+          DEVICE_STATES.map((state) => ({
             labels: { device: d.id, kind: d.kind, state },
             value: d.state === state ? 1 : 0,
           })),

@@ -10,3 +10,5 @@ export * from './dispenser/topics.ts';
 export * from './api-error.ts';
 export * from './metrics-text.ts';
 export * from './dispenser/answer.ts';
+export * from './serial.ts';
+export * from './device.ts';

@@ -8,6 +8,7 @@
  * ledger: an unauthenticated caller must not be able to grow the station's log.
  */
 import { Type } from '@sinclair/typebox';
+import { Compartment } from '../../protocol/index.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
@@ -18,7 +19,7 @@ const CompartmentParams = Type.Object({ compartment: Type.String({ minLength: 1,
 const ClaimParams = Type.Object({ claimId: Type.String({ minLength: 1, maxLength: 64 }) });
 const RestockBody = Type.Object(
   {
-    compartment: Type.Union([Type.Literal('hot'), Type.Literal('cold')]),
+    compartment: Compartment,
     count: Type.Integer({ minimum: 1, maximum: 10_000 }),
     sponsor: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   },

@@ -6,14 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { addDays } from '../../protocol/index.ts';
+import { Compartment, addDays } from '../../protocol/index.ts';
 import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
 
 const Credential = Type.String({ minLength: 1, maxLength: 4096 });
 const CredentialBody = Type.Object({ credential: Credential }, { additionalProperties: false });
 const ClaimBody = Type.Object(
-  { credential: Credential, compartment: Type.Union([Type.Literal('hot'), Type.Literal('cold')]) },
+  { credential: Credential, compartment: Compartment },
   { additionalProperties: false },
 );
 const StatusQuery = Type.Object({ credential: Credential }, { additionalProperties: false });

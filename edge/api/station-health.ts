@@ -4,6 +4,7 @@
  * faults, and claims by status including `unknown` ones awaiting a report or maintenance.
  */
 import { statfsSync } from 'node:fs';
+import { DEVICE_STATES } from '../../protocol/index.ts';
 import type { AppDeps } from './context.ts';
 
 /** Free bytes for the station's data directory (what an unprivileged writer can use). */
@@ -104,7 +105,7 @@ export function stationHealth(d: AppDeps): Record<string, unknown> {
 
 /** A compact device summary for the `station.heartbeat` event. */
 export function devicesSummary(d: Pick<AppDeps, 'health'>): Record<string, number> {
-  const out: Record<string, number> = { online: 0, degraded: 0, offline: 0, out_of_service: 0 };
+  const out: Record<string, number> = Object.fromEntries(DEVICE_STATES.map((s) => [s, 0]));
   for (const v of d.health.all()) out[v.state] = (out[v.state] ?? 0) + 1;
   return out;
 }

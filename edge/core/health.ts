@@ -4,14 +4,14 @@
  * will) or `out_of_service` (set by maintenance). State changes are events in the ledger, so
  * the cloud sees the fleet's health; counters and details are kept in memory and snapshotted.
  */
-import type { Clock, EventDataOf } from '../../protocol/index.ts';
+import type { Clock, DeviceState, EventDataOf } from '../../protocol/index.ts';
 import type { Ledger, LedgerTx } from '../ledger/ledger.ts';
 import type { Logger } from '../log.ts';
 import { Emitter } from '../emitter.ts';
 import type { DeviceHealthReporter, DeviceKind } from './device-ports.ts';
 
 export type { DeviceKind };
-export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
+export type { DeviceState };
 
 type DeviceEventType = 'device.online' | 'device.offline' | 'device.fault' | 'device.recovered' | 'device.service';
 /** A device event with its data checked against that event type's schema (SPEC §10). */

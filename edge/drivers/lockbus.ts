@@ -21,7 +21,7 @@ import { Emitter } from '../emitter.ts';
 import type { ExchangeOutcome } from './lockbus/exchange.ts';
 import type { BindingInterface } from './lockbus/open-port.ts';
 import { SerialQueue, type Priority } from './lockbus/queue.ts';
-import { boardDeviceId } from '../../protocol/index.ts';
+import { DEFAULT_BAUD_RATE, boardDeviceId } from '../../protocol/index.ts';
 import { LockBusWire } from './lockbus/wire.ts';
 
 export type { LockBusError, LockBusEvent, UnlockResult };
@@ -113,7 +113,7 @@ export class LockBus implements LockPort {
     }
     this.wire = new LockBusWire({
       path: opts.path,
-      baudRate: opts.baudRate ?? 9600,
+      baudRate: opts.baudRate ?? DEFAULT_BAUD_RATE,
       binding: opts.binding,
       profile: this.profile,
       log: this.log,

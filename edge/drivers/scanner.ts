@@ -4,6 +4,7 @@
  * discarded with a warning; empty lines are ignored. The port is reopened with backoff when it
  * fails or goes away (a USB scanner unplugged and plugged back).
  */
+import { DEFAULT_BAUD_RATE } from '../../protocol/index.ts';
 import type { DeviceHealthReporter } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
 import type { BindingInterface } from './lockbus/open-port.ts';
@@ -113,7 +114,7 @@ export class ScannerReader {
     this.deviceId = opts.deviceId ?? 'scanner';
     this.port = new ReopeningPort({
       path: opts.path,
-      baudRate: opts.baudRate ?? 9600,
+      baudRate: opts.baudRate ?? DEFAULT_BAUD_RATE,
       binding: opts.binding,
       name: 'scanner',
       log: this.log,

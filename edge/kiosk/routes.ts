@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppContext, TypedApp } from '../api/context.ts';
 import { apiError } from '../api/errors.ts';
+import type { Compartment } from '../../protocol/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -41,7 +42,7 @@ export function registerKioskRoutes(app: TypedApp, ctx: AppContext): void {
 
   app.get('/v1/kiosk/info', async (_req, reply) => {
     const avail = ctx.claims.availability();
-    const serves = (c: 'hot' | 'cold') => avail.some((d) => d.usable && (d.stock[c] ?? 1) > 0);
+    const serves = (c: Compartment) => avail.some((d) => d.usable && (d.stock[c] ?? 1) > 0);
     const lockers = ctx.lockers.compartments();
     return reply.send({
       stationId: ctx.config.stationId,
