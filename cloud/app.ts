@@ -81,7 +81,7 @@ export function buildApp(deps: CloudDeps): CloudApp {
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/metrics', async (req, reply) => {
-    ctx.auth.requireAdmin(req);
+    ctx.auth.requireRole(req, 'maintenance');
     return reply.type(CONTENT_TYPE).send(await ctx.metrics.render());
   });
   syncRoutes(app, ctx);

@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { sha256Hex } from '../protocol/index.ts';
-import type { CloudConfig } from './config.ts';
+import type { CloudConfig, Role } from './config.ts';
 import { apiError } from './errors.ts';
 
 export function bearerOf(req: FastifyRequest): string | null {
@@ -29,6 +29,13 @@ function findByHash<T>(entries: readonly T[], hashOf: (t: T) => string, token: s
   return found;
 }
 
+export interface Principal {
+  name: string;
+  role: Role;
+  sponsorId: string | null;
+  by: string;
+}
+
 export class Auth {
   constructor(private readonly config: CloudConfig) {}
 
@@ -41,12 +48,24 @@ export class Auth {
     if (station.id !== stationId) throw apiError('forbidden', `this token belongs to another station and may not act for ${stationId}`);
   }
 
-  /** The admin's name (for the audit log), or 401. */
-  requireAdmin(req: FastifyRequest): string {
+  /**
+   * The token's holder, who must have one of `roles` (SPEC §17; `admin` may do everything):
+   * 401 without a known token, 403 `forbidden` naming the role otherwise. `by` names token and
+   * role for the audit log.
+   */
+  requireRole(req: FastifyRequest, ...roles: Role[]): Principal {
     const token = bearerOf(req);
     if (!token) throw apiError('unauthorized', 'an admin bearer token is required');
-    const admin = findByHash(this.config.adminTokens, (a) => a.sha256, token);
-    if (!admin) throw apiError('unauthorized', 'the admin token is not known');
-    return admin.name;
+    const entry = findByHash(this.config.adminTokens, (a) => a.sha256, token);
+    if (!entry) throw apiError('unauthorized', 'the admin token is not known');
+    if (entry.role !== 'admin' && !roles.includes(entry.role)) {
+      throw apiError('forbidden', `a ${entry.role} token may not do this; ask the street office for a token with the right role`);
+    }
+    return { name: entry.name, role: entry.role, sponsorId: entry.sponsorId ?? null, by: `${entry.name} (${entry.role})` };
+  }
+
+  /** The admin's name and role for the audit log (`name (admin)`), or 401/403. */
+  requireAdmin(req: FastifyRequest): string {
+    return this.requireRole(req, 'admin').by;
   }
 }

@@ -23,6 +23,21 @@ export const StationEntry = Type.Object(
   { additionalProperties: false },
 );
 
+/** Roles of cloud tokens (SPEC §17): what each may see is decided in `Auth.requireRole`. */
+export const ROLES = ['admin', 'office', 'maintenance', 'sponsor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const AdminTokenEntry = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    sha256: Sha256,
+    role: Type.Union(ROLES.map((r) => Type.Literal(r)), { default: 'admin' }),
+    /** For `role: "sponsor"`: the sponsor whose statement this token may read. */
+    sponsorId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
 export const CloudConfigSchema = Type.Object(
   {
     http: Type.Object(
@@ -35,13 +50,17 @@ export const CloudConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     dataDir: Type.String({ minLength: 1 }),
-    /** SQLite in dataDir by default. A PostgreSQL URL is reserved for the backend to come. */
+    /** SQLite in dataDir by default; `url` (postgres://user:password@host:port/database) keeps everything in PostgreSQL (SPEC §12). */
     storage: Type.Object(
-      { url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })) },
+      {
+        url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+        /** Connections per instance in the PostgreSQL pool. */
+        poolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+      },
       { additionalProperties: false, default: {} },
     ),
     stations: Type.Array(StationEntry, { default: [] }),
-    adminTokens: Type.Array(TokenHash, { default: [] }),
+    adminTokens: Type.Array(AdminTokenEntry, { default: [] }),
     credentials: Type.Object(
       {
         /** Lifetime of an issued rider credential. */
@@ -111,7 +130,10 @@ export function parseCloudConfig(input: unknown, opts: { baseDir?: string } = {}
       if (tokens.has(s.tokenSha256)) problems.push(`/stations/${i}/tokenSha256: two stations share one token`);
       tokens.add(s.tokenSha256);
     });
-    if (value.storage.url) problems.push('/storage/url: the PostgreSQL backend is not built yet; remove storage.url to use SQLite');
+    value.adminTokens.forEach((a, i) => {
+      if (a.role === 'sponsor' && !a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: a sponsor token needs the sponsorId it may read`);
+      if (a.role !== 'sponsor' && a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: only a sponsor token has a sponsorId`);
+    });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   value.dataDir = resolve(opts.baseDir ?? process.cwd(), value.dataDir);

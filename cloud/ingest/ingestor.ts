@@ -1,7 +1,9 @@
 /**
  * Sync ingest (SPEC §9): plan the batch against the stored head (pure), then store events and
- * rollups in one transaction. Uploads of one station are serialised in this process; the store
- * refuses an append whose head moved, which covers several cloud processes later.
+ * rollups in one transaction. Uploads of one station are serialised in this process; across
+ * processes (SPEC §12, N instances on one PostgreSQL) the store serialises each station's
+ * appends and refuses one whose head moved, and the batch is planned again against the new
+ * head — where its events are now replays, or continue the chain, or leave a gap.
  */
 import type { Logger } from 'pino';
 import { GENESIS_HASH, type Clock, type StationEvent } from '../../protocol/index.ts';
@@ -12,9 +14,12 @@ import { rollupEffectsOf } from './rollupEffects.ts';
 export type IngestResult =
   | { ok: true; ackedSeq: number; applied: number; replayed: number }
   | { ok: false; error: 'gap'; expectedSeq: number; ackedSeq: number }
-  | { ok: false; error: 'chain_broken'; seq: number; reason: ChainBreak; ackedSeq: number };
+  | { ok: false; error: 'chain_broken'; seq: number; reason: ChainBreak; ackedSeq: number }
+  /** The head kept moving under this batch (other instances writing the station): retry. */
+  | { ok: false; error: 'busy'; ackedSeq: number };
 
-const MAX_HEAD_RETRIES = 3;
+/** Each retry means another writer stored part of the log, so progress is made; this bounds the wait. */
+const MAX_HEAD_RETRIES = 10;
 
 export class Ingestor {
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -55,7 +60,8 @@ export class Ingestor {
       if (!res.ok) {
         // Another writer moved the head between planning and appending: plan again.
         if (attempt < MAX_HEAD_RETRIES) continue;
-        throw new Error(`station ${stationId}: head kept moving during ingest`);
+        this.logger.warn({ stationId, attempts: attempt + 1 }, 'the station head kept moving during ingest; answered busy');
+        return { ok: false, error: 'busy', ackedSeq: res.seq };
       }
       await this.raiseDataAlerts(stationId, plan.fresh, effects);
       return { ok: true, ackedSeq: res.seq, applied: plan.fresh.length, replayed: plan.replayed };

@@ -5,6 +5,7 @@
 import { addDays, isoWeekMonday, isoWeekOf, serviceDayOf, type Clock } from '../../protocol/index.ts';
 import { apiError } from '../errors.ts';
 import type { CloudStore, Scope } from '../store/store.ts';
+import { csvTable, localDateTime, type CsvColumn, type CsvLang } from './csv.ts';
 
 export const REPORT_TIMEZONE = 'Asia/Shanghai';
 
@@ -113,34 +114,45 @@ export async function weeklyTrend(store: CloudStore, week: string, weeks: number
   return out;
 }
 
-const CSV_COLUMNS = [
-  'record', 'week', 'stationId', 'completeThrough', 'checkins', 'riders', 'newRiders', 'returningRiders',
-  'bottlesHot', 'bottlesCold', 'sponsor', 'sponsorBottles', 'sponsorRestocked', 'riderId',
-] as const;
+export const WEEKLY_CSV_TABLES = ['stations', 'sponsors', 'lapsed'] as const;
+export type WeeklyCsvTable = (typeof WEEKLY_CSV_TABLES)[number];
 
-function csvCell(v: string | number): string {
-  const s = String(v);
-  // Quote what needs it, and defuse spreadsheet formulas (=, +, -, @ at the start).
-  const safe = /^[=+\-@]/.test(s) && typeof v === 'string' ? `'${s}` : s;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
+const stationColumns = (r: WeeklyReport, timezoneOf: (stationId: string) => string): CsvColumn<StationWeek>[] => [
+  { zh: '周', en: 'week', value: () => r.week },
+  { zh: '站点', en: 'station', value: (s) => s.stationId },
+  { zh: '签到次数', en: 'check-ins', value: (s) => s.checkins },
+  { zh: '骑手人数', en: 'riders', value: (s) => s.riders },
+  { zh: '新骑手', en: 'new riders', value: (s) => s.newRiders },
+  { zh: '回访骑手', en: 'returning riders', value: (s) => s.returningRiders },
+  { zh: '热饮（瓶）', en: 'hot bottles', value: (s) => s.bottles.hot },
+  { zh: '冷饮（瓶）', en: 'cold bottles', value: (s) => s.bottles.cold },
+  { zh: '其他（瓶）', en: 'other bottles', value: (s) => s.otherBottles },
+  {
+    zh: '数据完整至（当地时间）', en: 'complete through (local time)',
+    value: (s) => (r.completeThrough[s.stationId] ? localDateTime(r.completeThrough[s.stationId]!, timezoneOf(s.stationId)) : null),
+  },
+  { zh: '时区', en: 'time zone', value: (s) => timezoneOf(s.stationId) },
+];
 
 /**
- * The report as one rectangular CSV table: a `station` row per station (the SPEC §9 fields),
- * then a `sponsor` row per sponsor and a `lapsed_rider` row per lapsed rider.
+ * One table of the report as Excel-ready CSV (SPEC §17): `stations` (the SPEC §9 fields per
+ * station), `sponsors` or `lapsed` riders.
  */
-export function weeklyReportCsv(r: WeeklyReport): string {
-  const lines: string[] = [CSV_COLUMNS.join(',')];
-  const row = (o: Partial<Record<(typeof CSV_COLUMNS)[number], string | number>>) =>
-    lines.push(CSV_COLUMNS.map((c) => csvCell(o[c] ?? '')).join(','));
-  for (const s of r.stations) {
-    row({
-      record: 'station', week: r.week, stationId: s.stationId, completeThrough: r.completeThrough[s.stationId] ?? 0,
-      checkins: s.checkins, riders: s.riders, newRiders: s.newRiders, returningRiders: s.returningRiders,
-      bottlesHot: s.bottles.hot, bottlesCold: s.bottles.cold,
-    });
+export function weeklyReportCsv(r: WeeklyReport, table: WeeklyCsvTable, lang: CsvLang, timezoneOf: (stationId: string) => string): string {
+  switch (table) {
+    case 'stations':
+      return csvTable(stationColumns(r, timezoneOf), r.stations, lang);
+    case 'sponsors':
+      return csvTable<WeeklyReport['sponsors'][number]>([
+        { zh: '周', en: 'week', value: () => r.week },
+        { zh: '赞助方', en: 'sponsor', value: (s) => s.sponsor },
+        { zh: '发放（瓶）', en: 'bottles given', value: (s) => s.bottles },
+        { zh: '补货（瓶）', en: 'bottles restocked', value: (s) => s.restocked },
+      ], r.sponsors, lang);
+    case 'lapsed':
+      return csvTable<string>([
+        { zh: '周', en: 'week', value: () => r.week },
+        { zh: '骑手编号', en: 'rider id', value: (id) => id },
+      ], r.lapsedRiders, lang);
   }
-  for (const s of r.sponsors) row({ record: 'sponsor', week: r.week, sponsor: s.sponsor, sponsorBottles: s.bottles, sponsorRestocked: s.restocked });
-  for (const id of r.lapsedRiders) row({ record: 'lapsed_rider', week: r.week, riderId: id });
-  return `${lines.join('\r\n')}\r\n`;
 }

@@ -4,7 +4,8 @@
 import { Type } from '@sinclair/typebox';
 import { apiError } from '../errors.ts';
 import { fleetHealth } from '../reports/fleetHealth.ts';
-import { checkWeek, currentWeek, weeklyReport, weeklyReportCsv, weeklyTrend } from '../reports/weeklyReport.ts';
+import { DEFAULT_TIMEZONE } from '../../protocol/index.ts';
+import { checkWeek, currentWeek, WEEKLY_CSV_TABLES, weeklyReport, weeklyReportCsv, weeklyTrend } from '../reports/weeklyReport.ts';
 import type { CloudApp, RouteContext } from './context.ts';
 
 const Week = Type.String({ pattern: '^\\d{4}-W\\d{2}$' });
@@ -12,6 +13,7 @@ const StationId = Type.String({ minLength: 1, maxLength: 64 });
 
 export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
   const stationIds = ctx.config.stations.map((s) => s.id).sort();
+  const timezones = new Map(ctx.config.stations.map((s) => [s.id, s.timezone]));
   const scopeOf = (station: string | undefined): string | null => {
     if (station === undefined) return null;
     if (!stationIds.includes(station)) throw apiError('unknown_station', `no station ${station}`);
@@ -26,16 +28,19 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
           week: Type.Optional(Week),
           station: Type.Optional(StationId),
           format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+          table: Type.Union(WEEKLY_CSV_TABLES.map((t) => Type.Literal(t)), { default: 'stations' }),
+          lang: Type.Union([Type.Literal('zh'), Type.Literal('en')], { default: 'zh' }),
         }),
       },
     },
     async (req, reply) => {
-      ctx.auth.requireAdmin(req);
+      ctx.auth.requireRole(req, 'office');
       const week = checkWeek(req.query.week ?? currentWeek(ctx.clock));
       const report = await weeklyReport(ctx.store, stationIds, week, scopeOf(req.query.station));
       if (req.query.format === 'csv') {
-        const name = `waystation-weekly-${week}${req.query.station ? `-${req.query.station}` : ''}.csv`;
-        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(weeklyReportCsv(report));
+        const name = `waystation-weekly-${week}-${req.query.table}${req.query.station ? `-${req.query.station}` : ''}.csv`;
+        const csv = weeklyReportCsv(report, req.query.table, req.query.lang, (id) => timezones.get(id) ?? DEFAULT_TIMEZONE);
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(csv);
       }
       return report;
     },
@@ -53,24 +58,24 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
       },
     },
     async (req) => {
-      ctx.auth.requireAdmin(req);
+      ctx.auth.requireRole(req, 'office');
       const week = checkWeek(req.query.week ?? currentWeek(ctx.clock));
       return { week, weeks: await weeklyTrend(ctx.store, week, req.query.weeks, scopeOf(req.query.station)) };
     },
   );
 
   app.get('/v1/fleet/health', async (req) => {
-    ctx.auth.requireAdmin(req);
+    ctx.auth.requireRole(req, 'office', 'maintenance');
     return fleetHealth(ctx.store, ctx.config.stations, ctx.clock.now(), ctx.config.health.stationOfflineAfterMs);
   });
 
   // An admin acknowledges a hash-chain or invalid-event alert once looked into: it leaves fleet
   // health until the same alert is raised again.
   app.post('/v1/alerts/:id/ack', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } }, async (req) => {
-    const by = ctx.auth.requireAdmin(req);
+    const { by } = ctx.auth.requireRole(req, 'maintenance');
     const alert = await ctx.store.acknowledgeAlert(req.params.id, by, ctx.clock.now());
     if (!alert) throw apiError('not_found', `no alert ${req.params.id}`);
-    req.log.info({ by, alertId: alert.id, stationId: alert.stationId, kind: alert.kind }, 'admin acknowledged an alert');
+    req.log.info({ by, alertId: alert.id, stationId: alert.stationId, kind: alert.kind }, 'alert acknowledged');
     return alert;
   });
 }

@@ -15,6 +15,8 @@ export const API_ERRORS = {
   payload_too_large: { status: 413, message: 'the request body is too large' },
   not_found: { status: 404, message: 'no such route' },
   rate_limited: { status: 429, message: 'too many requests; wait a moment and try again' },
+  too_soon: { status: 429, message: 'wait a few seconds before using the lockers again' },
+  forbidden_host: { status: 403, message: 'this station answers only under its own host names' },
   // Credentials (SPEC §4, §8)
   invalid_credential: { status: 401, message: 'the code is not a valid rider credential' },
   expired_credential: { status: 401, message: 'the credential has expired; get a new code' },

@@ -4,11 +4,13 @@
  * station core. Refusals are thrown as ApiError so the one error handler answers them, and a
  * refusal before the core never touches the ledger.
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { Compartment, addDays } from '../../protocol/index.ts';
+import { Compartment, addDays, daysBetween } from '../../protocol/index.ts';
 import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
+import { Cooldown } from './limiter.ts';
 
 const Credential = Type.String({ minLength: 1, maxLength: 4096 });
 const CredentialBody = Type.Object({ credential: Credential }, { additionalProperties: false });
@@ -19,20 +21,48 @@ const ClaimBody = Type.Object(
 const StatusQuery = Type.Object({ credential: Credential }, { additionalProperties: false });
 
 export type CredentialBody = Static<typeof CredentialBody>;
+
+const RIDER_ROUTES = new Set(['/v1/checkins', '/v1/claims', '/v1/lockers/deposit', '/v1/lockers/retrieve', '/v1/riders/status']);
 export type ClaimBody = Static<typeof ClaimBody>;
 
-/** Limit, then verify; answers the rider id or throws the credential's refusal. */
+/**
+ * Verify, then limit by the verified rider (issue 11): a code with spaces around it, a second
+ * printed card or each new rotating code of one rider all count against that rider. Forged
+ * codes never reach a rider's count; the per-address limit (app.ts) bounds them.
+ */
 async function riderOf(ctx: AppContext, credential: string): Promise<string> {
-  // Keyed by a hash of the code itself, so forged codes are limited as well as real ones.
-  const key = createHash('sha256').update(credential).digest('base64');
-  const limit = ctx.credentialLimiter.hit(key);
-  if (!limit.ok) throw apiError('rate_limited', 'too many requests with this code; wait a moment and try again', { retryAfterS: limit.retryAfterS });
   const v = await ctx.trust.verifyCredential(credential);
   if (!v.ok) throw apiError(v.error, v.message);
+  const limit = ctx.credentialLimiter.hit(v.riderId);
+  if (!limit.ok) throw apiError('rate_limited', 'too many requests with this code; wait a moment and try again', { retryAfterS: limit.retryAfterS });
   return v.riderId;
 }
 
 export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
+  // Rider actions are taken at the kiosk (issue 11): its own addresses, or a separate kiosk
+  // screen that shows the kiosk device token. Anyone else on the network is refused.
+  const kioskAddresses = new Set(ctx.config.kiosk.allowedAddresses);
+  const kioskToken = ctx.config.kiosk.tokenSha256 ? Buffer.from(ctx.config.kiosk.tokenSha256, 'hex') : null;
+  const fromKiosk = (req: FastifyRequest): boolean => {
+    if (kioskAddresses.has(req.ip)) return true;
+    const t = req.headers['x-kiosk-token'];
+    if (!kioskToken || typeof t !== 'string' || t.length > 512) return false;
+    return timingSafeEqual(createHash('sha256').update(t).digest(), kioskToken);
+  };
+  app.addHook('onRequest', async (req) => {
+    if (RIDER_ROUTES.has(req.routeOptions.url ?? '') && !fromKiosk(req)) {
+      throw apiError('forbidden', 'rider actions are taken at the station’s kiosk screen');
+    }
+  });
+  const lockerPause = new Cooldown(ctx.clock, ctx.config.lockers.riderCooldownMs);
+  const notTooSoon = (riderId: string): void => {
+    const c = lockerPause.take(riderId);
+    if (!c.ok) throw apiError('too_soon', `wait ${c.retryAfterS} s before using the lockers again`, { retryAfterS: c.retryAfterS });
+  };
+
+  // What is printed on the door (config `lockers.labels`), the compartment's name otherwise.
+  const labelOf = (compartment: string) => ctx.config.lockers.labels[compartment] ?? compartment;
+
   app.post('/v1/checkins', { schema: { body: CredentialBody } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
     const { outcome } = ctx.quota.checkin(riderId);
@@ -73,10 +103,11 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
 
   app.post('/v1/lockers/deposit', { schema: { body: CredentialBody } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
+    notTooSoon(riderId);
     const r = await ctx.lockers.deposit(riderId);
     switch (r.kind) {
       case 'deposited':
-        return reply.code(201).send({ compartment: r.compartment });
+        return reply.code(201).send({ compartment: r.compartment, label: labelOf(r.compartment) });
       case 'locker_already_held':
         throw apiError('locker_already_held', `this rider already holds compartment ${r.compartment}`, { compartment: r.compartment });
       case 'no_free_compartment':
@@ -88,10 +119,11 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
 
   app.post('/v1/lockers/retrieve', { schema: { body: CredentialBody } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
+    notTooSoon(riderId);
     const r = await ctx.lockers.retrieve(riderId);
     switch (r.kind) {
       case 'retrieved':
-        return reply.code(200).send({ compartment: r.compartment });
+        return reply.code(200).send({ compartment: r.compartment, label: labelOf(r.compartment) });
       case 'no_locker_held':
         throw apiError('no_locker_held');
       case 'locker_unavailable':
@@ -108,12 +140,30 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
       const riderId = await riderOf(ctx, req.query.credential);
       const s = ctx.quota.riderStatus(riderId);
       const holding = ctx.lockers.holdingOf(riderId);
+      const w = s.window;
+      const tomorrow = addDays(s.day, 1);
+      // A bottle whose outcome is not known yet holds today's quota but is not "taken": the kiosk
+      // says it is being checked and quotes its reference.
+      const pending = s.claimsToday.find((c) => c.status === 'unknown' || c.status === 'dispensing');
       return reply.code(200).send({
         riderId,
         day: s.day,
-        window: s.window,
+        window: w,
         claimedToday: s.claimedToday,
-        locker: holding ? { compartment: holding.compartment, since: holding.since } : null,
+        // Extras beside the SPEC §8 fields, for the kiosk:
+        windowDaysLeft: w ? daysBetween(s.day, w.to) + 1 : 0,
+        nextBottleDay: !w ? null : !s.claimedToday ? s.day : tomorrow <= w.to ? tomorrow : null,
+        pendingClaim: pending ? { claimId: pending.id, since: pending.createdTs } : null,
+        // When the last window ended, so the kiosk can say so and offer a new check-in.
+        lastWindowTo: w ? null : (ctx.quota.windowsOf(riderId).filter((x) => x.to < s.day).at(-1)?.to ?? null),
+        locker: holding
+          ? {
+              compartment: holding.compartment,
+              label: labelOf(holding.compartment),
+              since: holding.since,
+              deadline: holding.since === null ? null : holding.since + ctx.config.lockers.storageLimitMs,
+            }
+          : null,
       });
     },
   );

@@ -27,7 +27,7 @@ import type { DeviceHealth } from './health.ts';
 import { writeAudit } from './audit.ts';
 import type { AuditRecord, ClaimOutcome, ClaimPort } from './ports.ts';
 import * as store from './claims/store.ts';
-import { INDETERMINATE, outcomeOf, pickDispenser } from './claims/model.ts';
+import { INDETERMINATE, outcomeOf, pickDispenser, servingState, type ServingState } from './claims/model.ts';
 import { UnknownClaimResolver } from './claims/resolver.ts';
 
 export { INDETERMINATE } from './claims/model.ts';
@@ -212,6 +212,11 @@ export class ClaimService implements ClaimPort {
       usable: this.opts.health.usable(id),
       stock: { ...(this.opts.driver.state(id)?.stock ?? {}) },
     }));
+  }
+
+  /** Whether a rider can be served from this compartment now (the kiosk greys out what cannot). */
+  serving(compartment: Compartment): ServingState {
+    return this.draining ? 'unavailable' : servingState(compartment, this.opts.driver, this.opts.health);
   }
 
   /** Stop taking claims, let those in flight finish, then end their waits (they become `unknown`). */

@@ -21,6 +21,10 @@ export interface DeviceHealthReporter {
   seen(id: string): void;
   markOffline(id: string, reason: string): void;
   setFaults(id: string, faults: readonly string[]): void;
+  /** A fault the station itself raises (a client-id fight), kept whatever the device reports. */
+  addFault(id: string, fault: string): void;
+  clearFault(id: string, fault: string): void;
+  get(id: string): { faults: readonly string[] } | undefined;
   count(id: string, counter: string, by?: number): void;
   setDetail(id: string, patch: Record<string, unknown>): void;
 }

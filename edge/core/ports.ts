@@ -43,6 +43,8 @@ export interface ClaimPort {
   restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, audit?: AuditRecord): Promise<{ deviceTold: boolean }>;
   /** Stock per dispenser and compartment as last reported, for the kiosk and health. */
   availability(): Array<{ dispenserId: string; usable: boolean; stock: Partial<Record<Compartment, number>> }>;
+  /** Whether a rider can be served from a compartment now: `ok`, `empty` or `unavailable`. */
+  serving(compartment: Compartment): 'ok' | 'empty' | 'unavailable';
   /** Finish or mark `unknown` every claim in flight (shutdown). */
   drain(timeoutMs: number): Promise<void>;
 }

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import qrcode from 'qrcode-generator';
 import type { AppContext, TypedApp } from '../api/context.ts';
 import { apiError } from '../api/errors.ts';
-import type { Compartment } from '../../protocol/index.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -32,6 +32,16 @@ export function registerKioskRoutes(app: TypedApp, ctx: AppContext): void {
     );
   }
 
+  // The enrolment poster's URL as a QR code for the idle screen ("how to get a code").
+  const enrolUrl = ctx.config.kiosk.enrolUrl;
+  if (enrolUrl) {
+    const qr = qrcode(0, 'M');
+    qr.addData(enrolUrl);
+    qr.make();
+    const svg = qr.createSvgTag({ cellSize: 8, margin: 4, scalable: true });
+    app.get('/kiosk/enrol-qr.svg', async (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'no-cache').send(svg));
+  }
+
   const allowed = new Set(ctx.config.kiosk.allowedAddresses);
 
   app.get('/v1/kiosk/events', async (req, reply) => {
@@ -41,16 +51,24 @@ export function registerKioskRoutes(app: TypedApp, ctx: AppContext): void {
   });
 
   app.get('/v1/kiosk/info', async (_req, reply) => {
-    const avail = ctx.claims.availability();
-    const serves = (c: Compartment) => avail.some((d) => d.usable && (d.stock[c] ?? 1) > 0);
     const lockers = ctx.lockers.compartments();
+    const k = ctx.config.kiosk;
+    const hot = ctx.claims.serving('hot');
+    const cold = ctx.claims.serving('cold');
     return reply.send({
       stationId: ctx.config.stationId,
       timezone: ctx.config.timezone,
       day: ctx.ledger.serviceDay(),
-      idleResetMs: ctx.config.kiosk.idleResetMs,
-      water: { hot: serves('hot'), cold: serves('cold') },
+      now: ctx.clock.now(),
+      idleResetMs: k.idleResetMs,
+      afterLockerResetMs: k.afterLockerResetMs,
+      water: { hot: hot === 'ok', cold: cold === 'ok' },
+      waterState: { hot, cold },
       lockers: { free: lockers.filter((l) => l.state === 'free' && l.inService).length, total: lockers.length },
+      // The scanner itself (its serial port), not the page's event stream.
+      scanner: ctx.config.scanner ? (ctx.health.usable('scanner') ? 'connected' : 'disconnected') : 'none',
+      enrolUrl: k.enrolUrl ?? null,
+      helpLine: k.helpLine ?? null,
     });
   });
 }

@@ -89,6 +89,13 @@ export type SettleResult =
   | { kind: 'unchanged'; claim: Claim }
   | { kind: 'not_found' };
 
+
+/** A rider's claim of one day as the rider status shows it (the kiosk quotes an unknown one's id). */
+export interface ClaimOfDay extends ClaimOnDay {
+  id: string;
+  createdTs: number;
+}
+
 export class QuotaLedger {
   private readonly s: Record<string, Statement>;
   policy: QuotaPolicy;
@@ -105,7 +112,7 @@ export class QuotaLedger {
         'SELECT day_from AS "from", day_to AS "to" FROM windows WHERE rider_id = ? AND day_from <= ? AND day_to >= ? LIMIT 1',
       ),
       insertWindow: db.prepare('INSERT INTO windows (rider_id, day_from, day_to, created_ts) VALUES (?, ?, ?, ?)'),
-      claimsOn: db.prepare('SELECT day, status, slot FROM claims WHERE rider_id = ? AND day = ?'),
+      claimsOn: db.prepare('SELECT id, day, status, slot, created_ts AS createdTs FROM claims WHERE rider_id = ? AND day = ?'),
       insertClaim: db.prepare(
         `INSERT INTO claims (id, rider_id, day, slot, compartment, dispenser_id, sponsor, status, created_ts, updated_ts, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 'dispensing', ?, ?, ?)`,
@@ -129,8 +136,8 @@ export class QuotaLedger {
     return this.s.windows!.all(riderId) as Window[];
   }
 
-  claimsOn(riderId: string, day: ServiceDay): ClaimOnDay[] {
-    return this.s.claimsOn!.all(riderId, day) as ClaimOnDay[];
+  claimsOn(riderId: string, day: ServiceDay): ClaimOfDay[] {
+    return this.s.claimsOn!.all(riderId, day) as ClaimOfDay[];
   }
 
   /** SPEC §3 rules 1–2: open a window or answer `already_checked_in`. */
@@ -242,7 +249,7 @@ export class QuotaLedger {
   }
 
   /** SPEC §8 rider status: the window covering today and whether today's quota is used. */
-  riderStatus(riderId: string): { day: ServiceDay; window: Window | null; claimedToday: boolean; claimsToday: ClaimOnDay[] } {
+  riderStatus(riderId: string): { day: ServiceDay; window: Window | null; claimedToday: boolean; claimsToday: ClaimOfDay[] } {
     const day = this.ledger.serviceDay();
     const window = this.windowsCovering(riderId, day)[0] ?? null;
     const claimsToday = this.claimsOn(riderId, day);

@@ -154,26 +154,45 @@ describe('weekly check-in report (SPEC §9)', () => {
     expect(report.lapsedRiders).toEqual([...w1].filter((id) => !w2.has(id)).sort());
   });
 
-  it('CSV matches JSON', async () => {
+  it('CSV matches JSON, one table per file, in English with lang=en', async () => {
     const json = (await h.admin('GET', '/v1/reports/weekly?week=2026-W48')).json();
-    const res = await h.admin('GET', '/v1/reports/weekly?week=2026-W48&format=csv');
-    expect(res.headers['content-type']).toMatch(/^text\/csv/);
-    const [header, ...lines] = res.body.trim().split('\r\n').map((l) => l.split(','));
-    const rows = lines.map((l) => Object.fromEntries(header!.map((c, i) => [c, l[i]!])));
-    const stations = rows.filter((r) => r.record === 'station');
+    const table = async (name: string) => {
+      const res = await h.admin('GET', `/v1/reports/weekly?week=2026-W48&format=csv&table=${name}&lang=en`);
+      expect(res.headers['content-type']).toMatch(/^text\/csv/);
+      expect(res.headers['content-disposition']).toContain(`waystation-weekly-2026-W48-${name}.csv`);
+      const [header, ...lines] = res.body.replace(/^\uFEFF/, '').trim().split('\r\n').map((l) => l.split(','));
+      return lines.map((l) => Object.fromEntries(header!.map((c, i) => [c, l[i]!])));
+    };
+    const stations = await table('stations');
     expect(stations.map((r) => ({
-      stationId: r.stationId,
-      checkins: Number(r.checkins),
+      stationId: r.station,
+      checkins: Number(r['check-ins']),
       riders: Number(r.riders),
-      newRiders: Number(r.newRiders),
-      returningRiders: Number(r.returningRiders),
-      bottles: { hot: Number(r.bottlesHot), cold: Number(r.bottlesCold) },
-      completeThrough: Number(r.completeThrough),
-    }))).toEqual(json.stations.map(({ otherBottles: _, ...s }: { stationId: string; otherBottles: number }) => ({ ...s, completeThrough: json.completeThrough[s.stationId] })));
-    expect(rows.filter((r) => r.record === 'lapsed_rider').map((r) => r.riderId)).toEqual(json.lapsedRiders);
-    expect(rows.filter((r) => r.record === 'sponsor').map((r) => [r.sponsor, Number(r.sponsorBottles)])).toEqual(
+      newRiders: Number(r['new riders']),
+      returningRiders: Number(r['returning riders']),
+      bottles: { hot: Number(r['hot bottles']), cold: Number(r['cold bottles']) },
+      otherBottles: Number(r['other bottles']),
+    }))).toEqual(json.stations);
+    for (const r of stations) {
+      expect(r['time zone']).toBe('Asia/Shanghai');
+      const ms = json.completeThrough[r.station!];
+      // Local time in the station's zone: UTC+8, no DST.
+      expect(r['complete through (local time)']).toBe(ms ? new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19).replace('T', ' ') : '');
+    }
+    expect((await table('lapsed')).map((r) => r['rider id'])).toEqual(json.lapsedRiders);
+    expect((await table('sponsors')).map((r) => [r.sponsor, Number(r['bottles given'])])).toEqual(
       json.sponsors.map((s: { sponsor: string; bottles: number }) => [s.sponsor, s.bottles]),
     );
+  });
+
+  it('CSV opens in a Chinese Excel as it is: a byte-order mark, then Chinese headers', async () => {
+    const res = await h.admin('GET', '/v1/reports/weekly?week=2026-W48&format=csv');
+    const bytes = res.rawPayload;
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(bytes.subarray(3).toString('utf8').split('\r\n')[0]).toBe(
+      '周,站点,签到次数,骑手人数,新骑手,回访骑手,热饮（瓶）,冷饮（瓶）,其他（瓶）,数据完整至（当地时间）,时区',
+    );
+    expect((await h.admin('GET', '/v1/reports/weekly?week=2026-W48&format=csv&table=nope')).statusCode).toBe(400);
   });
 
   it('gives a 12-week trend whose last week agrees with the weekly report', async () => {

@@ -176,4 +176,14 @@ describe('station config: lockBuses[].profile', () => {
     ]);
     expect(problemsOf(withBus({ profile: '8a80', boards: [{ address: 31, locks: 24 }] }))).toEqual([]);
   });
+
+  it('takes door labels for configured compartments only', () => {
+    const bus = withBus({ boards: [{ address: 3, locks: 4 }] }) as Record<string, unknown>;
+    expect(problemsOf({ ...bus, lockers: { labels: { '3-4': 'A04' } } })).toEqual([]);
+    expect(problemsOf({ ...bus, lockers: { labels: { '3-5': 'A05', '2-1': 'B01' } } })).toEqual([
+      '/lockers/labels/3-5: no compartment 3-5 on the configured boards',
+      '/lockers/labels/2-1: no compartment 2-1 on the configured boards',
+    ]);
+    expect(resolveConfig({ ...bus, lockers: { labels: { '3-4': 'A04' } } }, '/').lockers.labels).toEqual({ '3-4': 'A04' });
+  });
 });

@@ -48,6 +48,22 @@ export function pickDispenser(
   return { kind: 'ok', dispenserId: stocked[0]! };
 }
 
+/** What the kiosk may offer (issue 12): `empty` and `unavailable` (offline, out of service, or every stocked one jammed) grey a button out. */
+export type ServingState = 'ok' | 'empty' | 'unavailable';
+
+export function servingState(
+  compartment: Compartment,
+  driver: Pick<DispenserPort, 'ids' | 'state'>,
+  health: Pick<DeviceHealth, 'usable' | 'get'>,
+): ServingState {
+  const usable = driver.ids().filter((id) => health.usable(id));
+  if (usable.length === 0) return 'unavailable';
+  const stocked = usable.filter((id) => (driver.state(id)?.stock?.[compartment] ?? 1) > 0);
+  if (stocked.length === 0) return 'empty';
+  const blocked = (id: string) => (health.get(id)?.faults ?? []).some((f) => BLOCKING_FAULTS.has(f) || COMPARTMENT_FAULTS[compartment].includes(f));
+  return stocked.every(blocked) ? 'unavailable' : 'ok';
+}
+
 /** The API's outcome for a claim as the ledger holds it after a dispense (SPEC §8). */
 export function outcomeOf(claim: Claim): ClaimOutcome {
   switch (claim.status) {
