@@ -2,7 +2,8 @@
  * Edge daemon benchmark (issue 4), over real HTTP on port 0:
  *
  * 1. Claims per second: each rider checks in and takes one bottle (POST /v1/checkins, then
- *    POST /v1/claims) against the real daemon — a separate `waystation-edge` process with its
+ *    POST /v1/claims) against the real daemon — a separate compiled `waystation-edge` process
+ *    (bench/edge-daemon.ts: dist/ under plain node, as in production) with its
  *    ledger fsynced per commit — and dispenser simulators with a 0 ms motor. The baseline is a
  *    trivial fastify route (GET /ping) in this process, hit by the same client with the same
  *    concurrency in the same run: two requests per claim, so the ratio compares a claim with
@@ -12,14 +13,14 @@
  *    (EDGE_BENCH_BUDGET_MS, default 240 s), the run stops there, reports what it measured, and
  *    adds a separate row, marked EXTRAPOLATED, with a linear estimate for 100,000.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { SignJWT, importJWK } from 'jose';
 import { DispenserSimulator } from '../firmware-sim/dispenser/simulator.ts';
 import { generateSigningKey, sha256Hex } from '../protocol/index.ts';
+import { ensureBuilt, startDaemon } from './edge-daemon.ts';
 import { fmt, type BenchContext, type BenchRow } from './lib.ts';
 
 const TOTAL_CLAIMS = Number(process.env.EDGE_BENCH_CLAIMS ?? 100_000);
@@ -28,29 +29,6 @@ const THROUGHPUT_RIDERS = 2_000;
 const CONCURRENCY = 8;
 const DISPENSERS = 4;
 const TOKEN = 'bench-maintenance-token';
-const root = join(import.meta.dirname, '..');
-
-async function startDaemon(dir: string, config: object): Promise<{ child: ChildProcess; url: string; mqttPort: number }> {
-  const file = join(dir, 'station.json');
-  writeFileSync(file, JSON.stringify(config));
-  const child = spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'edge/cli.ts'), '--config', file], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`edge daemon did not start: ${err}`)), 30_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /kiosk (http:\/\/[^/\s]+)\/\s+mqtt port (\d+)/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve({ child, url: m[1]!, mqttPort: Number(m[2]) });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`edge daemon exited ${code}: ${err}`)));
-  });
-}
 
 async function rssOf(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -82,6 +60,7 @@ async function pool(n: number, concurrency: number, task: (i: number) => Promise
 }
 
 export default async function edgeBench(ctx: BenchContext): Promise<BenchRow[]> {
+  ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'waystation-edge-bench-'));
   const key = await generateSigningKey('bench-key');
   const signKey = await importJWK(key.privateJwk, 'EdDSA');
@@ -181,16 +160,14 @@ export default async function edgeBench(ctx: BenchContext): Promise<BenchRow[]> 
       {
         name: `daemon resident memory after ${label}`,
         value: `${fmt(rssAfter / 1048576, 1)} MiB`,
-        ratio: `${fmt(rssAfter / rssStart, 2)}× start${failures ? `; ${fmt(failures)} non-201 answers` : ''}`,
+        ratio: `${fmt(rssAfter / rssStart, 2)}× start (target ≤ 1.1×)${failures ? `; ${fmt(failures)} non-201 answers` : ''}`,
       },
       ...extrapolated,
     ];
   } finally {
     await baseline.close();
     await Promise.all(sims.map((s) => s.stop().catch(() => undefined)));
-    const exit = new Promise((r) => daemon.child.once('exit', r));
-    daemon.child.kill('SIGTERM');
-    await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000))]);
+    await daemon.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

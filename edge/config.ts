@@ -12,6 +12,7 @@ import { Value } from '@sinclair/typebox/value';
 import { DEVICE_EVENT_BUDGET } from './core/health.ts';
 import { BROKER_LIMITS } from './drivers/mqtt-guard.ts';
 import {
+  DEFAULT_BAUD_RATE,
   DEFAULT_TIMEZONE,
   DEVICE_ID_PATTERN,
   STATION_ID_PATTERN,
@@ -29,7 +30,7 @@ function int(min: number, max: number, opts: Record<string, unknown> = {}) {
 const Port = int(0, 65535);
 const Host = Type.String({ minLength: 1, maxLength: 255, hint: 'must be a host name or address, e.g. "127.0.0.1"' });
 const DeviceId = Type.String({ pattern: DEVICE_ID_PATTERN, hint: 'must be 1–64 letters, digits, "_", "." or "-"' });
-const BaudRate = Type.Integer({ minimum: 1200, maximum: 921600, default: 9600, hint: 'must be a baud rate 1200–921600' });
+const BaudRate = Type.Integer({ minimum: 1200, maximum: 921600, default: DEFAULT_BAUD_RATE, hint: 'must be a baud rate 1200–921600' });
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$', hint: 'must be the lowercase hex SHA-256 (64 characters); see `waystation-edge token-hash`' });
 
 const Jwk = Type.Object(
@@ -233,7 +234,7 @@ export class ConfigError extends Error {
 const compiled = TypeCompiler.Compile(StationConfigFile);
 
 function explain(e: { type: ValueErrorType; schema: TSchema; message: string }): string {
-  if (e.type === ValueErrorType.ObjectAdditionalProperties) return "unknown key (check the spelling against the README's configuration table)";
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) return "unknown key (check the spelling against the configuration table in docs/station.md)";
   const hint = (e.schema as { hint?: unknown }).hint;
   const what = typeof hint === 'string' ? hint : e.message.toLowerCase();
   if (e.type === ValueErrorType.ObjectRequiredProperty) return `is required (${what})`;
@@ -324,11 +325,9 @@ export function resolveConfig(doc: unknown, baseDir: string, file = '<config>'):
   // Value.Default does not descend into Optional objects that are absent: fill the tuning keys here.
   for (const [k, s] of Object.entries(Tuning)) filled[k] = Value.Default(s, filled[k] ?? (s as { default?: unknown }).default);
   for (const bus of filled.lockBuses) {
-    bus.baudRate ??= 9600;
     // `profile` is left absent rather than filled, so a config without it resolves as before.
     for (const b of bus.boards) b.locks ??= lockBoardProfile(bus.profile).locksPerBoard;
   }
-  if (filled.scanner) filled.scanner.baudRate ??= 9600;
   filled.timezone ??= DEFAULT_TIMEZONE;
   filled.dataDir = isAbsolute(filled.dataDir) ? filled.dataDir : resolve(baseDir, filled.dataDir);
   return deepFreeze(filled as unknown as StationConfig);

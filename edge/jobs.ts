@@ -6,8 +6,8 @@
  * job at a set time instead of waiting for it.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Clock, StationEvent } from '../protocol/index.ts';
-import type { ClockJumpView } from './api/app.ts';
+import type { Clock, EventDataOf, StationEvent } from '../protocol/index.ts';
+import type { ClockJumpView } from './api/context.ts';
 import type { StationConfig } from './config.ts';
 import type { ClaimPort, LockerPort } from './core/ports.ts';
 import type { Ledger } from './ledger/ledger.ts';
@@ -26,7 +26,7 @@ export interface JobsOptions {
   claims: ClaimPort;
   lockers: LockerPort;
   /** The `station.heartbeat` data: uptime, disk free, db size, backlog, devices (SPEC §6b). */
-  heartbeatData: () => Record<string, unknown>;
+  heartbeatData: () => EventDataOf<'station.heartbeat'>;
   /** Use intervals and cron (false in tests that drive the jobs by hand). */
   schedule?: boolean;
 }

@@ -2,7 +2,7 @@
  * The station's metrics for `GET /metrics`; the Prometheus text registry itself is shared with
  * the cloud (`protocol/metrics-text.ts`).
  */
-import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry } from '../protocol/index.ts';
+import { Counter, DEVICE_STATES, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry } from '../protocol/index.ts';
 import type { Ledger } from './ledger/ledger.ts';
 import type { QuotaLedger } from './ledger/quota-ledger.ts';
 import type { DeviceHealth } from './core/health.ts';
@@ -46,7 +46,7 @@ export class StationMetrics {
     r.add(
       new Gauge('waystation_device_state', 'Device state (1 for the current state of each device).', () =>
         src.health.all().flatMap((d) =>
-          (['online', 'degraded', 'offline', 'out_of_service'] as const).map((state) => ({
+          DEVICE_STATES.map((state) => ({
             labels: { device: d.id, kind: d.kind, state },
             value: d.state === state ? 1 : 0,
           })),
@@ -60,6 +60,9 @@ export class StationMetrics {
         () => src.health.all().flatMap((d) => Object.entries(d.counters).map(([counter, value]) => ({ labels: { device: d.id, kind: d.kind, counter }, value }))),
         'counter',
       ),
+    );
+    r.add(
+      new Gauge('waystation_event_listener_errors_total', 'Ledger event listeners that threw since start (logged; the committed change stands).', () => [{ value: src.ledger.listenerErrors }], 'counter'),
     );
     r.add(new Gauge('waystation_sync_backlog_events', 'Events not yet acknowledged by the cloud.', () => [{ value: src.ledger.backlog() }]));
     r.add(new Gauge('waystation_ledger_head_seq', 'Sequence number of the newest event.', () => [{ value: src.ledger.head().seq }]));

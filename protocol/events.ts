@@ -4,6 +4,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { GENESIS_HASH, canonicalJsonOfParsed, chainHash, sha256Hex } from './canonical.ts';
 import { validator, type Validator } from './schema.ts';
+import { Compartment } from './dispenser/topics.ts';
 
 export const EVENT_TYPES = [
   'checkin',
@@ -31,7 +32,6 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
 const Id = Type.String({ minLength: 1, maxLength: 128 });
-const Compartment = Type.Union([Type.Literal('hot'), Type.Literal('cold')]);
 /** A locker compartment's name (`{board}-{lock}`, SPEC §6a); kept a plain id so a renamed layout still validates. */
 const LockerName = Id;
 /** Who did it: a maintenance operator's token name (SPEC §8), or `station` for the station's own decisions. */

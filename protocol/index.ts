@@ -10,3 +10,6 @@ export * from './lockboard/index.ts';
 export * from './dispenser/topics.ts';
 export * from './api-error.ts';
 export * from './metrics-text.ts';
+export * from './dispenser/answer.ts';
+export * from './serial.ts';
+export * from './device.ts';

@@ -5,80 +5,20 @@
  * in metrics; request logs never carry the query string (the rider status route takes the
  * credential there).
  */
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Clock } from '../../protocol/index.ts';
-import type { StationConfig } from '../config.ts';
-import type { ClaimPort, LockerPort } from '../core/ports.ts';
-import type { DeviceHealth } from '../core/health.ts';
-import type { Ledger } from '../ledger/ledger.ts';
-import type { QuotaLedger } from '../ledger/quota-ledger.ts';
-import type { Logger } from '../log.ts';
-import type { StationMetrics } from '../metrics.ts';
-import type { KioskHub } from '../kiosk/hub.ts';
+import { writeAudit } from '../core/audit.ts';
+import type { AuditRecord } from '../core/ports.ts';
 import { registerKioskRoutes } from '../kiosk/routes.ts';
+import type { AppContext, AppDeps, AuditDetail, RequestState, TypedApp } from './context.ts';
 import { ApiError, apiError } from './errors.ts';
 import { FixedWindowLimiter } from './limiter.ts';
 import { registerMaintenanceRoutes } from './maintenance-routes.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { registerRiderRoutes } from './rider-routes.ts';
-import type { TrustStore } from './trust.ts';
 
-export interface ClockJumpView {
-  ts: number;
-  deltaMs: number;
-}
-
-/** What the health route shows about the station beyond its parts (jobs, sync). */
-export interface StationProbe {
-  /** Monotonic ms at start. */
-  startedMono: number;
-  clockJumps(): ClockJumpView[];
-  /** True while a recent clock jump is an open fault (SPEC §6c). */
-  clockFault(): boolean;
-  sync(): Record<string, unknown> | null;
-}
-
-export interface AppDeps {
-  config: StationConfig;
-  clock: Clock;
-  logger: Logger;
-  ledger: Ledger;
-  quota: QuotaLedger;
-  health: DeviceHealth;
-  claims: ClaimPort;
-  /** `setCompartmentService` lets maintenance take one compartment out of service (optional). */
-  lockers: LockerPort & { setCompartmentService?(compartment: string, inService: boolean, by: string): boolean };
-  trust: TrustStore;
-  metrics: StationMetrics;
-  kiosk: KioskHub;
-  probe: StationProbe;
-}
-
-
-/** Per-request state kept beside the request, not on it (no global type augmentation). */
-export interface RequestState {
-  startedMono: number;
-  operator: string | null;
-  audited: boolean;
-}
-
-export interface AppContext extends AppDeps {
-  state(req: FastifyRequest): RequestState;
-  credentialLimiter: FixedWindowLimiter;
-  /** Write a maintenance audit event for a call that ended in an error, unless already done. */
-  auditFailure(req: FastifyRequest, code: string): void;
-}
+// The shared types live in context.ts, so the route modules need not import this file (no cycle).
+export type { AppContext, AppDeps, ClockJumpView, RequestState, StationProbe, TypedApp } from './context.ts';
 
 /** Routes that need a bearer token (maintenance, health, metrics) or nothing at all (liveness): no Host check. */
 const BEARER_ROUTES = /^\/(v1\/maintenance\/|v1\/health(\?|$)|metrics(\?|$)|healthz(\?|$)|maintenance(\/|\?|$))/;
@@ -141,10 +81,35 @@ export function buildApp(deps: AppDeps): TypedApp {
     return s;
   };
   const addressLimiter = new FixedWindowLimiter(clock, config.rateLimit.perAddressPerMinute);
+  const auditRecord = (req: FastifyRequest, outcome: string, detail: AuditDetail = {}): AuditRecord => {
+    const s = state(req);
+    return {
+      data: {
+        by: s.operator ?? 'unknown',
+        method: req.method,
+        route: req.routeOptions.url ?? pathOnly(req.url),
+        path: pathOnly(req.url),
+        ...detail,
+        // Last: a detail never overwrites how the call ended.
+        outcome,
+      },
+      written: () => {
+        s.audited = true;
+      },
+    };
+  };
   const ctx: AppContext = {
     ...deps,
     state,
     credentialLimiter: new FixedWindowLimiter(clock, config.rateLimit.perCredentialPerMinute),
+    auditRecord,
+    audited(req, outcome, detail, change) {
+      return deps.ledger.tx((t) => {
+        const value = change();
+        if (value !== undefined) writeAudit(t, auditRecord(req, outcome, detail));
+        return value;
+      });
+    },
     auditFailure(req, code) {
       const s = state(req);
       if (!s.operator || s.audited) return;
@@ -237,6 +202,3 @@ export function buildApp(deps: AppDeps): TypedApp {
   registerKioskRoutes(typed, ctx);
   return typed;
 }
-
-/** The app as route modules see it: TypeBox types flow from each route's schema. */
-export type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

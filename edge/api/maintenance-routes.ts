@@ -8,9 +8,9 @@
  * ledger: an unauthenticated caller must not be able to grow the station's log.
  */
 import { Type } from '@sinclair/typebox';
+import { Compartment } from '../../protocol/index.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LedgerTx } from '../ledger/ledger.ts';
-import type { AppContext, TypedApp } from './app.ts';
+import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
 import { stationHealth } from './station-health.ts';
 
@@ -19,7 +19,7 @@ const CompartmentParams = Type.Object({ compartment: Type.String({ minLength: 1,
 const ClaimParams = Type.Object({ claimId: Type.String({ minLength: 1, maxLength: 64 }) });
 const RestockBody = Type.Object(
   {
-    compartment: Type.Union([Type.Literal('hot'), Type.Literal('cold')]),
+    compartment: Compartment,
     count: Type.Integer({ minimum: 1, maximum: 10_000 }),
     sponsor: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   },
@@ -47,26 +47,11 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     ctx.state(req).operator = name;
   }
 
-  /** The audit event; call inside the change's transaction when there is one. */
-  function audit(t: LedgerTx, req: FastifyRequest, outcome: string, detail: Record<string, unknown> = {}): void {
-    const s = ctx.state(req);
-    s.audited = true;
-    t.append('maintenance.audit', {
-      by: s.operator,
-      method: req.method,
-      route: req.routeOptions.url,
-      path: req.url.split('?')[0],
-      ...detail,
-      // Last: a detail never overwrites how the call ended.
-      outcome,
-    });
-  }
-
   const auth = { onRequest: authenticate };
 
   app.get('/v1/health', auth, async (req, reply) => {
     const body = stationHealth(ctx);
-    ctx.ledger.tx((t) => audit(t, req, 'ok'));
+    ctx.audited(req, 'ok', {}, () => true);
     return reply.send(body);
   });
 
@@ -79,7 +64,7 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     // The record (and its audit) first; a ledger that refuses it answers 503 ledger_unavailable
     // and the device is not told. `deviceTold: false`: recorded, but the broker could not pass
     // cmd/restock on (it is stopping); the device under-counts until the next restock.
-    const { deviceTold } = await ctx.claims.restock(id, compartment, count, sponsor, by, (t) => audit(t, req, 'ok', detail));
+    const { deviceTold } = await ctx.claims.restock(id, compartment, count, sponsor, by, ctx.auditRecord(req, 'ok', detail));
     return reply.send({ ...detail, by, deviceTold });
   });
 
@@ -87,7 +72,7 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     const { compartment } = req.params;
     if (!ctx.lockers.hasCompartment(compartment)) throw apiError('unknown_compartment', `no compartment "${compartment}"`);
     const by = ctx.state(req).operator!;
-    const r = await ctx.lockers.forceOpen(compartment, req.body.reason, by, (t) => audit(t, req, 'ok', { compartment, reason: req.body.reason }));
+    const r = await ctx.lockers.forceOpen(compartment, req.body.reason, by, ctx.auditRecord(req, 'ok', { compartment, reason: req.body.reason }));
     if (!r.ok) throw apiError(r.error, r.message, { compartment });
     return reply.send({ compartment, opened: true, by });
   });
@@ -99,18 +84,15 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     if (!ctx.health.has(id) && ctx.lockers.setCompartmentService && ctx.lockers.hasCompartment(id)) {
       // A single compartment (a broken door) rather than a whole board.
       const setter = ctx.lockers.setCompartmentService.bind(ctx.lockers);
-      ctx.ledger.tx((t) => {
-        setter(id, inService, by);
-        audit(t, req, 'ok', { compartment: id, inService });
-      });
+      ctx.audited(req, 'ok', { compartment: id, inService }, () => setter(id, inService, by));
       const view = ctx.lockers.compartments().find((c) => c.compartment === id);
       return reply.send({ id, inService: view?.inService ?? inService, state: view?.state ?? 'unknown', by });
     }
     if (!ctx.health.has(id)) throw apiError('unknown_device', `no device "${id}"`);
     // health.setService writes `device.service` in a nested transaction (a savepoint of this one).
-    ctx.ledger.tx((t) => {
+    ctx.audited(req, 'ok', { deviceId: id, inService }, () => {
       ctx.health.setService(id, inService, by);
-      audit(t, req, 'ok', { deviceId: id, inService });
+      return true;
     });
     const v = ctx.health.get(id)!;
     return reply.send({ id, inService: v.inService, state: v.state, by });
@@ -125,12 +107,7 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
       throw apiError('claim_not_unknown', `claim ${claimId} is ${before.status}; only unknown claims can be resolved`, { status: before.status });
     }
     const by = ctx.state(req).operator!;
-    const claim = ctx.ledger.tx((t) => {
-      const c = ctx.claims.resolveByMaintenance(claimId, outcome, by);
-      if (!c) return undefined;
-      audit(t, req, 'ok', { claimId, resolution: outcome });
-      return c;
-    });
+    const claim = ctx.audited(req, 'ok', { claimId, resolution: outcome }, () => ctx.claims.resolveByMaintenance(claimId, outcome, by));
     if (!claim) throw apiError('claim_not_unknown', `claim ${claimId} was settled meanwhile`);
     return reply.send({ claimId, status: claim.status, riderId: claim.riderId, day: claim.day, by });
   });

@@ -4,7 +4,7 @@
  * no rider data, and a scraper or a supervisor should not hold maintenance rights.
  */
 import { CONTENT_TYPE } from '../../protocol/index.ts';
-import type { AppContext, TypedApp } from './app.ts';
+import type { AppContext, TypedApp } from './context.ts';
 
 export function registerOpsRoutes(app: TypedApp, ctx: AppContext): void {
   app.get('/healthz', async (_req, reply) => {

@@ -7,15 +7,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { addDays, daysBetween } from '../../protocol/index.ts';
-import type { AppContext, TypedApp } from './app.ts';
+import { Compartment, addDays, daysBetween } from '../../protocol/index.ts';
+import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
 import { Cooldown } from './limiter.ts';
 
 const Credential = Type.String({ minLength: 1, maxLength: 4096 });
 const CredentialBody = Type.Object({ credential: Credential }, { additionalProperties: false });
 const ClaimBody = Type.Object(
-  { credential: Credential, compartment: Type.Union([Type.Literal('hot'), Type.Literal('cold')]) },
+  { credential: Credential, compartment: Compartment },
   { additionalProperties: false },
 );
 const StatusQuery = Type.Object({ credential: Credential }, { additionalProperties: false });

@@ -4,7 +4,8 @@
  * faults, and claims by status including `unknown` ones awaiting a report or maintenance.
  */
 import { statfsSync } from 'node:fs';
-import type { AppDeps } from './app.ts';
+import { DEVICE_STATES } from '../../protocol/index.ts';
+import type { AppDeps } from './context.ts';
 
 /** Free bytes for the station's data directory (what an unprivileged writer can use). */
 export function diskFreeBytes(dir: string): number | null {
@@ -76,7 +77,7 @@ export function stationHealth(d: AppDeps): Record<string, unknown> {
       held: lockers.filter((l) => l.riderId !== null).length,
       overdue: lockers.filter((l) => l.overdue).length,
       compartments: lockers,
-      // Every unlock is journalled before it is sent (README, How lockers behave).
+      // Every unlock is journalled before it is sent (docs/lockers.md, How lockers behave).
       recentUnlocks: d.lockers.unlockJournal(20).map((u) => ({
         compartment: u.compartment,
         purpose: u.purpose,
@@ -104,7 +105,7 @@ export function stationHealth(d: AppDeps): Record<string, unknown> {
 
 /** A compact device summary for the `station.heartbeat` event. */
 export function devicesSummary(d: Pick<AppDeps, 'health'>): Record<string, number> {
-  const out: Record<string, number> = { online: 0, degraded: 0, offline: 0, out_of_service: 0 };
+  const out: Record<string, number> = Object.fromEntries(DEVICE_STATES.map((s) => [s, 0]));
   for (const v of d.health.all()) out[v.state] = (out[v.state] ?? 0) + 1;
   return out;
 }

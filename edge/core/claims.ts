@@ -18,13 +18,14 @@
  * SQL in `claims/store.ts`.
  */
 import type { Compartment } from '../../protocol/index.ts';
-import type { DispenseAnswer, DispenserDriver } from '../drivers/dispensers.ts';
+import type { DispenseAnswer, DispenserPort } from './device-ports.ts';
 import type { Ledger, LedgerTx } from '../ledger/ledger.ts';
 import { migrate } from '../ledger/migrations.ts';
 import type { Claim, QuotaLedger } from '../ledger/quota-ledger.ts';
 import type { Logger } from '../log.ts';
 import type { DeviceHealth } from './health.ts';
-import type { ClaimOutcome, ClaimPort } from './ports.ts';
+import { writeAudit } from './audit.ts';
+import type { AuditRecord, ClaimOutcome, ClaimPort } from './ports.ts';
 import * as store from './claims/store.ts';
 import { INDETERMINATE, outcomeOf, pickDispenser, servingState, type ServingState } from './claims/model.ts';
 import { UnknownClaimResolver } from './claims/resolver.ts';
@@ -33,7 +34,7 @@ export { INDETERMINATE } from './claims/model.ts';
 
 export interface ClaimServiceOptions {
   quota: QuotaLedger;
-  driver: DispenserDriver;
+  driver: DispenserPort;
   health: DeviceHealth;
   logger: Logger;
   /** How long a dispenser may still act on a command (SPEC §5 `expiresAt`); default: the driver's dispense timeout. */
@@ -180,7 +181,7 @@ export class ClaimService implements ClaimPort {
     return r.kind === 'not_found' ? undefined : r.claim;
   }
 
-  async restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, inTx?: (t: LedgerTx) => void): Promise<{ deviceTold: boolean }> {
+  async restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, audit?: AuditRecord): Promise<{ deviceTold: boolean }> {
     if (!this.opts.driver.has(dispenserId)) throw Object.assign(new Error(`unknown dispenser ${dispenserId}`), { code: 'unknown_dispenser' });
     if (!Number.isInteger(count) || count < 0 || count > 10_000) {
       throw Object.assign(new RangeError('count must be an integer from 0 to 10000'), { code: 'bad_request' });
@@ -193,7 +194,7 @@ export class ClaimService implements ClaimPort {
     this.ledger.tx((t) => {
       store.setSponsor(t.db, dispenserId, compartment, sponsor ?? null, t.now);
       t.append('dispenser.restocked', { dispenserId, compartment, count, ...(sponsor ? { sponsor } : {}), by });
-      inTx?.(t);
+      writeAudit(t, audit);
     });
     try {
       await this.opts.driver.restock(dispenserId, compartment, count);

@@ -4,11 +4,14 @@
  * will) or `out_of_service` (set by maintenance). State changes are events in the ledger, so
  * the cloud sees the fleet's health; counters and details are kept in memory and snapshotted.
  */
-import type { Clock } from '../../protocol/index.ts';
-import type { Ledger } from '../ledger/ledger.ts';
+import type { Clock, DeviceState, EventDataOf } from '../../protocol/index.ts';
+import type { Ledger, LedgerTx } from '../ledger/ledger.ts';
 import type { Logger } from '../log.ts';
+import { Emitter } from '../emitter.ts';
+import type { DeviceHealthReporter, DeviceKind } from './device-ports.ts';
 
-export type DeviceKind = 'dispenser' | 'lockboard' | 'scanner';
+export type { DeviceKind };
+export type { DeviceState };
 
 /**
  * How many health events one device may cause per window (issue 11: 41 telemetry messages with
@@ -19,7 +22,16 @@ export type DeviceKind = 'dispenser' | 'lockboard' | 'scanner';
  */
 export const DEVICE_EVENT_BUDGET = { events: 30, windowMs: 600_000 } as const;
 export const FLAPPING = 'flapping';
-export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
+
+type DeviceEventType = 'device.online' | 'device.offline' | 'device.fault' | 'device.recovered' | 'device.service';
+/** A device event with its data checked against that event type's schema (SPEC §10). */
+type DeviceEvent = { [K in DeviceEventType]: { type: K; data: EventDataOf<K> } }[DeviceEventType];
+type HealthEvent = DeviceEvent;
+
+function appendDeviceEvent(t: LedgerTx, ev: DeviceEvent): void {
+  // Each member was checked where it was built; TypeScript cannot follow the pairing through the union.
+  t.append(ev.type, ev.data as never);
+}
 
 export interface DeviceHealthView {
   id: string;
@@ -61,14 +73,14 @@ export interface DeviceHealthOptions {
   eventBudget?: { events: number; windowMs: number };
 }
 
-type HealthEvent = { type: 'device.online' | 'device.offline' | 'device.fault' | 'device.recovered' | 'device.service'; data: Record<string, unknown> };
-
-export class DeviceHealth {
+export class DeviceHealth implements DeviceHealthReporter {
   private readonly devices = new Map<string, Entry>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly listeners = new Set<(v: DeviceHealthView) => void>();
+  private readonly changes: Emitter<[DeviceHealthView]>;
 
-  constructor(private readonly opts: DeviceHealthOptions) {}
+  constructor(private readonly opts: DeviceHealthOptions) {
+    this.changes = new Emitter('device-health', opts.logger);
+  }
 
   start(): void {
     const every = this.opts.checkIntervalMs ?? 1000;
@@ -121,8 +133,7 @@ export class DeviceHealth {
   }
 
   onChange(listener: (v: DeviceHealthView) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.changes.on(listener);
   }
 
   private entry(id: string): Entry {
@@ -138,7 +149,7 @@ export class DeviceHealth {
   }
 
   /** Write the device row and, when the state changed, its event — in one transaction. */
-  private persist(e: Entry, event: { type: 'device.online' | 'device.offline' | 'device.fault' | 'device.recovered' | 'device.service'; data: Record<string, unknown> }[] | undefined): void {
+  private persist(e: Entry, event: DeviceEvent[] | undefined): void {
     this.opts.ledger.tx((t) => {
       t.db
         .prepare(
@@ -149,14 +160,14 @@ export class DeviceHealth {
              detail = excluded.detail, updated_ts = excluded.updated_ts`,
         )
         .run(e.id, e.kind, e.state, e.inService ? 1 : 0, e.lastSeenWall, JSON.stringify(e.faults), JSON.stringify(e.counters), JSON.stringify(e.detail), t.now);
-      for (const ev of event ?? []) t.append(ev.type, ev.data);
+      for (const ev of event ?? []) appendDeviceEvent(t, ev);
     });
   }
 
-  private transition(e: Entry, extra: Array<{ type: 'device.fault' | 'device.recovered' | 'device.service'; data: Record<string, unknown> }> = [], reason?: string): void {
+  private transition(e: Entry, extra: DeviceEvent[] = [], reason?: string): void {
     const before = e.state;
     e.state = this.derive(e);
-    const events: Array<{ type: 'device.online' | 'device.offline' | 'device.fault' | 'device.recovered' | 'device.service'; data: Record<string, unknown> }> = [...extra];
+    const events: DeviceEvent[] = [...extra];
     const wasUp = before === 'online' || before === 'degraded';
     const isUp = e.state === 'online' || e.state === 'degraded';
     if (!wasUp && isUp && e.reachable) events.unshift({ type: 'device.online', data: { deviceId: e.id, kind: e.kind } });
@@ -165,7 +176,7 @@ export class DeviceHealth {
       this.persist(e, this.withinBudget(e, events));
       this.opts.logger.info({ deviceId: e.id, from: before, to: e.state, reason }, 'device state');
       const view = this.view(e);
-      for (const l of this.listeners) l(view);
+      this.changes.emit(view);
     }
   }
 
@@ -313,9 +324,8 @@ export class DeviceHealth {
         e.state = this.derive(e);
         b.written = 1;
         // One event ends it, with the state and faults as they are now (the changes meanwhile were not written).
-        this.persist(e, [{ type: 'device.recovered', data: { deviceId: e.id, kind: e.kind, fault: FLAPPING, state: e.state, faults: [...e.faults], suppressedEvents: e.counters.suppressedEvents ?? 0 } }]);
-        const view = this.view(e);
-        for (const l of this.listeners) l(view);
+        this.persist(e, [{ type: 'device.recovered', data: { deviceId: e.id, kind: e.kind, fault: FLAPPING, state: e.state, faults: [...e.faults], suppressedEvents: e.counters.suppressedEvents ?? 0 } as EventDataOf<'device.recovered'> }]);
+        this.changes.emit(this.view(e));
       }
     }
   }

@@ -20,9 +20,11 @@
 import type { Clock } from '../../protocol/time.ts';
 import type { Ledger, LedgerTx } from '../ledger/ledger.ts';
 import type { Logger } from '../log.ts';
-import { boardDeviceId, type LockBus, type UnlockResult } from '../drivers/lockbus.ts';
+import { boardDeviceId } from '../../protocol/index.ts';
+import type { LockPort, UnlockResult } from './device-ports.ts';
 import type { DeviceHealth } from './health.ts';
-import type { DepositOutcome, LockerPort, LockerView, RetrieveOutcome } from './ports.ts';
+import { writeAudit } from './audit.ts';
+import type { AuditRecord, DepositOutcome, LockerPort, LockerView, RetrieveOutcome } from './ports.ts';
 import * as store from './lockers/store.ts';
 import { DoorObserver } from './lockers/doors.ts';
 import { leftOpenDue, newCompartment, overdueDue, viewOf, type Compartment } from './lockers/model.ts';
@@ -32,7 +34,7 @@ export interface LockerServiceOptions {
   health: DeviceHealth;
   clock: Clock;
   logger: Logger;
-  buses: readonly LockBus[];
+  buses: readonly LockPort[];
   /** Storage limit before `locker.overdue` (SPEC §6a default 24 h). */
   storageLimitMs?: number;
   /** A door open longer than this raises `locker.door_left_open` (default 120 s). */
@@ -222,7 +224,7 @@ export class LockerService implements LockerPort {
     });
   }
 
-  forceOpen(compartment: string, reason: string, by: string, inTx?: (t: LedgerTx) => void): ReturnType<LockerPort['forceOpen']> {
+  forceOpen(compartment: string, reason: string, by: string, audit?: AuditRecord): ReturnType<LockerPort['forceOpen']> {
     return this.serial(async () => {
       const c = this.comps.get(compartment);
       if (!c) return { ok: false as const, error: 'unknown_compartment' as const, message: `no compartment ${compartment}` };
@@ -239,7 +241,7 @@ export class LockerService implements LockerPort {
         if (h) store.endHolding(t.db, h.id, 'forced_open', t.now);
         store.setPhase(t.db, c.name, 'retrieving', t.now);
         t.append('locker.forced_open', { compartment: c.name, reason, by, riderId: h?.riderId ?? null, overdue: h?.overdue ?? false });
-        inTx?.(t);
+        writeAudit(t, audit);
       });
       c.holding = undefined;
       c.phase = 'retrieving';

@@ -3,8 +3,7 @@
  * areas implement these (edge/core/claims.ts, edge/core/lockers.ts); the HTTP API and jobs
  * depend only on this file, so each side can be built and tested on its own.
  */
-import type { Compartment, ServiceDay, Window } from '../../protocol/index.ts';
-import type { LedgerTx } from '../ledger/ledger.ts';
+import type { Compartment, EventDataOf, ServiceDay, Window } from '../../protocol/index.ts';
 import type { Claim } from '../ledger/quota-ledger.ts';
 
 /** Outcome of `POST /v1/claims` (SPEC §8); `kind` is the API's error code where it refuses. */
@@ -19,6 +18,17 @@ export type ClaimOutcome =
   /** No final answer in time: the claim is `unknown` and the quota stays held (SPEC §3). */
   | { kind: 'dispense_unknown'; claim: Claim };
 
+/**
+ * A maintenance call's audit (SPEC §8: every maintenance call is audited), handed to a service
+ * as a value: the service writes `data` as a `maintenance.audit` event in the same ledger
+ * transaction as the change it records, then calls `written()` (so the API does not write a
+ * second, failure audit). Routes never see the transaction itself.
+ */
+export interface AuditRecord {
+  readonly data: EventDataOf<'maintenance.audit'>;
+  written(): void;
+}
+
 export interface ClaimPort {
   /** Reserve → dispense → settle; resolves only on the dispenser's final answer or the timeout. */
   claim(riderId: string, compartment: Compartment): Promise<ClaimOutcome>;
@@ -27,10 +37,10 @@ export interface ClaimPort {
   /** Maintenance decides an `unknown` / `indeterminate` claim. */
   resolveByMaintenance(claimId: string, outcome: 'committed' | 'released', by: string): Claim | undefined;
   /**
-   * Restock a compartment (sends cmd/restock, writes `dispenser.restocked`); `inTx` runs in the
-   * same transaction (the maintenance audit).
+   * Restock a compartment (sends cmd/restock, writes `dispenser.restocked`); `audit` is written
+   * in the same transaction.
    */
-  restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, inTx?: (t: LedgerTx) => void): Promise<{ deviceTold: boolean }>;
+  restock(dispenserId: string, compartment: Compartment, count: number, sponsor: string | undefined, by: string, audit?: AuditRecord): Promise<{ deviceTold: boolean }>;
   /** Stock per dispenser and compartment as last reported, for the kiosk and health. */
   availability(): Array<{ dispenserId: string; usable: boolean; stock: Partial<Record<Compartment, number>> }>;
   /** Whether a rider can be served from a compartment now: `ok`, `empty` or `unavailable`. */
@@ -80,8 +90,8 @@ export interface UnlockJournalRow {
 export interface LockerPort {
   deposit(riderId: string): Promise<DepositOutcome>;
   retrieve(riderId: string): Promise<RetrieveOutcome>;
-  /** Maintenance opens a compartment with a reason (`locker.forced_open`); `inTx` runs in its transaction (the audit). */
-  forceOpen(compartment: string, reason: string, by: string, inTx?: (t: LedgerTx) => void): Promise<{ ok: true } | { ok: false; error: 'unknown_compartment' | 'locker_unavailable'; message: string }>;
+  /** Maintenance opens a compartment with a reason (`locker.forced_open`); `audit` is written in its transaction. */
+  forceOpen(compartment: string, reason: string, by: string, audit?: AuditRecord): Promise<{ ok: true } | { ok: false; error: 'unknown_compartment' | 'locker_unavailable'; message: string }>;
   /** The compartment a rider holds, if any (rider status). */
   holdingOf(riderId: string): { compartment: string; since: number | null } | null;
   /** Overdue holdings and doors left open (the jobs call this). */

@@ -21,8 +21,9 @@ import { createServer, type Server } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { TOPICS, decodePayload, devicePrefix, isDeviceId, topicFor, type TopicName } from '../../protocol/index.ts';
-import type { DeviceHealth } from '../core/health.ts';
+import type { DeviceHealthReporter } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
+import { Emitter } from '../emitter.ts';
 import { duplexPair } from './duplex-pair.ts';
 import { BROKER_LIMITS, MqttFrameGuard, type BrokerLimits } from './mqtt-guard.ts';
 
@@ -40,7 +41,7 @@ export interface BrokerOptions {
   devices: readonly BrokerDevice[];
   logger: Logger;
   /** Refusals are counted against the device (`acl_refused`, `auth_refused`) when it is registered here. */
-  health?: DeviceHealth;
+  health?: DeviceHealthReporter;
   /** Only for the Nagle comparison in the bench; the station always runs with no-delay. */
   noDelay?: boolean;
   /** What one client may make the broker hold (issue 11); config `mqtt.*`, defaults `BROKER_LIMITS`. */
@@ -121,7 +122,7 @@ export class Broker implements MqttBus {
   private readonly connections = new Set<Duplex>();
   private readonly passwords: Map<string, Buffer>;
   private readonly connectPackets = new WeakMap<Client, ConnectPacket>();
-  private readonly refusalListeners = new Set<(r: Refusal) => void>();
+  private readonly refused: Emitter<[Refusal]>;
   private readonly log: Logger;
   /** Refusals since start, by kind (also in health for registered devices). */
   readonly refusals: Record<RefusalKind, number> = { auth: 0, publish: 0, subscribe: 0, will: 0, connection: 0, client_id_conflict: 0 };
@@ -134,6 +135,7 @@ export class Broker implements MqttBus {
     this.passwords = new Map(opts.devices.map((d) => [d.id, digest(d.password)]));
     this.log = opts.logger.child({ module: 'mqtt-broker' });
     this.limits = { ...BROKER_LIMITS, ...opts.limits };
+    this.refused = new Emitter('mqtt-refusal', this.log);
   }
 
   get port(): number | undefined {
@@ -148,8 +150,7 @@ export class Broker implements MqttBus {
   }
 
   onRefusal(listener: (r: Refusal) => void): () => void {
-    this.refusalListeners.add(listener);
-    return () => this.refusalListeners.delete(listener);
+    return this.refused.on(listener);
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -326,7 +327,7 @@ export class Broker implements MqttBus {
       const counter = r.kind === 'auth' ? 'auth_refused' : r.kind === 'connection' ? 'connection_refused' : r.kind === 'client_id_conflict' ? 'client_id_conflict' : 'acl_refused';
       this.opts.health.count(r.clientId, counter);
     }
-    for (const l of this.refusalListeners) l(r);
+    this.refused.emit(r);
   }
 
   private authenticate(

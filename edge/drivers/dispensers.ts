@@ -20,17 +20,21 @@ import {
   encodePayload,
   parseTopic,
   topicFor,
+  answerOf,
   type Compartment,
+  type DispenseAnswer,
   type DispenseEvent,
+  type QueryAnswer,
   type TelemetryPayload,
 } from '../../protocol/index.ts';
-import type { DeviceHealth } from '../core/health.ts';
+import type { DeviceHealthReporter, DispenseRequest, DispenserPort, DispenserState, FinalDispenseEvent } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
+import { Emitter } from '../emitter.ts';
 import type { MqttBus } from './broker.ts';
 
 export interface DispenserDriverOptions {
   bus: MqttBus;
-  health: DeviceHealth;
+  health: DeviceHealthReporter;
   logger: Logger;
   /** Configured dispensers (config `dispensers`); others are ignored. */
   dispensers: ReadonlyArray<{ id: string }>;
@@ -51,39 +55,6 @@ export const DEFAULT_TEMPERATURE_RANGE_C: Record<Compartment, { min: number; max
   cold: { min: 1, max: 12 },
 };
 
-/** The final answer to a dispense, or `timeout` when none came in time. */
-export type DispenseAnswer =
-  | { result: 'dropped' }
-  | { result: 'rejected'; reason: string }
-  | { result: 'failed'; reason: string }
-  | { result: 'indeterminate' }
-  | { result: 'timeout' };
-
-/** The answer to a query: the stored outcome, `unknown` (never seen) or `timeout`. */
-export type QueryAnswer = DispenseAnswer | { result: 'unknown' };
-
-export interface DispenseRequest {
-  /** The claim id, also the command id (SPEC §5 rule 1). */
-  id: string;
-  dispenserId: string;
-  compartment: Compartment;
-  /** Wall-clock ms after which the device must refuse (SPEC §5 rule 3). */
-  expiresAt: number;
-}
-
-export interface DispenserState {
-  id: string;
-  /** Last status said online and nothing since said otherwise (health has the silence rule). */
-  online: boolean;
-  fw?: string;
-  stock?: Record<Compartment, number>;
-  tempC?: Record<Compartment, number>;
-  door?: 'open' | 'closed';
-  /** Faults as the device reported them. */
-  deviceFaults: string[];
-  telemetryTs?: number;
-}
-
 interface Waiter {
   kind: 'dispense' | 'query';
   dispenserId: string;
@@ -92,32 +63,12 @@ interface Waiter {
   resend?: () => void;
 }
 
-type FinalEvent = DispenseEvent & { result: 'dropped' | 'rejected' | 'failed' | 'indeterminate' };
-
-/** A device's final (or query) answer; undefined for `accepted`, which is not an answer. */
-export function answerOf(evt: DispenseEvent): QueryAnswer | undefined {
-  switch (evt.result) {
-    case 'dropped':
-      return { result: 'dropped' };
-    case 'rejected':
-      return { result: 'rejected', reason: evt.reason ?? 'unspecified' };
-    case 'failed':
-      return { result: 'failed', reason: evt.reason ?? 'unspecified' };
-    case 'indeterminate':
-      return { result: 'indeterminate' };
-    case 'unknown':
-      return { result: 'unknown' };
-    case 'accepted':
-      return undefined;
-  }
-}
-
-export class DispenserDriver {
+export class DispenserDriver implements DispenserPort {
   private readonly states = new Map<string, DispenserState>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly unsubscribes: Array<() => Promise<void>> = [];
-  private readonly eventListeners = new Set<(dispenserId: string, evt: FinalEvent) => void>();
-  private readonly onlineListeners = new Set<(dispenserId: string) => void>();
+  private readonly unclaimed: Emitter<[dispenserId: string, evt: FinalDispenseEvent]>;
+  private readonly online: Emitter<[dispenserId: string]>;
   private readonly log: Logger;
   readonly telemetryIntervalMs: number;
   readonly dispenseTimeoutMs: number;
@@ -126,6 +77,8 @@ export class DispenserDriver {
 
   constructor(private readonly opts: DispenserDriverOptions) {
     this.log = opts.logger.child({ module: 'dispensers' });
+    this.unclaimed = new Emitter('dispenser-unclaimed-event', this.log);
+    this.online = new Emitter('dispenser-online', this.log);
     this.telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
     this.dispenseTimeoutMs = opts.dispenseTimeoutMs ?? 8000;
     this.queryTimeoutMs = opts.queryTimeoutMs ?? 3000;
@@ -165,15 +118,13 @@ export class DispenserDriver {
   }
 
   /** Final `evt/dispense` that no dispense or query was waiting for. */
-  onUnclaimedEvent(listener: (dispenserId: string, evt: FinalEvent) => void): () => void {
-    this.eventListeners.add(listener);
-    return () => this.eventListeners.delete(listener);
+  onUnclaimedEvent(listener: (dispenserId: string, evt: FinalDispenseEvent) => void): () => void {
+    return this.unclaimed.on(listener);
   }
 
   /** The device announced itself online (connect, reconnect, restart). */
   onOnline(listener: (dispenserId: string) => void): () => void {
-    this.onlineListeners.add(listener);
-    return () => this.onlineListeners.delete(listener);
+    return this.online.on(listener);
   }
 
   /** Dispense waits in progress (for drain and tests). */
@@ -292,7 +243,7 @@ export class DispenserDriver {
       state.online = true;
       this.opts.health.seen(state.id);
       this.resendPending(state.id);
-      for (const l of this.onlineListeners) l(state.id);
+      this.online.emit(state.id);
     } else {
       // Either a clean shutdown or the broker publishing the last will: both mean gone.
       state.online = false;
@@ -344,7 +295,7 @@ export class DispenserDriver {
     for (const w of waiters) w.finish(answer);
     if (waiters.length === 0) {
       this.log.info({ claimId: evt.id, dispenserId: state.id, result: evt.result }, 'final event with nobody waiting');
-      for (const l of this.eventListeners) l(state.id, evt as FinalEvent);
+      this.unclaimed.emit(state.id, evt as FinalDispenseEvent);
     }
   }
 

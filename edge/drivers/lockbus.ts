@@ -15,14 +15,16 @@
  */
 import { PROFILE_8A80, type BoardProfile } from '../../protocol/lockboard/index.ts';
 import type { Clock } from '../../protocol/time.ts';
-import type { DeviceHealth } from '../core/health.ts';
+import type { DeviceHealthReporter, LockBusError, LockBusEvent, LockPort, UnlockResult } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
-import type { ExchangeError, ExchangeOutcome } from './lockbus/exchange.ts';
+import { Emitter } from '../emitter.ts';
+import type { ExchangeOutcome } from './lockbus/exchange.ts';
 import type { BindingInterface } from './lockbus/open-port.ts';
 import { SerialQueue, type Priority } from './lockbus/queue.ts';
-import { LockBusWire, boardDeviceId } from './lockbus/wire.ts';
+import { DEFAULT_BAUD_RATE, boardDeviceId } from '../../protocol/index.ts';
+import { LockBusWire } from './lockbus/wire.ts';
 
-export { boardDeviceId };
+export type { LockBusError, LockBusEvent, UnlockResult };
 
 export interface LockBusTimeouts {
   /** Per attempt (SPEC §6: a board answers within 1 s). Default 1000. */
@@ -50,26 +52,14 @@ export interface LockBusOptions {
   profile?: BoardProfile;
   boards: ReadonlyArray<{ address: number; locks?: number }>;
   logger: Logger;
-  health: DeviceHealth;
+  health: DeviceHealthReporter;
   clock: Clock;
   timeouts?: LockBusTimeouts;
   /** Poll door states on a timer (default true); tests may poll by hand with `pollNow()`. */
   poll?: boolean;
 }
 
-export type LockBusError = ExchangeError | 'unknown_board';
 export type Result<T> = { ok: true; value: T } | { ok: false; error: LockBusError };
-
-/** What an unlock did, as far as the board's replies and a verifying query tell. */
-export type UnlockResult =
-  | { kind: 'opened'; confirmedBy: 'query' | 'reply' }
-  | { kind: 'stayed_shut'; unlockReplied: boolean }
-  | { kind: 'no_answer'; error: LockBusError };
-
-export type LockBusEvent =
-  /** After each query-all (every poll), and when a single query or unlock changed a door. */
-  | { type: 'doors'; bus: string; board: number; open: boolean[]; changed: number[]; source: 'poll' | 'query' | 'unlock' }
-  | { type: 'reachability'; bus: string; board: number; reachable: boolean };
 
 interface BoardState {
   address: number;
@@ -82,7 +72,7 @@ interface BoardState {
   lastPollMono: number;
 }
 
-export class LockBus {
+export class LockBus implements LockPort {
   readonly id: string;
   readonly profile: BoardProfile;
   private readonly boards = new Map<number, BoardState>();
@@ -90,7 +80,7 @@ export class LockBus {
   private readonly t: Required<LockBusTimeouts>;
   private readonly wire: LockBusWire;
   private readonly queue = new SerialQueue();
-  private readonly listeners = new Set<(e: LockBusEvent) => void>();
+  private readonly events: Emitter<[LockBusEvent]>;
   private pollTimer: NodeJS.Timeout | undefined;
   private running = false;
 
@@ -98,6 +88,7 @@ export class LockBus {
     this.id = opts.id ?? opts.path;
     this.profile = opts.profile ?? PROFILE_8A80;
     this.log = opts.logger.child({ module: 'lockboard', port: opts.path });
+    this.events = new Emitter('lock-bus', this.log);
     const t = opts.timeouts ?? {};
     this.t = {
       replyTimeoutMs: t.replyTimeoutMs ?? 1000,
@@ -122,7 +113,7 @@ export class LockBus {
     }
     this.wire = new LockBusWire({
       path: opts.path,
-      baudRate: opts.baudRate ?? 9600,
+      baudRate: opts.baudRate ?? DEFAULT_BAUD_RATE,
       binding: opts.binding,
       profile: this.profile,
       log: this.log,
@@ -166,8 +157,7 @@ export class LockBus {
   // ---- public operations --------------------------------------------------------------------
 
   on(listener: (e: LockBusEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.on(listener);
   }
 
   get addresses(): number[] {
@@ -321,12 +311,6 @@ export class LockBus {
   }
 
   private emit(e: LockBusEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.log.error({ err, event: e.type }, 'lock bus listener failed');
-      }
-    }
+    this.events.emit(e);
   }
 }

@@ -4,7 +4,8 @@
  * discarded with a warning; empty lines are ignored. The port is reopened with backoff when it
  * fails or goes away (a USB scanner unplugged and plugged back).
  */
-import type { DeviceHealth } from '../core/health.ts';
+import { DEFAULT_BAUD_RATE } from '../../protocol/index.ts';
+import type { DeviceHealthReporter } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
 import type { BindingInterface } from './lockbus/open-port.ts';
 import { ReopeningPort } from './reopening-port.ts';
@@ -91,7 +92,7 @@ export interface ScannerReaderOptions {
   /** Called with each code, in order. */
   onCode: (code: string) => void;
   /** When given, the scanner is a device in health (`scanner`): counters and online/offline. */
-  health?: DeviceHealth;
+  health?: DeviceHealthReporter;
   deviceId?: string;
   maxLineBytes?: number;
   /** Reopen backoff after the port fails or closes. Defaults 500 → 10 000. */
@@ -113,7 +114,7 @@ export class ScannerReader {
     this.deviceId = opts.deviceId ?? 'scanner';
     this.port = new ReopeningPort({
       path: opts.path,
-      baudRate: opts.baudRate ?? 9600,
+      baudRate: opts.baudRate ?? DEFAULT_BAUD_RATE,
       binding: opts.binding,
       name: 'scanner',
       log: this.log,

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import qrcode from 'qrcode-generator';
-import type { AppContext, TypedApp } from '../api/app.ts';
+import type { AppContext, TypedApp } from '../api/context.ts';
 import { apiError } from '../api/errors.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

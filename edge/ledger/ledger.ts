@@ -14,11 +14,13 @@ import {
   serviceDayOf,
   verifyChain,
   type Clock,
+  type EventDataOf,
   type EventType,
   type ServiceDay,
   type StationEvent,
 } from '../../protocol/index.ts';
 import type { Logger } from '../log.ts';
+import { Emitter } from '../emitter.ts';
 import { migrate } from './migrations.ts';
 
 /** Raised when the ledger cannot record: the station must refuse, never act unrecorded. */
@@ -67,7 +69,7 @@ export interface LedgerTx {
   /** Wall-clock ms read once for the whole transaction. */
   readonly now: number;
   readonly day: ServiceDay;
-  append(type: EventType, data: Record<string, unknown>, opts?: AppendOptions): StationEvent;
+  append<T extends EventType>(type: T, data: EventDataOf<T>, opts?: AppendOptions): StationEvent;
 }
 
 interface EventRow {
@@ -97,7 +99,8 @@ export class Ledger {
     setMeta: Statement;
     firstEvent: Statement;
   };
-  private readonly listeners = new Set<(e: StationEvent) => void>();
+  /** After each committed event; a listener that throws is logged and counted, the commit stands. */
+  private readonly committed: Emitter<[StationEvent]>;
   /** One transaction wrapper, made once (better-sqlite3 wraps BEGIN IMMEDIATE … COMMIT). */
   private readonly runTx: ReturnType<Db['transaction']>;
   /** Service day of the current minute: a zone's offset never changes inside a minute. */
@@ -109,6 +112,7 @@ export class Ledger {
     this.timezone = opts.timezone;
     this.path = opts.path;
     this.logger = opts.logger;
+    this.committed = new Emitter('ledger', opts.logger);
     this.runTx = db.transaction((body: () => unknown) => body());
     this.stmts = {
       head: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
@@ -185,19 +189,23 @@ export class Ledger {
       if (err instanceof LedgerUnavailableError) this.logger?.error({ err: e }, err.message);
       throw err;
     }
-    for (const e of appended) for (const l of this.listeners) l(e);
+    for (const e of appended) this.committed.emit(e);
     return result;
   }
 
   /** Append one event in its own transaction. */
-  append(type: EventType, data: Record<string, unknown>, opts?: AppendOptions): StationEvent {
+  append<T extends EventType>(type: T, data: EventDataOf<T>, opts?: AppendOptions): StationEvent {
     return this.tx((t) => t.append(type, data, opts));
   }
 
-  /** Called after each committed event (the uploader's nudge, metrics). */
+  /** Listener calls that threw since start (logged; the commits they followed stand). */
+  get listenerErrors(): number {
+    return this.committed.errors;
+  }
+
+  /** Called after each committed event (the uploader's nudge, metrics); a listener that throws cannot undo or fail the commit. */
   onEvent(listener: (e: StationEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.committed.on(listener);
   }
 
   private readHead(): { seq: number; hash: string } {

@@ -226,7 +226,7 @@ export class QuotaLedger {
     const base = { claimId, riderId: claim.riderId };
     // Events keep the claim's own service day, so a late resolution counts on the day of the claim.
     const day = { day: claim.day };
-    if (from === 'unknown') {
+    if (from === 'unknown' && to !== 'unknown') {
       t.append('claim.resolved', { ...base, outcome: to, ...(detail.by ? { by: detail.by } : {}) }, day);
     }
     if (to === 'committed') {

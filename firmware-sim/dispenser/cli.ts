@@ -1,7 +1,7 @@
 /**
  * `npm run sim -- dispenser --url mqtt://127.0.0.1:1883 --id disp-1 --password <secret>
  *  [--stock 40] [--faults <profile>]` (SPEC §11), plus a console on standard input for live
- * fault injection (`help` lists the commands; the README's Dispensers section describes them).
+ * fault injection (`help` lists the commands; docs/dispensers.md, Simulator, describes them).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

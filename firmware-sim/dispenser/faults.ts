@@ -11,7 +11,7 @@
  */
 import { faultProfile, parseFaultProfile as parseSharedProfile, type FaultProfile as SharedProfile } from '../faults.ts';
 
-/** Faults that apply to one vend. Each maps to a SPEC §5 outcome (see `the README's Dispensers section`). */
+/** Faults that apply to one vend. Each maps to a SPEC §5 outcome (see docs/dispensers.md, Simulator). */
 export const VEND_FAULTS = [
   'out_of_stock', // rejected: out_of_stock
   'door_open', // rejected: door_open

@@ -287,7 +287,7 @@ export class DispenserSimulator extends EventEmitter {
   }
 
   private onRestock(restock: RestockCommand): void {
-    // `count` bottles were added to the compartment (the README's Dispensers section).
+    // `count` bottles were added to the compartment (docs/dispensers.md, Simulator).
     this.stock[restock.compartment] += restock.count;
     this.log('info', 'restocked', { id: this.id, ...restock, stock: this.stock[restock.compartment] });
     this.publishTelemetry();

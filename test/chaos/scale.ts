@@ -5,7 +5,7 @@ export function scaled(full: number, short: number): number {
   return SHORT ? short : full;
 }
 
-/** One summary line per chaos test, for the README (greppable: starts with "chaos:"). */
+/** One summary line per chaos test, for docs/reliability.md (greppable: starts with "chaos:"). */
 export function summary(name: string, figures: Record<string, string | number>): string {
   const line = `chaos: ${name} — ${Object.entries(figures)
     .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`)

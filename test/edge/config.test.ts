@@ -98,7 +98,7 @@ describe('station config', () => {
         '/cloud/url: must be an http(s) URL, e.g. "https://cloud.example"',
         '/lockers/doorLeftOpenMs: must be an integer 1000–3600000',
         '/logLevel: must be one of fatal, error, warn, info, debug, trace, silent',
-        "/colour: unknown key (check the spelling against the README's configuration table)",
+        "/colour: unknown key (check the spelling against the configuration table in docs/station.md)",
       ]),
     );
     // One message per key.

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JumpableClock } from '../helpers/clock.ts';
 import { call } from './http.ts';
 import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
+import { heartbeat } from '../helpers/events.ts';
 
 const clock = new JumpableClock();
 let h: Harness;
@@ -50,7 +51,7 @@ describe('station jobs', () => {
 
   it('prunes only events the cloud acknowledged and that are older than the retention, keeping the chain checkable', () => {
     const ledger = h.station.ledger;
-    for (let i = 0; i < 5; i++) ledger.append('station.heartbeat', { i });
+    for (let i = 0; i < 5; i++) ledger.append('station.heartbeat', heartbeat({ uptimeS: i }));
     const head = ledger.head().seq;
     ledger.setAckedSeq(head - 2);
     const saved = clock.offsetMs;
@@ -68,7 +69,7 @@ describe('station jobs', () => {
 
   it('never prunes unacknowledged events, however old', () => {
     const ledger = h.station.ledger;
-    ledger.append('station.heartbeat', { late: true });
+    ledger.append('station.heartbeat', heartbeat({ uptimeS: 999 }));
     const before = ledger.eventsAfter(0, 1000).length;
     clock.offsetMs += 365 * 86_400_000;
     try {
@@ -142,7 +143,7 @@ describe('station jobs', () => {
       ledger: h.station.ledger,
       claims: h.station.claims,
       lockers: h.station.lockers,
-      heartbeatData: () => ({}),
+      heartbeatData: () => heartbeat(),
     });
     jobs.start();
     await jobs.stop();

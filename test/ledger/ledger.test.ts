@@ -5,6 +5,7 @@ import { ManualClock, verifyChain, type StationEvent } from '../../protocol/inde
 import { Ledger, LedgerUnavailableError } from '../../edge/ledger/ledger.ts';
 import { QuotaLedger } from '../../edge/ledger/quota-ledger.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { bigHeartbeat, heartbeat } from '../helpers/events.ts';
 
 // 2026-11-23 10:00 in Shanghai.
 const T0 = Date.parse('2026-11-23T02:00:00.000Z');
@@ -98,7 +99,7 @@ describe('the station ledger', () => {
   it('keeps an unbroken hash chain with contiguous sequence numbers', () => {
     for (let i = 0; i < 50; i++) {
       quota.checkin(`r${i}`);
-      ledger.append('station.heartbeat', { i });
+      ledger.append('station.heartbeat', heartbeat({ uptimeS: i }));
     }
     const events = allEvents();
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
@@ -110,17 +111,17 @@ describe('the station ledger', () => {
     quota.checkin('r1');
     expect(() =>
       ledger.tx((t) => {
-        t.append('station.heartbeat', {});
+        t.append('station.heartbeat', heartbeat());
         throw new Error('boom');
       }),
     ).toThrow('boom');
     expect(ledger.head().seq).toBe(1);
-    ledger.append('station.heartbeat', {});
+    ledger.append('station.heartbeat', heartbeat());
     expect(ledger.verifyStoredChain().ok).toBe(true);
   });
 
   it('never prunes an event the cloud has not acknowledged, and keeps the chain checkable', () => {
-    for (let i = 0; i < 10; i++) ledger.append('station.heartbeat', { i });
+    for (let i = 0; i < 10; i++) ledger.append('station.heartbeat', heartbeat({ uptimeS: i }));
     clock.advance(40 * DAY);
     expect(ledger.pruneAcknowledged(clock.now())).toBe(0);
     ledger.setAckedSeq(6);
@@ -128,13 +129,13 @@ describe('the station ledger', () => {
     expect(ledger.eventsAfter(0, 100).map((e) => e.seq)).toEqual([7, 8, 9, 10]);
     ledger.setAckedSeq(10);
     expect(ledger.pruneAcknowledged(clock.now())).toBe(3); // the newest event always stays
-    ledger.append('station.heartbeat', {});
+    ledger.append('station.heartbeat', heartbeat());
     expect(ledger.head().seq).toBe(11);
     expect(ledger.verifyStoredChain()).toEqual({ ok: true, events: 2, headSeq: 11 });
   });
 
   it('acknowledgements only move forward and never past the head', () => {
-    ledger.append('station.heartbeat', {});
+    ledger.append('station.heartbeat', heartbeat());
     ledger.setAckedSeq(5);
     expect(ledger.ackedSeq()).toBe(1);
     ledger.setAckedSeq(0);
@@ -162,7 +163,7 @@ describe('the station ledger', () => {
     // Every claim that was granted is on disk; the refused one left nothing behind.
     expect(quota.countByStatus().dispensing).toBe(granted.length);
     for (const id of granted) expect(quota.getClaim(id)?.status).toBe('dispensing');
-    expect(() => ledger.append('station.heartbeat', { pad: 'x'.repeat(5000) })).toThrow(LedgerUnavailableError);
+    expect(() => ledger.append('station.heartbeat', bigHeartbeat(5000))).toThrow(LedgerUnavailableError);
     expect(ledger.verifyStoredChain().ok).toBe(true);
   });
 
@@ -203,7 +204,7 @@ describe('the station ledger', () => {
     const old = process.umask(0o022);
     try {
       const other = Ledger.open({ path: `${tmp.dir}/private/station.db`, clock, timezone: 'Asia/Shanghai' });
-      other.append('station.heartbeat', {});
+      other.append('station.heartbeat', heartbeat());
       await other.backup(`${tmp.dir}/nightly/station.db`);
       other.close();
       const mode = (p: string) => statSync(`${tmp.dir}/${p}`).mode & 0o777;

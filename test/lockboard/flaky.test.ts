@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsOf, rig, type Rig } from './harness.ts';
-import { boardDeviceId } from '../../edge/drivers/lockbus.ts';
+import { boardDeviceId } from '../../protocol/index.ts';
 
 let r: Rig;
 afterEach(async () => {

@@ -11,7 +11,8 @@ import { PROFILE_KERONG_CU16, hex, type LockRequest } from '../../protocol/lockb
 import { Ledger } from '../../edge/ledger/ledger.ts';
 import { DeviceHealth } from '../../edge/core/health.ts';
 import { silentLogger } from '../../edge/log.ts';
-import { LockBus, boardDeviceId, type LockBusEvent, type LockBusTimeouts } from '../../edge/drivers/lockbus.ts';
+import { boardDeviceId } from '../../protocol/index.ts';
+import { LockBus, type LockBusEvent, type LockBusTimeouts } from '../../edge/drivers/lockbus.ts';
 import { resolveConfig } from '../../edge/config.ts';
 import { createMockLine, type ByteLink, type MockLine } from '../../firmware-sim/lockboard/link.ts';
 import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim.ts';
@@ -266,7 +267,8 @@ describe('a station on Kerong boards', () => {
     });
     try {
       expect(station.lockers.compartments()).toHaveLength(16);
-      for (let i = 0; i < 100 && !station.health.usable('lockboard-1'); i++) await new Promise((r) => setTimeout(r, 20));
+      // Up to 5 s: on a loaded machine the first poll of a fresh station can take a while.
+      for (let i = 0; i < 250 && !station.health.usable('lockboard-1'); i++) await new Promise((r) => setTimeout(r, 20));
       expect(station.health.usable('lockboard-1')).toBe(true);
       expect(await station.lockers.deposit('rider-k')).toEqual({ kind: 'deposited', compartment: '1-1' });
       expect(sim.door(1, 1)).toBe('open');

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { rig, type Rig } from './harness.ts';
-import { boardDeviceId } from '../../edge/drivers/lockbus.ts';
+import { boardDeviceId } from '../../protocol/index.ts';
 import type { LockRequest } from '../../protocol/lockboard/index.ts';
 
 let r: Rig;

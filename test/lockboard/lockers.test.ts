@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsOf, manualClock, rig, type Rig } from './harness.ts';
-import { boardDeviceId } from '../../edge/drivers/lockbus.ts';
+import { boardDeviceId } from '../../protocol/index.ts';
 
 let r: Rig;
 afterEach(async () => {

@@ -8,7 +8,8 @@ import { runControlCommand } from '../../firmware-sim/lockboard/control.ts';
 import { parseBoards } from '../../firmware-sim/lockboard/cli.ts';
 import { ALL_SIM_FAULTS, WIRE_FAULTS } from '../../firmware-sim/lockboard/faults.ts';
 import { LockBoardSim } from '../../firmware-sim/lockboard/sim.ts';
-import { LockBus, boardDeviceId, type LockBusEvent } from '../../edge/drivers/lockbus.ts';
+import { boardDeviceId } from '../../protocol/index.ts';
+import { LockBus, type LockBusEvent } from '../../edge/drivers/lockbus.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { rig, type Rig } from './harness.ts';
 

@@ -9,7 +9,8 @@ import { ensureSocat, openPtyPair, type PtyPair } from '../../firmware-sim/lockb
 import { openSerialLink, type SerialLink } from '../../firmware-sim/lockboard/link.ts';
 import { LockBoardSim } from '../../firmware-sim/lockboard/sim.ts';
 import { ScannerSim } from '../../firmware-sim/scanner/sim.ts';
-import { LockBus, boardDeviceId } from '../../edge/drivers/lockbus.ts';
+import { boardDeviceId } from '../../protocol/index.ts';
+import { LockBus } from '../../edge/drivers/lockbus.ts';
 import { ScannerReader } from '../../edge/drivers/scanner.ts';
 import { LockerService } from '../../edge/core/lockers.ts';
 import { DeviceHealth } from '../../edge/core/health.ts';

@@ -5,6 +5,7 @@ import type { Ledger } from '../../edge/ledger/ledger.ts';
 import type { RunningCloud } from '../../cloud/server.ts';
 import { bearer, silent, tempDir, TOKENS } from '../cloud/helpers.ts';
 import { cloudConfig, cloudOn, openLedger, until } from './harness.ts';
+import { heartbeat } from '../helpers/events.ts';
 
 const FAST = { initialBackoffMs: 10, maxBackoffMs: 100, idlePollMs: 60_000, requestTimeoutMs: 5_000 };
 
@@ -49,7 +50,7 @@ describe('edge uploader against the real ledger and cloud (SPEC §9)', () => {
     for (let slot = 0; slot < 7 * 24 * 6; slot++) {
       clock.advance(10 * 60_000);
       ledger.tx((t) => {
-        t.append('station.heartbeat', { uptimeS: slot * 600, backlog: ledger.backlog() });
+        t.append('station.heartbeat', heartbeat({ uptimeS: slot * 600, backlog: ledger.backlog() }));
         for (let k = 0; k < 9; k++) {
           const riderId = `r${(slot * 9 + k) % 300}`;
           if (k === 0) t.append('checkin', { riderId, windowFrom: t.day, windowTo: t.day });
@@ -97,7 +98,7 @@ describe('edge uploader against the real ledger and cloud (SPEC §9)', () => {
     cleanup.push(() => cloud.stop());
     const dir = tempDir('ws-edge-restart-');
     const first = openLedger(undefined, dir);
-    for (let i = 0; i < 600; i++) first.ledger.append('station.heartbeat', { uptimeS: i });
+    for (let i = 0; i < 600; i++) first.ledger.append('station.heartbeat', heartbeat({ uptimeS: i }));
     // The daemon stops (SIGTERM) while its third upload is on the wire.
     let posts = 0;
     let stopping: Promise<void> | null = null;
@@ -149,7 +150,7 @@ describe('edge uploader against the real ledger and cloud (SPEC §9)', () => {
     cleanup.push(() => cloud.stop());
     const { ledger } = openLedger();
     cleanup.push(() => ledger.close());
-    for (let i = 0; i < 30; i++) ledger.append('station.heartbeat', { uptimeS: i });
+    for (let i = 0; i < 30; i++) ledger.append('station.heartbeat', heartbeat({ uptimeS: i }));
     // The station believes seq 20 was acknowledged, but this cloud holds nothing (restored from an old backup).
     ledger.setAckedSeq(20);
     const up = uploader(ledger, cloud, { batchSize: 7 });
@@ -165,7 +166,7 @@ describe('edge uploader against the real ledger and cloud (SPEC §9)', () => {
     cleanup.push(() => cloud.stop());
     const { ledger } = openLedger();
     cleanup.push(() => ledger.close());
-    for (let i = 0; i < 10; i++) ledger.append('station.heartbeat', { uptimeS: i });
+    for (let i = 0; i < 10; i++) ledger.append('station.heartbeat', heartbeat({ uptimeS: i }));
     ledger.db.prepare('UPDATE events SET data = ? WHERE seq = 4').run(JSON.stringify({ uptimeS: 999 }));
     const up = uploader(ledger, cloud);
     up.start();
@@ -181,7 +182,7 @@ describe('edge uploader against the real ledger and cloud (SPEC §9)', () => {
     cleanup.push(() => cloud.stop());
     const { ledger } = openLedger();
     cleanup.push(() => ledger.close());
-    ledger.append('station.heartbeat', { uptimeS: 1 });
+    ledger.append('station.heartbeat', heartbeat({ uptimeS: 1 }));
     const up = uploader(ledger, cloud, { token: TOKENS['dn-002'] });
     up.start();
     await until(() => up.status().lastError?.code === 'forbidden', 5_000, 'the refusal');
@@ -191,7 +192,7 @@ describe('edge uploader against the real ledger and cloud (SPEC §9)', () => {
   it('stops promptly in the middle of a long backoff', async () => {
     const { ledger } = openLedger();
     cleanup.push(() => ledger.close());
-    ledger.append('station.heartbeat', { uptimeS: 1 });
+    ledger.append('station.heartbeat', heartbeat({ uptimeS: 1 }));
     const up = uploader(ledger, { url: 'http://127.0.0.1:9' }, { initialBackoffMs: 60_000, maxBackoffMs: 60_000 });
     up.start();
     await until(() => up.status().consecutiveFailures >= 1, 5_000);

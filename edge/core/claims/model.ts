@@ -3,7 +3,7 @@
  * claim means to the API, and when a device's `unknown` answer proves a claim was never acted on.
  */
 import type { Compartment } from '../../../protocol/index.ts';
-import type { DispenserDriver } from '../../drivers/dispensers.ts';
+import type { DispenserPort } from '../device-ports.ts';
 import type { Claim } from '../../ledger/quota-ledger.ts';
 import type { DeviceHealth } from '../health.ts';
 import type { ClaimOutcome } from '../ports.ts';
@@ -29,7 +29,7 @@ export type DispenserPick = { kind: 'ok'; dispenserId: string } | { kind: 'refus
  */
 export function pickDispenser(
   compartment: Compartment,
-  driver: Pick<DispenserDriver, 'ids' | 'state'>,
+  driver: Pick<DispenserPort, 'ids' | 'state'>,
   health: Pick<DeviceHealth, 'usable' | 'get'>,
 ): DispenserPick {
   const usable = driver.ids().filter((id) => health.usable(id));
@@ -53,7 +53,7 @@ export type ServingState = 'ok' | 'empty' | 'unavailable';
 
 export function servingState(
   compartment: Compartment,
-  driver: Pick<DispenserDriver, 'ids' | 'state'>,
+  driver: Pick<DispenserPort, 'ids' | 'state'>,
   health: Pick<DeviceHealth, 'usable' | 'get'>,
 ): ServingState {
   const usable = driver.ids().filter((id) => health.usable(id));

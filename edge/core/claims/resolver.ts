@@ -4,7 +4,8 @@
  * stored final outcome settles the claim; `indeterminate` (power lost mid-vend: the device
  * itself cannot tell) marks it for maintenance, the quota stays held.
  */
-import { answerOf, type DispenserDriver, type QueryAnswer } from '../../drivers/dispensers.ts';
+import { answerOf } from '../../../protocol/index.ts';
+import type { DispenserPort, QueryAnswer } from '../device-ports.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { Claim, QuotaLedger } from '../../ledger/quota-ledger.ts';
 import type { Logger } from '../../log.ts';
@@ -14,7 +15,7 @@ import * as store from './store.ts';
 
 export interface UnknownClaimResolverDeps {
   quota: QuotaLedger;
-  driver: DispenserDriver;
+  driver: DispenserPort;
   health: DeviceHealth;
   log: Logger;
   /** Resolve unknown claims automatically when their dispenser comes back (default true). */

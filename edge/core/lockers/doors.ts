@@ -5,7 +5,8 @@
  * reading open at once is one `feedback_suspect` fault instead (inverted or broken feedback).
  */
 import type { Clock } from '../../../protocol/time.ts';
-import { boardDeviceId, type LockBusEvent } from '../../drivers/lockbus.ts';
+import { boardDeviceId } from '../../../protocol/index.ts';
+import type { LockBusEvent } from '../device-ports.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import type { Logger } from '../../log.ts';
 import type { DeviceHealth } from '../health.ts';

@@ -2,7 +2,7 @@
  * The locker service's in-memory model of a compartment and its holding, and the pure
  * decisions about it: is an open door explained, is a timer due, what the view shows.
  */
-import type { LockBus } from '../../drivers/lockbus.ts';
+import type { LockPort } from '../device-ports.ts';
 import type { LockerView } from '../ports.ts';
 import type { Phase } from './store.ts';
 
@@ -19,7 +19,7 @@ export interface Holding {
 
 export interface Compartment {
   name: string;
-  bus: LockBus;
+  bus: LockPort;
   board: number;
   lock: number;
   deviceId: string;
@@ -34,7 +34,7 @@ export interface Compartment {
   expectOpenUntilMono: number;
 }
 
-export function newCompartment(bus: LockBus, board: number, lock: number, deviceId: string): Compartment {
+export function newCompartment(bus: LockPort, board: number, lock: number, deviceId: string): Compartment {
   return {
     name: `${board}-${lock}`,
     bus,

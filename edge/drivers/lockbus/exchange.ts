@@ -5,8 +5,10 @@
  * corrupted or not at all).
  */
 import { decodeReply, fieldOffset, frameLength, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index.ts';
+import type { LockBusError } from '../../core/device-ports.ts';
 
-export type ExchangeError = 'timeout' | 'bad_frame' | 'port_closed' | 'stopped';
+/** Why an exchange gave no answer (the lock port's errors but `unknown_board`, which the bus decides). */
+export type ExchangeError = Exclude<LockBusError, 'unknown_board'>;
 
 export type ExchangeOutcome = { ok: true; reply: LockReply } | { ok: false; error: ExchangeError };
 

@@ -4,17 +4,13 @@
  * per-board error counters. The bus above it (lockbus.ts) decides what to ask and what the
  * answers mean for boards and doors.
  */
-import { FrameParser, encodeRequest, hex, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index.ts';
-import type { DeviceHealth } from '../../core/health.ts';
+import { FrameParser, boardDeviceId, encodeRequest, hex, type BoardProfile, type LockReply, type LockRequest } from '../../../protocol/lockboard/index.ts';
+import type { DeviceHealthReporter } from '../../core/device-ports.ts';
 import type { Logger } from '../../log.ts';
 import { judgeFrame, looksLikeBadChecksum, Waiter, type ExchangeOutcome } from './exchange.ts';
 import { ReopeningPort } from '../reopening-port.ts';
 import type { BindingInterface } from './open-port.ts';
 
-/** The device-health id of a board. Addresses are unique per station (compartments are "{board}-{lock}"). */
-export function boardDeviceId(address: number): string {
-  return `lockboard-${address}`;
-}
 
 export interface LockBusWireOptions {
   path: string;
@@ -22,7 +18,7 @@ export interface LockBusWireOptions {
   binding?: BindingInterface | undefined;
   profile: BoardProfile;
   log: Logger;
-  health: DeviceHealth;
+  health: DeviceHealthReporter;
   /** Counters are kept only for boards configured on this bus. */
   isBoard: (address: number) => boolean;
   replyTimeoutMs: number;

@@ -1,0 +1,132 @@
+/**
+ * The compiled daemon at rest (issue 10, item 5), as a station runs it: `waystation-edge`
+ * (dist/, plain node) with two lock boards polled every second on a socat pseudo-terminal and
+ * one dispenser simulator sending telemetry every 10 s.
+ *
+ * - Start → "running" (median of 3 starts) and resident memory right after start, each against
+ *   the same daemon run the old way (TypeScript through the tsx loader) in the same run.
+ * - Idle CPU over 20 s, as a share of one core (target ≤ 0.5 %).
+ * The resident memory after 100,000 claims is edge.bench.ts's (the same compiled daemon).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256Hex } from '../protocol/index.ts';
+import { DispenserSimulator } from '../firmware-sim/dispenser/simulator.ts';
+import { openSerialLink } from '../firmware-sim/lockboard/link.ts';
+import { ensureSocat, openPtyPair } from '../firmware-sim/lockboard/pty.ts';
+import { LockBoardSim } from '../firmware-sim/lockboard/sim.ts';
+import { cpuSecondsOf, ensureBuilt, rssOf, startDaemon, type Daemon, type Runtime } from './edge-daemon.ts';
+import { fmt, percentile, type BenchContext, type BenchRow } from './lib.ts';
+
+const TOKEN = 'bench-maintenance-token';
+const IDLE_MS = 20_000;
+const STARTS = 3;
+const BOARDS = [
+  { address: 1, locks: 24 },
+  { address: 2, locks: 24 },
+];
+
+interface Run {
+  daemon: Daemon;
+  rss: number;
+  close(): Promise<void>;
+}
+
+/** One daemon with its devices, up until both boards and the dispenser are online. */
+async function run(runtime: Runtime): Promise<Run> {
+  const dir = mkdtempSync(join(tmpdir(), 'waystation-edge-start-'));
+  const pty = await openPtyPair();
+  const link = await openSerialLink(pty.device);
+  const boards = new LockBoardSim({ boards: BOARDS, latencyMs: 5, closeAfterMs: null });
+  boards.attach(link);
+  const daemon = await startDaemon(
+    dir,
+    {
+      stationId: 'dn-bench',
+      timezone: 'Asia/Shanghai',
+      dataDir: './data',
+      http: { host: '127.0.0.1', port: 0 },
+      mqtt: { host: '127.0.0.1', port: 0 },
+      credentials: { jwks: { keys: [] }, revokedRiders: [] },
+      maintenanceTokens: [{ name: 'bench', sha256: sha256Hex(TOKEN) }],
+      dispensers: [{ id: 'disp-1', password: 'secret-1' }],
+      lockBuses: [{ path: pty.host, baudRate: 9600, boards: BOARDS }],
+      lockers: { pollIntervalMs: 1_000 },
+      logLevel: 'warn',
+    },
+    runtime,
+  );
+  const disp = new DispenserSimulator({ url: `mqtt://127.0.0.1:${daemon.mqttPort}`, id: 'disp-1', password: 'secret-1', motorMs: 0, telemetryIntervalMs: 10_000, stock: 40 });
+  await disp.start();
+  for (let i = 0; ; i++) {
+    const h = (await (await fetch(`${daemon.url}/v1/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { devices: Array<{ state: string }> };
+    if (h.devices.filter((d) => d.state === 'online').length >= 3) break;
+    if (i > 200) throw new Error(`devices did not come online: ${JSON.stringify(h.devices)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    daemon,
+    rss: rssOf(daemon.child.pid!),
+    close: async () => {
+      await disp.stop().catch(() => undefined);
+      await daemon.stop();
+      boards.stop();
+      await link.close();
+      pty.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export default async function edgeStartBench(ctx: BenchContext): Promise<BenchRow[]> {
+  ensureSocat();
+  ensureBuilt();
+  const mib = (b: number) => `${fmt(b / 1048576, 1)} MiB`;
+  const s = (ms: number) => `${fmt(ms / 1000, 2)} s`;
+
+  const old = await run('tsx');
+  await old.close();
+  ctx.progress(`tsx: running after ${s(old.daemon.startMs)}, ${mib(old.rss)}`);
+
+  const starts: number[] = [];
+  const rss: number[] = [];
+  let last: Run | undefined;
+  for (let i = 0; i < STARTS; i++) {
+    last = await run('compiled');
+    starts.push(last.daemon.startMs);
+    rss.push(last.rss);
+    if (i < STARTS - 1) await last.close();
+  }
+  const startMs = percentile(starts, 50);
+  const rssStart = percentile(rss, 50);
+  ctx.progress(`compiled: running after ${s(startMs)}, ${mib(rssStart)}; idle for ${IDLE_MS / 1000} s`);
+
+  // Idle: let start-up work settle, then count the CPU the process uses while nothing happens.
+  const pid = last!.daemon.child.pid!;
+  await new Promise((r) => setTimeout(r, 3_000));
+  const cpu0 = cpuSecondsOf(pid);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_MS));
+  const idle = (cpuSecondsOf(pid) - cpu0) / ((performance.now() - t0) / 1000);
+  const rssIdle = rssOf(pid);
+  await last!.close();
+
+  return [
+    {
+      name: 'daemon start → "running" (compiled, 2 boards + 1 dispenser, median of 3)',
+      value: s(startMs),
+      ratio: `${fmt(startMs / old.daemon.startMs, 2)}× the same daemon through tsx (${s(old.daemon.startMs)}); target ≤ 1.5 s`,
+    },
+    {
+      name: 'daemon resident memory right after start (compiled, 2 boards + 1 dispenser)',
+      value: mib(rssStart),
+      ratio: `${fmt(rssStart / old.rss, 2)}× through tsx (${mib(old.rss)}); target ≤ 80 MiB`,
+    },
+    {
+      name: `daemon idle CPU (boards polled every 1 s, telemetry every 10 s, ${IDLE_MS / 1000} s)`,
+      value: `${fmt(idle * 100, 2)} % of a core`,
+      ratio: `target ≤ 0.5 %; resident memory after the idle spell ${mib(rssIdle)}`,
+    },
+  ];
+}
