@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import { lockBoardProfile, systemClock, type Clock } from '../protocol/index.ts';
-import { buildApp, type TypedApp } from './api/app.ts';
+import { buildApp, type AppDeps, type TypedApp } from './api/app.ts';
+import { startMaintenanceListener } from './console/listener.ts';
 import { deviceListDiff, diskFreeBytes, devicesSummary } from './api/station-health.ts';
 import { TrustStore } from './api/trust.ts';
 import type { StationConfig } from './config.ts';
@@ -45,6 +46,8 @@ export interface StationOptions {
 
 export interface Station {
   readonly httpUrl: string;
+  /** The staff listener's URL (config `maintenance`), when there is one. */
+  readonly maintenanceUrl: string | undefined;
   readonly mqttPort: number;
   readonly config: StationConfig;
   readonly ledger: Ledger;
@@ -235,7 +238,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     });
     const theJobs = jobs;
 
-    const app = buildApp({
+    const appDeps: AppDeps = {
       config,
       clock,
       logger,
@@ -253,7 +256,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         clockFault: () => theJobs.clockFault(),
         sync: () => (uploader ? { uploader: uploader.status(), config: puller?.status() ?? null } : null),
       },
-    });
+    };
+    const app = buildApp(appDeps);
     try {
       await app.listen({ host: config.http.host, port: config.http.port });
     } catch (e) {
@@ -280,6 +284,15 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       }
     });
 
+    let maintenanceUrl: string | undefined;
+    if (config.maintenance) {
+      const staff = await startMaintenanceListener(config.maintenance, appDeps).catch((e: unknown) => {
+        throw new StationStartError((e as { code?: string }).code ?? 'maintenance_listener_failed', (e as Error).message, { cause: e });
+      });
+      started('maintenance http', () => staff.close());
+      maintenanceUrl = staff.url;
+    }
+
     theJobs.start();
     started('jobs', () => theJobs.stop());
 
@@ -287,11 +300,12 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     const port = addr && typeof addr === 'object' ? addr.port : config.http.port;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-    log.info({ httpUrl, mqttPort: mqtt.port, dispensers: config.dispensers.length, lockBuses: buses.length, scanner: !!scanner, cloud: !!config.cloud }, 'station started');
+    log.info({ httpUrl, maintenanceUrl, mqttPort: mqtt.port, dispensers: config.dispensers.length, lockBuses: buses.length, scanner: !!scanner, cloud: !!config.cloud }, 'station started');
 
     let stopping: Promise<void> | undefined;
     return {
       httpUrl,
+      maintenanceUrl,
       mqttPort: mqtt.port,
       config,
       ledger,
