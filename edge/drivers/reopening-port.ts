@@ -7,6 +7,22 @@ import type { SerialPort } from 'serialport';
 import type { Logger } from '../log.ts';
 import { backoffMs, openSerialPort, type BindingInterface } from './lockbus/open-port.ts';
 
+/**
+ * What an installer should check when a serial port cannot be opened (docs/install.md): the
+ * serialport bindings give no errno code, only the OS message, so this reads the message.
+ */
+export function serialOpenHint(path: string, err: unknown): { reason: string; hint: string } {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/No such file|ENOENT/i.test(msg))
+    return { reason: 'no such port', hint: `check the USB/RS-485 cable and that ${path} exists; stable names are in /dev/serial/by-id/ (ls -l /dev/serial/by-id/)` };
+  if (/Permission denied|EACCES|EPERM/i.test(msg))
+    return { reason: 'permission denied', hint: `the station's user may not open ${path}: add it to the dialout group (usermod -aG dialout <user>) and restart it` };
+  if (/lock|busy|EBUSY|temporarily unavailable/i.test(msg))
+    return { reason: 'port in use', hint: `another program holds ${path} (is the station already running? systemctl stop waystation-edge first)` };
+  if (/ioctl|baud/i.test(msg)) return { reason: 'not a serial port', hint: `${path} is not a serial device; check the path in the config (/dev/serial/by-id/…)` };
+  return { reason: msg, hint: `check the cable, the path ${path} (/dev/serial/by-id/…) and that the user is in the dialout group` };
+}
+
 export interface ReopeningPortOptions {
   path: string;
   baudRate: number;
