@@ -178,8 +178,8 @@ async function run(): Promise<number> {
       const config = configFrom(values);
       const logger = createLogger({ level: config.logLevel });
       for (const w of checkWarnings(config, resolve(values.config!))) logger.warn({ code: w.code }, w.message);
-      const station = await startStation(config, { logger });
-      say(`station ${config.stationId} running: kiosk ${station.httpUrl}/  mqtt port ${station.mqttPort}`);
+      const station = await startStation(config, { logger, onStartupSummary: (s) => say(`start-up: ${s.text}`) });
+      say(`station ${config.stationId} running: kiosk ${station.httpUrl}/  console ${station.maintenanceUrl ?? station.httpUrl}/maintenance  mqtt port ${station.mqttPort}`);
       await new Promise<void>((done) => {
         let stopping = false;
         const onSignal = (signal: NodeJS.Signals) => {

@@ -22,6 +22,7 @@ import { LockBus } from './drivers/lockbus.ts';
 import { ScannerReader } from './drivers/scanner.ts';
 import type { BindingInterface } from './drivers/lockbus/open-port.ts';
 import { StationJobs } from './jobs.ts';
+import { startupSummary, type StartupSummary } from './tools/startup-summary.ts';
 import { KioskHub } from './kiosk/hub.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { QuotaLedger } from './ledger/quota-ledger.ts';
@@ -42,6 +43,10 @@ export interface StationOptions {
   lockBusTimeouts?: ConstructorParameters<typeof LockBus>[0]['timeouts'];
   /** fetch for the sync jobs (tests). */
   fetch?: typeof fetch;
+  /** When the start-up summary of which devices answered is logged (default 5000 ms after start). */
+  startupSummaryMs?: number;
+  /** Also hand the summary to the caller (the CLI prints it). */
+  onStartupSummary?: (s: StartupSummary) => void;
 }
 
 export interface Station {
@@ -295,6 +300,16 @@ export async function startStation(config: StationConfig, opts: StationOptions =
 
     theJobs.start();
     started('jobs', () => theJobs.stop());
+
+    // Which devices answered, once they had a moment to (issue 13: one line, not a log to read).
+    const summaryTimer = setTimeout(() => {
+      const s = startupSummary(health.all());
+      if (s.silent.length) log.warn({ answered: s.answered, silent: s.silent }, `start-up: ${s.text}`);
+      else log.info({ answered: s.answered }, `start-up: ${s.text}`);
+      opts.onStartupSummary?.(s);
+    }, opts.startupSummaryMs ?? 5000);
+    summaryTimer.unref();
+    started('start-up summary', () => clearTimeout(summaryTimer));
 
     const addr = app.server.address();
     const port = addr && typeof addr === 'object' ? addr.port : config.http.port;
