@@ -22,7 +22,7 @@ import { ConfigError, loadConfig, type StationConfig } from './config.ts';
 import { Ledger, LedgerUnavailableError } from './ledger/ledger.ts';
 import { createLogger } from './log.ts';
 import { dbPathOf, startStation, StationStartError } from './station.ts';
-import { checkWarnings } from './tools/check.ts';
+import { checkWarnings, refusedByStrict } from './tools/check.ts';
 import { formatDoctorLine, runDoctor } from './tools/doctor.ts';
 import { describeBoard, probeBus } from './tools/probe.ts';
 
@@ -89,8 +89,9 @@ async function run(): Promise<number> {
       say(`config ok: station ${config.stationId}, data in ${config.dataDir}`);
       const warnings = checkWarnings(config, resolve(values.config!));
       for (const w of warnings) say(`warning [${w.code}]: ${w.message}`);
-      if (warnings.length > 0 && values.strict) {
-        say(`refused (--strict): ${warnings.length} warning${warnings.length === 1 ? '' : 's'} above; fix them and run check again`);
+      const refused = warnings.filter(refusedByStrict).length;
+      if (refused > 0 && values.strict) {
+        say(`refused (--strict): ${refused} warning${refused === 1 ? '' : 's'} above; fix them and run check again`);
         return 2;
       }
       return 0;

@@ -14,6 +14,11 @@ export interface CheckWarning {
   message: string;
 }
 
+/** What `--strict` refuses; `no_cloud` stays advice, since a station may run alone (SPEC §11). */
+export function refusedByStrict(w: CheckWarning): boolean {
+  return w.code !== 'no_cloud';
+}
+
 const EXAMPLE_PREFIX = 'change-me-';
 /** The example config's maintenance token (edge/station.example.json). */
 const EXAMPLE_TOKEN_HASHES = new Set([sha256Hex('change-me-maintenance-token')]);

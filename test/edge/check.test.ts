@@ -73,7 +73,16 @@ describe('waystation-edge check', () => {
   it('passes a safe config with no warnings, and --strict refuses a config with warnings (exit 2)', async () => {
     const good = write('safe', safe, 0o600);
     const bad = write('example-strict', { ...safe, dispensers: [{ id: 'disp-1', password: 'change-me-disp-1' }] }, 0o600);
-    const [g, warned, strict] = await Promise.all([run(['check', '--config', good, '--strict']), run(['check', '--config', bad]), run(['check', '--config', bad, '--strict'])]);
+    const alone = write('alone', { ...safe, cloud: undefined }, 0o600);
+    const [g, warned, strict, a] = await Promise.all([
+      run(['check', '--config', good, '--strict']),
+      run(['check', '--config', bad]),
+      run(['check', '--config', bad, '--strict']),
+      run(['check', '--config', alone, '--strict']),
+    ]);
+    // Running alone (no cloud) is allowed (SPEC §11): advice, not a refusal.
+    expect(a.code).toBe(0);
+    expect(a.stderr).toContain('warning [no_cloud]');
     expect([g.code, g.stderr.trim()]).toEqual([0, `config ok: station dn-check, data in ${join(tmp.dir, 'data-safe')}`]);
     expect(warned.code).toBe(0);
     expect(warned.stderr).toContain('warning [example_secret]: /dispensers/disp-1/password is still the example');
