@@ -176,7 +176,9 @@ function renderDevices(h) {
     const [sz, se] = STATES[d.state] ?? [d.state, d.state];
     const faults = d.faults.map((f) => {
       const x = explainFault(f);
-      return el('li', { 'data-fault': f }, el('strong', {}, `${x.zh} / ${x.en}`), el('br'), el('span', {}, `${x.doZh}`), el('br'), el('span', { lang: 'en' }, x.doEn));
+      const at = d.faultSince?.[f];
+      return el('li', { 'data-fault': f }, el('strong', {}, `${x.zh} / ${x.en}`), at ? el('span', { class: 'muted' }, ` · 自 since ${localTime(at)}`) : null,
+        el('br'), el('span', {}, `${x.doZh}`), el('br'), el('span', { lang: 'en' }, x.doEn));
     });
     const detail = [];
     if (d.kind === 'dispenser') {
@@ -189,7 +191,8 @@ function renderDevices(h) {
     svc.addEventListener('click', () => setService(d.id, !d.inService));
     return el('article', { class: `card ${d.state}`, 'data-device': d.id, 'data-state': d.state },
       el('h3', {}, `${d.id} `, el('small', {}, `${kz} ${ke}`)),
-      el('p', {}, el('span', { class: `badge ${d.state}` }, `${sz} / ${se}`), ' ', el('span', { class: 'muted' }, `最后联系 last seen ${localTime(d.lastSeen)}`)),
+      el('p', {}, el('span', { class: `badge ${d.state}` }, `${sz} / ${se}`), d.since ? el('span', { class: 'since' }, ` 自 since ${localTime(d.since)}`) : null,
+        el('br'), el('span', { class: 'muted' }, `最后联系 last seen ${localTime(d.lastSeen)}`)),
       ...detail,
       faults.length ? el('ul', { class: 'faults' }, ...faults) : el('p', { class: 'muted' }, '无故障 / no faults'),
       svc);

@@ -14,6 +14,7 @@ import { apiError } from '../api/errors.ts';
 import type { LedgerTx } from '../ledger/ledger.ts';
 import { stationHealth } from '../api/station-health.ts';
 import { ConsoleHub } from './hub.ts';
+import { DeviceSince } from './since.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -47,8 +48,9 @@ export function registerConsolePage(app: TypedApp): void {
 
 /** The console's API beside the maintenance routes; answers the hub so actions can nudge it. */
 export function registerConsoleApi(app: TypedApp, ctx: AppContext, auth: ConsoleAuth): ConsoleHub {
+  const since = new DeviceSince(ctx.ledger.db);
   const hub = new ConsoleHub({
-    snapshot: () => stationHealth(ctx),
+    snapshot: () => since.annotate(stationHealth(ctx)),
     onDeviceChange: (l) => ctx.health.onChange(l),
     logger: ctx.logger.child({ module: 'console' }),
   });

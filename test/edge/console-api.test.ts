@@ -93,6 +93,10 @@ describe('live health stream', () => {
     setTimeout(() => h.dispenser!.setCondition('heater', true), 200);
     const evs = await first;
     expect(evs.length).toBeGreaterThanOrEqual(2);
+    // The stream says since when (from the ledger's device.fault event).
+    const disp = (evs.at(-1)!.devices as Array<{ id: string; since: number; faultSince: Record<string, number> }>).find((d) => d.id === 'disp-1')!;
+    expect(disp.faultSince.heater).toBeGreaterThan(Date.now() - 10_000);
+    expect(disp.since).toBe(disp.faultSince.heater);
     expect(audits().slice(before).filter((a) => a.stream === 'health')).toHaveLength(1);
     h.dispenser!.setCondition('heater', false);
   });

@@ -164,7 +164,12 @@ describe('maintenance console', () => {
     expect(await p.locator('[data-device="disp-1"] [data-fault="jam"]').count()).toBe(0);
     h.dispenser!.setCondition('jam', true);
     await p.waitForSelector('[data-device="disp-1"] [data-fault="jam"]', { timeout: 5000 });
-    expect(await text(p, '[data-device="disp-1"] [data-fault="jam"]')).toMatch(/卡货 \/ jam[\s\S]*清理出货通道[\s\S]*clear the chute, then press Clear/);
+    expect(await text(p, '[data-device="disp-1"] [data-fault="jam"]')).toMatch(/卡货 \/ jam · 自 since \d\d-\d\d \d\d:\d\d[\s\S]*清理出货通道[\s\S]*clear the chute, then press Clear/);
+    // Degraded since the jam, in the station's time (the ledger's device.fault event).
+    const jamTs = (h.station.ledger.db.prepare("SELECT ts FROM events WHERE type = 'device.fault' AND json_extract(data, '$.fault') = 'jam' ORDER BY seq DESC LIMIT 1").get() as { ts: number }).ts;
+    const local = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(jamTs));
+    const part = (t: string) => local.find((x) => x.type === t)!.value;
+    expect(await text(p, '[data-device="disp-1"] .since')).toBe(` 自 since ${part('month')}-${part('day')} ${part('hour')}:${part('minute')}`);
     expect(await p.getAttribute('[data-device="disp-1"]', 'data-state')).toBe('degraded');
     h.dispenser!.setCondition('jam', false);
     await p.waitForSelector('[data-device="disp-1"] [data-fault="jam"]', { state: 'detached', timeout: 5000 });
