@@ -238,6 +238,13 @@ function renderPanel() {
   $('locker-service').textContent = c.inService ? '停用此柜格 / Take this door out of service' : '恢复此柜格 / Put this door back in service';
 }
 
+/** Why a vend is undecided (the claim's `reason`), and what to look at. */
+const UNKNOWN_WHY = {
+  indeterminate: '出水中途断电：看出货口有没有水 / Power was lost mid-vend: look in the outlet for a bottle',
+  timeout: '饮水机没有按时回应 / The dispenser did not answer in time',
+  restart: '站点重启时正在出水 / The station restarted during this vend',
+};
+
 function renderClaims(list) {
   const rows = list.map((c) => {
     const yes = el('button', { type: 'button', 'data-resolve': 'committed' }, '已出水 / Dropped');
@@ -247,7 +254,8 @@ function renderClaims(list) {
     const ref = c.claimId.replace(/-/g, '').slice(0, 8).toUpperCase();
     return el('article', { class: 'card', 'data-claim': c.claimId },
       el('p', {}, el('strong', {}, `编号 ref ${ref}`), ` · 骑手 rider ${c.riderId}`),
-      el('p', { class: 'muted' }, `${localTime(c.since)} · ${c.dispenserId ?? '—'} · ${c.compartment === 'hot' ? '热水 hot' : '冷水 cold'} · ${c.reason ?? ''}`),
+      el('p', { class: 'muted' }, `${localTime(c.since)} · ${c.dispenserId ?? '—'} · ${c.compartment === 'hot' ? '热水 hot' : '冷水 cold'}`),
+      el('p', { 'data-reason': c.reason ?? '' }, UNKNOWN_WHY[c.reason] ?? c.reason ?? ''),
       el('p', { class: 'actions' }, yes, no));
   });
   $('claims').replaceChildren(...(rows.length ? rows : [el('p', { class: 'muted' }, '没有待确认的记录 / nothing waiting')]));

@@ -152,6 +152,8 @@ describe('maintenance console', () => {
     const card = `[data-claim="${claimId}"]`;
     await p.waitForSelector(card, { timeout: 8000 });
     expect(await text(p, card)).toMatch(/骑手 rider rider-console[\s\S]*disp-1 · 冷水 cold/);
+    // Power lost mid-vend: the page says why it is undecided and where to look.
+    expect(await text(p, `${card} [data-reason]`)).toBe('出水中途断电：看出货口有没有水 / Power was lost mid-vend: look in the outlet for a bottle');
     await p.click(`${card} [data-resolve="committed"]`);
     await p.waitForSelector('#msg[data-code="resolved_committed"]');
     expect(h.station.quota.getClaim(claimId)?.status).toBe('committed');
