@@ -221,7 +221,9 @@ function renderCabinet(l) {
   const cols = [...boards].sort((a, b) => a[0] - b[0]).map(([board, cs]) => el('div', { class: 'board' },
     el('h3', {}, `板 ${board} / Board ${board}`),
     el('div', { class: 'cells' }, ...cs.sort((a, b) => a.lock - b.lock).map((c) => {
-      const b = el('button', { type: 'button', class: `cell ${cellState(c)}${selected === c.compartment ? ' selected' : ''}`, 'data-compartment': c.compartment, 'data-cell': cellState(c), title: c.compartment }, labelOf(c.compartment));
+      // Held: when the items went in (station time), and 超时 once overdue.
+      const note = c.heldSince ? el('small', {}, c.overdue ? `超时 ${localTime(c.heldSince).slice(6)}` : localTime(c.heldSince).slice(6)) : null;
+      const b = el('button', { type: 'button', class: `cell ${cellState(c)}${selected === c.compartment ? ' selected' : ''}`, 'data-compartment': c.compartment, 'data-cell': cellState(c), title: c.compartment }, labelOf(c.compartment), note);
       b.addEventListener('click', () => { selected = c.compartment; renderCabinet(health.lockers); renderPanel(); });
       return b;
     }))));

@@ -121,6 +121,12 @@ describe('maintenance console', () => {
   it('shows the cabinet as boards × locks and opens a compartment with a reason from the list', async () => {
     const p = await loggedIn();
     expect(await p.locator('.board .cell').allTextContents()).toEqual(['A01', 'A02', 'A03', 'A04']);
+    // A rider's deposit shows live as held, with the time the items went in.
+    const d = await h.station.lockers.deposit('rider-cabinet');
+    expect(d.kind).toBe('deposited');
+    const held = (d as { compartment: string }).compartment;
+    await p.waitForSelector(`[data-compartment="${held}"][data-cell="held"]`, { timeout: 5000 });
+    expect(await text(p, `[data-compartment="${held}"] small`)).toMatch(/^\d\d:\d\d$/);
     await p.click('[data-compartment="1-2"]');
     await p.waitForSelector('#locker-panel:not([hidden])');
     expect(await text(p, '#locker-info')).toContain('A02 (1-2): 空闲 free');
