@@ -22,6 +22,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/maintenance': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/maintenance/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/maintenance/faults.js': { file: 'faults.js', type: 'text/javascript; charset=utf-8' },
+  '/maintenance/messages.js': { file: 'messages.js', type: 'text/javascript; charset=utf-8' },
   '/maintenance/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
   '/maintenance/icon.svg': { file: 'icon.svg', type: 'image/svg+xml' },
 };
