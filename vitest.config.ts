@@ -7,6 +7,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    globalSetup: ['test/setup/system-tools.ts'],
+    globalSetup: ['test/setup/system-tools.ts', 'test/setup/postgres.ts'],
   },
 });

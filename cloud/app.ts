@@ -7,6 +7,8 @@ import Fastify, { LogController, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { CONTENT_TYPE, type Clock } from '../protocol/index.ts';
+import { AlertService } from './alerts/alertService.ts';
+import { alertRoutes } from './alerts/alertRoutes.ts';
 import { Auth } from './auth.ts';
 import type { CloudConfig } from './config.ts';
 import { ApiError, apiError } from './errors.ts';
@@ -39,13 +41,19 @@ export function buildApp(deps: CloudDeps): CloudApp {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const metrics = new CloudMetrics({ store: deps.store, clock: deps.clock, stationIds: deps.config.stations.map((s) => s.id) });
+  // SPEC §15: alerts evaluated on ingest and on a timer, notifications sent from the outbox.
+  const alerts = new AlertService({ store: deps.store, clock: deps.clock, logger: deps.logger, config: deps.config, registry: metrics.registry });
   const ctx: RouteContext = {
     ...deps,
     auth: new Auth(deps.config),
-    ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' })),
+    ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' }), alerts),
     riders: new RiderRegistry(deps.store, deps.clock, { ttlDays: deps.config.credentials.ttlDays }, deps.logger.child({ module: 'riders' })),
-    metrics: new CloudMetrics({ store: deps.store, clock: deps.clock, stationIds: deps.config.stations.map((s) => s.id) }),
+    metrics,
+    alerts,
   };
+  app.addHook('onReady', async () => alerts.start());
+  app.addHook('onClose', async () => alerts.stop());
 
   // Request latency by matched route (`unmatched` for 404s), timed on the injected clock.
   const startedMono = new WeakMap<FastifyRequest, number>();
@@ -87,6 +95,7 @@ export function buildApp(deps: CloudDeps): CloudApp {
   syncRoutes(app, ctx);
   riderRoutes(app, ctx);
   reportRoutes(app, ctx);
+  alertRoutes(app, ctx);
   dashboardRoutes(app);
   return app;
 }

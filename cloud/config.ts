@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { AlertsConfigSchema, NotifyChannelSchema, channelName } from './notify/channelConfig.ts';
 import { DEFAULT_TIMEZONE, DeviceListEntry, STATION_ID_PATTERN, TokenHash, isValidTimeZone } from '../protocol/index.ts';
 
 const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'lowercase hex SHA-256' });
@@ -50,9 +51,13 @@ export const CloudConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     dataDir: Type.String({ minLength: 1 }),
-    /** SQLite in dataDir by default. A PostgreSQL URL is reserved for the backend to come. */
+    /** SQLite in dataDir by default; `url` (postgres://user:password@host:port/database) keeps everything in PostgreSQL (SPEC §12). */
     storage: Type.Object(
-      { url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })) },
+      {
+        url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+        /** Connections per instance in the PostgreSQL pool. */
+        poolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+      },
       { additionalProperties: false, default: {} },
     ),
     stations: Type.Array(StationEntry, { default: [] }),
@@ -61,6 +66,23 @@ export const CloudConfigSchema = Type.Object(
       {
         /** Lifetime of an issued rider credential. */
         ttlDays: Type.Integer({ minimum: 1, maximum: 3660, default: 365 }),
+        /** Stations accept only rotating, device-signed codes (SPEC §14); sent with the config pull. */
+        requireDeviceBound: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Riders' own codes (SPEC §14): the enrolment page, its notice, and its limits. */
+    riders: Type.Object(
+      {
+        /** The address riders reach the cloud at, for invite URLs (`{publicUrl}/r/?invite=`); else the request's host. */
+        publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 256 })),
+        /** Who riders contact about their data, shown in the notice (zh / en). */
+        privacyContact: Type.String({ minLength: 1, maxLength: 200, default: '所在街道办事处服务窗口 / the service desk of your street office' }),
+        /** How long check-ins and bottles are kept, as the notice says. */
+        keepDays: Type.Integer({ minimum: 1, maximum: 3660, default: 730 }),
+        /** Enrolments per client address per window. */
+        enrolPerAddress: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+        enrolWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 3_600_000 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -78,6 +100,12 @@ export const CloudConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** SPEC §15 alert thresholds and the notifier's timing. */
+    alerts: AlertsConfigSchema,
+    /** SPEC §15 notification channels. */
+    notify: Type.Array(NotifyChannelSchema, { default: [], maxItems: 64 }),
+    /** Where people open the dashboard; messages link to it. */
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2048 })),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info' },
@@ -126,11 +154,16 @@ export function parseCloudConfig(input: unknown, opts: { baseDir?: string } = {}
       if (tokens.has(s.tokenSha256)) problems.push(`/stations/${i}/tokenSha256: two stations share one token`);
       tokens.add(s.tokenSha256);
     });
+    const names = new Set<string>();
+    value.notify.forEach((c, i) => {
+      const n = channelName(c, i);
+      if (names.has(n)) problems.push(`/notify/${i}/name: two channels are named ${n}`);
+      names.add(n);
+    });
     value.adminTokens.forEach((a, i) => {
       if (a.role === 'sponsor' && !a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: a sponsor token needs the sponsorId it may read`);
       if (a.role !== 'sponsor' && a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: only a sponsor token has a sponsorId`);
     });
-    if (value.storage.url) problems.push('/storage/url: the PostgreSQL backend is not built yet; remove storage.url to use SQLite');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   value.dataDir = resolve(opts.baseDir ?? process.cwd(), value.dataDir);

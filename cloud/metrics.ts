@@ -10,7 +10,7 @@
 import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry, type Clock } from '../protocol/index.ts';
 import type { CloudStore, SyncHeadRow } from './store/store.ts';
 
-export type UploadOutcome = 'ok' | 'gap' | 'chain_broken';
+export type UploadOutcome = 'ok' | 'gap' | 'chain_broken' | 'busy';
 
 export interface CloudMetricsSources {
   store: CloudStore;

@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../protocol/index.ts';
 import { buildApp } from './app.ts';
 import type { CloudConfig } from './config.ts';
 import { RiderRegistry } from './riders/riderRegistry.ts';
+import { PgStore } from './store/pg.ts';
 import { SqliteStore } from './store/sqlite.ts';
 import type { CloudStore } from './store/store.ts';
 import type { CloudApp } from './routes/context.ts';
@@ -33,15 +34,16 @@ export function cloudLogger(level: string): Logger {
   return pino({ level, redact: { paths: CLOUD_LOG_REDACT, censor: '[redacted]' } });
 }
 
-/** The SQLite file of a config (SPEC §11: SQLite in dataDir by default). */
-export function openStore(config: CloudConfig): SqliteStore {
+/** The store of a config: PostgreSQL at `storage.url`, else SQLite in dataDir (SPEC §11, §12). */
+export async function openStore(config: CloudConfig, logger?: Logger): Promise<CloudStore> {
+  if (config.storage.url) return PgStore.open(config.storage.url, { maxConnections: config.storage.poolSize, ...(logger ? { logger } : {}) });
   return SqliteStore.open(join(config.dataDir, 'cloud.db'));
 }
 
 export async function startCloud(config: CloudConfig, opts: { clock?: Clock; logger?: Logger } = {}): Promise<RunningCloud> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? cloudLogger(config.logLevel);
-  const store = openStore(config);
+  const store = await openStore(config, logger.child({ module: 'store' }));
   // A signing key exists before the first station pulls its JWKS.
   await new RiderRegistry(store, clock, { ttlDays: config.credentials.ttlDays }, logger).activeKey();
   const app = buildApp({ config, store, clock, logger });

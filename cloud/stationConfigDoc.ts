@@ -18,6 +18,7 @@ export async function stationConfigDoc(
     jwks: (await riders.jwks(nowMs)) as StationConfigDoc['jwks'],
     revokedRiders: await store.revokedRiders(nowMs),
     quota: { windowDays: config.quota.windowDays, claimsPerDay: config.quota.claimsPerDay },
+    credentials: { requireDeviceBound: config.credentials.requireDeviceBound },
     maintenanceTokens: station.maintenanceTokens.map((t) => ({ name: t.name, sha256: t.sha256 })),
     devices: station.devices.map((d) => ({ id: d.id, kind: d.kind })),
   };

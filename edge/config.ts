@@ -9,6 +9,8 @@ import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typeb
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
+import { DEVICE_EVENT_BUDGET } from './core/health.ts';
+import { BROKER_LIMITS } from './drivers/mqtt-guard.ts';
 import {
   DEFAULT_TIMEZONE,
   DEVICE_ID_PATTERN,
@@ -75,6 +77,8 @@ const Tuning = {
       doorLeftOpenMs: Type.Optional(int(1_000, 3_600_000, { default: 120_000 })),
       pollIntervalMs: Type.Optional(int(100, 60_000, { default: 1_000 })),
       timerCheckIntervalMs: Type.Optional(int(100, 600_000, { default: 5_000 })),
+      /** The shortest time between one rider's locker actions (issue 11); 0 turns it off. */
+      riderCooldownMs: Type.Optional(int(0, 60_000, { default: 2_000 })),
       /** What is printed on each door, by compartment name (`{"1-5": "A05"}`); the name otherwise. */
       labels: Type.Optional(
         Type.Record(Type.String({ pattern: '^[0-9]{1,2}-[0-9]{1,2}$' }), Type.String({ minLength: 1, maxLength: 16 }), {
@@ -89,6 +93,14 @@ const Tuning = {
     { additionalProperties: false, default: {} },
   ),
   lowStockThreshold: int(0, 10_000, { default: 5 }),
+  /** Health events one device may cause per window before it is `flapping` (issue 11, docs/station.md). */
+  deviceEventBudget: Type.Object(
+    {
+      events: Type.Optional(int(4, 10_000, { default: DEVICE_EVENT_BUDGET.events })),
+      windowMs: Type.Optional(int(10_000, 86_400_000, { default: DEVICE_EVENT_BUDGET.windowMs })),
+    },
+    { additionalProperties: false, default: {} },
+  ),
   rateLimit: Type.Object(
     {
       perCredentialPerMinute: Type.Optional(int(1, 1_000_000, { default: 30 })),
@@ -109,6 +121,16 @@ const Tuning = {
         Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32, default: ['127.0.0.1', '::1', '::ffff:127.0.0.1'] }),
       ),
       idleResetMs: Type.Optional(int(5_000, 600_000, { default: 60_000 })),
+      /**
+       * Host names the kiosk page and rider API answer under (the Host header, port left out): a
+       * page the kiosk browser opens elsewhere cannot rebind its own name to the station (DNS
+       * rebinding). Maintenance routes (bearer tokens) are not limited by it.
+       */
+      allowedHosts: Type.Optional(
+        Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 32, default: ['127.0.0.1', 'localhost', '[::1]'] }),
+      ),
+      /** SHA-256 of a kiosk device token: a kiosk on a separate screen sends it (`X-Kiosk-Token`) instead of being on `allowedAddresses`. */
+      tokenSha256: Type.Optional(Hex64),
       /** After a locker opens the session ends sooner, with a countdown, so the next person cannot use it. */
       afterLockerResetMs: Type.Optional(int(3_000, 120_000, { default: 15_000 })),
       /** The enrolment poster's URL, drawn as a QR code on the idle screen ("how to get a code"). */
@@ -137,7 +159,18 @@ export const StationConfigFile = Type.Object(
     timezone: Type.String({ default: DEFAULT_TIMEZONE, hint: 'must be an IANA time zone, e.g. "Asia/Shanghai"' }),
     dataDir: Type.String({ minLength: 1, hint: 'must be a folder path (relative to the config file or absolute)' }),
     http: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
-    mqtt: Type.Object({ host: Host, port: Port }, { additionalProperties: false }),
+    mqtt: Type.Object(
+      {
+        host: Host,
+        port: Port,
+        // What one client may make the broker hold (issue 11; edge/drivers/mqtt-guard.ts).
+        maxConnections: Type.Optional(int(1, 10_000, { default: BROKER_LIMITS.maxConnections })),
+        preConnectMaxBytes: Type.Optional(int(512, 1_048_576, { default: BROKER_LIMITS.preConnectMaxBytes })),
+        maxPacketBytes: Type.Optional(int(1_024, 16_777_216, { default: BROKER_LIMITS.maxPacketBytes })),
+        connectTimeoutMs: Type.Optional(int(500, 60_000, { default: BROKER_LIMITS.connectTimeoutMs })),
+      },
+      { additionalProperties: false },
+    ),
     credentials: Type.Object(
       {
         jwks: Type.Object({ keys: Type.Array(Jwk, { maxItems: 64 }) }, { additionalProperties: false, hint: 'must be a JWKS: {"keys": [...]}' }),
@@ -198,9 +231,10 @@ type Filled<T> = T extends readonly unknown[] ? T : T extends object ? { [K in k
 
 /** The resolved config every component receives: defaults applied, dataDir absolute, frozen. */
 export type StationConfig = Readonly<
-  Omit<StationConfigFile, TuningKey | 'lockBuses' | 'scanner'> & {
+  Omit<StationConfigFile, TuningKey | 'lockBuses' | 'scanner' | 'mqtt'> & {
     [K in TuningKey]: Filled<Static<(typeof Tuning)[K]>>;
   } & {
+    mqtt: Filled<StationConfigFile['mqtt']>;
     /** `profile` stays absent when the file leaves it out: the default "8a80" (see `lockBoardProfile`). */
     lockBuses: Array<{ path: string; baudRate: number; profile?: LockBoardProfileName; boards: Array<{ address: number; locks: number }> }>;
     scanner?: { path: string; baudRate: number };

@@ -23,6 +23,7 @@ export class StationMetrics {
   readonly claimOutcomes: Counter;
   readonly checkins: Counter;
   readonly refusals: Counter;
+  readonly mqttRefusals: Counter;
   readonly events: Counter;
   readonly httpDuration: Histogram;
   private unsubscribe: (() => void) | undefined;
@@ -32,6 +33,7 @@ export class StationMetrics {
     this.claimOutcomes = r.add(new Counter('waystation_claim_requests_total', 'Claim requests answered, by outcome (committed or the refusal code).'));
     this.checkins = r.add(new Counter('waystation_checkins_total', 'Check-in requests answered, by result (opened, already_checked_in).'));
     this.refusals = r.add(new Counter('waystation_http_refusals_total', 'Requests refused, by error code.'));
+    this.mqttRefusals = r.add(new Counter('waystation_mqtt_refusals_total', 'MQTT connections and requests refused, by kind (auth, publish, subscribe, will, connection, client_id_conflict).'));
     this.events = r.add(new Counter('waystation_events_total', 'Events written to the station log since start, by type.'));
     this.httpDuration = r.add(
       new Histogram('waystation_http_request_duration_seconds', 'HTTP request latency by method, route and status code.', HTTP_DURATION_BUCKETS_S),

@@ -108,13 +108,14 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     const ledger = Ledger.open({ path: dbPathOf(config), clock, timezone: config.timezone, logger: logger.child({ module: 'ledger' }) });
     started('ledger', () => ledger.close());
 
-    const health = new DeviceHealth({ ledger, clock, logger: logger.child({ module: 'health' }) });
+    const health = new DeviceHealth({ ledger, clock, logger: logger.child({ module: 'health' }), eventBudget: config.deviceEventBudget });
     health.start();
     started('health', () => health.stop());
 
     const quota = new QuotaLedger(ledger, config.quota);
 
-    const broker = new Broker({ host: config.mqtt.host, port: config.mqtt.port, devices: config.dispensers, logger, health });
+    const { host: mqttHost, port: mqttPort, ...limits } = config.mqtt;
+    const broker = new Broker({ host: mqttHost, port: mqttPort, devices: config.dispensers, logger, health, limits });
     const mqtt = await broker.start().catch((e: unknown) => {
       throw new StationStartError('mqtt_port_in_use', (e as Error).message, { cause: e });
     });
@@ -224,6 +225,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     });
     metrics.start();
     started('metrics', () => metrics.stop());
+    const offRefusals = broker.onRefusal((r) => metrics.mqttRefusals.inc({ kind: r.kind }));
+    started('mqtt refusal counter', offRefusals);
 
     jobs = new StationJobs({
       config,
@@ -239,6 +242,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         dbBytes: ledger.sizeBytes(),
         backlog: ledger.backlog(),
         devices: devicesSummary({ health }),
+        // Stock per dispenser for the cloud's fleet health (SPEC §15); device events carry none.
+        stock: Object.fromEntries(health.all().filter((v) => v.kind === 'dispenser' && v.detail.stock).map((v) => [v.id, v.detail.stock])),
       }),
     });
     const theJobs = jobs;

@@ -5,6 +5,7 @@ export * from './canonical.ts';
 export * from './events.ts';
 export * from './sync.ts';
 export * from './credential.ts';
+export * from './rotating.ts';
 export * from './lockboard/index.ts';
 export * from './dispenser/topics.ts';
 export * from './api-error.ts';

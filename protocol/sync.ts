@@ -49,12 +49,19 @@ export const DeviceListEntry = Type.Object({
   kind: Type.Union([Type.Literal('dispenser'), Type.Literal('lockboard'), Type.Literal('scanner')]),
 });
 
+/** Which rider codes a station accepts (SPEC §14); absent in documents of older clouds. */
+export const CredentialPolicySchema = Type.Object({
+  /** Only the rotating, device-signed code; static credentials (printed cards) are refused. */
+  requireDeviceBound: Type.Boolean(),
+});
+
 /** What a station pulls from `GET /v1/stations/{id}/config` (with ETag). */
 export const StationConfigDoc = Type.Object({
   stationId: Type.String(),
   jwks: Jwks,
   revokedRiders: Type.Array(Type.String()),
   quota: QuotaPolicySchema,
+  credentials: Type.Optional(CredentialPolicySchema),
   maintenanceTokens: Type.Array(TokenHash),
   devices: Type.Array(DeviceListEntry),
 });

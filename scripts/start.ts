@@ -10,7 +10,7 @@
  * dispenser faults, and watch them in the kiosk and the dashboard.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -59,7 +59,9 @@ if (!Number.isInteger(stationCount) || stationCount < 1 || stationCount > 20) {
 }
 const dataDir = resolve(values.data);
 if (values.fresh) rmSync(dataDir, { recursive: true, force: true });
-mkdirSync(join(dataDir, 'logs'), { recursive: true });
+// The demo's folders and files are the owner's only: riders' codes, tokens and logs (issue 11).
+mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o700 });
+chmodSync(dataDir, 0o700);
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -91,8 +93,13 @@ const secrets: { admin: string; maintenance: string; stations: Record<string, { 
 const stationIds = Array.from({ length: stationCount }, (_, i) => `dn-${String(i + 1).padStart(3, '0')}`);
 for (const id of stationIds) secrets.stations[id] ??= { token: randomBytes(16).toString('hex'), disp: randomBytes(8).toString('hex') };
 writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+chmodSync(secretsFile, 0o600);
 
-const logFile = (name: string) => pino.destination({ dest: join(dataDir, 'logs', `${name}.log`), sync: false });
+const logFile = (name: string) => {
+  const dest = join(dataDir, 'logs', `${name}.log`);
+  if (existsSync(dest)) chmodSync(dest, 0o600);
+  return pino.destination({ dest, sync: false, mode: 0o600 });
+};
 const stoppers: Array<() => Promise<void> | void> = [];
 
 async function main(): Promise<void> {
@@ -136,7 +143,8 @@ async function main(): Promise<void> {
     riders.push({ riderId: row.riderId, group, credential: issued.credential });
   }
   riders = riders.slice(0, Math.max(wanted, riders.length));
-  writeFileSync(ridersFile, JSON.stringify(riders, null, 2));
+  writeFileSync(ridersFile, JSON.stringify(riders, null, 2), { mode: 0o600 });
+  chmodSync(ridersFile, 0o600);
   const jwks = await registry.jwks();
 
   // ---- stations ----

@@ -111,6 +111,7 @@ async function loadTrend() {
 
 async function loadHealth() {
   const h = await (await api('/v1/fleet/health')).json();
+  loadDevices(h);
   $('device-states').textContent = `Devices: ${Object.entries(h.devicesByState).map(([k, v]) => `${v} ${k}`).join(', ')}`;
   fillTable('station-health', h.stations, (s) => [
     s.stationId, s.zone, [s.online ? 'online' : 'offline', s.online ? 'online' : 'offline'], fmtTime(s.lastHeartbeatAt),
@@ -122,16 +123,64 @@ async function loadHealth() {
   fillTable('alert-table', h.chainAlerts, (a) => [a.stationId, a.kind, a.seq ?? '', a.detail, a.count, fmtTime(a.at), ackButton(a)]);
 }
 
+// ---- alerts and devices (SPEC §15): Chinese first, English beside; times in the station's zone.
+
+let stationZones = {};
+const KINDS = {
+  device_offline: '设备离线 device offline', device_fault: '设备故障 device fault', low_stock: '库存不足 low stock',
+  temperature: '温度异常 temperature', locker_overdue: '储物柜超时 locker overdue', door_left_open: '柜门未关 door left open',
+  station_silent: '站点无心跳 station silent', chain_broken: '日志校验失败 hash chain broken', invalid_event: '无效事件 invalid event',
+};
+const SEVERITY = { critical: '严重 critical', warning: '警告 warning', info: '提示 info' };
+const STATES = { offline: '离线 offline', degraded: '故障 degraded', online: '在线 online', out_of_service: '停用 out of service', firing: '告警中 firing', resolved: '已恢复 resolved' };
+
+/** `2026-12-02 21:15:03 (Asia/Shanghai)`: the station's own time, labelled. */
+function fmtLocal(ms, stationId) {
+  if (!ms) return '—';
+  const tz = stationZones[stationId] || 'Asia/Shanghai';
+  const f = new Intl.DateTimeFormat('sv-SE', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  return `${f.format(new Date(ms))} (${tz})`;
+}
+
+function alertWhat(a) {
+  const q = a.fingerprint.slice(a.fingerprint.lastIndexOf('/') + 1).split(':').slice(1).join(':');
+  return `${KINDS[a.kind] || a.kind}${q ? ` · ${q}` : ''}`;
+}
+
+async function loadInbox() {
+  const state = $('inbox-state').value;
+  const { alerts } = await (await api(`/v1/alerts?state=${state}`)).json();
+  $('inbox-count').textContent = state === 'firing' ? `${alerts.length} 条告警中 firing` : `${alerts.length}`;
+  fillTable('inbox-table', alerts, (a) => [
+    [SEVERITY[a.severity] || a.severity, `sev-${a.severity}`], a.stationId, a.subject || '整站 station', alertWhat(a),
+    fmtLocal(a.since, a.stationId), a.ackedBy ? `${STATES[a.state]} · 已确认 acked by ${a.ackedBy}` : STATES[a.state] || a.state,
+    a.ackedAt ? '' : ackButton(a, '确认 Acknowledge'),
+  ]);
+}
+
+function loadDevices(h) {
+  stationZones = Object.fromEntries(h.stations.map((s) => [s.stationId, s.timezone]));
+  fillTable('problem-table', h.problemDevices, (d) => [
+    d.stationId, d.deviceId, [STATES[d.state] || d.state, d.state === 'offline' ? 'offline' : 'sev-warning'], fmtLocal(d.since, d.stationId),
+    d.faults.join(', ') || '—',
+  ]);
+  fillTable('stock-table', h.stock, (d) => [
+    d.stationId, d.deviceId, [d.stock.hot ?? '—', d.low.includes('hot') ? 'n low' : 'n'], [d.stock.cold ?? '—', d.low.includes('cold') ? 'n low' : 'n'],
+    STATES[d.state] || d.state,
+  ]);
+}
+
 /** Acknowledge an alert once looked into; it comes back if the station raises it again. */
-function ackButton(a) {
+function ackButton(a, label = 'Acknowledge') {
   const b = document.createElement('button');
   b.type = 'button';
-  b.textContent = 'Acknowledge';
+  b.textContent = label;
   b.addEventListener('click', async () => {
     b.disabled = true;
     try {
       await api(`/v1/alerts/${a.id}/ack`, { method: 'POST' });
       await loadHealth();
+      await loadInbox();
     } catch (e) {
       b.disabled = false;
       $('status').textContent = `failed: ${e.message}`;
@@ -156,6 +205,7 @@ async function refresh() {
   try {
     await loadWeekly();
     await Promise.all([loadTrend(), loadHealth()]);
+    await loadInbox();
     const every = AUTO_REFRESH_S ? ` · refreshes every ${AUTO_REFRESH_S} s` : '';
     $('status').textContent = `updated ${new Date().toLocaleTimeString()}${every}`;
   } catch (e) {
@@ -210,6 +260,7 @@ $('logout').addEventListener('click', () => logout());
 $('refresh').addEventListener('click', refresh);
 $('week').addEventListener('change', refresh);
 $('station').addEventListener('change', refresh);
+$('inbox-state').addEventListener('change', () => loadInbox().catch((e) => { $('status').textContent = `failed: ${e.message}`; }));
 $('csv').addEventListener('click', () => downloadCsv().catch((e) => { $('status').textContent = `CSV failed: ${e.message}`; }));
 
 if (token()) { show(true); refresh(); } else { show(false); }

@@ -1,20 +1,32 @@
 /**
  * Sync ingest (SPEC §9): plan the batch against the stored head (pure), then store events and
- * rollups in one transaction. Uploads of one station are serialised in this process; the store
- * refuses an append whose head moved, which covers several cloud processes later.
+ * rollups in one transaction. Uploads of one station are serialised in this process; across
+ * processes (SPEC §12, N instances on one PostgreSQL) the store serialises each station's
+ * appends and refuses one whose head moved, and the batch is planned again against the new
+ * head — where its events are now replays, or continue the chain, or leave a gap.
  */
 import type { Logger } from 'pino';
 import { GENESIS_HASH, type Clock, type StationEvent } from '../../protocol/index.ts';
-import type { CloudStore } from '../store/store.ts';
+import type { AlertInput, CloudStore } from '../store/store.ts';
 import { planBatch, replayRange, type ChainBreak } from './planBatch.ts';
 import { rollupEffectsOf } from './rollupEffects.ts';
 
 export type IngestResult =
   | { ok: true; ackedSeq: number; applied: number; replayed: number }
   | { ok: false; error: 'gap'; expectedSeq: number; ackedSeq: number }
-  | { ok: false; error: 'chain_broken'; seq: number; reason: ChainBreak; ackedSeq: number };
+  | { ok: false; error: 'chain_broken'; seq: number; reason: ChainBreak; ackedSeq: number }
+  /** The head kept moving under this batch (other instances writing the station): retry. */
+  | { ok: false; error: 'busy'; ackedSeq: number };
 
-const MAX_HEAD_RETRIES = 3;
+/** Each retry means another writer stored part of the log, so progress is made; this bounds the wait. */
+const MAX_HEAD_RETRIES = 10;
+
+/** What ingest tells the alerts (SPEC §15); without it, log alerts go to the store as they are. */
+export interface IngestAlerts {
+  raise(a: AlertInput): Promise<void>;
+  /** Fresh events of one station were stored. */
+  ingested(stationId: string, events: readonly StationEvent[]): Promise<void>;
+}
 
 export class Ingestor {
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -23,7 +35,12 @@ export class Ingestor {
     private readonly store: CloudStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly alerts?: IngestAlerts,
   ) {}
+
+  private raiseAlert(a: AlertInput): Promise<void> {
+    return this.alerts ? this.alerts.raise(a) : this.store.raiseAlert(a);
+  }
 
   /** Ingest one upload of `stationId`; expected outcomes (gap, broken chain) are results. */
   ingest(stationId: string, events: readonly StationEvent[]): Promise<IngestResult> {
@@ -55,16 +72,19 @@ export class Ingestor {
       if (!res.ok) {
         // Another writer moved the head between planning and appending: plan again.
         if (attempt < MAX_HEAD_RETRIES) continue;
-        throw new Error(`station ${stationId}: head kept moving during ingest`);
+        this.logger.warn({ stationId, attempts: attempt + 1 }, 'the station head kept moving during ingest; answered busy');
+        return { ok: false, error: 'busy', ackedSeq: res.seq };
       }
       await this.raiseDataAlerts(stationId, plan.fresh, effects);
+      // The events are stored and acknowledged whatever the alerts do with them.
+      await this.alerts?.ingested(stationId, plan.fresh).catch((e: Error) => this.logger.error({ err: e, stationId }, 'alert evaluation after ingest failed'));
       return { ok: true, ackedSeq: res.seq, applied: plan.fresh.length, replayed: plan.replayed };
     }
   }
 
   private async raiseChainAlert(stationId: string, seq: number, reason: ChainBreak): Promise<void> {
     this.logger.warn({ stationId, seq, reason }, 'refused an upload that breaks the hash chain');
-    await this.store.raiseAlert({ stationId, kind: 'chain_broken', seq, detail: reason, at: this.clock.now() });
+    await this.raiseAlert({ stationId, kind: 'chain_broken', seq, detail: reason, at: this.clock.now() });
   }
 
   private async raiseDataAlerts(stationId: string, events: readonly StationEvent[], effects: ReturnType<typeof rollupEffectsOf>[]): Promise<void> {
@@ -72,7 +92,7 @@ export class Ingestor {
       for (const e of effects[i]!) {
         if (e.kind !== 'invalid') continue;
         this.logger.warn({ stationId, seq: events[i]!.seq, detail: e.detail }, 'stored an event whose data does not match its type');
-        await this.store.raiseAlert({ stationId, kind: 'invalid_event', seq: events[i]!.seq, detail: e.detail, at: this.clock.now() });
+        await this.raiseAlert({ stationId, kind: 'invalid_event', seq: events[i]!.seq, detail: e.detail, at: this.clock.now() });
       }
     }
   }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { generateSigningKey, issueCredential, type Clock, type SigningKey } from '../../protocol/index.ts';
+import { generateSigningKey, issueCredential, type Clock, type DeviceJwk, type SigningKey } from '../../protocol/index.ts';
 import type { CloudStore, RiderRow, SigningKeyRow } from '../store/store.ts';
 import { apiError } from '../errors.ts';
 
@@ -46,8 +46,19 @@ export class RiderRegistry {
     return r;
   }
 
-  /** Sign a credential for the rider with the active key (created on first use). */
-  async issue(riderId: string, ttlDays: number = this.opts.ttlDays): Promise<IssuedCredential> {
+  /** Withdrawal (SPEC §14): revoked everywhere with the next config pull, identifying data erased. */
+  async withdraw(riderId: string): Promise<RiderRow> {
+    const r = await this.store.withdrawRider(riderId, this.clock.now());
+    if (!r) throw apiError('unknown_rider', `no rider ${riderId}`);
+    this.logger.info({ riderId }, 'rider withdrew; identifying data erased');
+    return r;
+  }
+
+  /**
+   * Sign a credential for the rider with the active key (created on first use); bound to the
+   * rider's device key when one is given (`cnf`, SPEC §14), static otherwise (a printed card).
+   */
+  async issue(riderId: string, ttlDays: number = this.opts.ttlDays, deviceJwk?: DeviceJwk): Promise<IssuedCredential> {
     const rider = await this.get(riderId);
     if (rider.revokedAt !== null) throw apiError('revoked', `rider ${riderId} is revoked; no credential is issued`);
     const key = await this.activeKey();
@@ -58,6 +69,7 @@ export class RiderRegistry {
       ...(rider.group ? { group: rider.group } : {}),
       issuedAtMs: now,
       ttlSeconds,
+      ...(deviceJwk ? { deviceJwk } : {}),
     });
     const expiresAt = (Math.floor(now / 1000) + ttlSeconds) * 1000;
     await this.store.noteCredentialIssued(riderId, key.kid, expiresAt);

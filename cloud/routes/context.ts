@@ -3,6 +3,7 @@ import type { FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpre
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocol/index.ts';
+import type { AlertService } from '../alerts/alertService.ts';
 import type { Auth } from '../auth.ts';
 import type { CloudConfig } from '../config.ts';
 import type { Ingestor } from '../ingest/ingestor.ts';
@@ -27,4 +28,5 @@ export interface RouteContext {
   ingestor: Ingestor;
   riders: RiderRegistry;
   metrics: CloudMetrics;
+  alerts: AlertService;
 }

@@ -1,9 +1,13 @@
 /**
- * Admin routes for riders, credentials and signing keys (SPEC §4). Every call is logged with
- * the admin's name.
+ * Admin routes for riders, credentials and signing keys (SPEC §4), printed cards and
+ * withdrawal (SPEC §14); the riders' own enrolment and pages are registered from here too
+ * (cloud/enrol/). Every admin call is logged with the admin's name.
  */
 import { Type } from '@sinclair/typebox';
-import { RIDER_GROUPS } from '../../protocol/index.ts';
+import { DEFAULT_TIMEZONE, RIDER_GROUPS } from '../../protocol/index.ts';
+import { enrolRoutes } from '../enrol/enrolRoutes.ts';
+import { riderPageRoutes } from '../enrol/pageRoutes.ts';
+import { cardHtml } from '../enrol/printPages.ts';
 import type { CloudApp, RouteContext } from './context.ts';
 
 const RiderParams = Type.Object({ riderId: Type.String({ pattern: '^r-[0-9a-f]{16}$' }) });
@@ -65,6 +69,26 @@ export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
       return rider;
     },
   );
+
+  // A printed card for a rider without a smartphone: a fresh static credential as a QR (SPEC §14).
+  app.get('/v1/riders/:riderId/card', { schema: { params: RiderParams } }, async (req, reply) => {
+    const who = ctx.auth.requireRole(req, 'office');
+    const issued = await ctx.riders.issue(req.params.riderId);
+    req.log.info({ by: who.by, riderId: issued.riderId, kid: issued.kid }, 'printed card issued');
+    const html = cardHtml({ riderId: issued.riderId, credential: issued.credential, expiresAt: issued.expiresAt, timezone: DEFAULT_TIMEZONE });
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('content-security-policy', "default-src 'self'").send(html);
+  });
+
+  // Withdrawal by the office (SPEC §14): revoked at every station with the next config pull.
+  app.delete('/v1/riders/:riderId', { schema: { params: RiderParams } }, async (req) => {
+    const who = ctx.auth.requireRole(req, 'office');
+    const rider = await ctx.riders.withdraw(req.params.riderId);
+    req.log.info({ by: who.by, riderId: rider.riderId }, 'rider withdrawn by the office');
+    return rider;
+  });
+
+  enrolRoutes(app, ctx);
+  riderPageRoutes(app, ctx.config);
 
   app.get('/v1/keys', async (req) => {
     ctx.auth.requireAdmin(req);

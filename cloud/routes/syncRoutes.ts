@@ -34,6 +34,7 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
           expectedSeq: r.expectedSeq,
         });
       }
+      if (r.error === 'busy') throw apiError('busy', `the log of ${stationId} is being written by another request; retry from ${r.ackedSeq + 1}`);
       throw apiError('chain_broken', `event ${r.seq} of ${stationId} breaks the hash chain (${r.reason}); the batch was refused`, {
         seq: r.seq,
         reason: r.reason,

@@ -7,11 +7,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
-  AlertInput, AlertRow, AppendBatch, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
-  RiderRow, Scope, SigningKeyRow, SponsorRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
+  EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
 } from './store.ts';
 import { migrate } from './sqliteSchema.ts';
 import { SqliteRollups } from './sqliteRollups.ts';
+import { SqliteAlerts } from './sqliteAlerts.ts';
+import { SqliteEnrolment } from './sqliteEnrol.ts';
 
 type Row = Record<string, unknown>;
 /** Events per multi-row INSERT in an append (7 parameters each, far below SQLite's limit). */
@@ -25,19 +27,8 @@ const riderOf = (r: Row): RiderRow => ({
   revokedAt: (r.revoked_at as number | null) ?? null,
   revokeReason: (r.revoke_reason as string | null) ?? null,
   lastCredentialExp: (r.last_credential_exp as number | null) ?? null,
-});
-
-const alertOf = (r: Row): AlertRow => ({
-  id: r.id as number,
-  stationId: r.station_id as string,
-  kind: r.kind as string,
-  seq: (r.seq as number | null) ?? null,
-  detail: r.detail as string,
-  at: r.last_at as number,
-  firstAt: r.first_at as number,
-  count: r.count as number,
-  ackedAt: (r.acked_at as number | null) ?? null,
-  ackedBy: (r.acked_by as string | null) ?? null,
+  withdrawnAt: (r.withdrawn_at as number | null) ?? null,
+  zone: (r.zone as string | null) ?? null,
 });
 
 const headOf = (r: Row): SyncHeadRow => ({
@@ -51,12 +42,16 @@ const headOf = (r: Row): SyncHeadRow => ({
 export class SqliteStore implements CloudStore {
   readonly db: Db;
   private readonly rollups: SqliteRollups;
+  private readonly alertsDb: SqliteAlerts;
+  private readonly enrolment: SqliteEnrolment;
   private readonly s: Record<string, Statement>;
   private readonly appendTx: Transaction<(b: AppendBatch) => AppendResult>;
 
   private constructor(db: Db) {
     this.db = db;
     this.rollups = new SqliteRollups(db);
+    this.alertsDb = new SqliteAlerts(db);
+    this.enrolment = new SqliteEnrolment(db, riderOf);
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -70,12 +65,6 @@ export class SqliteStore implements CloudStore {
         last_ts = excluded.last_ts, updated_at = excluded.updated_at`),
       eventsAfter: p('SELECT seq, type, ts, day, data, hash FROM events WHERE station_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       countEvents: p('SELECT count(*) AS n FROM events WHERE station_id = ?'),
-      alertUpsert: p(`INSERT INTO alerts (station_id, kind, seq, detail, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (station_id, kind, coalesce(seq, -1)) DO UPDATE SET count = count + 1, last_at = excluded.last_at, detail = excluded.detail,
-          acked_at = NULL, acked_by = NULL`),
-      alerts: p('SELECT * FROM alerts WHERE (@openOnly = 0 OR acked_at IS NULL) ORDER BY last_at DESC, id DESC LIMIT @limit'),
-      alertAck: p('UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND acked_at IS NULL'),
-      alert: p('SELECT * FROM alerts WHERE id = ?'),
       riderInsert: p('INSERT INTO riders (rider_id, grp, platform, created_at) VALUES (?, ?, ?, ?)'),
       rider: p('SELECT * FROM riders WHERE rider_id = ?'),
       revoke: p('UPDATE riders SET revoked_at = coalesce(revoked_at, ?), revoke_reason = coalesce(revoke_reason, ?) WHERE rider_id = ?'),
@@ -198,17 +187,51 @@ export class SqliteStore implements CloudStore {
   }
 
   async raiseAlert(a: AlertInput): Promise<void> {
-    this.s.alertUpsert!.run(a.stationId, a.kind, a.seq, a.detail, a.at, a.at);
+    this.alertsDb.raise(a);
   }
 
   async alerts(limit: number, opts: { openOnly?: boolean } = {}): Promise<AlertRow[]> {
-    return (this.s.alerts!.all({ limit, openOnly: opts.openOnly ? 1 : 0 }) as Row[]).map(alertOf);
+    return this.alertsDb.open(limit, opts.openOnly ?? false);
   }
 
   async acknowledgeAlert(id: number, by: string, at: number): Promise<AlertRow | null> {
-    this.s.alertAck!.run(at, by, id);
-    const r = this.s.alert!.get(id) as Row | undefined;
-    return r ? alertOf(r) : null;
+    return this.alertsDb.acknowledge(id, by, at);
+  }
+
+  async fireAlert(a: AlertFire, at: number): Promise<{ fired: boolean; alert: AlertRow }> {
+    return this.alertsDb.fire(a, at);
+  }
+
+  async resolveAlert(fingerprint: string, at: number): Promise<boolean> {
+    return this.alertsDb.resolve(fingerprint, at);
+  }
+
+  async listAlerts(state: AlertState | 'all', limit: number): Promise<AlertRow[]> {
+    return this.alertsDb.list(state, limit);
+  }
+
+  async leaseChannel(channel: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    return this.alertsDb.leaseChannel(channel, owner, now, leaseMs);
+  }
+
+  async releaseChannel(channel: string, owner: string): Promise<void> {
+    this.alertsDb.releaseChannel(channel, owner);
+  }
+
+  async dueNotifications(channel: string, now: number, limit: number): Promise<NotificationRow[]> {
+    return this.alertsDb.due(channel, now, limit);
+  }
+
+  async channelSendsSince(channel: string, sinceMs: number): Promise<number> {
+    return this.alertsDb.sendsSince(channel, sinceMs);
+  }
+
+  async settleNotifications(channel: string, at: number, results: ReadonlyArray<{ id: number; outcome: NotificationOutcome }>): Promise<void> {
+    this.alertsDb.settle(channel, at, results);
+  }
+
+  async notificationCounts(): Promise<Record<string, number>> {
+    return this.alertsDb.counts();
   }
 
   async createRider(r: { riderId: string; group: string; platform: string | null; createdAt: number }): Promise<RiderRow> {
@@ -246,6 +269,30 @@ export class SqliteStore implements CloudStore {
       this.s.keyRetireOthers!.run(at, kid);
       this.s.keyActivate!.run(kid);
     })();
+  }
+
+  async createInvite(i: Omit<InviteRow, 'used'>): Promise<InviteRow> {
+    return this.enrolment.createInvite(i);
+  }
+
+  async invite(code: string): Promise<InviteRow | null> {
+    return this.enrolment.invite(code);
+  }
+
+  async enrolRider(e: EnrolInput): Promise<EnrolResult> {
+    return this.enrolment.enrol(e);
+  }
+
+  async riderByDevice(deviceX: string): Promise<RiderRow | null> {
+    return this.enrolment.riderByDevice(deviceX);
+  }
+
+  async riderContact(riderId: string): Promise<string | null> {
+    return this.enrolment.contact(riderId);
+  }
+
+  async withdrawRider(riderId: string, at: number): Promise<RiderRow | null> {
+    return this.enrolment.withdraw(riderId, at);
   }
 
   async signingKeys(): Promise<SigningKeyRow[]> {

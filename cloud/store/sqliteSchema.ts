@@ -116,7 +116,65 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
     const fixSponsor = db.prepare('UPDATE week_sponsor SET bottles = max(0, bottles - ?) WHERE week = ? AND station_id = ? AND sponsor = ?');
     for (const x of sponsor.values()) fixSponsor.run(x.n, x.week, x.stationId, x.sponsor);
   },
+  // 5: alerts per SPEC §15 — one row per fingerprint (station/subject/kind), firing until the
+  // condition clears, then resolved; a notification outbox (one row per alert episode, phase and
+  // channel: the unique key makes "once per fire" hold with several cloud instances), a log of
+  // messages per channel for its rate limit, and one sender lease per channel. Skipped when a
+  // database already has it (a file whose user_version was set back by hand).
+  (db) => {
+    const cols = db.prepare(`SELECT name FROM pragma_table_info('alerts')`).all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'fingerprint')) db.exec(MIGRATION_5);
+  },
+  // 6: riders enrol themselves with an invite (SPEC §14): invites with counted uses, the
+  // rider's device key (one rider per key, so a replayed enrolment finds the same rider), the
+  // invite's zone, an optional separately consented contact, and the time of a withdrawal.
+  // Written to run again on a database that has it (a test that re-runs migration 4 does).
+  (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS invites (
+        code TEXT PRIMARY KEY, uses INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL,
+        zone TEXT, note TEXT, created_at INTEGER NOT NULL, created_by TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS rider_contacts (rider_id TEXT PRIMARY KEY, contact TEXT NOT NULL, consented_at INTEGER NOT NULL);
+    `);
+    const have = new Set((db.prepare('PRAGMA table_info(riders)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const col of ['device_x TEXT', 'zone TEXT', 'invite TEXT', 'withdrawn_at INTEGER']) {
+      if (!have.has(col.split(' ')[0]!)) db.exec(`ALTER TABLE riders ADD COLUMN ${col}`);
+    }
+    db.exec('CREATE UNIQUE INDEX IF NOT EXISTS riders_device ON riders (device_x) WHERE device_x IS NOT NULL');
+  },
 ];
+
+const MIGRATION_5 = `
+  ALTER TABLE alerts ADD COLUMN fingerprint TEXT;
+  ALTER TABLE alerts ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+  ALTER TABLE alerts ADD COLUMN severity TEXT NOT NULL DEFAULT 'critical';
+  ALTER TABLE alerts ADD COLUMN state TEXT NOT NULL DEFAULT 'firing';
+  ALTER TABLE alerts ADD COLUMN since INTEGER;
+  ALTER TABLE alerts ADD COLUMN resolved_at INTEGER;
+  ALTER TABLE alerts ADD COLUMN episode INTEGER NOT NULL DEFAULT 1;
+  UPDATE alerts SET
+    fingerprint = station_id || '/seq:' || coalesce(seq, '-') || '/' || kind,
+    subject = CASE WHEN seq IS NULL THEN '' ELSE 'seq:' || seq END,
+    severity = CASE WHEN kind = 'chain_broken' THEN 'critical' ELSE 'warning' END,
+    since = first_at,
+    state = CASE WHEN acked_at IS NULL THEN 'firing' ELSE 'resolved' END,
+    resolved_at = acked_at;
+  DROP INDEX alerts_key;
+  CREATE UNIQUE INDEX alerts_fingerprint ON alerts (fingerprint);
+  CREATE INDEX alerts_by_state ON alerts (state, last_at);
+  CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL REFERENCES alerts (id), episode INTEGER NOT NULL,
+    phase TEXT NOT NULL, channel TEXT NOT NULL, created_at INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,
+    sent_at INTEGER, last_error TEXT,
+    UNIQUE (alert_id, episode, phase, channel)
+  );
+  CREATE INDEX notifications_due ON notifications (channel, state, next_at);
+  CREATE TABLE notify_sends (channel TEXT NOT NULL, at INTEGER NOT NULL, notifications INTEGER NOT NULL, ok INTEGER NOT NULL);
+  CREATE INDEX notify_sends_by_channel ON notify_sends (channel, at);
+  CREATE TABLE notify_leases (channel TEXT PRIMARY KEY, owner TEXT NOT NULL, until INTEGER NOT NULL);
+`;
 
 export function migrate(db: Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;

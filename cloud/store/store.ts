@@ -36,16 +36,81 @@ export interface AlertInput {
   seq: number | null;
   detail: string;
   at: number;
+  /** Notification channels (by name) told when it fires and resolves (SPEC §15). */
+  channels?: readonly string[];
 }
 
-export interface AlertRow extends AlertInput {
+export type AlertSeverity = 'critical' | 'warning' | 'info';
+export type AlertState = 'firing' | 'resolved';
+
+/**
+ * Kinds whose condition never clears by itself (a forged upload, a stored invalid event): an
+ * admin's acknowledgement resolves them. Every other kind resolves when its condition clears.
+ */
+export const ACK_RESOLVES_KINDS: readonly string[] = ['chain_broken', 'invalid_event'];
+
+/** One alert to fire (SPEC §15): idempotent by `fingerprint`, the store's unique key. */
+export interface AlertFire {
+  /** `station/subject/kind[:qualifier]`, stable across evaluations and instances. */
+  fingerprint: string;
+  stationId: string;
+  /** The device or compartment (`disp-1`, `1-5`), `seq:n` for a log alert, '' for the station. */
+  subject: string;
+  kind: string;
+  severity: AlertSeverity;
+  /** When the condition began (device offline since, fault since …). */
+  since: number;
+  detail: string;
+  seq: number | null;
+  channels: readonly string[];
+  /** A repeat while firing bumps the count (a refused upload again); a re-evaluation does not. */
+  countRepeat?: boolean;
+}
+
+export interface AlertRow {
   id: number;
+  stationId: string;
+  kind: string;
+  seq: number | null;
+  detail: string;
+  /** Last time it was raised or (for a repeat-counting kind) seen again. */
+  at: number;
   firstAt: number;
   count: number;
   /** When and by which admin it was acknowledged; null while open. */
   ackedAt: number | null;
   ackedBy: string | null;
+  fingerprint: string;
+  subject: string;
+  severity: AlertSeverity;
+  state: AlertState;
+  /** Start of the current episode's condition. */
+  since: number;
+  /** When the current episode resolved; null while firing. */
+  until: number | null;
+  /** 1 for the first firing, +1 each time it fires again after resolving. */
+  episode: number;
 }
+
+export type NotificationPhase = 'firing' | 'resolved';
+
+/** One message owed to one channel (the notification outbox, SPEC §15 "once per fire"). */
+export interface NotificationRow {
+  id: number;
+  alertId: number;
+  episode: number;
+  phase: NotificationPhase;
+  channel: string;
+  attempts: number;
+  createdAt: number;
+  nextAt: number;
+  alert: AlertRow;
+}
+
+export type NotificationOutcome =
+  | { kind: 'sent' }
+  /** `nextAt` null: attempts used up, the notification is given up (state `failed`). */
+  | { kind: 'failed'; error: string; nextAt: number | null };
 
 export interface RiderRow {
   riderId: string;
@@ -56,7 +121,40 @@ export interface RiderRow {
   revokeReason: string | null;
   /** Latest `exp` (ms) of a credential issued to this rider. */
   lastCredentialExp: number | null;
+  /** Set when the rider withdrew (SPEC §14); group and platform are then cleared. */
+  withdrawnAt?: number | null;
+  /** The zone of the invite the rider enrolled with. */
+  zone?: string | null;
 }
+
+export interface InviteRow {
+  code: string;
+  uses: number;
+  used: number;
+  expiresAt: number;
+  zone: string | null;
+  note: string | null;
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface EnrolInput {
+  invite: string;
+  /** The new rider's id, used only if the enrolment creates a rider. */
+  riderId: string;
+  group: string;
+  platform: string | null;
+  /** `x` of the device's Ed25519 public key: one rider per device key. */
+  deviceX: string;
+  contact: string | null;
+  at: number;
+}
+
+/** `replayed`: this device key has enrolled before; nothing was counted or created. */
+export type EnrolResult =
+  | { kind: 'enrolled'; rider: RiderRow }
+  | { kind: 'replayed'; rider: RiderRow }
+  | { kind: 'invite_invalid'; reason: 'unknown' | 'expired' | 'used_up' };
 
 export interface SigningKeyRow {
   kid: string;
@@ -145,8 +243,34 @@ export interface CloudStore {
   raiseAlert(a: AlertInput): Promise<void>;
   /** Newest first; `openOnly` leaves out acknowledged ones. */
   alerts(limit: number, opts?: { openOnly?: boolean }): Promise<AlertRow[]>;
-  /** Acknowledge an open alert (an acknowledged one keeps its first acknowledgement); null if there is no such id. */
+  /**
+   * Acknowledge an open alert (an acknowledged one keeps its first acknowledgement); null if
+   * there is no such id. A kind of ACK_RESOLVES_KINDS resolves with it (and its channels are told).
+   */
   acknowledgeAlert(id: number, by: string, at: number): Promise<AlertRow | null>;
+  /**
+   * Fire an alert unless it is firing already, in one unit of work with its notifications (one
+   * per channel, unique per alert, episode, phase and channel). `fired` is true only for the
+   * call that moved it to firing, so two instances evaluating at once notify once.
+   */
+  fireAlert(a: AlertFire, at: number): Promise<{ fired: boolean; alert: AlertRow }>;
+  /** Resolve a firing alert and owe each channel told of its firing a resolved message; false if it was not firing. */
+  resolveAlert(fingerprint: string, at: number): Promise<boolean>;
+  /** Alerts by state, newest first. */
+  listAlerts(state: AlertState | 'all', limit: number): Promise<AlertRow[]>;
+
+  // --- notification outbox (SPEC §15) ---
+  /** Take or renew the one-sender lease of a channel until `now + leaseMs`; false if another owner holds it. */
+  leaseChannel(channel: string, owner: string, now: number, leaseMs: number): Promise<boolean>;
+  releaseChannel(channel: string, owner: string): Promise<void>;
+  /** Pending notifications of a channel due at `now`, oldest first. */
+  dueNotifications(channel: string, now: number, limit: number): Promise<NotificationRow[]>;
+  /** Messages sent (or tried) to a channel since `sinceMs`, for its rate limit. */
+  channelSendsSince(channel: string, sinceMs: number): Promise<number>;
+  /** Record one message sent to a channel at `at` (one or, for a digest, many notifications) and each one's outcome. */
+  settleNotifications(channel: string, at: number, results: ReadonlyArray<{ id: number; outcome: NotificationOutcome }>): Promise<void>;
+  /** Notifications by state, for tests and metrics. */
+  notificationCounts(): Promise<Record<string, number>>;
 
   // --- riders and keys ---
   createRider(r: { riderId: string; group: string; platform: string | null; createdAt: number }): Promise<RiderRow>;
@@ -160,6 +284,17 @@ export interface CloudStore {
   /** Make `kid` the active key and retire the others at `at`. */
   activateSigningKey(kid: string, at: number): Promise<void>;
   signingKeys(): Promise<SigningKeyRow[]>;
+
+  // --- invites and enrolment (SPEC §14) ---
+  createInvite(i: Omit<InviteRow, 'used'>): Promise<InviteRow>;
+  invite(code: string): Promise<InviteRow | null>;
+  /** One unit of work: a replay finds the device's rider; otherwise one invite use is taken and the rider created. */
+  enrolRider(e: EnrolInput): Promise<EnrolResult>;
+  /** The rider whose device key has this `x`, if any. */
+  riderByDevice(deviceX: string): Promise<RiderRow | null>;
+  riderContact(riderId: string): Promise<string | null>;
+  /** Revoke and erase what identifies the rider (group, platform, zone, device key, contact); counts stay. */
+  withdrawRider(riderId: string, at: number): Promise<RiderRow | null>;
 
   // --- reports (read rollups only) ---
   /** Rows of the stations with any data that week. */

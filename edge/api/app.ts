@@ -81,6 +81,9 @@ export interface AppContext extends AppDeps {
   auditFailure(req: FastifyRequest, code: string): void;
 }
 
+/** Routes that need a bearer token (maintenance, health, metrics) or nothing at all (liveness): no Host check. */
+const BEARER_ROUTES = /^\/(v1\/maintenance\/|v1\/health(\?|$)|metrics(\?|$)|healthz(\?|$)|maintenance(\/|\?|$))/;
+
 function pathOnly(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
@@ -172,6 +175,23 @@ export function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): TypedApp {
     },
   };
 
+  const allowedHosts = new Set(config.kiosk.allowedHosts.map((h) => h.toLowerCase()));
+  if (config.http.host !== '0.0.0.0' && config.http.host !== '::') allowedHosts.add(config.http.host.toLowerCase());
+  const hostAllowed = (host: string | undefined): boolean => {
+    if (!host) return false;
+    // Host is `name`, `name:port`, `[v6]` or `[v6]:port`.
+    const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+    return allowedHosts.has(name.toLowerCase());
+  };
+
+  // Nothing the station serves may be framed by another page or sniffed into another type.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY');
+    const csp = reply.getHeader('content-security-policy');
+    reply.header('content-security-policy', csp ? `${String(csp)}; frame-ancestors 'none'` : "frame-ancestors 'none'");
+    return payload;
+  });
+
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -182,6 +202,10 @@ export function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): TypedApp {
     if (closing) {
       reply.header('connection', 'close');
       throw apiError('shutting_down', 'the station is shutting down; try again in a minute');
+    }
+    // The kiosk page and rider API answer only under the station's own names (DNS rebinding).
+    if (!BEARER_ROUTES.test(req.url) && !hostAllowed(req.headers.host)) {
+      throw apiError('forbidden_host', `this station does not answer as ${String(req.headers.host).slice(0, 80)}; open it as http://127.0.0.1 or a name in kiosk.allowedHosts`);
     }
     // The per-address limit covers the API, not the kiosk's static files or /metrics.
     if (req.url.startsWith('/v1/')) {
@@ -198,7 +222,7 @@ export function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): TypedApp {
     const seconds = (clock.monotonic() - s.startedMono) / 1000;
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
-    log.info({ method: req.method, path: pathOnly(req.url), status: reply.statusCode, ms: Math.round(seconds * 1000), by: s.operator ?? undefined }, 'request');
+    log.info({ method: req.method, path: pathOnly(req.url), status: reply.statusCode, ms: Math.round(seconds * 1000), ip: req.ip, by: s.operator ?? undefined }, 'request');
   });
 
   app.setErrorHandler(async (err: FastifyError | ApiError, req: FastifyRequest, reply: FastifyReply) => {

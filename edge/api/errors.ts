@@ -15,10 +15,13 @@ export const API_ERRORS = {
   payload_too_large: { status: 413, message: 'the request body is too large' },
   not_found: { status: 404, message: 'no such route' },
   rate_limited: { status: 429, message: 'too many requests; wait a moment and try again' },
+  too_soon: { status: 429, message: 'wait a few seconds before using the lockers again' },
+  forbidden_host: { status: 403, message: 'this station answers only under its own host names' },
   // Credentials (SPEC §4, §8)
   invalid_credential: { status: 401, message: 'the code is not a valid rider credential' },
   expired_credential: { status: 401, message: 'the credential has expired; get a new code' },
   revoked: { status: 403, message: 'this rider credential has been revoked' },
+  stale_code: { status: 401, message: 'this code is out of date; show the code on your phone again' },
   // Quota (SPEC §3, §8)
   not_checked_in: { status: 403, message: 'check in first: no entitlement window covers today' },
   already_claimed_today: { status: 409, message: "today's bottle has already been taken" },

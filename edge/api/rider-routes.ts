@@ -4,11 +4,13 @@
  * station core. Refusals are thrown as ApiError so the one error handler answers them, and a
  * refusal before the core never touches the ledger.
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { addDays, daysBetween } from '../../protocol/index.ts';
 import type { AppContext, TypedApp } from './app.ts';
 import { apiError } from './errors.ts';
+import { Cooldown } from './limiter.ts';
 
 const Credential = Type.String({ minLength: 1, maxLength: 4096 });
 const CredentialBody = Type.Object({ credential: Credential }, { additionalProperties: false });
@@ -19,20 +21,45 @@ const ClaimBody = Type.Object(
 const StatusQuery = Type.Object({ credential: Credential }, { additionalProperties: false });
 
 export type CredentialBody = Static<typeof CredentialBody>;
+
+const RIDER_ROUTES = new Set(['/v1/checkins', '/v1/claims', '/v1/lockers/deposit', '/v1/lockers/retrieve', '/v1/riders/status']);
 export type ClaimBody = Static<typeof ClaimBody>;
 
-/** Limit, then verify; answers the rider id or throws the credential's refusal. */
+/**
+ * Verify, then limit by the verified rider (issue 11): a code with spaces around it, a second
+ * printed card or each new rotating code of one rider all count against that rider. Forged
+ * codes never reach a rider's count; the per-address limit (app.ts) bounds them.
+ */
 async function riderOf(ctx: AppContext, credential: string): Promise<string> {
-  // Keyed by a hash of the code itself, so forged codes are limited as well as real ones.
-  const key = createHash('sha256').update(credential).digest('base64');
-  const limit = ctx.credentialLimiter.hit(key);
-  if (!limit.ok) throw apiError('rate_limited', 'too many requests with this code; wait a moment and try again', { retryAfterS: limit.retryAfterS });
   const v = await ctx.trust.verifyCredential(credential);
   if (!v.ok) throw apiError(v.error, v.message);
+  const limit = ctx.credentialLimiter.hit(v.riderId);
+  if (!limit.ok) throw apiError('rate_limited', 'too many requests with this code; wait a moment and try again', { retryAfterS: limit.retryAfterS });
   return v.riderId;
 }
 
 export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
+  // Rider actions are taken at the kiosk (issue 11): its own addresses, or a separate kiosk
+  // screen that shows the kiosk device token. Anyone else on the network is refused.
+  const kioskAddresses = new Set(ctx.config.kiosk.allowedAddresses);
+  const kioskToken = ctx.config.kiosk.tokenSha256 ? Buffer.from(ctx.config.kiosk.tokenSha256, 'hex') : null;
+  const fromKiosk = (req: FastifyRequest): boolean => {
+    if (kioskAddresses.has(req.ip)) return true;
+    const t = req.headers['x-kiosk-token'];
+    if (!kioskToken || typeof t !== 'string' || t.length > 512) return false;
+    return timingSafeEqual(createHash('sha256').update(t).digest(), kioskToken);
+  };
+  app.addHook('onRequest', async (req) => {
+    if (RIDER_ROUTES.has(req.routeOptions.url ?? '') && !fromKiosk(req)) {
+      throw apiError('forbidden', 'rider actions are taken at the station’s kiosk screen');
+    }
+  });
+  const lockerPause = new Cooldown(ctx.clock, ctx.config.lockers.riderCooldownMs);
+  const notTooSoon = (riderId: string): void => {
+    const c = lockerPause.take(riderId);
+    if (!c.ok) throw apiError('too_soon', `wait ${c.retryAfterS} s before using the lockers again`, { retryAfterS: c.retryAfterS });
+  };
+
   // What is printed on the door (config `lockers.labels`), the compartment's name otherwise.
   const labelOf = (compartment: string) => ctx.config.lockers.labels[compartment] ?? compartment;
 
@@ -76,6 +103,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
 
   app.post('/v1/lockers/deposit', { schema: { body: CredentialBody } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
+    notTooSoon(riderId);
     const r = await ctx.lockers.deposit(riderId);
     switch (r.kind) {
       case 'deposited':
@@ -91,6 +119,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
 
   app.post('/v1/lockers/retrieve', { schema: { body: CredentialBody } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
+    notTooSoon(riderId);
     const r = await ctx.lockers.retrieve(riderId);
     switch (r.kind) {
       case 'retrieved':

@@ -7,7 +7,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { JSONWebKeySet, JWK } from 'jose';
-import { credentialVerifier, type Clock, type StationConfigDoc, type VerifyResult } from '../../protocol/index.ts';
+import { codeVerifier, type Clock, type StationConfigDoc, type VerifyResult } from '../../protocol/index.ts';
 import type { StationConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 
@@ -27,14 +27,14 @@ function keyId(k: JWK): string {
 }
 
 export class TrustStore {
-  private verify: ReturnType<typeof credentialVerifier>;
+  private verify: ReturnType<typeof codeVerifier>;
   private revoked: Set<string>;
   private tokens: TokenEntry[];
   private cloud: StationConfigDoc | undefined;
   private readonly listeners = new Set<(doc: StationConfigDoc) => void>();
 
   constructor(private readonly opts: TrustStoreOptions) {
-    this.verify = credentialVerifier({ keys: [] });
+    this.verify = codeVerifier({ keys: [] });
     this.revoked = new Set();
     this.tokens = [];
     this.rebuild();
@@ -65,7 +65,7 @@ export class TrustStore {
     const { config } = this.opts;
     const keys = new Map<string, JWK>();
     for (const k of [...config.credentials.jwks.keys, ...(this.cloud?.jwks.keys ?? [])] as JWK[]) keys.set(keyId(k), k);
-    this.verify = credentialVerifier({ keys: [...keys.values()] } as JSONWebKeySet);
+    this.verify = codeVerifier({ keys: [...keys.values()] } as JSONWebKeySet);
     this.revoked = new Set([...config.credentials.revokedRiders, ...(this.cloud?.revokedRiders ?? [])]);
     const tokens = new Map<string, TokenEntry>();
     for (const t of [...config.maintenanceTokens, ...(this.cloud?.maintenanceTokens ?? [])]) {
@@ -74,9 +74,15 @@ export class TrustStore {
     this.tokens = [...tokens.values()];
   }
 
-  /** Offline verification: signature (EdDSA), expiry by the station clock, revocation. */
+  /**
+   * Offline verification of a scanned or typed code: a static credential (signature, expiry by
+   * the station clock, revocation; SPEC §4) or a rotating one (also the device signature and
+   * the time step, SPEC §14). Static codes are refused when the cloud's policy asks for
+   * device-bound ones.
+   */
   verifyCredential(token: string): Promise<VerifyResult> {
-    return this.verify(token, this.revoked, this.opts.clock.now());
+    const policy = { requireDeviceBound: this.cloud?.credentials?.requireDeviceBound ?? false };
+    return this.verify(token, this.revoked, this.opts.clock.now(), policy);
   }
 
   /** The name of the maintenance token whose SHA-256 matches `bearer`, or null. */

@@ -9,6 +9,16 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { Logger } from '../log.ts';
 
 export type DeviceKind = 'dispenser' | 'lockboard' | 'scanner';
+
+/**
+ * How many health events one device may cause per window (issue 11: 41 telemetry messages with
+ * alternating fault names wrote 2,565 events in 0.8 s). Past it the device is `flapping`: one
+ * fault event says so, further changes are counted (`suppressedEvents`) but not written, and
+ * once a whole window passes calmly one event ends it with the state as it is then.
+ * The config's `deviceEventBudget` defaults come from here.
+ */
+export const DEVICE_EVENT_BUDGET = { events: 30, windowMs: 600_000 } as const;
+export const FLAPPING = 'flapping';
 export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
 
 export interface DeviceHealthView {
@@ -32,6 +42,10 @@ interface Entry {
   /** Silence longer than this (monotonic ms) makes the device offline. */
   offlineAfterMs: number;
   faults: string[];
+  /** Faults the station raised itself (`addFault`): kept when the device reports its own set. */
+  stationFaults: Set<string>;
+  /** The event budget's window: its start (monotonic), events written in it, changes in it. */
+  budget: { windowStart: number; written: number; changes: number; flapping: boolean };
   counters: Record<string, number>;
   detail: Record<string, unknown>;
   state: DeviceState;
@@ -43,7 +57,11 @@ export interface DeviceHealthOptions {
   logger: Logger;
   /** How often silence is checked. */
   checkIntervalMs?: number;
+  /** Health events per device per window (default DEVICE_EVENT_BUDGET). */
+  eventBudget?: { events: number; windowMs: number };
 }
+
+type HealthEvent = { type: 'device.online' | 'device.offline' | 'device.fault' | 'device.recovered' | 'device.service'; data: Record<string, unknown> };
 
 export class DeviceHealth {
   private readonly devices = new Map<string, Entry>();
@@ -82,6 +100,8 @@ export class DeviceHealth {
       lastSeenMono: null,
       offlineAfterMs: 2 * heartbeatMs,
       faults: row ? (JSON.parse(row.faults) as string[]) : [],
+      stationFaults: new Set(),
+      budget: { windowStart: this.opts.clock.monotonic(), written: 0, changes: 0, flapping: false },
       counters: {},
       detail: {},
       state: row?.state ?? 'offline',
@@ -142,7 +162,7 @@ export class DeviceHealth {
     if (!wasUp && isUp && e.reachable) events.unshift({ type: 'device.online', data: { deviceId: e.id, kind: e.kind } });
     if (wasUp && e.state === 'offline') events.unshift({ type: 'device.offline', data: { deviceId: e.id, kind: e.kind, reason: reason ?? 'silent' } });
     if (events.length > 0 || before !== e.state) {
-      this.persist(e, events);
+      this.persist(e, this.withinBudget(e, events));
       this.opts.logger.info({ deviceId: e.id, from: before, to: e.state, reason }, 'device state');
       const view = this.view(e);
       for (const l of this.listeners) l(view);
@@ -168,10 +188,13 @@ export class DeviceHealth {
     this.transition(e, [], reason);
   }
 
-  /** Replace the device's fault set; new faults raise `device.fault`, cleared ones `device.recovered`. */
+  /**
+   * Replace the device's own fault set (telemetry); the faults the station raised stay. New
+   * faults raise `device.fault`, cleared ones `device.recovered`.
+   */
   setFaults(id: string, faults: readonly string[]): void {
     const e = this.entry(id);
-    const next = [...new Set(faults)].sort();
+    const next = [...new Set([...faults, ...e.stationFaults])].sort();
     const added = next.filter((f) => !e.faults.includes(f));
     const cleared = e.faults.filter((f) => !next.includes(f));
     if (added.length === 0 && cleared.length === 0) return;
@@ -182,13 +205,16 @@ export class DeviceHealth {
     ]);
   }
 
+  /** A fault the station itself found (a stuck door, a client-id fight): kept until `clearFault`. */
   addFault(id: string, fault: string): void {
     const e = this.entry(id);
-    if (!e.faults.includes(fault)) this.setFaults(id, [...e.faults, fault]);
+    e.stationFaults.add(fault);
+    if (!e.faults.includes(fault)) this.setFaults(id, e.faults);
   }
 
   clearFault(id: string, fault: string): void {
     const e = this.entry(id);
+    e.stationFaults.delete(fault);
     if (e.faults.includes(fault)) this.setFaults(id, e.faults.filter((f) => f !== fault));
   }
 
@@ -240,9 +266,64 @@ export class DeviceHealth {
     };
   }
 
+  /**
+   * The events of one change that the device's budget allows: all of them normally; when this
+   * change would exceed the budget, one `device.fault` `flapping` instead; while flapping, none
+   * (counted in `suppressedEvents`; the devices row still follows every change).
+   */
+  private withinBudget(e: Entry, all: HealthEvent[]): HealthEvent[] {
+    const b = e.budget;
+    const limit = this.opts.eventBudget ?? DEVICE_EVENT_BUDGET;
+    // What maintenance does is always written: only the device's own changes are budgeted.
+    const service = all.filter((ev) => ev.type === 'device.service');
+    const events = all.filter((ev) => ev.type !== 'device.service');
+    if (events.length === 0) return service;
+    b.changes++;
+    if (b.flapping) {
+      e.counters.suppressedEvents = (e.counters.suppressedEvents ?? 0) + events.length;
+      return service;
+    }
+    if (b.written + events.length <= limit.events) {
+      b.written += events.length;
+      return all;
+    }
+    b.flapping = true;
+    e.counters.suppressedEvents = (e.counters.suppressedEvents ?? 0) + events.length;
+    e.stationFaults.add(FLAPPING);
+    if (!e.faults.includes(FLAPPING)) e.faults = [...e.faults, FLAPPING].sort();
+    e.state = this.derive(e);
+    this.opts.logger.warn({ deviceId: e.id, budget: limit.events, windowMs: limit.windowMs }, 'device flapping: further health changes are counted, not written');
+    return [...service, { type: 'device.fault', data: { deviceId: e.id, kind: e.kind, fault: FLAPPING } }];
+  }
+
+  /** A new budget window; a flapping device whose last window was calm ends its flapping. */
+  private rollBudgets(now: number): void {
+    const limit = this.opts.eventBudget ?? DEVICE_EVENT_BUDGET;
+    for (const e of this.devices.values()) {
+      const b = e.budget;
+      if (now - b.windowStart < limit.windowMs) continue;
+      const calm = b.changes <= Math.floor(limit.events / 2);
+      b.windowStart = now;
+      b.written = 0;
+      b.changes = 0;
+      if (b.flapping && calm) {
+        b.flapping = false;
+        e.stationFaults.delete(FLAPPING);
+        e.faults = e.faults.filter((f) => f !== FLAPPING);
+        e.state = this.derive(e);
+        b.written = 1;
+        // One event ends it, with the state and faults as they are now (the changes meanwhile were not written).
+        this.persist(e, [{ type: 'device.recovered', data: { deviceId: e.id, kind: e.kind, fault: FLAPPING, state: e.state, faults: [...e.faults], suppressedEvents: e.counters.suppressedEvents ?? 0 } }]);
+        const view = this.view(e);
+        for (const l of this.listeners) l(view);
+      }
+    }
+  }
+
   /** Offline within two heartbeat intervals of going silent (SPEC §6b). */
   checkSilence(): void {
     const now = this.opts.clock.monotonic();
+    this.rollBudgets(now);
     for (const e of this.devices.values()) {
       if (e.reachable && e.lastSeenMono !== null && now - e.lastSeenMono > e.offlineAfterMs) {
         e.reachable = false;

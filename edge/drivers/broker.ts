@@ -18,12 +18,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
 import { TOPICS, decodePayload, devicePrefix, isDeviceId, topicFor, type TopicName } from '../../protocol/index.ts';
 import type { DeviceHealth } from '../core/health.ts';
 import type { Logger } from '../log.ts';
 import { duplexPair } from './duplex-pair.ts';
+import { BROKER_LIMITS, MqttFrameGuard, type BrokerLimits } from './mqtt-guard.ts';
 
 export interface BrokerDevice {
   id: string;
@@ -42,15 +43,26 @@ export interface BrokerOptions {
   health?: DeviceHealth;
   /** Only for the Nagle comparison in the bench; the station always runs with no-delay. */
   noDelay?: boolean;
+  /** What one client may make the broker hold (issue 11); config `mqtt.*`, defaults `BROKER_LIMITS`. */
+  limits?: Partial<BrokerLimits>;
 }
 
-export type RefusalKind = 'auth' | 'publish' | 'subscribe' | 'will';
+/** One client id's takeovers (a second connection with an id that is connected). */
+interface Fight {
+  takeovers: number[];
+  blockedUntil: number;
+  backoffMs: number;
+}
+
+export type RefusalKind = 'auth' | 'publish' | 'subscribe' | 'will' | 'connection' | 'client_id_conflict';
 
 export interface Refusal {
   kind: RefusalKind;
   clientId: string;
   topic?: string;
   reason: string;
+  /** The client's address (`in-memory` for in-process simulators). */
+  address?: string;
 }
 
 /** What the edge drivers need from a broker: in-process publish and subscribe. */
@@ -112,11 +124,16 @@ export class Broker implements MqttBus {
   private readonly refusalListeners = new Set<(r: Refusal) => void>();
   private readonly log: Logger;
   /** Refusals since start, by kind (also in health for registered devices). */
-  readonly refusals: Record<RefusalKind, number> = { auth: 0, publish: 0, subscribe: 0, will: 0 };
+  readonly refusals: Record<RefusalKind, number> = { auth: 0, publish: 0, subscribe: 0, will: 0, connection: 0, client_id_conflict: 0 };
+  private readonly limits: BrokerLimits;
+  /** The guard and address of each connection as aedes sees it (the guarded stream). */
+  private readonly guards = new WeakMap<Duplex, { guard: MqttFrameGuard; address: string }>();
+  private readonly fights = new Map<string, Fight>();
 
   constructor(private readonly opts: BrokerOptions) {
     this.passwords = new Map(opts.devices.map((d) => [d.id, digest(d.password)]));
     this.log = opts.logger.child({ module: 'mqtt-broker' });
+    this.limits = { ...BROKER_LIMITS, ...opts.limits };
   }
 
   get port(): number | undefined {
@@ -140,6 +157,7 @@ export class Broker implements MqttBus {
     const host = this.opts.host ?? '127.0.0.1';
     const noDelay = this.opts.noDelay ?? true;
     const aedes = await Aedes.createBroker({
+      connectTimeout: this.limits.connectTimeoutMs,
       preConnect: (client, packet, cb) => {
         this.connectPackets.set(client, packet);
         cb(null, true);
@@ -155,7 +173,7 @@ export class Broker implements MqttBus {
     const server = createServer({ noDelay }, (socket) => {
       // `noDelay` on the server is inherited by accepted sockets on Node ≥ 17.7; set it anyway.
       socket.setNoDelay(noDelay);
-      this.handle(aedes, socket);
+      this.handle(aedes, socket, socket.remoteAddress ?? 'unknown');
     });
     this.aedes = aedes;
     this.server = server;
@@ -216,14 +234,62 @@ export class Broker implements MqttBus {
       process.nextTick(() => device.destroy(refused));
       return device;
     }
-    this.handle(aedes, station);
+    this.handle(aedes, station, 'in-memory');
     return device;
   }
 
-  private handle(aedes: Aedes, connection: Duplex): void {
+  /**
+   * Hand a connection to aedes through a guard (issue 11): aedes reads a stream that gets the
+   * connection's bytes only while their fixed headers stay within the limits, so a client can
+   * never make it buffer more than one allowed packet. Over the connection cap it is closed at once.
+   */
+  private handle(aedes: Aedes, connection: Duplex, address: string): void {
+    if (this.connections.size >= this.limits.maxConnections) {
+      this.refuse({ kind: 'connection', clientId: '', address, reason: `more than ${this.limits.maxConnections} connections` });
+      connection.destroy();
+      return;
+    }
     this.connections.add(connection);
-    connection.on('close', () => this.connections.delete(connection));
-    aedes.handle(connection);
+    const guard = new MqttFrameGuard(this.limits);
+    const inner = new Duplex({
+      read: () => void connection.resume(),
+      write: (chunk, encoding, cb) => (connection.destroyed ? cb() : connection.write(chunk, encoding, cb)),
+      final: (cb) => {
+        connection.end();
+        cb();
+      },
+      destroy: (err, cb) => {
+        connection.destroy();
+        cb(err);
+      },
+    });
+    this.guards.set(inner, { guard, address });
+    connection.on('data', (chunk: Buffer) => {
+      const verdict = guard.feed(chunk);
+      if (!verdict.ok) {
+        const client = this.clientOn(inner);
+        this.refuse({ kind: 'connection', clientId: client ?? '', address, reason: verdict.reason });
+        connection.destroy();
+        return;
+      }
+      if (!inner.push(chunk)) connection.pause();
+    });
+    connection.on('end', () => inner.push(null));
+    connection.on('error', () => inner.destroy());
+    connection.on('close', () => {
+      this.connections.delete(connection);
+      inner.destroy();
+    });
+    aedes.handle(inner);
+  }
+
+  private clientOn(conn: Duplex): string | undefined {
+    const clients = (this.aedes as unknown as { clients?: Record<string, Client> } | undefined)?.clients ?? {};
+    return Object.values(clients).find((c) => (c as unknown as { conn: Duplex }).conn === conn)?.id;
+  }
+
+  private addressOf(client: Client): string {
+    return this.guards.get((client as unknown as { conn: Duplex }).conn)?.address ?? 'unknown';
   }
 
   publish(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain?: boolean }): Promise<void> {
@@ -256,8 +322,9 @@ export class Broker implements MqttBus {
   private refuse(r: Refusal): void {
     this.refusals[r.kind]++;
     this.log.warn(r, 'MQTT request refused');
-    if (this.opts.health?.has(r.clientId)) {
-      this.opts.health.count(r.clientId, r.kind === 'auth' ? 'auth_refused' : 'acl_refused');
+    if (r.clientId && this.opts.health?.has(r.clientId)) {
+      const counter = r.kind === 'auth' ? 'auth_refused' : r.kind === 'connection' ? 'connection_refused' : r.kind === 'client_id_conflict' ? 'client_id_conflict' : 'acl_refused';
+      this.opts.health.count(r.clientId, counter);
     }
     for (const l of this.refusalListeners) l(r);
   }
@@ -269,26 +336,63 @@ export class Broker implements MqttBus {
     cb: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
     const id = client.id;
+    const address = this.addressOf(client);
     const expected = this.passwords.get(id);
     if (!isDeviceId(id) || username !== id) {
-      this.refuse({ kind: 'auth', clientId: id, reason: 'clientId must equal username' });
+      this.refuse({ kind: 'auth', clientId: id, address, reason: 'clientId must equal username' });
       return cb(authError('clientId must equal username', 2), false);
     }
     // Compare digests so the comparison is constant-time whatever the lengths.
     const given = digest(password ?? Buffer.alloc(0));
     const ok = expected !== undefined && timingSafeEqual(given, expected);
     if (!ok) {
-      this.refuse({ kind: 'auth', clientId: id, reason: expected ? 'wrong password' : 'unknown device' });
+      this.refuse({ kind: 'auth', clientId: id, address, reason: expected ? 'wrong password' : 'unknown device' });
       return cb(authError('bad user name or password', 4), false);
     }
     // The last will is the device's `online: false` status (SPEC §5); refuse any other will.
     const will = this.connectPackets.get(client)?.will;
     const whyNot = will ? willRefusal(id, will.topic, will.payload) : undefined;
     if (will && whyNot) {
-      this.refuse({ kind: 'will', clientId: id, topic: will.topic, reason: whyNot });
+      this.refuse({ kind: 'will', clientId: id, address, topic: will.topic, reason: whyNot });
       return cb(authError('not authorized', 5), false);
     }
+    const fight = this.fightRefusal(id);
+    if (fight) {
+      this.refuse({ kind: 'client_id_conflict', clientId: id, address, reason: fight });
+      return cb(authError('identifier rejected: another connection holds this client id', 2), false);
+    }
+    this.guards.get((client as unknown as { conn: Duplex }).conn)?.guard.accept();
     cb(null, true);
+  }
+
+  /**
+   * Two devices with one client id take the session from each other forever (MQTT 3.1.1 §3.1.4:
+   * the server disconnects the existing client). A few takeovers a minute are a reconnect; more
+   * are a fight: while the id is held, a newcomer is refused for a back-off that doubles while it
+   * goes on, and the device gets a `client_id_conflict` fault — a bounded number of events instead
+   * of a flood. An id nobody holds is never refused, so the real device gets back in at once.
+   */
+  private fightRefusal(id: string): string | undefined {
+    const now = Date.now();
+    const f = this.fights.get(id) ?? { takeovers: [], blockedUntil: 0, backoffMs: this.limits.fightBackoffMs };
+    this.fights.set(id, f);
+    f.takeovers = f.takeovers.filter((t) => now - t < 60_000);
+    // Nobody holds the id: whoever comes is welcome (the real device after the impostor left).
+    if (!this.connectedIds().includes(id)) {
+      if (f.takeovers.length === 0 && now >= f.blockedUntil) {
+        f.backoffMs = this.limits.fightBackoffMs;
+        if (this.opts.health?.get(id)?.faults.includes('client_id_conflict')) this.opts.health.clearFault(id, 'client_id_conflict');
+      }
+      return undefined;
+    }
+    if (now < f.blockedUntil) return `client id ${id} is fought over; a second connection is refused for ${Math.ceil((f.blockedUntil - now) / 1000)} s more`;
+    f.takeovers.push(now);
+    if (f.takeovers.length <= this.limits.takeoversPerMinute) return undefined;
+    f.blockedUntil = now + f.backoffMs;
+    const refusedS = Math.round(f.backoffMs / 1000);
+    f.backoffMs = Math.min(f.backoffMs * 2, 600_000);
+    if (this.opts.health?.has(id)) this.opts.health.addFault(id, 'client_id_conflict');
+    return `${f.takeovers.length} takeovers of client id ${id} within a minute: two devices share it; a second connection is refused for ${refusedS} s`;
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, cb: (error?: Error | null) => void): void {
@@ -296,7 +400,7 @@ export class Broker implements MqttBus {
     if (!client) return cb(null);
     const why = publishRefusal(client.id, packet.topic, packet.retain ?? false);
     if (why) {
-      this.refuse({ kind: 'publish', clientId: client.id, topic: packet.topic, reason: why });
+      this.refuse({ kind: 'publish', clientId: client.id, address: this.addressOf(client), topic: packet.topic, reason: why });
       return cb(new Error(`publish to ${packet.topic} refused: ${why}`));
     }
     cb(null);
@@ -308,7 +412,7 @@ export class Broker implements MqttBus {
     cb: (error: Error | null, subscription?: Subscription | null) => void,
   ): void {
     if (!allowedSubscription(client.id, sub.topic)) {
-      this.refuse({ kind: 'subscribe', clientId: client.id, topic: sub.topic, reason: 'not the device’s own commands' });
+      this.refuse({ kind: 'subscribe', clientId: client.id, address: this.addressOf(client), topic: sub.topic, reason: 'not the device’s own commands' });
       // null negates the subscription: SUBACK 128, the connection stays up.
       return cb(null, null);
     }

@@ -112,8 +112,17 @@ function reset() {
 
 // ---- API -----------------------------------------------------------------------------------
 
+// A kiosk on a separate screen is opened once as `/#kiosk-token=…` (config kiosk.tokenSha256);
+// the token is kept on that screen and sent with every rider request.
+const hashToken = /(?:^#|&)kiosk-token=([^&]+)/.exec(location.hash);
+if (hashToken) {
+  localStorage.setItem('kioskToken', decodeURIComponent(hashToken[1]));
+  history.replaceState(null, '', location.pathname);
+}
+const kioskToken = localStorage.getItem('kioskToken');
+
 async function api(method, path, body) {
-  const init = { method, headers: {} };
+  const init = { method, headers: kioskToken ? { 'x-kiosk-token': kioskToken } : {} };
   if (body) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -5,7 +5,7 @@
  * nothing is sent to a device before its record is on disk.
  */
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   GENESIS_HASH,
@@ -121,7 +121,7 @@ export class Ledger {
   }
 
   static open(opts: LedgerOptions): Ledger {
-    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    if (opts.path !== ':memory:' && !opts.readonly) privateFile(opts.path);
     let db: Db;
     try {
       db = new Database(opts.path, { readonly: opts.readonly ?? false });
@@ -281,7 +281,7 @@ export class Ledger {
 
   /** Online backup to `destPath` (SQLite backup API; safe while the station runs). */
   async backup(destPath: string, onProgress?: (remaining: number, total: number) => void): Promise<void> {
-    mkdirSync(dirname(destPath), { recursive: true });
+    privateFile(destPath);
     await this.db.backup(destPath, {
       progress: ({ totalPages, remainingPages }) => {
         onProgress?.(remainingPages, totalPages);
@@ -297,4 +297,17 @@ export class Ledger {
     };
     return row.bytes;
   }
+}
+
+/**
+ * The ledger holds riders' ids and the station's secrets' effects: its folder is the owner's
+ * only (0700) and its file 0600 (issue 11), whatever the umask. SQLite gives the -wal and -shm
+ * files the database file's permissions.
+ */
+function privateFile(path: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
 }

@@ -55,6 +55,9 @@ export class MqttLink {
       password: this.opts.password,
       clean: this.opts.clean,
       reconnectPeriod: this.opts.reconnectPeriodMs,
+      // An appliance keeps trying after a refused CONNACK too (a broker busy with a client-id
+      // fight refuses a second connection for a while; issue 11).
+      reconnectOnConnackError: true,
       connectTimeout: 5000,
       keepalive: 30,
       will: {

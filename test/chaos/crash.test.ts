@@ -119,7 +119,7 @@ describe('crash: kill -9 of the edge daemon', () => {
         lockBuses: [{ path: pty.host, baudRate: 9600, boards: [{ address: 1, locks: 24 }] }],
         heartbeatIntervalMs: 2000,
         dispense: { timeoutMs: 2000 },
-        lockers: { pollIntervalMs: 200 },
+        lockers: { pollIntervalMs: 200, riderCooldownMs: 0 },
         unknownClaimRetryMs: 1000,
         rateLimit: { perCredentialPerMinute: 1_000_000, perAddressPerMinute: 1_000_000 },
         shutdownDrainMs: 0,

@@ -52,7 +52,7 @@ beforeAll(async () => {
     board: { faults: `flaky@${SEED}`, closeAfterMs: 200 },
     dispenser: { faults: `random:0.1@${SEED}`, stock: 5_000, telemetryIntervalMs: 300, motorMs: 20 },
     scanner: { faults: `flaky@${SEED}` },
-    config: { lockers: { pollIntervalMs: 100, doorLeftOpenMs: 3_600_000 }, heartbeatIntervalMs: 1000 },
+    config: { lockers: { pollIntervalMs: 100, doorLeftOpenMs: 3_600_000, riderCooldownMs: 0 }, heartbeatIntervalMs: 1000 },
   });
 });
 afterAll(async () => {

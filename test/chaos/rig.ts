@@ -108,7 +108,7 @@ export async function startRig(o: RigOptions = {}): Promise<Rig> {
       ...(scanLine ? { scanner: { path: scanLine.path, baudRate: 9600 } } : {}),
       heartbeatIntervalMs: 2000,
       dispense: { timeoutMs: 1500 },
-      lockers: { pollIntervalMs: 100 },
+      lockers: { pollIntervalMs: 100, riderCooldownMs: 0 },
       rateLimit: { perCredentialPerMinute: 1_000_000, perAddressPerMinute: 1_000_000 },
       logLevel: 'silent',
       ...o.config,

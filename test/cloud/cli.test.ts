@@ -74,7 +74,8 @@ describe('waystation-cloud CLI', () => {
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.json()).toMatchObject({ riderId: rider.riderId, revokedAt: expect.any(Number) });
     expect(cli('rider', 'show', rider.riderId, '--config', configPath, '--json').json()).toMatchObject({ riderId: rider.riderId, revokedAt: expect.any(Number) });
-  });
+    // Nine command runs, each a fresh process: give a loaded 2-core machine room.
+  }, 120_000);
 
   it('says what is wrong and exits non-zero on bad use', () => {
     const noGroup = cli('rider', 'add', '--config', configPath);

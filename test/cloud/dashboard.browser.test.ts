@@ -24,6 +24,11 @@ describe('dashboard in headless Chromium', () => {
       specs.push({ type: 'claim.committed', ts: noonOf(day) + 1, data: { claimId: `c${i}`, riderId: rider, compartment: i ? 'cold' : 'hot', dispenserId: 'disp-1', sponsor: 'bank-a' } });
     }
     specs.push({ type: 'device.fault', ts: noonOf('2026-11-25') + 5, data: { deviceId: 'disp-1', faults: ['jam'] } });
+    // For the alert inbox and the device list (SPEC §15): a dispenser offline for long, low stock.
+    specs.push({ type: 'device.online', ts: noonOf('2026-11-25') + 6, data: { deviceId: 'disp-2', kind: 'dispenser' } });
+    specs.push({ type: 'device.offline', ts: noonOf('2026-11-25') + 7, data: { deviceId: 'disp-2', kind: 'dispenser', reason: 'will' } });
+    specs.push({ type: 'device.fault', ts: noonOf('2026-11-25') + 8, data: { deviceId: 'disp-1', kind: 'dispenser', fault: 'low_stock_hot' } });
+    specs.push({ type: 'station.heartbeat', ts: noonOf('2026-11-25') + 9, data: { backlog: 0, stock: { 'disp-1': { hot: 3, cold: 20 } } } });
     uploaded = specs;
     const res = await fetch(`${cloud.url}/v1/stations/dn-001/events`, {
       method: 'POST',
@@ -79,6 +84,42 @@ describe('dashboard in headless Chromium', () => {
     // The token lives in sessionStorage, so a reload stays logged in.
     await page.reload();
     await page.waitForSelector('#app-view:not([hidden])');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('on a 390 px phone: names the offline and degraded devices, stock per dispenser, and an alert inbox with acknowledge', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${cloud.url}/dashboard?refresh=0`);
+    await page.fill('#token', TOKENS.admin);
+    await page.click('#login');
+    await page.waitForSelector('#app-view:not([hidden])');
+    const rows = (id: string) => page.$$eval(`#${id} tbody tr`, (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
+    await expect.poll(() => rows('problem-table')).toEqual([
+      ['dn-001', 'disp-1', '故障 degraded', '2026-11-25 12:00:00 (Asia/Shanghai)', 'jam, low_stock_hot'],
+      ['dn-001', 'disp-2', '离线 offline', '2026-11-25 12:00:00 (Asia/Shanghai)', '—'],
+    ]);
+    expect((await rows('stock-table'))[0]).toEqual(['dn-001', 'disp-1', '3', '20', '故障 degraded']);
+    expect(await page.getAttribute('#stock-table tbody tr td:nth-child(3)', 'class')).toContain('low');
+    // The inbox: Chinese first, English beside, the station's time labelled.
+    await expect.poll(async () => (await rows('inbox-table')).map((r) => r.slice(0, 4))).toEqual(
+      expect.arrayContaining([
+        ['严重 critical', 'dn-001', 'disp-1', '设备故障 device fault · jam'],
+        ['严重 critical', 'dn-001', 'disp-2', '设备离线 device offline'],
+        ['警告 warning', 'dn-001', 'disp-1', '库存不足 low stock · hot'],
+      ]),
+    );
+    const jam = async () => (await rows('inbox-table')).find((r) => r[3]!.includes('jam'))!;
+    expect((await jam())[4]).toBe('2026-11-25 12:00:00 (Asia/Shanghai)');
+    await page.click('#inbox-table tbody tr:has-text("jam") button');
+    await expect.poll(async () => (await jam())[5]).toContain('已确认 acked by street-office');
+    // Acknowledged is not resolved: the jam is still firing until the station clears it.
+    await page.selectOption('#inbox-state', 'resolved');
+    await expect.poll(() => page.textContent('#inbox-table tbody')).toContain('日志校验失败 hash chain broken');
+    // Nothing makes the page itself scroll sideways at 390 px.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(errors).toEqual([]);
     await page.close();
   });

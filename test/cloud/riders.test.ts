@@ -29,7 +29,7 @@ describe('riders, credentials, keys and the station config (SPEC §4, §9)', () 
     const { riderId, credential } = await newRider();
     expect(riderId).toMatch(/^r-[0-9a-f]{16}$/);
     const rider = (await h.admin('GET', `/v1/riders/${riderId}`)).json();
-    expect(Object.keys(rider).sort()).toEqual(['createdAt', 'group', 'lastCredentialExp', 'platform', 'revokeReason', 'revokedAt', 'riderId']);
+    expect(Object.keys(rider).sort()).toEqual(['createdAt', 'group', 'lastCredentialExp', 'platform', 'revokeReason', 'revokedAt', 'riderId', 'withdrawnAt', 'zone']);
     const doc = (await pullConfig()).json() as StationConfigDoc;
     const v = await verifyCredential(credential, { jwks: doc.jwks as never, revokedRiders: doc.revokedRiders, nowMs: h.clock.now() });
     expect(v).toMatchObject({ ok: true, riderId, group: 'courier' });

@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../../protocol/index.ts';
 import { ClaimService } from '../../edge/core/claims.ts';
 import { DeviceHealth } from '../../edge/core/health.ts';
 import { Broker } from '../../edge/drivers/broker.ts';
+import type { BrokerLimits } from '../../edge/drivers/mqtt-guard.ts';
 import { DispenserDriver } from '../../edge/drivers/dispensers.ts';
 import { Ledger } from '../../edge/ledger/ledger.ts';
 import { QuotaLedger } from '../../edge/ledger/quota-ledger.ts';
@@ -35,6 +36,10 @@ export interface StationOptions {
   /** Broker port; 0 (default) picks a free one. A restart test passes the port read back before. */
   port?: number;
   logger?: Logger;
+  /** Health events per device per window (issue 11); the station's default otherwise. */
+  eventBudget?: { events: number; windowMs: number };
+  /** Broker limits (issue 11); the station's defaults otherwise. */
+  brokerLimits?: Partial<BrokerLimits>;
 }
 
 export interface Station {
@@ -63,8 +68,8 @@ export async function startStation(o: StationOptions = {}, existingDir?: string)
   const logger = o.logger ?? silentLogger();
   const ledger = Ledger.open({ path: join(dir, 'station.db'), clock, timezone: 'Asia/Shanghai', logger });
   const quota = new QuotaLedger(ledger);
-  const health = new DeviceHealth({ ledger, clock: o.healthClock ?? systemClock, logger, checkIntervalMs: o.healthCheckIntervalMs ?? 50 });
-  const broker = new Broker({ port: o.port ?? 0, devices: ids.map((id) => ({ id, password: password(id) })), logger, health });
+  const health = new DeviceHealth({ ledger, clock: o.healthClock ?? systemClock, logger, checkIntervalMs: o.healthCheckIntervalMs ?? 50, ...(o.eventBudget ? { eventBudget: o.eventBudget } : {}) });
+  const broker = new Broker({ port: o.port ?? 0, devices: ids.map((id) => ({ id, password: password(id) })), logger, health, ...(o.brokerLimits ? { limits: o.brokerLimits } : {}) });
   const { port } = await broker.start();
   const telemetryIntervalMs = o.telemetryIntervalMs ?? 10_000;
   const driver = new DispenserDriver({

@@ -56,6 +56,49 @@ describe('dispenser health', () => {
     await waitFor(() => s.health.get('disp-1')?.state === 'offline');
   });
 
+  it('keeps a fault the station raised itself when the device reports its own faults, until the station clears it', async () => {
+    station = await startStation();
+    const s = station;
+    const sim = await s.addSim('disp-1', { telemetryIntervalMs: 0 });
+    s.health.addFault('disp-1', 'client_id_conflict');
+    sim.setCondition('jam', true);
+    await waitFor(() => s.health.get('disp-1')?.faults.includes('jam') ?? false, 2000, 'jam reported');
+    expect(s.health.get('disp-1')?.faults).toEqual(['client_id_conflict', 'jam']);
+    sim.clearFaults();
+    sim.publishTelemetry();
+    await waitFor(() => !(s.health.get('disp-1')?.faults.includes('jam') ?? true), 2000, 'jam cleared');
+    expect(s.health.get('disp-1')?.faults).toEqual(['client_id_conflict']);
+    s.health.clearFault('disp-1', 'client_id_conflict');
+    expect(s.health.get('disp-1')?.faults).toEqual([]);
+    expect(eventsOf(s.ledger, 'device.fault').map((d) => d.fault)).toEqual(['client_id_conflict', 'jam']);
+  });
+
+  it('bounds what a flapping device writes: one `flapping` fault past the budget, then one event when it is calm again', async () => {
+    station = await startStation({ eventBudget: { events: 10, windowMs: 1500 } });
+    const s = station;
+    const sim = await s.addSim('disp-1', { telemetryIntervalMs: 0 });
+    const seq0 = s.ledger.head().seq;
+    // 41 telemetry messages with alternating faults: unbounded, two events each.
+    for (let i = 0; i < 41; i++) {
+      sim.setCondition('jam', i % 2 === 0);
+      sim.setCondition('heater', i % 2 === 1);
+      sim.publishTelemetry();
+      await sleep(5);
+    }
+    await waitFor(() => (s.health.get('disp-1')?.counters.suppressedEvents ?? 0) > 0, 3000, 'changes suppressed');
+    const during = s.ledger.eventsAfter(seq0, 10_000).filter((e) => e.type.startsWith('device.'));
+    expect(during.length).toBeLessThanOrEqual(11);
+    expect(during.at(-1)).toMatchObject({ type: 'device.fault', data: { deviceId: 'disp-1', fault: 'flapping' } });
+    expect(s.health.get('disp-1')?.faults).toContain('flapping');
+    // Calm for a whole window: one event ends it with the state as it is now.
+    sim.clearFaults();
+    sim.publishTelemetry();
+    await waitFor(() => !(s.health.get('disp-1')?.faults.includes('flapping') ?? true), 6000, 'flapping over');
+    const after = s.ledger.eventsAfter(seq0, 10_000).filter((e) => e.type.startsWith('device.'));
+    expect(after.at(-1)).toMatchObject({ type: 'device.recovered', data: { fault: 'flapping', state: 'online', faults: [] } });
+    expect(after.length).toBe(during.length + 1);
+  });
+
   it('counts ACL refusals against the device that tried', async () => {
     station = await startStation({ dispensers: ['disp-1', 'disp-2'] });
     const s = station;

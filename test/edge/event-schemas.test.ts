@@ -37,7 +37,7 @@ beforeAll(async () => {
   h = await startHarness({
     station: { clock },
     config: {
-      lockers: { storageLimitMs: 1000, doorLeftOpenMs: 1000, pollIntervalMs: 100 },
+      lockers: { storageLimitMs: 1000, doorLeftOpenMs: 1000, pollIntervalMs: 100, riderCooldownMs: 0 },
       rateLimit: { perCredentialPerMinute: 1000, perAddressPerMinute: 100_000 },
     },
   });

@@ -82,7 +82,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...(scannerLine ? { scanner: { path: scannerLine.path, baudRate: 9600 } } : {}),
     heartbeatIntervalMs: 2000,
     dispense: { timeoutMs: 1500 },
-    lockers: { pollIntervalMs: 100 },
+    lockers: { pollIntervalMs: 100, riderCooldownMs: 0 },
     ...opts.config,
   };
   const config = resolveConfig(doc, dir);

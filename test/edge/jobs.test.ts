@@ -8,7 +8,7 @@ const clock = new JumpableClock();
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ station: { clock }, config: { lockers: { storageLimitMs: 1000, pollIntervalMs: 100 } } });
+  h = await startHarness({ station: { clock }, config: { lockers: { storageLimitMs: 1000, pollIntervalMs: 100, riderCooldownMs: 0 } } });
 });
 afterAll(async () => {
   await h?.stop();

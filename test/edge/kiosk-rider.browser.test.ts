@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../protocol/index.ts';
 import { ZBARIMG } from '../setup/system-tools.ts';
 import { call } from './http.ts';
-import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
+import { MAINTENANCE_TOKEN, sha256, startHarness, waitFor, type Harness } from './harness.ts';
 
 const ENROL_URL = 'https://waystation.example/r/?invite=KX7Q2M';
 const HELP_LINE = '服务电话 / Help: 021-5555 0000';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   h = await startHarness({
     config: {
       kiosk: { afterLockerResetMs: 3000, enrolUrl: ENROL_URL, helpLine: HELP_LINE },
-      lockers: { pollIntervalMs: 100, labels: { '1-1': 'A01', '1-2': 'A02', '1-3': 'A03', '1-4': 'A04' } },
+      lockers: { pollIntervalMs: 100, riderCooldownMs: 0, labels: { '1-1': 'A01', '1-2': 'A02', '1-3': 'A03', '1-4': 'A04' } },
     },
   });
   browser = await chromium.launch({
@@ -259,6 +259,28 @@ describe('kiosk: a window that has ended', () => {
       expect(await text(p, '#rider-status p.ended')).toMatch(new RegExp(`上次报到已于 ${to} 结束，请重新报到[\\s\\S]*ended ${to}: check in again`));
       expect(await p.locator('#btn-checkin').isEnabled()).toBe(true);
       await p.close();
+    } finally {
+      await e.stop();
+    }
+  });
+});
+
+describe('kiosk: on a separate screen', () => {
+  it('keeps the kiosk device token from its first URL and uses it for every rider request', async () => {
+    const token = 'screen-7-token-abcdefghijklmnop';
+    const e = await startHarness({ dispenser: false, locks: 0, config: { kiosk: { allowedAddresses: ['10.9.9.9'], tokenSha256: sha256(token) } } });
+    try {
+      const ctx = await browser.newContext({ locale: 'zh-CN', viewport: PHONE });
+      const p = await ctx.newPage();
+      await p.goto(`${e.station.httpUrl}/#kiosk-token=${token}`);
+      await p.waitForSelector('body[data-ready="true"]');
+      expect(new URL(p.url()).hash).toBe('');
+      await p.reload();
+      await p.waitForSelector('body[data-ready="true"]');
+      await enter(p, await e.credential('rider-screen'));
+      await p.click('#btn-checkin');
+      await p.waitForSelector('#outcome[data-code="checked_in"]');
+      await ctx.close();
     } finally {
       await e.stop();
     }

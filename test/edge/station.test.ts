@@ -79,7 +79,7 @@ describe('start-up failures', () => {
   });
 
   it('says clearly when the MQTT port is taken', async () => {
-    const config = { ...h.config, mqtt: { host: '127.0.0.1', port }, dataDir: `${h.dir}/other2`, lockBuses: [] };
+    const config = { ...h.config, mqtt: { ...h.config.mqtt, host: '127.0.0.1', port }, dataDir: `${h.dir}/other2`, lockBuses: [] };
     const err = await startStation(config, { logger: silentLogger(), scheduleJobs: false }).catch((e: unknown) => e);
     expect((err as StationStartError).code).toBe('mqtt_port_in_use');
   });

@@ -1,3 +1,4 @@
+import { readdirSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, verifyChain, type StationEvent } from '../../protocol/index.ts';
@@ -196,5 +197,20 @@ describe('the station ledger', () => {
     const copy = Ledger.open({ path: `${tmp.dir}/backup/station.db`, clock, timezone: 'Asia/Shanghai' });
     expect(copy.verifyStoredChain()).toEqual({ ok: true, events: 30, headSeq: 30 });
     copy.close();
+  });
+
+  it('keeps its folder, database and backups to the owner (0700 / 0600), whatever the umask', async () => {
+    const old = process.umask(0o022);
+    try {
+      const other = Ledger.open({ path: `${tmp.dir}/private/station.db`, clock, timezone: 'Asia/Shanghai' });
+      other.append('station.heartbeat', {});
+      await other.backup(`${tmp.dir}/nightly/station.db`);
+      other.close();
+      const mode = (p: string) => statSync(`${tmp.dir}/${p}`).mode & 0o777;
+      expect([mode('private'), mode('private/station.db'), mode('nightly'), mode('nightly/station.db')]).toEqual([0o700, 0o600, 0o700, 0o600]);
+      for (const f of readdirSync(`${tmp.dir}/private`)) expect(mode(`private/${f}`), f).toBe(0o600);
+    } finally {
+      process.umask(old);
+    }
   });
 });

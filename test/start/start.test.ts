@@ -5,6 +5,7 @@
  * work, a rider checks in and takes water, a fault typed into the simulator console shows in
  * the station's health and then in the cloud's fleet health, and Ctrl-C stops everything.
  */
+import { readdirSync, statSync } from 'node:fs';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -60,6 +61,12 @@ describe('npm start', () => {
     const [, replacement] = new RegExp(`port ${taken} \\(dn-001 kiosk and API\\) is taken; using (\\d+)`).exec(out) ?? [];
     expect(replacement, out).toBeDefined();
     expect(kiosk).toBe(`http://127.0.0.1:${replacement}`);
+
+    // What it wrote is the owner's only: folders 0700, riders' codes, secrets, logs and ledgers 0600.
+    const mode = (p: string) => statSync(join(tmp.dir, p)).mode & 0o777;
+    expect(mode('.')).toBe(0o700);
+    expect(mode('logs')).toBe(0o700);
+    for (const f of ['riders.json', 'secrets.json', 'dn-001/station.db', ...readdirSync(join(tmp.dir, 'logs')).map((l) => `logs/${l}`)]) expect(mode(f), f).toBe(0o600);
 
     // The printed kiosk and dashboard answer.
     const page = await fetch(`${kiosk}/`);

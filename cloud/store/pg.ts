@@ -1,0 +1,272 @@
+/**
+ * The PostgreSQL backend of CloudStore (node-postgres), for any number of stateless cloud
+ * instances on one database (SPEC §12). An append runs in one transaction that first takes the
+ * station's advisory lock, so two instances ingesting the same station at once serialise there:
+ * the second sees the head the first left and is refused with `head_moved` (the ingestor plans
+ * again, and finds a replay). Serialization failures and deadlocks are retried.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { StationEvent } from '../../protocol/index.ts';
+import type {
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
+} from './store.ts';
+import { PgAlerts } from './pgAlerts.ts';
+import { PgEnrolment } from './pgEnrol.ts';
+import { migratePg } from './pgSchema.ts';
+import { applyPgRollups } from './pgRollups.ts';
+import { PgReads } from './pgReads.ts';
+
+type Row = Record<string, unknown>;
+
+/** Advisory lock class of per-station ingest (`'WSin'`); the key is hashtext(stationId). */
+export const INGEST_LOCK_CLASS = 0x5753696e;
+/** SQLSTATEs worth retrying: serialization_failure, deadlock_detected. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_TX_ATTEMPTS = 6;
+
+// BIGINT (ms timestamps, counts) and NUMERIC (sums) as JS numbers: every value we keep is far
+// below 2^53. Per pool, so nothing global in node-postgres changes.
+const TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as unknown as pg.CustomTypesConfig;
+
+export interface PgStoreOptions {
+  logger?: Logger;
+  /** Pool size per instance. */
+  maxConnections?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class PgStore extends PgReads implements CloudStore {
+  private closed = false;
+  private readonly alertsDb: PgAlerts;
+
+  private constructor(
+    pool: pg.Pool,
+    private readonly logger: Logger | undefined,
+  ) {
+    super(pool);
+    this.alertsDb = new PgAlerts(pool, (fn) => this.tx(fn));
+  }
+
+  /** Connect, migrate (once across instances, under the migration lock) and return the store. */
+  static async open(url: string, opts: PgStoreOptions = {}): Promise<PgStore> {
+    const pool = new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 10, types: TYPES });
+    // An idle client losing its connection must not take the process down; the next query reconnects.
+    pool.on('error', (err) => opts.logger?.warn({ err }, 'PostgreSQL connection lost'));
+    try {
+      const applied = await migratePg(pool);
+      if (applied.length > 0) opts.logger?.info({ applied }, 'PostgreSQL schema migrated');
+    } catch (e) {
+      await pool.end();
+      throw e;
+    }
+    return new PgStore(pool, opts.logger);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  /** Run `fn` in one transaction, again on a serialization failure or deadlock. */
+  async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const c = await this.pool.connect();
+      try {
+        await c.query('BEGIN');
+        const out = await fn(c);
+        await c.query('COMMIT');
+        return out;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        const code = (e as { code?: string }).code;
+        if (code && RETRYABLE.has(code) && attempt < MAX_TX_ATTEMPTS) {
+          this.logger?.debug({ code, attempt }, 'PostgreSQL transaction retried');
+          await sleep(5 * attempt + Math.random() * 20);
+          continue;
+        }
+        throw e;
+      } finally {
+        c.release();
+      }
+    }
+  }
+
+  async appendEvents(b: AppendBatch): Promise<AppendResult> {
+    return this.tx(async (c) => {
+      // SPEC §12: one station's batches through any number of instances are stored once.
+      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [INGEST_LOCK_CLASS, b.stationId]);
+      const cur = (await c.query<Row>('SELECT last_seq, last_hash FROM station_sync WHERE station_id = $1', [b.stationId])).rows[0];
+      const curSeq = (cur?.last_seq as number | undefined) ?? 0;
+      if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq } as const;
+      if (b.events.length === 0) return { ok: true, seq: curSeq } as const;
+      const ev = b.events;
+      await c.query(
+        `INSERT INTO events (station_id, seq, type, ts, day, data, hash)
+         SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])`,
+        [
+          b.stationId,
+          ev.map((e) => e.seq),
+          ev.map((e) => e.type),
+          ev.map((e) => e.ts),
+          ev.map((e) => e.day),
+          ev.map((e, i) => b.dataJson?.[i] ?? JSON.stringify(e.data)),
+          ev.map((e) => e.hash),
+        ],
+      );
+      await applyPgRollups(c, b.stationId, b.effects);
+      const last = ev[ev.length - 1]!;
+      await c.query(
+        `INSERT INTO station_sync (station_id, last_seq, last_hash, last_ts, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (station_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash,
+         last_ts = excluded.last_ts, updated_at = excluded.updated_at`,
+        [b.stationId, last.seq, last.hash, last.ts, b.receivedAt],
+      );
+      return { ok: true, seq: last.seq } as const;
+    });
+  }
+
+  async eventsAfter(stationId: string, afterSeq: number, limit: number): Promise<StationEvent[]> {
+    const r = await this.pool.query<Row>(
+      'SELECT seq, type, ts, day, data, hash FROM events WHERE station_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [stationId, afterSeq, limit],
+    );
+    return r.rows.map((x) => ({
+      seq: x.seq as number,
+      type: x.type as string,
+      ts: x.ts as number,
+      day: x.day as string,
+      data: JSON.parse(x.data as string) as Row,
+      hash: x.hash as string,
+    }));
+  }
+
+  async raiseAlert(a: AlertInput): Promise<void> {
+    await this.alertsDb.raise(a);
+  }
+
+  async acknowledgeAlert(id: number, by: string, at: number): Promise<AlertRow | null> {
+    return this.alertsDb.acknowledge(id, by, at);
+  }
+
+  // --- SPEC §15 alerts and the notification outbox (pgAlerts.ts) ---
+  fireAlert(a: AlertFire, at: number): Promise<{ fired: boolean; alert: AlertRow }> {
+    return this.alertsDb.fire(a, at);
+  }
+
+  resolveAlert(fingerprint: string, at: number): Promise<boolean> {
+    return this.alertsDb.resolve(fingerprint, at);
+  }
+
+  listAlerts(state: AlertState | 'all', limit: number): Promise<AlertRow[]> {
+    return this.alertsDb.list(state, limit);
+  }
+
+  leaseChannel(channel: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    return this.alertsDb.leaseChannel(channel, owner, now, leaseMs);
+  }
+
+  releaseChannel(channel: string, owner: string): Promise<void> {
+    return this.alertsDb.releaseChannel(channel, owner);
+  }
+
+  dueNotifications(channel: string, now: number, limit: number): Promise<NotificationRow[]> {
+    return this.alertsDb.due(channel, now, limit);
+  }
+
+  channelSendsSince(channel: string, sinceMs: number): Promise<number> {
+    return this.alertsDb.sendsSince(channel, sinceMs);
+  }
+
+  settleNotifications(channel: string, at: number, results: ReadonlyArray<{ id: number; outcome: NotificationOutcome }>): Promise<void> {
+    return this.alertsDb.settle(channel, at, results);
+  }
+
+  notificationCounts(): Promise<Record<string, number>> {
+    return this.alertsDb.counts();
+  }
+
+  async createRider(r: { riderId: string; group: string; platform: string | null; createdAt: number }): Promise<RiderRow> {
+    await this.pool.query('INSERT INTO riders (rider_id, grp, platform, created_at) VALUES ($1, $2, $3, $4)', [r.riderId, r.group, r.platform, r.createdAt]);
+    return (await this.rider(r.riderId))!;
+  }
+
+  async revokeRider(riderId: string, at: number, reason: string | null): Promise<RiderRow | null> {
+    await this.pool.query(
+      'UPDATE riders SET revoked_at = coalesce(revoked_at, $1), revoke_reason = coalesce(revoke_reason, $2) WHERE rider_id = $3',
+      [at, reason, riderId],
+    );
+    return this.rider(riderId);
+  }
+
+  async noteCredentialIssued(riderId: string, kid: string, expMs: number): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('UPDATE riders SET last_credential_exp = greatest(coalesce(last_credential_exp, 0), $1) WHERE rider_id = $2', [expMs, riderId]);
+      await c.query('UPDATE signing_keys SET last_exp = greatest(coalesce(last_exp, 0), $1) WHERE kid = $2', [expMs, kid]);
+    });
+  }
+
+  async addSigningKey(k: { kid: string; privateJwk: Row; publicJwk: Row; createdAt: number }): Promise<void> {
+    await this.pool.query('INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_at) VALUES ($1, $2, $3, $4)', [
+      k.kid,
+      JSON.stringify(k.privateJwk),
+      JSON.stringify(k.publicJwk),
+      k.createdAt,
+    ]);
+  }
+
+  async activateSigningKey(kid: string, at: number): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('UPDATE signing_keys SET retired_at = $1 WHERE kid <> $2 AND retired_at IS NULL', [at, kid]);
+      await c.query('UPDATE signing_keys SET retired_at = NULL WHERE kid = $1', [kid]);
+    });
+  }
+
+  // --- invites and enrolment (SPEC §14): pgEnrol.ts ---
+  private get enrolment(): PgEnrolment {
+    return new PgEnrolment(this.pool, (fn) => this.tx(fn));
+  }
+
+  createInvite(i: Omit<InviteRow, 'used'>): Promise<InviteRow> {
+    return this.enrolment.createInvite(i);
+  }
+
+  invite(code: string): Promise<InviteRow | null> {
+    return this.enrolment.invite(code);
+  }
+
+  enrolRider(e: EnrolInput): Promise<EnrolResult> {
+    return this.enrolment.enrol(e);
+  }
+
+  riderByDevice(deviceX: string): Promise<RiderRow | null> {
+    return this.enrolment.riderByDevice(deviceX);
+  }
+
+  riderContact(riderId: string): Promise<string | null> {
+    return this.enrolment.contact(riderId);
+  }
+
+  withdrawRider(riderId: string, at: number): Promise<RiderRow | null> {
+    return this.enrolment.withdraw(riderId, at);
+  }
+
+  async signingKeys(): Promise<SigningKeyRow[]> {
+    const r = await this.pool.query<Row>('SELECT * FROM signing_keys ORDER BY created_at, kid');
+    return r.rows.map((x) => ({
+      kid: x.kid as string,
+      privateJwk: JSON.parse(x.private_jwk as string) as Row,
+      publicJwk: JSON.parse(x.public_jwk as string) as Row,
+      createdAt: x.created_at as number,
+      retiredAt: (x.retired_at as number | null) ?? null,
+      lastExp: (x.last_exp as number | null) ?? null,
+    }));
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Hostile devices, riders and pages (issue 11): every attack of the hardening issue that the
+ * station must refuse, replayed against a real station (the rig: ledger, broker, drivers, API,
+ * lock-board and dispenser simulators). Each must hold — memory growth under 20 MB, events
+ * bounded, every refusal counted — and the run prints one `chaos:` line of figures.
+ */
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { request } from 'node:http';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DISPENSER_PASSWORD, metricSum, post, settledMemory, sha256, sleep, startRig, waitFor, type Rig } from './rig.ts';
+import { summary } from './scale.ts';
+
+const KIOSK_TOKEN = 'chaos-kiosk-screen-token-0123456789';
+const figures: Record<string, number | string> = {};
+
+/** An MQTT fixed header (MQTT 3.1.1 §2.2) declaring `length` bytes. */
+function header(type: number, length: number): Buffer {
+  const out = [type];
+  let n = length;
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+function getWithHost(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function metrics(rig: Rig): Promise<string> {
+  return (await fetch(`${rig.station.httpUrl}/metrics`)).text();
+}
+
+let rig: Rig;
+
+beforeAll(async () => {
+  // The kiosk is a separate screen with a device token; this process is "another address".
+  rig = await startRig({
+    config: {
+      kiosk: { allowedAddresses: ['10.9.9.9'], tokenSha256: sha256(KIOSK_TOKEN) },
+      lockers: { pollIntervalMs: 100, riderCooldownMs: 2000 },
+      rateLimit: { perCredentialPerMinute: 30, perAddressPerMinute: 1_000_000 },
+    },
+  });
+});
+
+afterAll(async () => {
+  await rig?.stop();
+  summary('hostile', figures);
+});
+
+const kiosk = (path: string, body: unknown) =>
+  fetch(`${rig.station.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-kiosk-token': KIOSK_TOKEN }, body: JSON.stringify(body) }).then(
+    async (r) => ({ status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> }),
+  );
+
+describe('hostile devices on the station LAN', () => {
+  it('a pre-CONNECT flood (6 sockets declaring 250 MB CONNECTs, 30 MB each) leaves memory where it was', async () => {
+    const before = await settledMemory();
+    const sockets: Socket[] = [];
+    const chunk = Buffer.alloc(1 << 20);
+    await Promise.all(
+      Array.from({ length: 6 }, () => new Promise<void>((resolve) => {
+        const s = tcpConnect(rig.station.mqttPort, '127.0.0.1', () => {
+          s.write(header(0x10, 250_000_000));
+          for (let i = 0; i < 30 && !s.destroyed; i++) s.write(chunk);
+        });
+        s.on('error', () => {});
+        s.on('close', () => resolve());
+        sockets.push(s);
+      })),
+    );
+    const after = await settledMemory();
+    const grown = after.rssMb - before.rssMb;
+    figures['memory growth after the pre-CONNECT flood MB'] = Math.round(grown * 10) / 10;
+    expect(grown).toBeLessThan(20);
+    expect(metricSum(await metrics(rig), 'waystation_mqtt_refusals_total', { key: 'kind', value: 'connection' })).toBeGreaterThanOrEqual(6);
+  });
+
+  it('two clients with one client id: the newcomer is refused, events stay bounded, one fault', async () => {
+    const seq0 = rig.station.ledger.head().seq;
+    const clients: MqttClient[] = [];
+    for (let i = 0; i < 2; i++) {
+      const c = mqtt.connect(`mqtt://127.0.0.1:${rig.station.mqttPort}`, {
+        clientId: 'disp-1', username: 'disp-1', password: DISPENSER_PASSWORD, reconnectPeriod: 100,
+        will: { topic: 'dispensers/disp-1/status', payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
+      });
+      c.on('error', () => {});
+      clients.push(c);
+    }
+    await sleep(5000);
+    const events = rig.station.ledger.eventsAfter(seq0, 100_000).filter((e) => e.type.startsWith('device.')).length;
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+    figures['events from a 5 s client-id fight'] = events;
+    expect(events).toBeLessThanOrEqual(12);
+    expect(rig.station.health.get('disp-1')?.faults).toContain('client_id_conflict');
+    expect(metricSum(await metrics(rig), 'waystation_mqtt_refusals_total', { key: 'kind', value: 'client_id_conflict' })).toBeGreaterThanOrEqual(1);
+    // The real dispenser simulator gets its session back once the impostors are gone.
+    await waitFor(() => rig.station.health.usable('disp-1'), 60_000, 'dispenser back');
+  }, 90_000);
+});
+
+describe('a flapping device', () => {
+  it('41 telemetry messages with alternating faults write at most the budget and one `flapping` fault', async () => {
+    const sim = rig.dispenser!;
+    const seq0 = rig.station.ledger.head().seq;
+    for (let i = 0; i < 41; i++) {
+      sim.setCondition('jam', i % 2 === 0);
+      sim.setCondition('heater', i % 2 === 1);
+      sim.publishTelemetry();
+      await sleep(5);
+    }
+    await waitFor(() => (rig.station.health.get('disp-1')?.counters.suppressedEvents ?? 0) > 0, 10_000, 'changes suppressed');
+    const events = rig.station.ledger.eventsAfter(seq0, 100_000).filter((e) => e.type.startsWith('device.')).length;
+    figures['events written by the flapping device'] = events;
+    figures['changes counted, not written'] = rig.station.health.get('disp-1')?.counters.suppressedEvents ?? 0;
+    expect(events).toBeLessThanOrEqual(rig.config.deviceEventBudget.events + 1);
+    expect(rig.station.health.get('disp-1')?.faults).toContain('flapping');
+    sim.clearFaults();
+  });
+});
+
+describe('hostile riders and pages', () => {
+  it('a code with spaces around it gets no fresh answers after a 429', async () => {
+    const credential = await rig.credential('rider-padded');
+    let ok = 0;
+    for (let i = 0; i < 30; i++) if ((await kiosk('/v1/checkins', { credential })).status < 300) ok++;
+    expect(ok).toBe(30);
+    let fresh = 0;
+    for (const padded of [`  ${credential}`, `${credential} `, `\n${credential}`, `\t${credential}\t`]) {
+      for (let i = 0; i < 3; i++) if ((await kiosk('/v1/checkins', { credential: padded })).status !== 429) fresh++;
+    }
+    figures['answers to the padded code after a 429'] = fresh;
+    expect(fresh).toBe(0);
+  });
+
+  it('a retrieve from an address that is not the kiosk opens nothing', async () => {
+    const credential = await rig.credential('rider-victim');
+    expect((await kiosk('/v1/lockers/deposit', { credential })).status).toBe(201);
+    const r = await post(rig.station.httpUrl, '/v1/lockers/retrieve', { credential });
+    figures['non-kiosk retrieve'] = r.status;
+    expect([r.status, r.body.error]).toEqual([403, 'forbidden']);
+    expect(rig.station.lockers.holdingOf('rider-victim')).not.toBeNull();
+  });
+
+  it('one code cannot cycle doors: 9 locker actions in 1.25 s open one door', async () => {
+    const credential = await rig.credential('rider-cycler');
+    let opened = 0;
+    let tooSoon = 0;
+    const t0 = Date.now();
+    for (let i = 0; i < 9; i++) {
+      const r = await kiosk(i % 2 === 0 ? '/v1/lockers/deposit' : '/v1/lockers/retrieve', { credential });
+      if (r.status === 200 || r.status === 201) opened++;
+      if (r.body.error === 'too_soon') tooSoon++;
+      await sleep(Math.max(0, 1250 / 9 - 5));
+    }
+    expect(Date.now() - t0).toBeLessThan(2000);
+    figures['doors opened by 9 locker actions in 1.25 s'] = opened;
+    expect(opened).toBe(1);
+    expect(tooSoon).toBe(8);
+  });
+
+  it('a page under another host name (DNS rebinding) gets neither the scan stream nor the rider API', async () => {
+    const port = new URL(rig.station.httpUrl).port;
+    const statuses = [];
+    for (const path of ['/v1/kiosk/events', '/v1/kiosk/info', '/']) statuses.push(await getWithHost(`${rig.station.httpUrl}${path}`, `attacker.example:${port}`));
+    figures['answers to a rebound host'] = statuses.join('/');
+    expect(statuses).toEqual([403, 403, 403]);
+    const m = await metrics(rig);
+    expect(metricSum(m, 'waystation_http_refusals_total', { key: 'code', value: 'forbidden_host' })).toBe(3);
+    expect(metricSum(m, 'waystation_http_refusals_total', { key: 'code', value: 'forbidden' })).toBeGreaterThanOrEqual(1);
+    expect(metricSum(m, 'waystation_http_refusals_total', { key: 'code', value: 'too_soon' })).toBeGreaterThanOrEqual(8);
+  });
+});

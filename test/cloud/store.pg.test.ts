@@ -1,0 +1,78 @@
+// The shared contract suite on PostgreSQL (Debian's server, test/setup/postgres.ts), plus what
+// only a shared database has: migrations taken once by several stores opening at once.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgStore } from '../../cloud/store/pg.ts';
+import { PG_SCHEMA_VERSION } from '../../cloud/store/pgSchema.ts';
+import { testDatabase } from '../helpers/pgDatabase.ts';
+import { storeContract } from './store-contract.ts';
+
+const dbs: Array<{ drop(): Promise<void> }> = [];
+afterAll(async () => {
+  for (const d of dbs) await d.drop();
+});
+
+storeContract('postgres', async () => {
+  const db = await testDatabase('contract');
+  dbs.push(db);
+  return PgStore.open(db.url, { maxConnections: 4 });
+});
+
+describe('PgStore migrations', () => {
+  let url: string;
+  beforeAll(async () => {
+    const db = await testDatabase('migrate');
+    dbs.push(db);
+    url = db.url;
+  });
+
+  it('migrates once when several instances open the same empty database together', async () => {
+    const stores = await Promise.all(Array.from({ length: 6 }, () => PgStore.open(url, { maxConnections: 2 })));
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const r = await c.query('SELECT version FROM schema_migrations ORDER BY version');
+      expect(r.rows.map((x) => x.version)).toEqual(Array.from({ length: PG_SCHEMA_VERSION }, (_, i) => i + 1));
+    } finally {
+      await c.end();
+    }
+    // Every instance works on the one schema.
+    expect(await Promise.all(stores.map((s) => s.syncHead('dn-001')))).toEqual(stores.map(() => null));
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('refuses a database migrated by a newer cloud, saying what to do', async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [PG_SCHEMA_VERSION + 1]);
+    await c.end();
+    await expect(PgStore.open(url)).rejects.toThrow(/newer than this cloud.*upgrade the cloud/);
+  });
+});
+
+describe('PgStore rollups', () => {
+  it('marks a rider-week checked in when its row came from a bottle in an earlier batch, beside new riders', async () => {
+    const db = await testDatabase('rollups');
+    dbs.push(db);
+    const store = await PgStore.open(db.url, { maxConnections: 2 });
+    const { chain, noonOf } = await import('./helpers.ts');
+    const { rollupEffectsOf } = await import('../../cloud/ingest/rollupEffects.ts');
+    const { GENESIS_HASH } = await import('../../protocol/index.ts');
+    const day = '2026-12-02';
+    const first = chain([{ type: 'claim.committed', ts: noonOf(day), data: { claimId: 'c1', riderId: 'r1', compartment: 'cold', dispenserId: 'd1' } }]);
+    expect(await store.appendEvents({ stationId: 'dn-001', prev: { seq: 0, hash: GENESIS_HASH }, events: first, effects: first.map(rollupEffectsOf), receivedAt: 1 })).toMatchObject({ ok: true });
+    const next = chain(
+      [
+        { type: 'checkin', ts: noonOf(day) + 1, data: { riderId: 'r1', windowFrom: day, windowTo: day } },
+        { type: 'checkin', ts: noonOf(day) + 2, data: { riderId: 'r5', windowFrom: day, windowTo: day } },
+        { type: 'claim.committed', ts: noonOf(day) + 3, data: { claimId: 'c6', riderId: 'r6', compartment: 'cold', dispenserId: 'd1' } },
+      ],
+      1,
+      first[0]!.hash,
+    );
+    expect(await store.appendEvents({ stationId: 'dn-001', prev: { seq: 1, hash: first[0]!.hash }, events: next, effects: next.map(rollupEffectsOf), receivedAt: 2 })).toMatchObject({ ok: true });
+    expect(await store.lapsedRiders('2026-W50', '2026-W49', null)).toEqual(['r1', 'r5']);
+    expect((await store.weeklyStations('2026-W49', null))[0]).toMatchObject({ checkins: 2, riders: 3, newRiders: 2 });
+    await store.close();
+  });
+});
