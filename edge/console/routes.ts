@@ -40,7 +40,7 @@ export function registerConsolePage(app: TypedApp): void {
       reply
         .type(f.type)
         .header('cache-control', 'no-cache')
-        .header('content-security-policy', "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+        .header('content-security-policy', "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'")
         .header('referrer-policy', 'no-referrer')
         .send(f.body),
     );
