@@ -141,6 +141,8 @@ const Tuning = {
     },
     { additionalProperties: false, default: {} },
   ),
+  /** Who may be named as a restock's sponsor (the console's picker; docs/maintenance.md); empty = any. */
+  sponsors: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 64, default: [], hint: 'must be a list of up to 64 sponsor names' }),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', hint: 'must be one of fatal, error, warn, info, debug, trace, silent' },
@@ -197,6 +199,25 @@ export const StationConfigFile = Type.Object(
         {
           url: Type.String({ pattern: '^https?://[^\\s]+$', hint: 'must be an http(s) URL, e.g. "https://cloud.example"' }),
           token: Type.String({ minLength: 1, hint: 'must be the station token (non-empty)' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** The staff listener (docs/maintenance.md): only the console and the maintenance API, TLS optional. */
+    maintenance: Type.Optional(
+      Type.Object(
+        {
+          host: Host,
+          port: Port,
+          tls: Type.Optional(
+            Type.Object(
+              {
+                certFile: Type.String({ minLength: 1, hint: 'must be the path of a PEM certificate (relative to the config file or absolute)' }),
+                keyFile: Type.String({ minLength: 1, hint: 'must be the path of its PEM private key' }),
+              },
+              { additionalProperties: false },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -303,6 +324,7 @@ function semanticProblems(c: StationConfigFile): string[] {
     names.add(t.name);
   });
   if (c.http.port !== 0 && c.http.port === c.mqtt.port && c.http.host === c.mqtt.host) out.push('/mqtt/port: must differ from /http/port');
+  if (c.maintenance && c.maintenance.port !== 0 && c.maintenance.port === c.http.port && c.maintenance.host === c.http.host) out.push('/maintenance/port: must differ from /http/port');
   return out;
 }
 
@@ -330,6 +352,8 @@ export function resolveConfig(doc: unknown, baseDir: string, file = '<config>'):
   }
   filled.timezone ??= DEFAULT_TIMEZONE;
   filled.dataDir = isAbsolute(filled.dataDir) ? filled.dataDir : resolve(baseDir, filled.dataDir);
+  const tls = filled.maintenance?.tls;
+  if (tls) for (const k of ['certFile', 'keyFile'] as const) tls[k] = isAbsolute(tls[k]) ? tls[k] : resolve(baseDir, tls[k]);
   return deepFreeze(filled as unknown as StationConfig);
 }
 

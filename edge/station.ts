@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import { lockBoardProfile, systemClock, type Clock } from '../protocol/index.ts';
-import { buildApp, type TypedApp } from './api/app.ts';
+import { buildApp, type AppDeps, type TypedApp } from './api/app.ts';
+import { startMaintenanceListener } from './console/listener.ts';
 import { deviceListDiff, diskFreeBytes, devicesSummary } from './api/station-health.ts';
 import { TrustStore } from './api/trust.ts';
 import type { StationConfig } from './config.ts';
@@ -21,6 +22,7 @@ import { LockBus } from './drivers/lockbus.ts';
 import { ScannerReader } from './drivers/scanner.ts';
 import type { BindingInterface } from './drivers/lockbus/open-port.ts';
 import { StationJobs } from './jobs.ts';
+import { startupSummary, type StartupSummary } from './tools/startup-summary.ts';
 import { KioskHub } from './kiosk/hub.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { QuotaLedger } from './ledger/quota-ledger.ts';
@@ -41,10 +43,16 @@ export interface StationOptions {
   lockBusTimeouts?: ConstructorParameters<typeof LockBus>[0]['timeouts'];
   /** fetch for the sync jobs (tests). */
   fetch?: typeof fetch;
+  /** When the start-up summary of which devices answered is logged (default 5000 ms after start). */
+  startupSummaryMs?: number;
+  /** Also hand the summary to the caller (the CLI prints it). */
+  onStartupSummary?: (s: StartupSummary) => void;
 }
 
 export interface Station {
   readonly httpUrl: string;
+  /** The staff listener's URL (config `maintenance`), when there is one. */
+  readonly maintenanceUrl: string | undefined;
   readonly mqttPort: number;
   readonly config: StationConfig;
   readonly ledger: Ledger;
@@ -240,7 +248,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     });
     const theJobs = jobs;
 
-    const app = buildApp({
+    const appDeps: AppDeps = {
       config,
       clock,
       logger,
@@ -258,7 +266,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         clockFault: () => theJobs.clockFault(),
         sync: () => (uploader ? { uploader: uploader.status(), config: puller?.status() ?? null } : null),
       },
-    });
+    };
+    const app = buildApp(appDeps);
     try {
       await app.listen({ host: config.http.host, port: config.http.port });
     } catch (e) {
@@ -285,18 +294,38 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       }
     });
 
+    let maintenanceUrl: string | undefined;
+    if (config.maintenance) {
+      const staff = await startMaintenanceListener(config.maintenance, appDeps).catch((e: unknown) => {
+        throw new StationStartError((e as { code?: string }).code ?? 'maintenance_listener_failed', (e as Error).message, { cause: e });
+      });
+      started('maintenance http', () => staff.close());
+      maintenanceUrl = staff.url;
+    }
+
     theJobs.start();
     started('jobs', () => theJobs.stop());
+
+    // Which devices answered, once they had a moment to (issue 13: one line, not a log to read).
+    const summaryTimer = setTimeout(() => {
+      const s = startupSummary(health.all());
+      if (s.silent.length) log.warn({ answered: s.answered, silent: s.silent }, `start-up: ${s.text}`);
+      else log.info({ answered: s.answered }, `start-up: ${s.text}`);
+      opts.onStartupSummary?.(s);
+    }, opts.startupSummaryMs ?? 5000);
+    summaryTimer.unref();
+    started('start-up summary', () => clearTimeout(summaryTimer));
 
     const addr = app.server.address();
     const port = addr && typeof addr === 'object' ? addr.port : config.http.port;
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-    log.info({ httpUrl, mqttPort: mqtt.port, dispensers: config.dispensers.length, lockBuses: buses.length, scanner: !!scanner, cloud: !!config.cloud }, 'station started');
+    log.info({ httpUrl, maintenanceUrl, mqttPort: mqtt.port, dispensers: config.dispensers.length, lockBuses: buses.length, scanner: !!scanner, cloud: !!config.cloud }, 'station started');
 
     let stopping: Promise<void> | undefined;
     return {
       httpUrl,
+      maintenanceUrl,
       mqttPort: mqtt.port,
       config,
       ledger,

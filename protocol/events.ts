@@ -88,7 +88,14 @@ export const EVENT_DATA_SCHEMAS = {
   'device.online': Type.Object(Device),
   'device.offline': Type.Object({ ...Device, reason: Type.String() }),
   'device.fault': Type.Object({ ...Device, fault: Type.String({ minLength: 1 }) }),
-  'device.recovered': Type.Object({ ...Device, fault: Type.String({ minLength: 1 }) }),
+  /** The end of a `flapping` spell also carries the device's state and faults as they are then (issue 11). */
+  'device.recovered': Type.Object({
+    ...Device,
+    fault: Type.String({ minLength: 1 }),
+    state: Type.Optional(Type.String({ minLength: 1 })),
+    faults: Type.Optional(Type.Array(Type.String(), { maxItems: 64 })),
+    suppressedEvents: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
   /** A whole device, or with `compartment` one locker compartment of a board (and `reason` when the station took it out). */
   'device.service': Type.Object({
     ...Device,
@@ -134,6 +141,12 @@ export const EVENT_DATA_SCHEMAS = {
     inService: Type.Optional(Type.Boolean()),
     /** What maintenance decided for an unknown claim (`committed` / `released`). */
     resolution: Type.Optional(Type.String({ minLength: 1 })),
+    /** A restock's mode (`add` / `set`) and, for `set`, the count asked for and the one the device reported. */
+    mode: Type.Optional(Type.String({ minLength: 1 })),
+    setTo: Type.Optional(Type.Integer({ minimum: 0 })),
+    reported: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** A console subscription to the live health stream. */
+    stream: Type.Optional(Type.String({ minLength: 1 })),
   }),
   /** SPEC §6c: `fromTs` is where the wall clock should have been, `toTs` where it was. */
   'station.clock_jump': Type.Object({ fromTs: Type.Integer(), toTs: Type.Integer(), deltaMs: Type.Integer() }),

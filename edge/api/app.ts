@@ -10,6 +10,7 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import { writeAudit } from '../core/audit.ts';
 import type { AuditRecord } from '../core/ports.ts';
 import { registerKioskRoutes } from '../kiosk/routes.ts';
+import { registerConsolePage } from '../console/routes.ts';
 import type { AppContext, AppDeps, AuditDetail, RequestState, TypedApp } from './context.ts';
 import { ApiError, apiError } from './errors.ts';
 import { FixedWindowLimiter } from './limiter.ts';
@@ -53,10 +54,21 @@ function toApiError(err: FastifyError): ApiError {
   return apiError('internal');
 }
 
-export function buildApp(deps: AppDeps): TypedApp {
+/**
+ * `surface: 'maintenance'` is the staff listener (config `maintenance`, docs/maintenance.md):
+ * only the console and the maintenance API, optionally over TLS; the kiosk's rider routes
+ * stay on the loopback listener.
+ */
+export interface BuildAppOptions {
+  surface?: 'all' | 'maintenance';
+  https?: { key: Buffer; cert: Buffer };
+}
+
+export function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): TypedApp {
   const { config, clock, logger, metrics } = deps;
-  const log = logger.child({ module: 'http' });
+  const log = logger.child({ module: opts.surface === 'maintenance' ? 'http-maintenance' : 'http' });
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     loggerInstance: log,
     // Our own request log line (onResponse) leaves out the query string, which may hold a credential.
     logController: new LogController({ disableRequestLogging: true }),
@@ -196,8 +208,10 @@ export function buildApp(deps: AppDeps): TypedApp {
   });
 
   const typed = app as unknown as TypedApp;
-  registerRiderRoutes(typed, ctx);
+  registerConsolePage(typed);
   registerMaintenanceRoutes(typed, ctx);
+  if (opts.surface === 'maintenance') return typed;
+  registerRiderRoutes(typed, ctx);
   registerOpsRoutes(typed, ctx);
   registerKioskRoutes(typed, ctx);
   return typed;

@@ -41,6 +41,9 @@ export const API_ERRORS = {
   unknown_device: { status: 404, message: 'no such device' },
   unknown_claim: { status: 404, message: 'no such claim' },
   claim_not_unknown: { status: 409, message: 'only unknown claims can be resolved by maintenance' },
+  unknown_sponsor: { status: 400, message: "the sponsor is not in the station's sponsors list" },
+  stock_unknown: { status: 409, message: 'the dispenser has not reported its stock yet' },
+  cannot_lower_stock: { status: 409, message: "a dispenser's count can only be raised from the station" },
   // Station
   ledger_unavailable: { status: 503, message: 'the station cannot record anything now' },
   shutting_down: { status: 503, message: 'the station is shutting down' },

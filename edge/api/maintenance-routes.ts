@@ -13,6 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
 import { stationHealth } from './station-health.ts';
+import { registerConsoleApi } from '../console/routes.ts';
 
 const DeviceParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const CompartmentParams = Type.Object({ compartment: Type.String({ minLength: 1, maxLength: 16 }) });
@@ -20,7 +21,9 @@ const ClaimParams = Type.Object({ claimId: Type.String({ minLength: 1, maxLength
 const RestockBody = Type.Object(
   {
     compartment: Compartment,
-    count: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    count: Type.Integer({ minimum: 0, maximum: 10_000 }),
+    /** `add` (default): count bottles were put in; `set`: the compartment now holds count (docs/maintenance.md). */
+    mode: Type.Optional(Type.Union([Type.Literal('add'), Type.Literal('set')])),
     sponsor: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   },
   { additionalProperties: false },
@@ -48,6 +51,7 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
   }
 
   const auth = { onRequest: authenticate };
+  registerConsoleApi(app, ctx, { onRequest: authenticate });
 
   app.get('/v1/health', auth, async (req, reply) => {
     const body = stationHealth(ctx);
@@ -57,10 +61,31 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
 
   app.post('/v1/maintenance/dispensers/:id/restock', { ...auth, schema: { params: DeviceParams, body: RestockBody } }, async (req, reply) => {
     const { id } = req.params;
-    const { compartment, count, sponsor } = req.body;
+    const { compartment, sponsor } = req.body;
+    const mode = req.body.mode ?? 'add';
     if (!ctx.config.dispensers.some((d) => d.id === id)) throw apiError('unknown_device', `no dispenser "${id}"`);
+    const sponsors = ctx.config.sponsors;
+    if (sponsor && sponsors.length > 0 && !sponsors.includes(sponsor)) throw apiError('unknown_sponsor', `"${sponsor}" is not in the station's sponsors list`, { sponsors });
     const by = ctx.state(req).operator!;
-    const detail = { dispenserId: id, compartment, count, ...(sponsor ? { sponsor } : {}) };
+    // `set`: SPEC §5 cmd/restock only says how many were added, so a count is set by adding
+    // the difference from what the device last reported; it cannot be lowered over MQTT.
+    let count = req.body.count;
+    let setTo: Record<string, number> = {};
+    if (mode === 'add' && count < 1) throw apiError('bad_request', 'count must be 1–10000 bottles to add');
+    if (mode === 'set') {
+      const reported = ctx.claims.availability().find((d) => d.dispenserId === id)?.stock[compartment];
+      if (reported === undefined) throw apiError('stock_unknown', `${id} has not reported its ${compartment} stock yet; wait until it is online, or add bottles instead`);
+      if (count < reported) {
+        throw apiError('cannot_lower_stock', `${id} counts ${reported} ${compartment}; the station can only add to a dispenser's count (SPEC §5 cmd/restock) — it counts down as bottles drop; correct it on the dispenser's own panel`, { reported });
+      }
+      setTo = { setTo: count, reported };
+      count -= reported;
+      if (count === 0) {
+        ctx.audited(req, 'ok', { dispenserId: id, compartment, mode, ...setTo, count }, () => true);
+        return reply.send({ dispenserId: id, compartment, count, mode, ...setTo, by, deviceTold: false, unchanged: true });
+      }
+    }
+    const detail = { dispenserId: id, compartment, count, mode, ...setTo, ...(sponsor ? { sponsor } : {}) };
     // The record (and its audit) first; a ledger that refuses it answers 503 ledger_unavailable
     // and the device is not told. `deviceTold: false`: recorded, but the broker could not pass
     // cmd/restock on (it is stopping); the device under-counts until the next restock.

@@ -324,7 +324,7 @@ export class DeviceHealth implements DeviceHealthReporter {
         e.state = this.derive(e);
         b.written = 1;
         // One event ends it, with the state and faults as they are now (the changes meanwhile were not written).
-        this.persist(e, [{ type: 'device.recovered', data: { deviceId: e.id, kind: e.kind, fault: FLAPPING, state: e.state, faults: [...e.faults], suppressedEvents: e.counters.suppressedEvents ?? 0 } as EventDataOf<'device.recovered'> }]);
+        this.persist(e, [{ type: 'device.recovered', data: { deviceId: e.id, kind: e.kind, fault: FLAPPING, state: e.state, faults: [...e.faults], suppressedEvents: e.counters.suppressedEvents ?? 0 } }]);
         this.changes.emit(this.view(e));
       }
     }

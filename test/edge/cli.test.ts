@@ -78,10 +78,16 @@ afterAll(async () => {
 });
 
 describe('waystation-edge', () => {
-  it('prints the SHA-256 of a maintenance token for the config', () => {
-    const r = runSync(['token-hash', 'cli-token']);
-    expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(sha256('cli-token'));
+  it('prints the SHA-256 of a maintenance token read from standard input, and refuses one on the command line', () => {
+    for (const input of ['cli-token', 'cli-token\n']) {
+      const r = spawnSync(tsx, [cli, 'token-hash'], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000, input });
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe(sha256('cli-token'));
+    }
+    const argv = runSync(['token-hash', 'cli-token']);
+    expect(argv.code).toBe(2);
+    expect(argv.stderr).toContain('standard input');
+    expect(argv.stdout).not.toContain(sha256('cli-token'));
   });
 
   it('refuses an invalid config with one line per bad key and exit code 2', () => {

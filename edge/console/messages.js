@@ -1,0 +1,28 @@
+// What the console says after each action, per API code: [中文, English], each saying what to do next.
+
+export const TEXT = {
+  restocked: ['已登记：{dispenser} {side} 增加 {count} 瓶', 'Recorded: {count} added to {dispenser} {side}'],
+  restock_set: ['已登记：{dispenser} {side} 设为 {setTo} 瓶（增加 {count}）', 'Recorded: {dispenser} {side} set to {setTo} ({count} added)'],
+  restock_unchanged: ['数量没有变化：{dispenser} {side} 已是 {setTo} 瓶', 'No change: {dispenser} {side} already counts {setTo}'],
+  device_not_told: ['已记录，但饮水机暂未收到，请稍后核对数量', 'Recorded, but the dispenser was not told yet; check its count later'],
+  opened: ['{label} 号柜门已打开，用完请关好', 'Compartment {label} is open; close it when done'],
+  service_off: ['{id} 已停用', '{id} is out of service'],
+  service_on: ['{id} 已恢复使用', '{id} is back in service'],
+  resolved_committed: ['已确认出水，计入骑手额度', 'Marked as dropped; counted for the rider'],
+  resolved_released: ['已确认未出水，额度已退回骑手', 'Marked as not dropped; the quota went back to the rider'],
+  unauthorized: ['令牌无效或已停用，请重新输入', 'The token is not valid or was withdrawn; enter it again'],
+  unknown_sponsor: ['赞助方不在列表中，请从列表选择', 'That sponsor is not on the list; pick one from the list'],
+  stock_unknown: ['饮水机尚未报告库存，请等它上线后再"设为"，或用"增加"', 'The dispenser has not reported its stock yet; wait until it is online to "set to", or use "add"'],
+  cannot_lower_stock: ['饮水机显示 {reported} 瓶，本站只能增加计数；请在饮水机面板上更正', 'The dispenser counts {reported}; the station can only raise it — correct it on the dispenser panel'],
+  locker_unavailable: ['锁控板没有应答，柜门未打开；请检查锁控板电源和线缆后再试', 'The lock board did not answer and the door did not open; check its power and cable, then try again'],
+  claim_not_unknown: ['这笔已经有结果了，无需处理', 'This vend was settled meanwhile; nothing to do'],
+  unknown_claim: ['找不到这笔记录，请刷新页面', 'No such vend; reload the page'],
+  unknown_device: ['找不到该设备，请刷新页面', 'No such device; reload the page'],
+  unknown_compartment: ['找不到该柜格，请刷新页面', 'No such compartment; reload the page'],
+  bad_request: ['输入有误：请检查数量（增加 1–10000，设为 0–10000）', 'Check the input: add 1–10000, set to 0–10000'],
+  rate_limited: ['操作太频繁，请稍等一分钟再试', 'Too many requests; wait a minute and try again'],
+  ledger_unavailable: ['站点暂时无法记录（磁盘？），什么都没有改变；请检查磁盘后再试', 'The station cannot record now (disk?); nothing changed — check the disk and try again'],
+  shutting_down: ['站点正在重启，请一分钟后再试', 'The station is restarting; try again in a minute'],
+  network: ['连接失败，请检查手机网络后重试', 'Cannot reach the station; check your network and try again'],
+  other: ['操作未完成（{code}），请重试或联系技术支持', 'That did not work ({code}); try again or call support'],
+};
