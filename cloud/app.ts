@@ -48,7 +48,7 @@ export function buildApp(deps: CloudDeps): CloudApp {
     ...deps,
     auth: new Auth(deps.config),
     ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' }), alerts),
-    riders: new RiderRegistry(deps.store, deps.clock, { ttlDays: deps.config.credentials.ttlDays }, deps.logger.child({ module: 'riders' })),
+    riders: new RiderRegistry(deps.store, deps.clock, deps.config.credentials, deps.logger.child({ module: 'riders' })),
     metrics,
     alerts,
   };

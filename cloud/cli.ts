@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<void> {
   const ttl = values['ttl-days'] === undefined ? undefined : Number(values['ttl-days']);
   if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 3660)) return fail('--ttl-days must be a whole number of days, 1 to 3660');
   const store = await openStore(config);
-  const riders = new RiderRegistry(store, systemClock, { ttlDays: config.credentials.ttlDays }, cloudLogger('warn'));
+  const riders = new RiderRegistry(store, systemClock, config.credentials, cloudLogger('warn'));
   try {
     if (cmd === 'rider' && sub === 'add') {
       const groups = ['courier', 'food_delivery', 'outdoor_worker', 'other'];

@@ -53,6 +53,8 @@ export const DeviceListEntry = Type.Object({
 export const CredentialPolicySchema = Type.Object({
   /** Only the rotating, device-signed code; static credentials (printed cards) are refused. */
   requireDeviceBound: Type.Boolean(),
+  /** The longest credential lifetime the cloud issues (SPEC §4); stations refuse longer ones. */
+  maxLifetimeDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660 })),
 });
 
 /** What a station pulls from `GET /v1/stations/{id}/config` (with ETag). */
