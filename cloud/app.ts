@@ -19,6 +19,7 @@ import { dashboardRoutes } from './routes/dashboardRoutes.ts';
 import { reportRoutes } from './routes/reportRoutes.ts';
 import { riderRoutes } from './routes/riderRoutes.ts';
 import { syncRoutes } from './routes/syncRoutes.ts';
+import { bodyStrictValidatorBuilder } from './validation.ts';
 import type { CloudApp, RouteContext } from './routes/context.ts';
 import type { CloudStore } from './store/store.ts';
 
@@ -35,10 +36,11 @@ export function buildApp(deps: CloudDeps): CloudApp {
     // Request start/end lines would log every upload; refusals and failures are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-    // Fastify's ajv defaults, but nothing removed from a body. Coercion stays on (query strings
-    // such as `?week=` and `?limit=` arrive as text); a coerced upload could not pass the hash
-    // chain anyway, since the hashes are over the events as the edge wrote them.
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+    // Fastify's ajv defaults, but nothing removed from a body. Query strings, params and headers
+    // are coerced (`?week=`, `?limit=` arrive as text); bodies are not: `seq: "5"` is refused
+    // where the contract says integer (SPEC §9, issue 11), see validation.ts.
+    ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: bodyStrictValidatorBuilder() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = new CloudMetrics({ store: deps.store, clock: deps.clock, stationIds: deps.config.stations.map((s) => s.id) });
