@@ -21,6 +21,7 @@ import { riderRoutes } from './routes/riderRoutes.ts';
 import { stationRoutes } from './routes/stationRoutes.ts';
 import { syncRoutes } from './routes/syncRoutes.ts';
 import { StationRegistry } from './stations/stationRegistry.ts';
+import { bodyStrictValidatorBuilder } from './validation.ts';
 import type { CloudApp, RouteContext } from './routes/context.ts';
 import type { CloudStore } from './store/store.ts';
 
@@ -37,10 +38,11 @@ export function buildApp(deps: CloudDeps): CloudApp {
     // Request start/end lines would log every upload; refusals and failures are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-    // Fastify's ajv defaults, but nothing removed from a body. Coercion stays on (query strings
-    // such as `?week=` and `?limit=` arrive as text); a coerced upload could not pass the hash
-    // chain anyway, since the hashes are over the events as the edge wrote them.
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+    // Fastify's ajv defaults, but nothing removed from a body. Query strings, params and headers
+    // are coerced (`?week=`, `?limit=` arrive as text); bodies are not: `seq: "5"` is refused
+    // where the contract says integer (SPEC §9, issue 11), see validation.ts.
+    ajv: { customOptions: { removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator: bodyStrictValidatorBuilder() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = new CloudMetrics({ store: deps.store, clock: deps.clock, stationIds: deps.config.stations.map((s) => s.id) });
@@ -51,7 +53,7 @@ export function buildApp(deps: CloudDeps): CloudApp {
     auth: new Auth(deps.config, deps.store),
     stations: new StationRegistry(deps.store, deps.clock, deps.logger.child({ module: 'stations' })),
     ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' }), alerts),
-    riders: new RiderRegistry(deps.store, deps.clock, { ttlDays: deps.config.credentials.ttlDays }, deps.logger.child({ module: 'riders' })),
+    riders: new RiderRegistry(deps.store, deps.clock, deps.config.credentials, deps.logger.child({ module: 'riders' })),
     metrics,
     alerts,
   };

@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
     if (e instanceof CloudKeyError) return fail(e.message, 1);
     throw e;
   }
-  const riders = new RiderRegistry(store, systemClock, { ttlDays: config.credentials.ttlDays }, cloudLogger('warn'));
+  const riders = new RiderRegistry(store, systemClock, config.credentials, cloudLogger('warn'));
   try {
     if (cmd === 'station') {
       const stations = new StationRegistry(store, systemClock, cloudLogger('warn'));

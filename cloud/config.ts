@@ -68,6 +68,11 @@ export const CloudConfigSchema = Type.Object(
       {
         /** Lifetime of an issued rider credential. */
         ttlDays: Type.Integer({ minimum: 1, maximum: 3660, default: 365 }),
+        /**
+         * The longest lifetime an admin or the CLI may ask for (default: ttlDays). Sent to
+         * stations as `maxLifetimeDays` (SPEC §4): they refuse credentials that live longer.
+         */
+        maxTtlDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660 })),
         /** Stations accept only rotating, device-signed codes (SPEC §14); sent with the config pull. */
         requireDeviceBound: Type.Boolean({ default: false }),
       },
@@ -203,4 +208,9 @@ export function loadCloudConfig(path: string): CloudConfig {
     }
   }
   return config;
+}
+
+/** The longest credential lifetime this cloud issues, in days (SPEC §4): never below ttlDays. */
+export function maxCredentialDays(c: { ttlDays: number; maxTtlDays?: number | undefined }): number {
+  return Math.max(c.ttlDays, c.maxTtlDays ?? c.ttlDays);
 }

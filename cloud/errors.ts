@@ -31,6 +31,7 @@ export const API_ERRORS = {
   chain_broken: { status: 422, message: 'the batch breaks the station hash chain and was refused' },
   busy: { status: 503, message: 'the station log is being written by another request; retry' },
   payload_too_large: { status: 413, message: 'the request body is too large' },
+  event_too_large: { status: 413, message: 'one event is larger than 16 KiB of JSON; the batch was refused' },
   internal: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -2,7 +2,7 @@
  * The document a station pulls from `GET /v1/stations/{id}/config` (SPEC §9), and its ETag.
  */
 import { canonicalJson, sha256Hex, type StationConfigDoc } from '../protocol/index.ts';
-import type { CloudConfig } from './config.ts';
+import { maxCredentialDays, type CloudConfig } from './config.ts';
 import type { RiderRegistry } from './riders/riderRegistry.ts';
 import type { CloudStore, StationRow } from './store/store.ts';
 
@@ -18,7 +18,7 @@ export async function stationConfigDoc(
     jwks: (await riders.jwks(nowMs)) as StationConfigDoc['jwks'],
     revokedRiders: await store.revokedRiders(nowMs),
     quota: { windowDays: config.quota.windowDays, claimsPerDay: config.quota.claimsPerDay },
-    credentials: { requireDeviceBound: config.credentials.requireDeviceBound },
+    credentials: { requireDeviceBound: config.credentials.requireDeviceBound, maxLifetimeDays: maxCredentialDays(config.credentials) },
     maintenanceTokens: station.maintenanceTokens.map((t) => ({ name: t.name, sha256: t.sha256 })),
     devices: station.devices.map((d) => ({ id: d.id, kind: d.kind })),
   };

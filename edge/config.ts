@@ -176,6 +176,8 @@ export const StationConfigFile = Type.Object(
       {
         jwks: Type.Object({ keys: Type.Array(Jwk, { maxItems: 64 }) }, { additionalProperties: false, hint: 'must be a JWKS: {"keys": [...]}' }),
         revokedRiders: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { default: [] }),
+        /** Refuse credentials living longer than this (SPEC §4); the cloud's own maximum applies too. */
+        maxLifetimeDays: Type.Optional(int(1, 3660)),
       },
       { additionalProperties: false },
     ),

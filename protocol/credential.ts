@@ -8,6 +8,7 @@
 import {
   SignJWT,
   createLocalJWKSet,
+  decodeProtectedHeader,
   errors as joseErrors,
   exportJWK,
   generateKeyPair,
@@ -84,20 +85,71 @@ export async function issueCredential(key: SigningKey, opts: IssueOptions): Prom
 
 export type CredentialErrorCode = 'invalid_credential' | 'expired_credential' | 'revoked' | 'stale_code';
 
+/**
+ * Why a credential that carries a valid signature is still refused (SPEC §4): stable strings,
+ * logged and counted by the station; the error code stays `invalid_credential`.
+ */
+export type CredentialRefusal = 'no_kid' | 'bad_subject' | 'bad_times' | 'issued_in_future' | 'lifetime_too_long';
+
 export type VerifyResult =
   | { ok: true; riderId: string; group?: string; expiresAtMs: number; kid: string; cnf?: DeviceJwk }
-  | { ok: false; error: CredentialErrorCode; message: string };
+  | { ok: false; error: CredentialErrorCode; message: string; reason?: CredentialRefusal };
 
-export interface VerifyOptions {
+export interface VerifyOptions extends CredentialLimits {
   jwks: JSONWebKeySet;
   revokedRiders: ReadonlySet<string> | readonly string[];
   nowMs: number;
 }
 
 export const MAX_CREDENTIAL_LENGTH = 4096;
+/** Longest `sub` (rider id) accepted; revocation lists hold ids of at most this length too. */
+export const MAX_SUBJECT_LENGTH = 128;
+/** The longest lifetime any cloud issues (its `credentials.ttlDays` schema maximum). */
+export const MAX_LIFETIME_DAYS = 3660;
+/** How far a credential's `iat` may be ahead of the station clock (clocks drift; SPEC §4). */
+export const IAT_SKEW_SECONDS = 300;
+const KID_MAX_LENGTH = 128;
 
-/** A verifier bound to one key set; rebuild it when the JWKS changes. */
-export function credentialVerifier(jwks: JSONWebKeySet) {
+export interface CredentialLimits {
+  /** Refuse credentials whose `exp - iat` is longer than this (default MAX_LIFETIME_DAYS). */
+  maxLifetimeDays?: number;
+  /** Allowance for `iat` ahead of the station clock, in seconds (default IAT_SKEW_SECONDS). */
+  iatSkewSeconds?: number;
+}
+
+type ClaimCheck = { ok: true } | { ok: false; reason: CredentialRefusal; message: string };
+
+/**
+ * The §4 claim rules jose does not apply: a string `sub` of 1–128 characters, `iat` not ahead
+ * of `nowMs` by more than the skew, and a lifetime no longer than the cloud ever issues. Pure.
+ */
+export function checkClaims(
+  payload: { sub?: unknown; iat?: unknown; exp?: unknown },
+  nowMs: number,
+  limits: CredentialLimits = {},
+): ClaimCheck {
+  const { sub, iat, exp } = payload;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) {
+    return { ok: false, reason: 'bad_subject', message: `credential not valid (its rider id is not a string of 1–${MAX_SUBJECT_LENGTH} characters)` };
+  }
+  if (typeof iat !== 'number' || typeof exp !== 'number') {
+    // jose already refuses non-numeric dates; kept so this function is safe on its own.
+    return { ok: false, reason: 'bad_times', message: 'credential not valid (iat and exp must be numbers)' };
+  }
+  const skew = limits.iatSkewSeconds ?? IAT_SKEW_SECONDS;
+  if (iat > nowMs / 1000 + skew) {
+    return { ok: false, reason: 'issued_in_future', message: 'credential not valid (issued in the future: check the station clock, or get a new code)' };
+  }
+  if (!(exp > iat)) return { ok: false, reason: 'bad_times', message: 'credential not valid (it expires before it was issued)' };
+  const maxDays = limits.maxLifetimeDays ?? MAX_LIFETIME_DAYS;
+  if (exp - iat > maxDays * 86_400) {
+    return { ok: false, reason: 'lifetime_too_long', message: `credential not valid (its lifetime is longer than the ${maxDays} days the cloud issues)` };
+  }
+  return { ok: true };
+}
+
+/** A verifier bound to one key set and its limits; rebuild it when either changes. */
+export function credentialVerifier(jwks: JSONWebKeySet, limits: CredentialLimits = {}) {
   const keySet = createLocalJWKSet(jwks);
   return async function verify(
     token: string,
@@ -108,11 +160,18 @@ export function credentialVerifier(jwks: JSONWebKeySet) {
       return { ok: false, error: 'invalid_credential', message: 'credential missing or too long' };
     }
     try {
+      // SPEC §4: the header names its key. Without a kid, a JWKS of one key would take any token.
+      const kid = decodeProtectedHeader(token.trim()).kid;
+      if (typeof kid !== 'string' || kid.length === 0 || kid.length > KID_MAX_LENGTH) {
+        return { ok: false, error: 'invalid_credential', reason: 'no_kid', message: 'credential not valid (its header names no signing key, kid)' };
+      }
       const { payload, protectedHeader } = await jwtVerify(token.trim(), keySet, {
         algorithms: ['EdDSA'],
         currentDate: new Date(nowMs),
         requiredClaims: ['sub', 'iat', 'exp'],
       });
+      const claims = checkClaims(payload, nowMs, limits);
+      if (!claims.ok) return { ok: false, error: 'invalid_credential', reason: claims.reason, message: claims.message };
       const riderId = payload.sub!;
       const revoked =
         revokedRiders instanceof Set ? revokedRiders.has(riderId) : (revokedRiders as readonly string[]).includes(riderId);
@@ -131,7 +190,7 @@ export function credentialVerifier(jwks: JSONWebKeySet) {
         ...(group ? { group } : {}),
         ...(cnf ? { cnf } : {}),
         expiresAtMs: payload.exp! * 1000,
-        kid: protectedHeader.kid ?? '',
+        kid: protectedHeader.kid ?? kid,
       };
     } catch (e) {
       if (e instanceof joseErrors.JWTExpired) {
@@ -145,5 +204,5 @@ export function credentialVerifier(jwks: JSONWebKeySet) {
 
 /** One-shot verification (builds the key set each call; use `credentialVerifier` on hot paths). */
 export async function verifyCredential(token: string, opts: VerifyOptions): Promise<VerifyResult> {
-  return credentialVerifier(opts.jwks)(token, opts.revokedRiders, opts.nowMs);
+  return credentialVerifier(opts.jwks, opts)(token, opts.revokedRiders, opts.nowMs);
 }

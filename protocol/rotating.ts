@@ -11,7 +11,7 @@
  */
 import { sign as edSign, webcrypto, type KeyObject } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
-import { credentialVerifier, deviceJwkOf, MAX_CREDENTIAL_LENGTH, type DeviceJwk, type VerifyResult } from './credential.ts';
+import { credentialVerifier, deviceJwkOf, MAX_CREDENTIAL_LENGTH, type CredentialLimits, type DeviceJwk, type VerifyResult } from './credential.ts';
 
 export const ROTATING_STEP_MS = 30_000;
 /** Steps behind and ahead of the station's own that are still accepted. */
@@ -79,10 +79,10 @@ function claimedDeviceKey(credential: string): DeviceJwk | null {
 
 /**
  * A verifier for what a scanner or the kiosk hands the station: a static credential (§4) or a
- * rotating code (§14). Rebuild it when the JWKS changes.
+ * rotating code (§14). Rebuild it when the JWKS or the limits change.
  */
-export function codeVerifier(jwks: JSONWebKeySet) {
-  const verifyCredential = credentialVerifier(jwks);
+export function codeVerifier(jwks: JSONWebKeySet, limits: CredentialLimits = {}) {
+  const verifyCredential = credentialVerifier(jwks, limits);
   // Device keys seen recently; bounded, so codes naming many keys cannot grow it without limit.
   const keys = new Map<string, Promise<CryptoKey>>();
   const keyOf = (jwk: DeviceJwk): Promise<CryptoKey> => {

@@ -5,6 +5,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { StationEvent } from './events.ts';
 
 export const MAX_UPLOAD_BATCH = 1000;
+/** The largest one event may be, as JSON (UTF-8 bytes): the cloud refuses bigger (SPEC §9). */
+export const MAX_EVENT_JSON_BYTES = 16 * 1024;
 
 /**
  * A station id, the same rule at the edge and in the cloud (it is in sync URLs and in the
@@ -53,6 +55,8 @@ export const DeviceListEntry = Type.Object({
 export const CredentialPolicySchema = Type.Object({
   /** Only the rotating, device-signed code; static credentials (printed cards) are refused. */
   requireDeviceBound: Type.Boolean(),
+  /** The longest credential lifetime the cloud issues (SPEC §4); stations refuse longer ones. */
+  maxLifetimeDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660 })),
 });
 
 /** What a station pulls from `GET /v1/stations/{id}/config` (with ETag). */

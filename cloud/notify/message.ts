@@ -82,6 +82,15 @@ function words(a: AlertRow): { name: string; what: string; todo: string } {
         todo: '检查站点电源与网络（路由器、4G），必要时重启站点主机 / Check the station\u2019s power and network (router, 4G); restart the station box if needed',
       };
     case 'chain_broken':
+      // A replayed seq with another hash: someone else holds this station's token and uploaded
+      // a log of their own (issue 11). Say so, and what stops it (SPEC §12 token rotation).
+      if (a.detail === 'replay_mismatch') {
+        return {
+          name: '站点令牌疑似被盗 / station token may be stolen',
+          what: `用站点 ${a.stationId} 的令牌上传的第 ${a.seq ?? '?'} 条事件与云端已存的不同：另有人持有该令牌 / an upload with the token of ${a.stationId} holds event ${a.seq ?? '?'} different from the one the cloud already has: someone else holds this token`,
+          todo: `立即为站点 ${a.stationId} 更换令牌并把新令牌只配给真实站点，再核对其日志后在看板确认 / Rotate the token of ${a.stationId} now, give the new one to the real station only, check its log, then acknowledge on the dashboard`,
+        };
+      }
       return {
         name: '日志校验失败 / hash chain broken',
         what: `站点 ${a.stationId} 上传的日志与链不符（${a.detail}）/ an upload from ${a.stationId} breaks its hash chain (${a.detail})`,

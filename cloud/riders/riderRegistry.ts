@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { generateSigningKey, issueCredential, type Clock, type DeviceJwk, type SigningKey } from '../../protocol/index.ts';
 import type { CloudStore, RiderRow, SigningKeyRow } from '../store/store.ts';
 import { apiError } from '../errors.ts';
+import { maxCredentialDays } from '../config.ts';
 
 export interface IssuedCredential {
   riderId: string;
@@ -22,7 +23,7 @@ export class RiderRegistry {
   constructor(
     private readonly store: CloudStore,
     private readonly clock: Clock,
-    private readonly opts: { ttlDays: number },
+    private readonly opts: { ttlDays: number; maxTtlDays?: number | undefined },
     private readonly logger: Logger,
   ) {}
 
@@ -59,6 +60,9 @@ export class RiderRegistry {
    * rider's device key when one is given (`cnf`, SPEC §14), static otherwise (a printed card).
    */
   async issue(riderId: string, ttlDays: number = this.opts.ttlDays, deviceJwk?: DeviceJwk): Promise<IssuedCredential> {
+    // Stations refuse credentials that outlive the maximum they are sent (SPEC §4): never issue one.
+    const maxDays = maxCredentialDays(this.opts);
+    if (ttlDays > maxDays) throw apiError('bad_request', `ttlDays ${ttlDays} is longer than this cloud issues (${maxDays} days, credentials.maxTtlDays); ask for fewer days`);
     const rider = await this.get(riderId);
     if (rider.revokedAt !== null) throw apiError('revoked', `rider ${riderId} is revoked; no credential is issued`);
     const key = await this.activeKey();

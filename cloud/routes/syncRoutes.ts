@@ -2,18 +2,42 @@
  * Station sync routes (SPEC §9, contract): event upload and config pull.
  */
 import { Type } from '@sinclair/typebox';
-import { GapError, UploadRequest, UploadResponse } from '../../protocol/index.ts';
+import type { FastifyRequest } from 'fastify';
+import { GapError, MAX_EVENT_JSON_BYTES, UploadRequest, UploadResponse, type StationEvent } from '../../protocol/index.ts';
 import { apiError } from '../errors.ts';
 import { etagOf, ifNoneMatchHits, stationConfigDoc } from '../stationConfigDoc.ts';
 import type { CloudApp, RouteContext } from './context.ts';
 
 const StationParams = Type.Object({ stationId: Type.String({ minLength: 1, maxLength: 64 }) });
 
+/** The first event of a batch bigger than MAX_EVENT_JSON_BYTES as JSON, if any. Pure. */
+export function oversizedEvent(events: readonly StationEvent[]): { seq: number; bytes: number } | null {
+  for (const e of events) {
+    const bytes = Buffer.byteLength(JSON.stringify(e), 'utf8');
+    if (bytes > MAX_EVENT_JSON_BYTES) return { seq: e.seq, bytes };
+  }
+  return null;
+}
+
 export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
   app.post(
     '/v1/stations/:stationId/events',
     {
       bodyLimit: ctx.config.http.bodyLimitBytes,
+      // The token is checked on the request line and headers, before a byte of the body is read
+      // or parsed (fastify runs onRequest before preParsing and the JSON parser, issue 11): a
+      // client without one cannot make the cloud buffer or parse up to bodyLimit bytes.
+      onRequest: async (req: FastifyRequest) => {
+        ctx.auth.requireStation(req, (req.params as { stationId?: string }).stationId ?? '');
+      },
+      // One event is at most 16 KiB of JSON (SPEC §9): 413, so the edge narrows its batch down
+      // to that one event and reports it, instead of the cloud storing whatever it is sent.
+      preHandler: async (req: FastifyRequest) => {
+        const big = oversizedEvent((req.body as { events: StationEvent[] }).events);
+        if (big) {
+          throw apiError('event_too_large', `event ${big.seq} is ${big.bytes} bytes of JSON, more than ${MAX_EVENT_JSON_BYTES}; the batch was refused`, { seq: big.seq });
+        }
+      },
       schema: {
         params: StationParams,
         body: UploadRequest,

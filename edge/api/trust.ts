@@ -65,7 +65,9 @@ export class TrustStore {
     const { config } = this.opts;
     const keys = new Map<string, JWK>();
     for (const k of [...config.credentials.jwks.keys, ...(this.cloud?.jwks.keys ?? [])] as JWK[]) keys.set(keyId(k), k);
-    this.verify = codeVerifier({ keys: [...keys.values()] } as JSONWebKeySet);
+    // SPEC §4: the shorter of the station's and the cloud's longest lifetime (none: the protocol's).
+    const lifetimes = [config.credentials.maxLifetimeDays, this.cloud?.credentials?.maxLifetimeDays].filter((d): d is number => d !== undefined);
+    this.verify = codeVerifier({ keys: [...keys.values()] } as JSONWebKeySet, lifetimes.length ? { maxLifetimeDays: Math.min(...lifetimes) } : {});
     this.revoked = new Set([...config.credentials.revokedRiders, ...(this.cloud?.revokedRiders ?? [])]);
     const tokens = new Map<string, TokenEntry>();
     for (const t of [...config.maintenanceTokens, ...(this.cloud?.maintenanceTokens ?? [])]) {

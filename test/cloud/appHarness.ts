@@ -6,8 +6,8 @@ import { SqliteStore } from '../../cloud/store/sqlite.ts';
 import type { StationEvent } from '../../protocol/index.ts';
 import { bearer, silent, testConfig, TOKENS } from './helpers.ts';
 
-export async function harness(startMs = Date.parse('2026-11-25T04:00:00Z')) {
-  const config = testConfig();
+export async function harness(startMs = Date.parse('2026-11-25T04:00:00Z'), overrides: Record<string, unknown> = {}) {
+  const config = testConfig(undefined, overrides);
   const store = SqliteStore.open(join(config.dataDir, 'cloud.db'));
   const clock = new ManualClock(startMs);
   const app = buildApp({ config, store, clock, logger: silent });

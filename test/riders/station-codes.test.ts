@@ -85,7 +85,7 @@ describe('credential policy through the config pull', () => {
 
   it('sends requireDeviceBound to the station, which then refuses static codes and takes rotating ones', async () => {
     const doc = await fetch(`${cloud.url}/v1/stations/dn-001/config`, { headers: bearer(TOKENS['dn-001']) }).then((r) => r.json());
-    expect(doc.credentials).toEqual({ requireDeviceBound: true });
+    expect(doc.credentials).toEqual({ requireDeviceBound: true, maxLifetimeDays: 365 });
     await waitFor(() => h.station.trust.counts().cloudSynced, 10_000, 'config pulled');
 
     const res = await fetch(`${cloud.url}/v1/riders`, {
