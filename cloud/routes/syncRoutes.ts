@@ -28,7 +28,7 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
       // or parsed (fastify runs onRequest before preParsing and the JSON parser, issue 11): a
       // client without one cannot make the cloud buffer or parse up to bodyLimit bytes.
       onRequest: async (req: FastifyRequest) => {
-        ctx.auth.requireStation(req, (req.params as { stationId?: string }).stationId ?? '');
+        await ctx.auth.requireStation(req, (req.params as { stationId?: string }).stationId ?? '');
       },
       // One event is at most 16 KiB of JSON (SPEC §9): 413, so the edge narrows its batch down
       // to that one event and reports it, instead of the cloud storing whatever it is sent.
@@ -45,8 +45,8 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
       },
     },
     async (req, reply) => {
+      // The token (and a disabled station, SPEC §12) was checked in onRequest, before the body.
       const { stationId } = req.params;
-      await ctx.auth.requireStation(req, stationId);
       const r = await ctx.ingestor.ingest(stationId, req.body.events);
       ctx.metrics.upload(stationId, r.ok ? 'ok' : r.error, r.ok ? r.applied : 0);
       if (r.ok) {
