@@ -5,38 +5,14 @@
  * bounded, every refusal counted — and the run prints one `chaos:` line of figures.
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { request } from 'node:http';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISPENSER_PASSWORD, metricSum, post, settledMemory, sha256, sleep, startRig, waitFor, type Rig } from './rig.ts';
 import { summary } from './scale.ts';
+import { getWithHost, mqttHeader as header } from '../helpers/hostile.ts';
 
 const KIOSK_TOKEN = 'chaos-kiosk-screen-token-0123456789';
 const figures: Record<string, number | string> = {};
-
-/** An MQTT fixed header (MQTT 3.1.1 §2.2) declaring `length` bytes. */
-function header(type: number, length: number): Buffer {
-  const out = [type];
-  let n = length;
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
-function getWithHost(url: string, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { host } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function metrics(rig: Rig): Promise<string> {
   return (await fetch(`${rig.station.httpUrl}/metrics`)).text();
@@ -174,7 +150,7 @@ describe('hostile riders and pages', () => {
   it('a page under another host name (DNS rebinding) gets neither the scan stream nor the rider API', async () => {
     const port = new URL(rig.station.httpUrl).port;
     const statuses = [];
-    for (const path of ['/v1/kiosk/events', '/v1/kiosk/info', '/']) statuses.push(await getWithHost(`${rig.station.httpUrl}${path}`, `attacker.example:${port}`));
+    for (const path of ['/v1/kiosk/events', '/v1/kiosk/info', '/']) statuses.push((await getWithHost(`${rig.station.httpUrl}${path}`, `attacker.example:${port}`)).status);
     figures['answers to a rebound host'] = statuses.join('/');
     expect(statuses).toEqual([403, 403, 403]);
     const m = await metrics(rig);

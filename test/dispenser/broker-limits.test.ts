@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MqttFrameGuard } from '../../edge/drivers/mqtt-guard.ts';
 import { password, sleep, startStation, waitFor, type Station } from './harness.ts';
+import { mqttHeader as header } from '../helpers/hostile.ts';
 
 let station: Station | undefined;
 const sockets: Socket[] = [];
@@ -20,19 +21,6 @@ afterEach(async () => {
   await station?.stop();
   station = undefined;
 });
-
-/** A fixed header: type byte and the remaining length as MQTT 3.1.1 §2.2.3 encodes it. */
-function header(type: number, length: number): Buffer {
-  const out = [type];
-  let n = length;
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return Buffer.from(out);
-}
 
 function rawSocket(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {

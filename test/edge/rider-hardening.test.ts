@@ -4,27 +4,14 @@
  * locker actions are spaced, the station answers only under its own host names, and nothing it
  * serves can be framed or sniffed. A real station with the lock-board simulator.
  */
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../protocol/index.ts';
 import { FixedWindowLimiter } from '../../edge/api/limiter.ts';
+import { getWithHost } from '../helpers/hostile.ts';
 import { call } from './http.ts';
 import { ledgerSnapshot, sha256, startHarness, type Harness } from './harness.ts';
 
 const KIOSK_TOKEN = 'kiosk-screen-token-0123456789abcdef';
-
-/** A GET with a chosen Host header (fetch does not let a page or test set it). */
-function getWithHost(url: string, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { host } }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('rider limits and kiosk scope', () => {
   let h: Harness;
