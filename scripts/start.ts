@@ -238,6 +238,7 @@ async function main(): Promise<void> {
   say(`  serial devices:   ${useSocat ? 'socat pseudo-terminals (real serialport binding)' : 'in-process (socat not found)'}`);
   for (const s of sims) say(`  kiosk ${s.id}:      ${s.station.httpUrl}/        (MQTT broker on port ${s.station.mqttPort})`);
   say(`  dashboard:        ${cloud.url}/dashboard   admin token: ${secrets.admin}`);
+  say(`  maintenance:      ${first.station.httpUrl}/maintenance   token: ${secrets.maintenance}`);
   say(`  maintenance API:  curl -H "Authorization: Bearer ${secrets.maintenance}" ${first.station.httpUrl}/v1/health`);
   say('  riders (paste a code into the kiosk, or type "scan 1" here to scan it):');
   riders.forEach((r, i) => say(`    ${i + 1}. ${r.riderId} (${r.group}): ${r.credential}`));
