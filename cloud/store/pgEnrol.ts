@@ -6,21 +6,10 @@
  */
 import type pg from 'pg';
 import type { EnrolInput, EnrolResult, InviteRow, RiderRow } from './store.ts';
-import { riderOf } from './pgReads.ts';
+import { inviteOf, riderOf } from './rows.ts';
 
 type Row = Record<string, unknown>;
 type Tx = <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>;
-
-const inviteOf = (r: Row): InviteRow => ({
-  code: r.code as string,
-  uses: r.uses as number,
-  used: r.used as number,
-  expiresAt: r.expires_at as number,
-  zone: (r.zone as string | null) ?? null,
-  note: (r.note as string | null) ?? null,
-  createdAt: r.created_at as number,
-  createdBy: r.created_by as string,
-});
 
 const UNIQUE_VIOLATION = '23505';
 

@@ -16,30 +16,11 @@ import { migrate } from './sqliteSchema.ts';
 import { SqliteRollups } from './sqliteRollups.ts';
 import { SqliteAlerts } from './sqliteAlerts.ts';
 import { SqliteEnrolment } from './sqliteEnrol.ts';
+import { headOf, riderOf } from './rows.ts';
 
 type Row = Record<string, unknown>;
 /** Events per multi-row INSERT in an append (7 parameters each, far below SQLite's limit). */
 const INSERT_ROWS = 50;
-
-const riderOf = (r: Row): RiderRow => ({
-  riderId: r.rider_id as string,
-  group: r.grp as string,
-  platform: (r.platform as string | null) ?? null,
-  createdAt: r.created_at as number,
-  revokedAt: (r.revoked_at as number | null) ?? null,
-  revokeReason: (r.revoke_reason as string | null) ?? null,
-  lastCredentialExp: (r.last_credential_exp as number | null) ?? null,
-  withdrawnAt: (r.withdrawn_at as number | null) ?? null,
-  zone: (r.zone as string | null) ?? null,
-});
-
-const headOf = (r: Row): SyncHeadRow => ({
-  stationId: r.station_id as string,
-  seq: r.last_seq as number,
-  hash: r.last_hash as string,
-  ts: r.last_ts as number,
-  updatedAt: r.updated_at as number,
-});
 
 export class SqliteStore implements CloudStore {
   readonly db: Db;
@@ -57,7 +38,7 @@ export class SqliteStore implements CloudStore {
     this.db = db;
     this.rollups = new SqliteRollups(db);
     this.alertsDb = new SqliteAlerts(db);
-    this.enrolment = new SqliteEnrolment(db, riderOf);
+    this.enrolment = new SqliteEnrolment(db);
     this.stationRows = new SqliteStations(db);
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     const p = (sql: string) => db.prepare(sql);

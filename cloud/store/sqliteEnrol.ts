@@ -6,29 +6,16 @@
  */
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import type { EnrolInput, EnrolResult, InviteRow, RiderRow } from './store.ts';
+import { inviteOf, riderOf } from './rows.ts';
 
 type Row = Record<string, unknown>;
-
-const inviteOf = (r: Row): InviteRow => ({
-  code: r.code as string,
-  uses: r.uses as number,
-  used: r.used as number,
-  expiresAt: r.expires_at as number,
-  zone: (r.zone as string | null) ?? null,
-  note: (r.note as string | null) ?? null,
-  createdAt: r.created_at as number,
-  createdBy: r.created_by as string,
-});
 
 export class SqliteEnrolment {
   private readonly s: Record<string, Statement>;
   private readonly enrolTx: Transaction<(e: EnrolInput) => EnrolResult>;
   private readonly withdrawTx: Transaction<(riderId: string, at: number) => void>;
 
-  constructor(
-    db: Db,
-    private readonly riderOf: (r: Row) => RiderRow,
-  ) {
+  constructor(db: Db) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       inviteInsert: p('INSERT INTO invites (code, uses, expires_at, zone, note, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -68,7 +55,7 @@ export class SqliteEnrolment {
 
   private enrolInTx(e: EnrolInput): EnrolResult {
     const seen = this.s.byDevice!.get(e.deviceX) as Row | undefined;
-    if (seen) return { kind: 'replayed', rider: this.riderOf(seen) };
+    if (seen) return { kind: 'replayed', rider: riderOf(seen) };
     if (this.s.takeUse!.run(e.invite, e.at).changes !== 1) {
       const inv = this.invite(e.invite);
       return { kind: 'invite_invalid', reason: !inv ? 'unknown' : inv.expiresAt <= e.at ? 'expired' : 'used_up' };
@@ -76,12 +63,12 @@ export class SqliteEnrolment {
     const zone = this.invite(e.invite)!.zone;
     this.s.riderInsert!.run(e.riderId, e.group, e.platform, e.at, e.deviceX, zone, e.invite);
     if (e.contact !== null) this.s.contactInsert!.run(e.riderId, e.contact, e.at);
-    return { kind: 'enrolled', rider: this.riderOf(this.s.rider!.get(e.riderId) as Row) };
+    return { kind: 'enrolled', rider: riderOf(this.s.rider!.get(e.riderId) as Row) };
   }
 
   riderByDevice(deviceX: string): RiderRow | null {
     const r = this.s.byDevice!.get(deviceX) as Row | undefined;
-    return r ? this.riderOf(r) : null;
+    return r ? riderOf(r) : null;
   }
 
   contact(riderId: string): string | null {
@@ -91,6 +78,6 @@ export class SqliteEnrolment {
   withdraw(riderId: string, at: number): RiderRow | null {
     this.withdrawTx(riderId, at);
     const r = this.s.rider!.get(riderId) as Row | undefined;
-    return r ? this.riderOf(r) : null;
+    return r ? riderOf(r) : null;
   }
 }
