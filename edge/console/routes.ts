@@ -5,19 +5,19 @@
  * the live stream (`GET /v1/maintenance/events`, SSE, SPEC §8 maintenance auth). The page reads
  * the stream with fetch so the token travels in the Authorization header, never in a URL.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from '../api/context.ts';
 import { apiError } from '../api/errors.ts';
 import { stationHealth } from '../api/station-health.ts';
+import { registerStaticPage, type PageAssets } from '../api/static-page.ts';
 import { ConsoleHub } from './hub.ts';
 import { DeviceSince } from './since.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const ASSETS: Record<string, { file: string; type: string }> = {
+const ASSETS: PageAssets = {
   '/maintenance': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/maintenance/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/maintenance/faults.js': { file: 'faults.js', type: 'text/javascript; charset=utf-8' },
@@ -32,17 +32,7 @@ export interface ConsoleAuth {
 
 /** The page and its files; public (they hold no data), served on both listeners. */
 export function registerConsolePage(app: TypedApp): void {
-  const files = new Map(Object.entries(ASSETS).map(([route, a]) => [route, { body: readFileSync(join(here, a.file)), type: a.type }]));
-  for (const [route, f] of files) {
-    app.get(route, async (_req, reply) =>
-      reply
-        .type(f.type)
-        .header('cache-control', 'no-cache')
-        .header('content-security-policy', "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'")
-        .header('referrer-policy', 'no-referrer')
-        .send(f.body),
-    );
-  }
+  registerStaticPage(app, here, ASSETS);
 }
 
 /** The console's API beside the maintenance routes; answers the hub so actions can nudge it. */

@@ -4,33 +4,23 @@
  * station can serve now (GET /v1/kiosk/info). Scanned codes are rider credentials, so only
  * the kiosk screen's own addresses may subscribe (config `kiosk.allowedAddresses`).
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import qrcode from 'qrcode-generator';
 import type { AppContext, TypedApp } from '../api/context.ts';
 import { apiError } from '../api/errors.ts';
+import { registerStaticPage, type PageAssets } from '../api/static-page.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const ASSETS: Record<string, { file: string; type: string }> = {
+const ASSETS: PageAssets = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/kiosk/kiosk.js': { file: 'kiosk.js', type: 'text/javascript; charset=utf-8' },
   '/kiosk/kiosk.css': { file: 'kiosk.css', type: 'text/css; charset=utf-8' },
 };
 
 export function registerKioskRoutes(app: TypedApp, ctx: AppContext): void {
-  // Read once at start: the page is a handful of small files.
-  const files = new Map(Object.entries(ASSETS).map(([route, a]) => [route, { body: readFileSync(join(here, a.file)), type: a.type }]));
-  for (const [route, f] of files) {
-    app.get(route, async (_req, reply) =>
-      reply
-        .type(f.type)
-        .header('cache-control', 'no-cache')
-        .header('content-security-policy', "default-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'")
-        .send(f.body),
-    );
-  }
+  registerStaticPage(app, here, ASSETS);
 
   // The enrolment poster's URL as a QR code for the idle screen ("how to get a code").
   const enrolUrl = ctx.config.kiosk.enrolUrl;
