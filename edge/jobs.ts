@@ -6,7 +6,7 @@
  * job at a set time instead of waiting for it.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Clock, EventDataOf, StationEvent } from '../protocol/index.ts';
+import { heartbeatSecondOf, type Clock, type EventDataOf, type StationEvent } from '../protocol/index.ts';
 import type { ClockJumpView } from './api/context.ts';
 import type { StationConfig } from './config.ts';
 import type { ClaimPort, LockerPort } from './core/ports.ts';
@@ -57,7 +57,9 @@ export class StationJobs {
     every(config.unknownClaimRetryMs, () => void this.resolveUnknownClaims());
     every(Math.min(CLOCK_CHECK_INTERVAL_MS, config.clockJumpThresholdMs), () => this.checkClock());
     const opts = { timezone: config.timezone, noOverlap: true };
-    this.tasks.push(cron.schedule('* * * * *', () => this.heartbeat(), { ...opts, name: `heartbeat-${config.stationId}` }));
+    // Every minute, at this station's own second, so a fleet's heartbeats do not arrive together.
+    const second = heartbeatSecondOf(config.stationId);
+    this.tasks.push(cron.schedule(`${second} * * * * *`, () => this.heartbeat(), { ...opts, name: `heartbeat-${config.stationId}` }));
     // Pruning is housekeeping: once a day, in the quiet hours of the station's timezone.
     this.tasks.push(cron.schedule('17 3 * * *', () => this.prune(), { ...opts, name: `prune-${config.stationId}` }));
   }

@@ -161,3 +161,14 @@ export function isoWeekMonday(week: string): ServiceDay {
   if (isoWeekOf(day) !== week) throw new RangeError(`no such ISO week: ${week}`);
   return day;
 }
+
+/**
+ * The second of each minute a station writes its heartbeat (SPEC §6b: every minute): a stable
+ * spread over 0..59 from the station id, so a fleet whose clocks are all NTP-synced does not
+ * upload thousands of heartbeats to the cloud in the same second (issue 14).
+ */
+export function heartbeatSecondOf(stationId: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < stationId.length; i++) h = Math.imul(h ^ stationId.charCodeAt(i), 16777619);
+  return (h >>> 0) % 60;
+}

@@ -1,12 +1,14 @@
 /**
- * `npm run fleet [-- --stations 200 --days 1 --backend postgres|sqlite --instances 2 --pace 10 --postgres <url>]`:
+ * `npm run fleet [-- --stations 200 --days 1 --hours 24 --backend postgres|sqlite --instances 2 --pace 10 --postgres <url>]`:
  * a simulated fleet syncing to the cloud (scripts/fleet/runFleet.ts), with a progress bar; prints
- * ingest throughput, upload latency p50/p99, errors and the weekly report's time.
+ * ingest throughput, upload latency p50/p99, errors and the weekly report's time. With a pace the
+ * logs are streamed (each station holds only its unsent events), so 10,000 stations fit; `--hours`
+ * simulates only the first hours of the day (a full day at 10× takes 2.4 hours).
  * Without --postgres it starts a throwaway PostgreSQL cluster (Debian's, as the tests do).
  */
 import { parseArgs } from 'node:util';
 import { createDatabase, startCluster, type PgCluster } from '../test/helpers/postgres.ts';
-import { runFleet } from './fleet/runFleet.ts';
+import { runFleet, type FleetProgress } from './fleet/runFleet.ts';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '2' },
     batch: { type: 'string', default: '500' },
     pace: { type: 'string' },
+    hours: { type: 'string' },
     postgres: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -39,11 +42,24 @@ if (pace !== null && !(pace > 0)) {
   process.exit(2);
 }
 
-function bar(done: number, total: number, ms: number): void {
+function bar(p: FleetProgress): void {
   const w = 30;
-  const f = Math.round((done / total) * w);
-  const rate = done / Math.max(0.001, ms / 1000);
-  process.stderr.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${((100 * done) / total).toFixed(0).padStart(3)}% ${done}/${total} events ${Math.round(rate)} ev/s `);
+  const f = Math.round(Math.min(1, p.fraction) * w);
+  const rate = p.acked / Math.max(0.001, p.elapsedMs / 1000);
+  process.stderr.write(`\r[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${(100 * Math.min(1, p.fraction)).toFixed(0).padStart(3)}% ${p.acked}/${p.released} events acknowledged, ${Math.round(rate)} ev/s `);
+}
+
+function hoursArg(): number {
+  const h = Number(values.hours);
+  if (!(h > 0) || h > 24 * int('days', 1, 366)) {
+    process.stderr.write('--hours takes a positive number up to 24 × --days; it needs --pace\n');
+    process.exit(2);
+  }
+  if (pace === null) {
+    process.stderr.write('--hours needs --pace (without a pace every log is sent at once)\n');
+    process.exit(2);
+  }
+  return h;
 }
 
 let cluster: PgCluster | null = null;
@@ -61,6 +77,7 @@ try {
     instances: int('instances', 1, 16),
     batchSize: int('batch', 1, 1000),
     pace,
+    ...(values.hours !== undefined ? { hours: hoursArg() } : {}),
     onProgress: bar,
   });
   process.stderr.write('\n');
@@ -69,8 +86,8 @@ try {
     process.stdout.write(
       [
         `${r.stations} stations, ${r.events} events on ${backend}${backend === 'postgres' ? ` through ${values.instances} instances` : ''}${pace ? ` at ${pace}× real pace` : ' (every log at once)'}`,
-        `  ingest:        ${Math.round(r.eventsPerSecond)} events/s (${r.seconds.toFixed(1)} s)`,
-        `  upload:        ${r.uploads} uploads, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors, ${r.gaps} gap answers`,
+        `  ingest:        ${Math.round(r.eventsPerSecond)} events/s (${r.seconds.toFixed(1)} s${pace ? ` for ${r.simulatedHours} simulated hours; kept up: ${r.keptUp ? 'yes' : 'no'}` : ''})`,
+        `  upload:        ${r.uploads} uploads, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors${r.errors ? ` (by status: ${JSON.stringify(r.errorsByStatus)})` : ''}, ${r.gaps} gap answers`,
         `  weekly report: ${r.weeklyReportMs.toFixed(1)} ms over the fleet`,
         '',
       ].join('\n'),

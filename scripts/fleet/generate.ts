@@ -4,7 +4,7 @@
  * dispensers are restocked once a day, a device fault now and then, and a heartbeat every minute.
  * Deterministic per (station, seed), so a figure can be measured again on the same data.
  */
-import { GENESIS_HASH, sealEvent, serviceDayOf, type StationEvent } from '../../protocol/index.ts';
+import { GENESIS_HASH, heartbeatSecondOf, sealEvent, serviceDayOf, type StationEvent } from '../../protocol/index.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -33,12 +33,10 @@ interface Draft {
   data: Record<string, unknown>;
 }
 
+/** The day's events other than the heartbeats, in time order (the heartbeats are implicit: one a minute). */
 function dayOfDrafts(o: Required<GenerateOptions>, d: number, rand: () => number): Draft[] {
   const t0 = o.startMs + d * DAY;
   const out: Draft[] = [];
-  for (let m = 0; m < 1440; m++) {
-    out.push({ type: 'station.heartbeat', ts: t0 + m * MINUTE, data: { uptimeS: (d * 1440 + m) * 60, diskFreeBytes: 8e9, dbBytes: 2e6, backlog: 0, devices: { 'disp-1': 1 } } });
-  }
   const riders = new Set<number>();
   while (riders.size < Math.min(o.ridersPerDay, o.riderPool)) riders.add(Math.floor(rand() * o.riderPool));
   for (const r of riders) {
@@ -66,20 +64,44 @@ function dayOfDrafts(o: Required<GenerateOptions>, d: number, rand: () => number
   return out.sort((a, b) => a.ts - b.ts);
 }
 
-/** The station's log, sealed into one hash chain from seq 1. */
-export function generateStationLog(opts: GenerateOptions): StationEvent[] {
+/** A heartbeat at minute `m` of day `d`, at the station's own second (as edge/jobs.ts writes it). */
+function heartbeat(d: number, m: number, t0: number, second: number): Draft {
+  return { type: 'station.heartbeat', ts: t0 + m * MINUTE + second * 1000, data: { uptimeS: (d * 1440 + m) * 60, diskFreeBytes: 8e9, dbBytes: 2e6, backlog: 0, devices: { 'disp-1': 1 } } };
+}
+
+/**
+ * The station's log, sealed into one hash chain from seq 1, made one event at a time: a day's
+ * drafts (about 75 besides the 1,440 heartbeats) are all it holds, so a fleet of 10,000 stations
+ * streams its logs instead of keeping them (issue 14).
+ */
+export function* streamStationLog(opts: GenerateOptions): Generator<StationEvent, void, undefined> {
   const o: Required<GenerateOptions> = { seed: 1, ridersPerDay: 25, riderPool: 60, timezone: 'Asia/Shanghai', ...opts };
   let h = 2166136261;
   for (const ch of `${o.stationId}:${o.seed}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
   const rand = rng(h);
-  const out: StationEvent[] = [];
   let hash = GENESIS_HASH;
+  let seq = 0;
+  const seal = (x: Draft): StationEvent => {
+    const e = sealEvent(hash, { seq: ++seq, type: x.type, ts: x.ts, day: serviceDayOf(x.ts, o.timezone), data: x.data });
+    hash = e.hash;
+    return e;
+  };
   for (let d = 0; d < o.days; d++) {
-    for (const x of dayOfDrafts(o, d, rand)) {
-      const e = sealEvent(hash, { seq: out.length + 1, type: x.type, ts: x.ts, day: serviceDayOf(x.ts, o.timezone), data: x.data });
-      out.push(e);
-      hash = e.hash;
+    const t0 = o.startMs + d * DAY;
+    const second = heartbeatSecondOf(o.stationId);
+    const drafts = dayOfDrafts(o, d, rand);
+    let k = 0;
+    // Merge the minute heartbeats in; at equal times the heartbeat comes first.
+    for (let m = 0; m < 1440; m++) {
+      const hb = heartbeat(d, m, t0, second);
+      while (k < drafts.length && drafts[k]!.ts < hb.ts) yield seal(drafts[k++]!);
+      yield seal(hb);
     }
+    while (k < drafts.length) yield seal(drafts[k++]!);
   }
-  return out;
+}
+
+/** The station's whole log at once (tests and the ingest bench; a fleet streams it). */
+export function generateStationLog(opts: GenerateOptions): StationEvent[] {
+  return [...streamStationLog(opts)];
 }
