@@ -7,7 +7,7 @@
 //   lineChart.draw(container, {
 //     title: 'accessible name', xTitle: '日期', yTitle: '数量（次 / 瓶）',
 //     labels: [{ text: '12-01', sub?: 'W49', tip: '2026-12-01' }, ...],
-//     series: [{ name: '签到', unit: '次', legend: '签到（次）', values: [3, 4, ...] }, ...],
+//     series: [{ name: '签到次数', legend: '签到次数（次）', values: [3, 4, ...] }, ...],
 //   })
 'use strict';
 
@@ -68,7 +68,9 @@ const lineChart = (() => {
     for (let v = 0; v <= top; v += step) ticks.push(v);
     const tickChars = Math.max(...ticks.map((v) => String(v).length));
     const hasSub = labels.some((l) => l.sub);
-    const m = { left: 30 + tickChars * 7.5, right: 14, top: 14, bottom: hasSub ? 62 : 46 };
+    const labelChars = Math.max(1, ...labels.map((l) => Math.max(l.text.length, (l.sub || '').length)));
+    // Room on the right for half the last label and the largest marker.
+    const m = { left: 30 + tickChars * 7.5, right: Math.max(14, labelChars * 3.6 + 4), top: 14, bottom: hasSub ? 62 : 46 };
     const plotW = width - m.left - m.right;
     const plotH = height - m.top - m.bottom;
     const x = (i) => m.left + (n <= 1 ? plotW / 2 : (i * plotW) / (n - 1));
@@ -82,17 +84,20 @@ const lineChart = (() => {
       svg.append(el('text', { x: m.left - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'tick y-tick' }, String(v)));
     }
     svg.append(el('line', { x1: m.left, x2: m.left, y1: m.top, y2: m.top + plotH, class: 'axis' }));
-    // X ticks: as many labels as fit, always the last one.
-    const labelW = Math.max(...labels.map((l) => Math.max(l.text.length, (l.sub || '').length)), 1) * 7 + 10;
+    // X ticks: as many labels as fit, always the last (the newest) one.
+    const labelW = labelChars * 7 + 10;
     const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(plotW / labelW))));
-    labels.forEach((l, i) => {
-      const lastFits = i === n - 1 && i % every >= Math.ceil(every * 0.75);
-      if (i % every !== 0 && !lastFits) return;
+    const shown = labels.map((_, i) => i).filter((i) => i % every === 0);
+    if (n > 0 && shown.at(-1) !== n - 1) {
+      if (n - 1 - shown.at(-1) < every) shown.pop();
+      shown.push(n - 1);
+    }
+    for (const i of shown) {
+      const l = labels[i];
       svg.append(el('line', { x1: x(i), x2: x(i), y1: m.top + plotH, y2: m.top + plotH + 4, class: 'axis' }));
-      const tx = el('text', { x: x(i), y: m.top + plotH + 17, 'text-anchor': 'middle', class: 'tick x-tick' }, l.text);
-      svg.append(tx);
+      svg.append(el('text', { x: x(i), y: m.top + plotH + 17, 'text-anchor': 'middle', class: 'tick x-tick' }, l.text));
       if (l.sub) svg.append(el('text', { x: x(i), y: m.top + plotH + 31, 'text-anchor': 'middle', class: 'tick x-sub' }, l.sub));
-    });
+    }
     // Axis titles.
     svg.append(el('text', { x: m.left + plotW / 2, y: height - 8, 'text-anchor': 'middle', class: 'axis-title x-title' }, xTitle));
     svg.append(el('text', { x: -(m.top + plotH / 2), y: 14, transform: 'rotate(-90)', 'text-anchor': 'middle', class: 'axis-title y-title' }, yTitle));
@@ -106,7 +111,7 @@ const lineChart = (() => {
       const g = el('g', { class: `markers markers-${i}` });
       s.values.forEach((v, j) => {
         const mk = marker(i, x(j), y(v), styles[i]);
-        mk.append(el('title', {}, `${labels[j].tip || labels[j].text} · ${s.name} ${v} ${s.unit}`));
+        mk.append(el('title', {}, `${labels[j].tip || labels[j].text} · ${s.name}: ${v}`));
         g.append(mk);
       });
       svg.append(g);

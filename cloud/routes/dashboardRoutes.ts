@@ -5,7 +5,6 @@
  * calls the JSON API with it as a bearer.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CloudApp } from './context.ts';
@@ -40,8 +39,5 @@ export function dashboardRoutes(app: CloudApp): void {
         .send(body),
     );
   }
-  // Chart.js until the trend chart is SVG (issue 15).
-  const chartJs = readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js'));
-  app.get('/dashboard/chart.umd.js', async (_req, reply) => reply.type(TYPES['.js']!).header('cache-control', 'no-cache').send(chartJs));
   app.get('/', async (_req, reply) => reply.redirect('/dashboard'));
 }

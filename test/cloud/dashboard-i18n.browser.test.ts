@@ -1,0 +1,238 @@
+/**
+ * The dashboard for a street office (issue 15): Chinese first with an English toggle that is
+ * remembered, every time in Beijing time (or the station's own zone) and labelled although the
+ * browser runs in UTC, the trend chart's labelled axes and legend, the station comparison's
+ * order, a 390 px phone without sideways scrolling, and the printed report on A4 — in headless
+ * Chromium against a real cloud.
+ */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock, sha256Hex } from '../../protocol/index.ts';
+import { startCloud, type RunningCloud } from '../../cloud/server.ts';
+import { bearer, chain, noonOf, silent, testConfig, TOKENS, type EventSpec } from './helpers.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** "Today" for the cloud: Friday of 2026-W48, Beijing time. */
+const NOW = noonOf('2026-11-27');
+
+/** `n` riders' check-ins and bottles (`hot` of them hot, the rest cold) on one day. */
+function visits(day: string, prefix: string, n: number, hot: number): EventSpec[] {
+  const out: EventSpec[] = [];
+  for (let i = 0; i < n; i++) {
+    const riderId = `${prefix}-${i}`;
+    out.push({ type: 'checkin', ts: noonOf(day) + i * 10, data: { riderId, windowFrom: day, windowTo: day } });
+    out.push({ type: 'claim.committed', ts: noonOf(day) + i * 10 + 1, data: { claimId: `${prefix}-c${i}`, riderId, compartment: i < hot ? 'hot' : 'cold', dispenserId: 'disp-1', sponsor: 'bank-a' } });
+  }
+  return out;
+}
+
+describe('the dashboard in Chinese first, times in Beijing time, in a browser running in UTC', () => {
+  let cloud: RunningCloud;
+  let browser: Browser;
+  const errors: string[] = [];
+  afterEach(() => expect(errors.splice(0)).toEqual([]));
+
+  async function upload(stationId: keyof typeof TOKENS, specs: EventSpec[], timezone = 'Asia/Shanghai'): Promise<void> {
+    const res = await fetch(`${cloud.url}/v1/stations/${stationId}/events`, {
+      method: 'POST',
+      headers: { ...bearer(TOKENS[stationId]), 'content-type': 'application/json' },
+      body: JSON.stringify({ events: chain(specs, 0, undefined, timezone) }),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  async function loggedIn(opts: { width?: number } = {}): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: opts.width ?? 1100, height: 900 } });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${cloud.url}/dashboard?refresh=0`);
+    await page.fill('#token', TOKENS.admin);
+    await page.click('#login');
+    await page.waitForSelector('#app-view:not([hidden])');
+    await expect.poll(() => page.locator('#weekly-table tbody tr').count()).toBe(3);
+    return page;
+  }
+
+  beforeAll(async () => {
+    const config = testConfig(undefined, {
+      stations: [
+        { id: 'dn-001', tokenSha256: sha256Hex(TOKENS['dn-001']), zone: 'daning' },
+        { id: 'dn-002', tokenSha256: sha256Hex(TOKENS['dn-002']), zone: 'daning' },
+        // A station far west keeps its own clock: its times show in its zone.
+        { id: 'jd-003', tokenSha256: sha256Hex(TOKENS['jd-003']), zone: 'west', timezone: 'Asia/Urumqi' },
+      ],
+    });
+    cloud = await startCloud(config, { logger: silent, clock: new ManualClock(NOW) });
+    await upload('dn-001', [...visits('2026-11-24', 'a', 2, 1), ...visits('2026-11-25', 'b', 1, 0)]); // 3 check-ins, 1 hot 2 cold
+    await upload('dn-002', visits('2026-11-26', 'c', 1, 0).slice(0, 1)); // 1 check-in, no bottle
+    await upload('jd-003', [...visits('2026-11-16', 'd', 2, 2), ...visits('2026-11-25', 'e', 5, 4)], 'Asia/Urumqi'); // W48: 5 check-ins, 4 hot 1 cold
+    // The browser process runs in UTC: nothing it shows may follow its own zone.
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      env: { ...process.env, TZ: 'UTC' },
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await cloud?.stop();
+  });
+
+  it('is in Chinese by default, in English after the toggle, and still in English after a reload', async () => {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${cloud.url}/dashboard?refresh=0`);
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    expect(await page.textContent('#login')).toBe('登录');
+    await page.fill('#token', 'wrong-token');
+    await page.click('#login');
+    // A refusal says what to do next.
+    await expect.poll(() => page.textContent('#login-error')).toContain('请检查是否输入完整');
+    await page.fill('#token', TOKENS.admin);
+    await page.click('#login');
+    await page.waitForSelector('#app-view:not([hidden])');
+    await expect.poll(() => page.textContent('#week-range')).toContain('2026-W48：2026-11-23 至 2026-11-29');
+    expect(await page.textContent('#report-title')).toBe('每周签到');
+    expect(await page.textContent('#weekly-table thead')).toContain('签到次数');
+    expect(await page.textContent('#trend-chart .x-title')).toBe('周（标注该周周一的日期，北京时间）');
+    expect(await page.getAttribute('[data-set-lang="zh"]', 'aria-pressed')).toBe('true');
+    // Every string is there in both languages.
+    expect(await page.evaluate('i18n.missing()')).toEqual([]);
+
+    await page.click('[data-set-lang="en"]');
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    expect(await page.textContent('#report-title')).toBe('Weekly check-ins');
+    expect(await page.textContent('#week-range')).toContain('2026-W48: 2026-11-23 to 2026-11-29');
+    expect(await page.textContent('#weekly-table thead')).toContain('Check-ins');
+    expect(await page.textContent('#trend-chart .x-title')).toBe('week (the date of its Monday, Beijing time)');
+    expect(await page.textContent('#weekly-table tbody')).toContain('(Beijing time, UTC+8)');
+    expect(await page.textContent('#logout')).toBe('Log out');
+
+    await page.reload();
+    await page.waitForSelector('#app-view:not([hidden])');
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await expect.poll(() => page.textContent('#report-title')).toBe('Weekly check-ins');
+    expect(await page.textContent('#time-note')).toContain('All times on this page are Beijing time (Asia/Shanghai, UTC+8)');
+    expect(await page.getAttribute('[data-set-lang="en"]', 'aria-pressed')).toBe('true');
+    await page.click('[data-set-lang="zh"]');
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    expect(await page.textContent('#report-title')).toBe('每周签到');
+    await page.close();
+  });
+
+  it('shows Beijing times, and a station\'s times in its own zone, labelled, although the browser runs in UTC', async () => {
+    const page = await loggedIn();
+    expect(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone)).toBe('UTC');
+    expect(await page.textContent('#time-note')).toBe('本页所有时间均为北京时间（Asia/Shanghai，UTC+8）；站点的时间按该站点所在时区显示并注明。');
+    const synced = async () => Object.fromEntries(await page.$$eval('#weekly-table tbody tr', (trs) => trs.map((tr) => {
+      const td = tr.querySelectorAll('td');
+      return [td[0]!.textContent, td[7]!.textContent];
+    })));
+    // dn-001's last event: 2026-11-25 12:00:00.041 in Beijing; jd-003's at 12:00:00.041 Beijing is 10:00 in Urumqi.
+    expect(await synced()).toEqual({
+      'dn-001': '2026-11-25 12:00 (北京时间 UTC+8)',
+      'dn-002': '2026-11-26 12:00 (北京时间 UTC+8)',
+      'jd-003': '2026-11-25 10:00 (Asia/Urumqi UTC+6)',
+    });
+    // What the browser's own clock would have said, to show the difference is real.
+    expect(await page.evaluate((ms) => new Date(ms).toLocaleTimeString('en-GB'), noonOf('2026-11-25'))).toBe('04:00:00');
+    await expect.poll(() => page.locator('#stations-table tbody tr').count()).toBe(3);
+    expect(await page.locator('#stations-table tbody tr', { hasText: 'jd-003' }).innerText()).toContain('(Asia/Urumqi UTC+6)');
+    await expect.poll(() => page.textContent('#status')).toContain('(北京时间 UTC+8)');
+    await page.close();
+  });
+
+  it('draws the 12-week trend as SVG with labelled axes, a legend, and lines told apart by colour, dash and marker', async () => {
+    const page = await loggedIn();
+    await expect.poll(() => page.locator('#trend-chart svg.line-chart').count()).toBe(1);
+    expect(await page.textContent('#trend-title')).toBe('近 12 周趋势');
+    expect(await page.textContent('#trend-chart .y-title')).toBe('数量（次 / 人 / 瓶）');
+    expect(await page.$$eval('#trend-chart .legend li', (lis) => lis.map((li) => li.textContent))).toEqual(['签到次数（次）', '骑手人数（人）', '取水瓶数（瓶）']);
+    const lines = await page.$$eval('#trend-chart path.series', (ps) => ps.map((p) => [p.getAttribute('stroke'), p.getAttribute('stroke-dasharray')]));
+    expect(lines).toHaveLength(3);
+    expect(new Set(lines.map((l) => l[0])).size).toBe(3);
+    expect(new Set(lines.map((l) => l[1])).size).toBe(3);
+    const shapes = await page.$$eval('#trend-chart g.markers', (gs) => gs.map((g) => `${g.children.length}:${g.firstElementChild!.tagName}:${g.firstElementChild!.getAttribute('fill')}`));
+    expect(shapes).toEqual(['12:circle:#0072b2', '12:rect:none', '12:path:none']);
+    // The x axis names weeks by their Monday; the last is this week (W48, Monday 11-23).
+    const xTicks = await page.$$eval('#trend-chart .x-tick', (ts) => ts.map((t) => t.textContent));
+    expect(xTicks.at(-1)).toBe('11-23');
+    expect(await page.$$eval('#trend-chart .x-sub', (ts) => ts.at(-1)!.textContent)).toBe('W48');
+    // W48 over all stations: 9 check-ins, 9 riders, 8 bottles; W47 (jd-003 only): 2, 2, 2.
+    const last = (i: number) => page.$eval(`#trend-chart g.markers-${i}`, (g) => [g.children[10]!.textContent, g.children[11]!.textContent]);
+    expect(await last(0)).toEqual(['2026-W47 (2026-11-16) · 签到次数: 2', '2026-W48 (2026-11-23) · 签到次数: 9']);
+    expect(await last(2)).toEqual(['2026-W47 (2026-11-16) · 取水瓶数: 2', '2026-W48 (2026-11-23) · 取水瓶数: 8']);
+    // The y axis reaches the highest value.
+    const yTop = await page.$$eval('#trend-chart .y-tick', (ts) => Math.max(...ts.map((t) => Number(t.textContent))));
+    expect(yTop).toBeGreaterThanOrEqual(9);
+    await page.close();
+  });
+
+  it('compares the stations side by side, sorted by the chosen figure, on a 390 px phone without sideways scrolling', async () => {
+    const page = await loggedIn({ width: 390 });
+    const order = () => page.$$eval('#compare-bars li', (lis) => lis.map((li) => `${li.dataset.station}=${li.dataset.value}`));
+    await expect.poll(order).toEqual(['jd-003=5', 'dn-001=3', 'dn-002=0']);
+    // Bottles are stacked hot / cold, in proportion: jd-003's bar fills its track, 4 parts hot to 1 cold.
+    const widths = await page.$eval('#compare-bars li[data-station="jd-003"] .track', (tr) =>
+      [tr.getBoundingClientRect().width, ...Array.from(tr.children, (c) => c.getBoundingClientRect().width)]);
+    expect(widths[1]! + widths[2]!).toBeCloseTo(widths[0]!, 0);
+    expect(widths[1]! / widths[2]!).toBeCloseTo(4, 1);
+    expect(await page.textContent('#compare-bars li[data-station="jd-003"] .value')).toBe('5 瓶（热 4 · 冷 1）');
+    await page.selectOption('#compare-sort', 'asc');
+    expect(await order()).toEqual(['dn-002=0', 'dn-001=3', 'jd-003=5']);
+    await page.selectOption('#compare-metric', 'checkins');
+    expect(await order()).toEqual(['dn-002=1', 'dn-001=3', 'jd-003=5']);
+    await page.selectOption('#compare-sort', 'desc');
+    expect(await order()).toEqual(['jd-003=5', 'dn-001=3', 'dn-002=1']);
+    await page.selectOption('#compare-sort', 'id');
+    expect(await order()).toEqual(['dn-001=3', 'dn-002=1', 'jd-003=5']);
+    expect(await page.textContent('#compare-bars li[data-station="dn-001"] .value')).toBe('3 次');
+
+    // The phone: nothing wider than the screen, tables as cards labelled by their column.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.$eval('#weekly-table thead', (h) => getComputedStyle(h).display)).toBe('none');
+    expect(await page.$eval('#weekly-table tbody td:nth-child(2)', (td) => getComputedStyle(td, '::before').content)).toBe('"签到次数"');
+    // Every control is a touch target of at least 44 px.
+    const small = await page.$$eval('header button:not([hidden]), nav button, nav select, nav input:not([type="radio"]), .compare-controls select', (els) =>
+      els.filter((e) => (e as HTMLElement).offsetParent !== null).map((e) => [e.id || e.textContent, e.getBoundingClientRect().height]).filter(([, h]) => (h as number) < 44));
+    expect(small).toEqual([]);
+    await page.click('[data-set-lang="en"]');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.click('[data-set-lang="zh"]');
+    await page.close();
+  });
+
+  it('says clearly what to do when the cloud has no range report yet', async () => {
+    const page = await loggedIn();
+    await page.check('input[name="mode"][value="range"]');
+    await expect.poll(() => page.isVisible('#report-message')).toBe(true);
+    expect(await page.textContent('#report-message')).toContain('请先用“按周”查看');
+    expect(await page.isVisible('#range-from')).toBe(true);
+    expect(await page.isVisible('#week')).toBe(false);
+    expect(await page.textContent('#weekly-table tbody')).toBe('暂无');
+    await page.check('input[name="mode"][value="week"]');
+    await expect.poll(() => page.isVisible('#report-message')).toBe(false);
+    await expect.poll(() => page.textContent('#weekly-table tbody')).toContain('dn-001');
+    await page.close();
+  });
+
+  it('prints the report alone, without controls, on A4', async () => {
+    const page = await loggedIn();
+    await page.emulateMedia({ media: 'print' });
+    for (const sel of ['#controls', '#inbox', '#stations-section', '#health-section', '.lang', '.compare-controls']) {
+      expect(await page.isVisible(sel), sel).toBe(false);
+    }
+    expect(await page.isVisible('#weekly-table')).toBe(true);
+    expect(await page.isVisible('#compare-bars')).toBe(true);
+    await page.evaluate(() => window.dispatchEvent(new Event('beforeprint')));
+    const head = (await page.textContent('#print-head'))!;
+    expect(head).toContain('2026-W48 (2026-11-23 – 2026-11-29)');
+    expect(head).toMatch(/打印于 \d{4}-\d\d-\d\d \d\d:\d\d \(北京时间 UTC\+8\)/);
+    const pdf = (await page.pdf({ preferCSSPageSize: true })).toString('latin1');
+    // A4 is 595 × 842 points.
+    const boxes = [...pdf.matchAll(/\/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]/g)].map((m) => [Math.round(Number(m[1])), Math.round(Number(m[2]))]);
+    expect(boxes.length).toBeGreaterThan(0);
+    expect(new Set(boxes.map((b) => b.join('x')))).toEqual(new Set(['595x842']));
+    await page.close();
+  });
+});
