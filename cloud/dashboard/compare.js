@@ -6,11 +6,11 @@
 i18n.register({
   zh: {
     'compare.title': '站点对比', 'compare.metric': '比较', 'compare.sort': '排序',
-    'compare.m.bottles': '取水瓶数（热 / 冷）', 'compare.m.checkins': '签到次数', 'compare.m.riders': '骑手人数',
+    'compare.m.bottles': '发放瓶数（热饮 / 冷饮）', 'compare.m.checkins': '签到次数', 'compare.m.riders': '骑手人数',
     'compare.m.newRiders': '新骑手', 'compare.m.returningRiders': '回访骑手',
     'compare.s.desc': '从多到少', 'compare.s.asc': '从少到多', 'compare.s.id': '按站点编号',
-    'compare.hot': '热水', 'compare.cold': '冷水',
-    'compare.bottlesValue': '{total} 瓶（热 {hot} · 冷 {cold}）',
+    'compare.hot': '热饮', 'compare.cold': '冷饮',
+    'compare.bottlesValue': '{total} 瓶（热饮 {hot} · 冷饮 {cold}）',
     'compare.value.checkins': '{n} 次', 'compare.value.riders': '{n} 人', 'compare.value.newRiders': '{n} 人', 'compare.value.returningRiders': '{n} 人',
   },
   en: {

@@ -9,7 +9,7 @@ i18n.register({
     'health.faults': '未解决的故障', 'health.lowStock': '库存不足', 'health.overdue': '超时未取的储物柜', 'health.chain': '日志校验告警',
     'health.devices': '设备：{list}', 'health.deviceState': '{n} 台{state}',
     'col.severity': '级别', 'col.device': '设备/格口', 'col.what': '情况', 'col.sinceStation': '开始（站点时间）', 'col.state': '状态',
-    'col.action': '操作', 'col.faults': '故障', 'col.dispenser': '饮水机', 'col.stockHot': '热水（瓶）', 'col.stockCold': '冷水（瓶）',
+    'col.action': '操作', 'col.faults': '故障', 'col.dispenser': '饮水机', 'col.stockHot': '热饮（瓶）', 'col.stockCold': '冷饮（瓶）',
     'col.zone': '片区', 'col.lastHeartbeat': '最后心跳（站点时间）', 'col.backlog': '待上传', 'col.syncedSeq': '已同步序号',
     'col.fault': '故障', 'col.compartment': '格口', 'col.kind': '类型', 'col.seq': '序号', 'col.detail': '详情', 'col.count': '次数',
     'col.lastStation': '最近一次（站点时间）',

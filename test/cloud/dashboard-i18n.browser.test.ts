@@ -5,6 +5,7 @@
  * order, a 390 px phone without sideways scrolling, and the printed report on A4 — in headless
  * Chromium against a real cloud.
  */
+import { readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, sha256Hex } from '../../protocol/index.ts';
@@ -147,7 +148,7 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     await expect.poll(() => page.locator('#trend-chart svg.line-chart').count()).toBe(1);
     expect(await page.textContent('#trend-title')).toBe('近 12 周趋势');
     expect(await page.textContent('#trend-chart .y-title')).toBe('数量（次 / 人 / 瓶）');
-    expect(await page.$$eval('#trend-chart .legend li', (lis) => lis.map((li) => li.textContent))).toEqual(['签到次数（次）', '骑手人数（人）', '取水瓶数（瓶）']);
+    expect(await page.$$eval('#trend-chart .legend li', (lis) => lis.map((li) => li.textContent))).toEqual(['签到次数（次）', '骑手人数（人）', '发放瓶数（瓶）']);
     const lines = await page.$$eval('#trend-chart path.series', (ps) => ps.map((p) => [p.getAttribute('stroke'), p.getAttribute('stroke-dasharray')]));
     expect(lines).toHaveLength(3);
     expect(new Set(lines.map((l) => l[0])).size).toBe(3);
@@ -161,7 +162,7 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     // W48 over all stations: 9 check-ins, 9 riders, 8 bottles; W47 (jd-003 only): 2, 2, 2.
     const last = (i: number) => page.$eval(`#trend-chart g.markers-${i}`, (g) => [g.children[10]!.textContent, g.children[11]!.textContent]);
     expect(await last(0)).toEqual(['2026-W47 (2026-11-16) · 签到次数: 2', '2026-W48 (2026-11-23) · 签到次数: 9']);
-    expect(await last(2)).toEqual(['2026-W47 (2026-11-16) · 取水瓶数: 2', '2026-W48 (2026-11-23) · 取水瓶数: 8']);
+    expect(await last(2)).toEqual(['2026-W47 (2026-11-16) · 发放瓶数: 2', '2026-W48 (2026-11-23) · 发放瓶数: 8']);
     // The y axis reaches the highest value.
     const yTop = await page.$$eval('#trend-chart .y-tick', (ts) => Math.max(...ts.map((t) => Number(t.textContent))));
     expect(yTop).toBeGreaterThanOrEqual(9);
@@ -177,7 +178,7 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
       [tr.getBoundingClientRect().width, ...Array.from(tr.children, (c) => c.getBoundingClientRect().width)]);
     expect(widths[1]! + widths[2]!).toBeCloseTo(widths[0]!, 0);
     expect(widths[1]! / widths[2]!).toBeCloseTo(4, 1);
-    expect(await page.textContent('#compare-bars li[data-station="jd-003"] .value')).toBe('5 瓶（热 4 · 冷 1）');
+    expect(await page.textContent('#compare-bars li[data-station="jd-003"] .value')).toBe('5 瓶（热饮 4 · 冷饮 1）');
     await page.selectOption('#compare-sort', 'asc');
     expect(await order()).toEqual(['dn-002=0', 'dn-001=3', 'jd-003=5']);
     await page.selectOption('#compare-metric', 'checkins');
@@ -233,6 +234,24 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     const boxes = [...pdf.matchAll(/\/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]/g)].map((m) => [Math.round(Number(m[1])), Math.round(Number(m[2]))]);
     expect(boxes.length).toBeGreaterThan(0);
     expect(new Set(boxes.map((b) => b.join('x')))).toEqual(new Set(['595x842']));
+    await page.close();
+  });
+
+  it('downloads the chosen table as CSV in the page\'s language, for Excel as it is', async () => {
+    const page = await loggedIn();
+    const download = async () => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+      return { name: d.suggestedFilename(), bytes: readFileSync((await d.path())!) };
+    };
+    const zh = await download();
+    expect(zh.name).toBe('waystation-weekly-2026-W48-stations.csv');
+    expect([...zh.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(zh.bytes.toString('utf8').slice(1).split('\r\n')[0]).toMatch(/^周,站点,签到次数,/);
+    await page.click('[data-set-lang="en"]');
+    await page.selectOption('#csv-table', 'sponsors');
+    const en = await download();
+    expect(en.bytes.toString('utf8').slice(1).split('\r\n')).toEqual(['week,sponsor,bottles given,bottles restocked', '2026-W48,bank-a,8,0', '']);
+    await page.click('[data-set-lang="zh"]');
     await page.close();
   });
 });
