@@ -34,7 +34,7 @@ export class PgReports {
               WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked') AND day BETWEEN $1 AND $2
                 AND ($3::text[] IS NULL OR station_id = ANY($3::text[]))) e
         WHERE CASE WHEN type = 'dispenser.restocked' THEN jsonb_typeof(d->'count') = 'number' ELSE jsonb_typeof(d->'riderId') = 'string' END
-        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4 COLLATE "C", 5 COLLATE "C", 6 COLLATE "C"`,
+        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3`,
       [fromDay, toDay, stationIds === null ? null : [...stationIds]],
     );
     return rows.map(dayFactOf);
