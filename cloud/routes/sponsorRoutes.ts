@@ -27,7 +27,12 @@ export function sponsorRoutes(app: CloudApp, ctx: RouteContext): void {
     {
       schema: {
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 128 }), contact: Type.Optional(Type.String({ maxLength: 200 })) },
+          {
+            name: Type.String({ minLength: 1, maxLength: 128 }),
+            contact: Type.Optional(Type.String({ maxLength: 200 })),
+            // An id the office chooses (to match a sponsor token's sponsorId in the config), else a random one.
+            id: Type.Optional(Type.String({ pattern: '^sp-[0-9a-z-]{1,61}$' })),
+          },
           { additionalProperties: false },
         ),
       },
@@ -38,11 +43,11 @@ export function sponsorRoutes(app: CloudApp, ctx: RouteContext): void {
       if (name === '') throw apiError('bad_request', 'name must not be blank, e.g. "农夫山泉 Nongfu Spring"');
       const nameKey = sponsorNameKey(name);
       const existing = await ctx.store.sponsorRecords();
-      const same = existing.find((s) => s.nameKey === nameKey);
+      const same = existing.find((s) => s.nameKey === nameKey || s.id === req.body.id);
       if (same) throw apiError('sponsor_exists', `sponsor "${same.name}" exists already as ${same.id}`, { id: same.id });
       if (existing.length >= MAX_SPONSORS) throw apiError('sponsor_limit', `the cloud keeps at most ${MAX_SPONSORS} sponsors`);
       const contact = req.body.contact?.trim() || null;
-      const record = { id: `sp-${randomBytes(6).toString('hex')}`, name, nameKey, contact, createdAt: ctx.clock.now(), createdBy: who.by };
+      const record = { id: req.body.id ?? `sp-${randomBytes(6).toString('hex')}`, name, nameKey, contact, createdAt: ctx.clock.now(), createdBy: who.by };
       const created = await ctx.store.createSponsor(record);
       // Another request created the same name between the check and the insert.
       if (!created) throw apiError('sponsor_exists', `sponsor "${name}" exists already`);
