@@ -117,6 +117,8 @@ const AUTO_REFRESH_S = (() => {
   return Number(v) <= 0 ? 0 : Math.max(2, Number(v));
 })();
 let refreshing = false;
+/** A refresh asked for while one runs (the week changed, say) runs again after it, not never. */
+let refreshAgain = false;
 let lastStatus = null;
 
 function renderStatus() {
@@ -130,8 +132,9 @@ function renderStatus() {
 }
 
 async function refresh() {
-  if (refreshing) return;
+  if (refreshing) { refreshAgain = true; return; }
   refreshing = true;
+  refreshAgain = false;
   lastStatus = { loading: true };
   renderStatus();
   try {
@@ -148,6 +151,7 @@ async function refresh() {
     refreshing = false;
     renderStatus();
   }
+  if (refreshAgain) await refresh();
 }
 
 if (AUTO_REFRESH_S) {

@@ -10,7 +10,7 @@ i18n.register({
     'nav.week': '周', 'nav.from': '开始日期', 'nav.to': '结束日期', 'nav.thisMonth': '本月', 'nav.lastMonth': '上月',
     'nav.station': '站点', 'nav.allStations': '全部站点', 'nav.csvTable': '导出表格', 'nav.csv': '下载 CSV', 'nav.print': '打印报表',
     'csv.stations': '各站点', 'csv.sponsors': '赞助方', 'csv.lapsed': '待联系骑手',
-    'csv.failed': 'CSV 下载失败：{message}',
+    'csv.failed': '下载失败：{message}',
     'report.weekTitle': '每周签到', 'report.rangeTitle': '日期区间签到',
     'report.weekRange': '{week}：{from} 至 {to}（周一至周日，按北京时间的服务日）',
     'report.rangeRange': '{from} 至 {to}，共 {days} 天（按北京时间的服务日）',
@@ -22,7 +22,9 @@ i18n.register({
     'col.sponsor': '赞助方', 'col.bottles': '发放（瓶）', 'col.restocked': '补货（瓶）',
     'sponsors.title': '各赞助方的瓶数', 'sponsors.unnamed': '（未注明赞助方）',
     'lapsed.title': '需要联系的骑手', 'lapsed.hint': '上周签到、本周未签到',
-    'lapsed.weekOnly': '日期区间视图不列出待联系骑手：请切换到“按周”查看。',
+    'lapsed.weekOnly': '这个云端的日期区间报表不列出待联系骑手：请切换到“按周”查看。',
+    'lapsed.rangeHint': '{from} 至 {to} 来过、本区间没有来',
+    'csv.days': '每日', 'nav.xlsx': '下载 Excel（全部表格）',
     'trend.weeksTitle': '近 {n} 周趋势', 'trend.daysTitle': '每日趋势',
     'trend.x.weeks': '周（标注该周周一的日期，北京时间）', 'trend.x.days': '日期（服务日，北京时间）',
     'trend.y.weeks': '数量（次 / 人 / 瓶）', 'trend.y.days': '数量（次 / 瓶）',
@@ -37,7 +39,7 @@ i18n.register({
     'nav.week': 'Week', 'nav.from': 'From', 'nav.to': 'To', 'nav.thisMonth': 'This month', 'nav.lastMonth': 'Last month',
     'nav.station': 'Station', 'nav.allStations': 'all stations', 'nav.csvTable': 'Table to export', 'nav.csv': 'Download CSV', 'nav.print': 'Print the report',
     'csv.stations': 'per station', 'csv.sponsors': 'sponsors', 'csv.lapsed': 'riders to reach out to',
-    'csv.failed': 'CSV download failed: {message}',
+    'csv.failed': 'download failed: {message}',
     'report.weekTitle': 'Weekly check-ins', 'report.rangeTitle': 'Check-ins over a date range',
     'report.weekRange': '{week}: {from} to {to} (Monday to Sunday, service days in Beijing time)',
     'report.rangeRange': '{from} to {to}, {days} days (service days in Beijing time)',
@@ -49,7 +51,9 @@ i18n.register({
     'col.sponsor': 'Sponsor', 'col.bottles': 'Bottles given', 'col.restocked': 'Restocked',
     'sponsors.title': 'Bottles per sponsor', 'sponsors.unnamed': '(no sponsor named)',
     'lapsed.title': 'Riders to reach out to', 'lapsed.hint': 'checked in last week, not this week',
-    'lapsed.weekOnly': 'The date-range view does not list riders to reach out to: switch to "By week".',
+    'lapsed.weekOnly': 'This cloud\'s range report does not list riders to reach out to: switch to "By week".',
+    'lapsed.rangeHint': 'came {from} to {to}, not in this range',
+    'csv.days': 'day by day', 'nav.xlsx': 'Download Excel (all tables)',
     'trend.weeksTitle': '{n}-week trend', 'trend.daysTitle': 'Day by day',
     'trend.x.weeks': 'week (the date of its Monday, Beijing time)', 'trend.x.days': 'date (service day, Beijing time)',
     'trend.y.weeks': 'count (check-ins / riders / bottles)', 'trend.y.days': 'count (check-ins / bottles)',
@@ -133,6 +137,11 @@ async function loadReport() {
 function renderReport() {
   const { report, mode, message } = reportState;
   document.body.dataset.mode = mode;
+  // Only a range has a day-by-day table.
+  const days = $('csv-table').querySelector('option[value="days"]');
+  days.disabled = mode !== 'range';
+  days.hidden = mode !== 'range';
+  if (days.disabled && $('csv-table').value === 'days') $('csv-table').value = 'stations';
   $('report-title').setAttribute('data-i18n', mode === 'week' ? 'report.weekTitle' : 'report.rangeTitle');
   $('report-title').textContent = t($('report-title').getAttribute('data-i18n'));
   $('report-message').hidden = !message;
@@ -166,7 +175,9 @@ function renderReport() {
   list.replaceChildren();
   const lapsed = report?.lapsedRiders;
   const item = (text, cls) => { const li = document.createElement('li'); li.textContent = text; if (cls) li.className = cls; list.append(li); };
-  if (mode === 'range' && !lapsed) item(t('lapsed.weekOnly'), 'empty');
+  $('lapsed-hint').textContent = mode === 'range' && report?.lapsedFrom
+    ? t('lapsed.rangeHint', { from: report.lapsedFrom, to: report.lapsedTo }) : t('lapsed.hint');
+  if (mode === 'range' && report && !lapsed) item(t('lapsed.weekOnly'), 'empty');
   else if (!lapsed || lapsed.length === 0) item(t('common.none'), 'empty');
   else for (const id of lapsed) item(id);
   renderTrend();
@@ -226,15 +237,16 @@ function renderPrintHead() {
   });
 }
 
-async function downloadCsv() {
+/** The report as a file: one table as CSV, or every table as an .xlsx workbook (SPEC §17). */
+async function download(format) {
   const q = reportQuery();
-  q.set('format', 'csv');
-  q.set('table', $('csv-table').value);
+  q.set('format', format);
+  if (format === 'csv') q.set('table', $('csv-table').value);
   q.set('lang', i18n.lang());
   const path = reportMode() === 'week' ? '/v1/reports/weekly' : '/v1/reports/range';
   const res = await api(`${path}?${q}`);
   const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '')?.[1]
-    || `waystation-${reportMode() === 'week' ? $('week').value || 'week' : `${$('range-from').value}_${$('range-to').value}`}.csv`;
+    || `waystation-${reportMode() === 'week' ? $('week').value || 'week' : `${$('range-from').value}_${$('range-to').value}`}.${format}`;
   const url = URL.createObjectURL(await res.blob());
   const a = document.createElement('a');
   a.href = url;
@@ -266,9 +278,11 @@ $('range-to').addEventListener('change', refresh);
 $('this-month').addEventListener('click', () => setRange(0));
 $('last-month').addEventListener('click', () => setRange(-1));
 $('station').addEventListener('change', refresh);
-$('csv').addEventListener('click', () => downloadCsv().catch((e) => {
-  $('status').textContent = t('csv.failed', { message: e instanceof ApiFailure ? errorText(e.code) : errorText('network') });
-}));
+for (const [id, format] of [['csv', 'csv'], ['xlsx', 'xlsx']]) {
+  $(id).addEventListener('click', () => download(format).catch((e) => {
+    $('status').textContent = t('csv.failed', { message: e instanceof ApiFailure ? errorText(e.code) : errorText('network') });
+  }));
+}
 $('print').addEventListener('click', () => window.print());
 window.addEventListener('beforeprint', renderPrintHead);
 i18n.onChange(() => { if (reportState.report || reportState.message) renderReport(); });

@@ -203,17 +203,53 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     await page.close();
   });
 
-  it('says clearly what to do when the cloud has no range report yet', async () => {
+  it('shows a month day by day from the range report, the stations compared over it, and its tables to download', async () => {
     const page = await loggedIn();
     await page.check('input[name="mode"][value="range"]');
-    await expect.poll(() => page.isVisible('#report-message')).toBe(true);
-    expect(await page.textContent('#report-message')).toContain('请先用“按周”查看');
     expect(await page.isVisible('#range-from')).toBe(true);
     expect(await page.isVisible('#week')).toBe(false);
-    expect(await page.textContent('#weekly-table tbody')).toBe('暂无');
+    await page.fill('#range-from', '2026-11-01');
+    await page.dispatchEvent('#range-from', 'change');
+    await page.fill('#range-to', '2026-11-30');
+    await page.dispatchEvent('#range-to', 'change');
+    await expect.poll(() => page.textContent('#week-range')).toBe('2026-11-01 至 2026-11-30，共 30 天（按北京时间的服务日）');
+    expect(await page.textContent('#report-title')).toBe('日期区间签到');
+    const rows = await page.$$eval('#weekly-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent).slice(0, 7)));
+    expect(rows).toEqual([
+      ['dn-001', '3', '3', '3', '0', '1', '2'],
+      ['dn-002', '1', '1', '1', '0', '0', '0'],
+      ['jd-003', '7', '7', '7', '0', '6', '1'],
+    ]);
+    // The chart has the month's days: check-ins and bottles per service day.
+    expect(await page.textContent('#trend-title')).toBe('每日趋势');
+    expect(await page.textContent('#trend-chart .x-title')).toBe('日期（服务日，北京时间）');
+    expect(await page.textContent('#trend-chart .y-title')).toBe('数量（次 / 瓶）');
+    expect(await page.$$eval('#trend-chart .legend li', (lis) => lis.map((li) => li.textContent))).toEqual(['签到次数（次）', '发放瓶数（瓶）']);
+    expect(await page.$$eval('#trend-chart .x-tick', (ts) => [ts[0]!.textContent, ts.at(-1)!.textContent])).toEqual(['11-01', '11-30']);
+    const day = (i: number, d: number) => page.$eval(`#trend-chart g.markers-${i}`, (g, d) => g.children[d]!.textContent, d);
+    expect(await day(0, 24)).toBe('2026-11-25 · 签到次数: 6');
+    expect(await day(1, 15)).toBe('2026-11-16 · 发放瓶数: 2');
+    expect(await day(1, 25)).toBe('2026-11-26 · 发放瓶数: 0');
+    // Compared over the month, and nobody lapsed (nobody came in the 30 days before).
+    await expect.poll(() => page.$$eval('#compare-bars li', (lis) => lis.map((li) => `${li.dataset.station}=${li.dataset.value}`))).toEqual(['jd-003=7', 'dn-001=3', 'dn-002=0']);
+    expect(await page.textContent('#lapsed-hint')).toBe('2026-10-02 至 2026-10-31 来过、本区间没有来');
+    expect(await page.textContent('#lapsed-list')).toBe('暂无');
+    await page.selectOption('#csv-table', 'days');
+    const [d] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+    expect(d.suggestedFilename()).toBe('waystation-range-2026-11-01-2026-11-30-days.csv');
+    const lines = readFileSync((await d.path())!, 'utf8').slice(1).split('\r\n');
+    expect(lines[0]).toBe('日期（服务日）,签到次数,发放（瓶）');
+    expect(lines).toContain('2026-11-25,6,6');
+    // An end before the start is not sent; the page says what to do.
+    await page.fill('#range-to', '2026-10-01');
+    await page.dispatchEvent('#range-to', 'change');
+    await expect.poll(() => page.textContent('#report-message')).toBe('请选择开始和结束日期，开始日期不能晚于结束日期，然后再看。');
+    // Back to the week: the day table is not offered there.
     await page.check('input[name="mode"][value="week"]');
     await expect.poll(() => page.isVisible('#report-message')).toBe(false);
-    await expect.poll(() => page.textContent('#weekly-table tbody')).toContain('dn-001');
+    await expect.poll(() => page.textContent('#week-range')).toContain('2026-W48');
+    expect(await page.$eval('#csv-table', (s) => (s as HTMLSelectElement).value)).toBe('stations');
+    expect(await page.$eval('#csv-table option[value="days"]', (o) => (o as HTMLOptionElement).disabled)).toBe(true);
     await page.close();
   });
 
