@@ -8,7 +8,8 @@ i18n.register({
   zh: {
     'nav.mode': '报表', 'nav.mode.week': '按周', 'nav.mode.range': '按日期区间',
     'nav.week': '周', 'nav.from': '开始日期', 'nav.to': '结束日期', 'nav.thisMonth': '本月', 'nav.lastMonth': '上月',
-    'nav.station': '站点', 'nav.allStations': '全部站点', 'nav.csvTable': '导出表格', 'nav.csv': '下载 CSV', 'nav.print': '打印报表',
+    'nav.station': '站点', 'nav.allStations': '全部站点',
+    'nav.zones': '片区', 'nav.zonesRangeOnly': '片区（仅按日期区间）', 'nav.zone': '片区 {zone} 的全部站点', 'nav.csvTable': '导出表格', 'nav.csv': '下载 CSV', 'nav.print': '打印报表',
     'csv.stations': '各站点', 'csv.sponsors': '赞助方', 'csv.lapsed': '待联系骑手',
     'csv.failed': '下载失败：{message}',
     'report.weekTitle': '每周签到', 'report.rangeTitle': '日期区间签到',
@@ -37,7 +38,8 @@ i18n.register({
   en: {
     'nav.mode': 'Report', 'nav.mode.week': 'By week', 'nav.mode.range': 'By date range',
     'nav.week': 'Week', 'nav.from': 'From', 'nav.to': 'To', 'nav.thisMonth': 'This month', 'nav.lastMonth': 'Last month',
-    'nav.station': 'Station', 'nav.allStations': 'all stations', 'nav.csvTable': 'Table to export', 'nav.csv': 'Download CSV', 'nav.print': 'Print the report',
+    'nav.station': 'Station', 'nav.allStations': 'all stations',
+    'nav.zones': 'Zones', 'nav.zonesRangeOnly': 'Zones (by date range only)', 'nav.zone': 'all stations of zone {zone}', 'nav.csvTable': 'Table to export', 'nav.csv': 'Download CSV', 'nav.print': 'Print the report',
     'csv.stations': 'per station', 'csv.sponsors': 'sponsors', 'csv.lapsed': 'riders to reach out to',
     'csv.failed': 'download failed: {message}',
     'report.weekTitle': 'Weekly check-ins', 'report.rangeTitle': 'Check-ins over a date range',
@@ -79,14 +81,39 @@ function reportQuery() {
     q.set('from', $('range-from').value);
     q.set('to', $('range-to').value);
   }
-  if ($('station').value) q.set('station', $('station').value);
+  // `zone:<name>` picks a zone's stations (the range report only, SPEC §17).
+  const scope = $('station').value;
+  if (scope.startsWith('zone:')) q.set('zone', scope.slice(5));
+  else if (scope) q.set('station', scope);
   return q;
 }
 
+/** Stations, then zones (a zone is offered in the range view only: the week has no zone scope). */
 function fillStationChoice() {
   const sel = $('station');
   const have = new Set(Array.from(sel.options, (o) => o.value));
   for (const s of stationList) if (!have.has(s.id)) sel.add(new Option(s.id, s.id));
+  let group = sel.querySelector('optgroup');
+  const zones = [...new Set(stationList.map((s) => s.zone).filter(Boolean))].sort();
+  if (!group && zones.length) {
+    group = document.createElement('optgroup');
+    group.setAttribute('data-i18n-label', 'nav.zones');
+    group.label = t('nav.zones');
+    sel.append(group);
+  }
+  for (const z of zones) {
+    if (have.has(`zone:${z}`)) continue;
+    const o = new Option(t('nav.zone', { zone: z }), `zone:${z}`);
+    o.dataset.zone = z;
+    group.append(o);
+  }
+  const week = reportMode() === 'week';
+  for (const o of sel.querySelectorAll('option[data-zone]')) {
+    o.disabled = week;
+    o.textContent = t('nav.zone', { zone: o.dataset.zone });
+  }
+  if (group) group.label = t(week ? 'nav.zonesRangeOnly' : 'nav.zones');
+  if (week && sel.value.startsWith('zone:')) sel.value = '';
 }
 
 /** A month's first and last day, `offset` months from the one `day` is in. */
@@ -137,6 +164,7 @@ async function loadReport() {
 function renderReport() {
   const { report, mode, message } = reportState;
   document.body.dataset.mode = mode;
+  fillStationChoice();
   // Only a range has a day-by-day table.
   const days = $('csv-table').querySelector('option[value="days"]');
   days.disabled = mode !== 'range';
@@ -232,7 +260,7 @@ function renderPrintHead() {
   const period = !r ? '' : reportState.mode === 'week' ? `${r.week} (${r.from} – ${r.to})` : `${r.from} – ${r.to}`;
   $('print-head').textContent = t('print.head', {
     period,
-    station: $('station').value || t('nav.allStations'),
+    station: $('station').selectedOptions[0]?.textContent || t('nav.allStations'),
     time: times.dateTime(Date.now()),
   });
 }

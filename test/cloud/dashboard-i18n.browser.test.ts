@@ -193,8 +193,8 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(await page.$eval('#weekly-table thead', (h) => getComputedStyle(h).display)).toBe('none');
     expect(await page.$eval('#weekly-table tbody td:nth-child(2)', (td) => getComputedStyle(td, '::before').content)).toBe('"签到次数"');
-    // Every control is a touch target of at least 44 px.
-    const small = await page.$$eval('header button:not([hidden]), nav button, nav select, nav input:not([type="radio"]), .compare-controls select', (els) =>
+    // Every control on the page is a touch target of at least 44 px.
+    const small = await page.$$eval('button, select, input:not([type="radio"])', (els) =>
       els.filter((e) => (e as HTMLElement).offsetParent !== null).map((e) => [e.id || e.textContent, e.getBoundingClientRect().height]).filter(([, h]) => (h as number) < 44));
     expect(small).toEqual([]);
     await page.click('[data-set-lang="en"]');
@@ -234,6 +234,12 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     await expect.poll(() => page.$$eval('#compare-bars li', (lis) => lis.map((li) => `${li.dataset.station}=${li.dataset.value}`))).toEqual(['jd-003=7', 'dn-001=3', 'dn-002=0']);
     expect(await page.textContent('#lapsed-hint')).toBe('2026-10-02 至 2026-10-31 来过、本区间没有来');
     expect(await page.textContent('#lapsed-list')).toBe('暂无');
+    // A zone's stations (the range report's zone scope).
+    await page.selectOption('#station', 'zone:daning');
+    await expect.poll(() => page.$$eval('#weekly-table tbody tr', (trs) => trs.map((tr) => tr.querySelector('td')!.textContent))).toEqual(['dn-001', 'dn-002']);
+    expect(await page.textContent('#weekly-table tfoot')).toContain('合计');
+    await page.selectOption('#station', '');
+    await expect.poll(() => page.locator('#weekly-table tbody tr').count()).toBe(3);
     await page.selectOption('#csv-table', 'days');
     const [d] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
     expect(d.suggestedFilename()).toBe('waystation-range-2026-11-01-2026-11-30-days.csv');
@@ -250,6 +256,8 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     await expect.poll(() => page.textContent('#week-range')).toContain('2026-W48');
     expect(await page.$eval('#csv-table', (s) => (s as HTMLSelectElement).value)).toBe('stations');
     expect(await page.$eval('#csv-table option[value="days"]', (o) => (o as HTMLOptionElement).disabled)).toBe(true);
+    // The week has no zone scope: its zones are offered but not choosable.
+    expect(await page.$eval('#station option[value="zone:daning"]', (o) => (o as HTMLOptionElement).disabled)).toBe(true);
     await page.close();
   });
 
