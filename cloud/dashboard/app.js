@@ -63,7 +63,7 @@ async function api(path, init = {}) {
   } catch {
     throw new ApiFailure('network', 0);
   }
-  if (res.status === 401) { logout(errorText('unauthorized')); throw new ApiFailure('unauthorized', 401); }
+  if (res.status === 401) { logout('err.unauthorized'); throw new ApiFailure('unauthorized', 401); }
   if (!res.ok) {
     let code = `http_${res.status}`;
     try { code = (await res.json()).error || code; } catch { /* not JSON */ }
@@ -166,11 +166,13 @@ function show(loggedIn) {
   $('logout').hidden = !loggedIn;
 }
 
+/** The login form's message, kept as a key so the language toggle can redo it. */
 let loginMessageKey = null;
-function logout(message) {
+function logout(messageKey) {
   sessionStorage.removeItem(TOKEN_KEY);
   show(false);
-  $('login-error').textContent = message || '';
+  loginMessageKey = messageKey || null;
+  $('login-error').textContent = messageKey ? t(messageKey) : '';
 }
 
 $('login-form').addEventListener('submit', async (ev) => {
@@ -180,7 +182,8 @@ $('login-form').addEventListener('submit', async (ev) => {
   try {
     res = await fetch('/v1/stations', { headers: { authorization: `Bearer ${tok}` } });
   } catch {
-    $('login-error').textContent = errorText('network');
+    loginMessageKey = 'err.network';
+    $('login-error').textContent = t(loginMessageKey);
     return;
   }
   if (!res.ok) {
@@ -195,12 +198,12 @@ $('login-form').addEventListener('submit', async (ev) => {
   show(true);
   await refresh();
 });
-$('logout').addEventListener('click', () => logout());
+$('logout').addEventListener('click', () => logout(null));
 $('refresh').addEventListener('click', refresh);
 
 i18n.onChange(() => {
   renderStatus();
-  if (loginMessageKey && $('login-error').textContent) $('login-error').textContent = t(loginMessageKey);
+  if (loginMessageKey) $('login-error').textContent = t(loginMessageKey);
   $('time-note').textContent = t('time.note', { offset: times.offset(times.DEFAULT_TZ) });
 });
 

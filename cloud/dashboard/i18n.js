@@ -5,8 +5,8 @@
 //     Every *.js / *.css file in cloud/dashboard/ is served at /dashboard/<name>; no route to add.
 //  2. Register your strings once, both languages, keys prefixed by your module:
 //       i18n.register({ zh: { 'sponsors.title': '赞助方' }, en: { 'sponsors.title': 'Sponsors' } });
-//  3. Static markup: <h2 data-i18n="sponsors.title"></h2>; also data-i18n-placeholder,
-//     data-i18n-title and data-i18n-aria-label. They are filled at load and on every toggle.
+//  3. Static markup: <h2 data-i18n="sponsors.title"></h2>; also data-i18n-placeholder, -title,
+//     -aria-label and -label (an optgroup's). They are filled at load and on every toggle.
 //  4. In code: t('sponsors.count', { n: 3 }) with '共 {n} 家' in the dictionary.
 //     `t` and `i18n` are globals here: use them, do not declare your own `const t`.
 //  5. Rendered from data? i18n.onChange(() => redraw()) re-renders when the language flips.
@@ -43,7 +43,7 @@ const i18n = (() => {
     return [...keys].filter((k) => LANGS.some((l) => !(k in dicts[l]))).sort();
   }
 
-  const ATTRS = [['data-i18n-placeholder', 'placeholder'], ['data-i18n-title', 'title'], ['data-i18n-aria-label', 'aria-label']];
+  const ATTRS = [['data-i18n-placeholder', 'placeholder'], ['data-i18n-title', 'title'], ['data-i18n-aria-label', 'aria-label'], ['data-i18n-label', 'label']];
 
   /** Fill every `data-i18n*` element under `root` and mark the toggle's pressed button. */
   function apply(root = document) {

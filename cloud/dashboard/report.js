@@ -288,14 +288,16 @@ function setRange(offsetMonths) {
   const today = times.dayOf(Date.now());
   $('range-from').value = first;
   $('range-to').value = offsetMonths === 0 && last > today ? today : last;
-  const range = document.querySelector('input[name="mode"][value="range"]');
-  range.checked = true;
+  document.querySelector('input[name="mode"][value="range"]').checked = true;
+  document.body.dataset.mode = 'range';
   refresh();
 }
 
 addLoader(loadReport);
 for (const r of document.querySelectorAll('input[name="mode"]')) {
   r.addEventListener('change', () => {
+    // Show the mode's fields at once; the figures follow when they are loaded.
+    document.body.dataset.mode = reportMode();
     if (reportMode() === 'range' && !$('range-from').value) { setRange(0); return; }
     refresh();
   });

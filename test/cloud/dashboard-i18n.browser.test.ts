@@ -118,6 +118,14 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     await page.click('[data-set-lang="zh"]');
     expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
     expect(await page.textContent('#report-title')).toBe('每周签到');
+    // A token no longer accepted (revoked, say) sends the office back to log in, and says so.
+    await page.evaluate(() => sessionStorage.setItem('waystation.adminToken', 'revoked-token'));
+    await page.reload();
+    await expect.poll(() => page.textContent('#login-error')).toBe('登录已失效：请重新输入令牌登录。');
+    expect(await page.isVisible('#app-view')).toBe(false);
+    await page.click('[data-set-lang="en"]');
+    expect(await page.textContent('#login-error')).toBe('Your login is no longer valid: enter your token and log in again.');
+    await page.click('[data-set-lang="zh"]');
     await page.close();
   });
 
@@ -140,6 +148,22 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     await expect.poll(() => page.locator('#stations-table tbody tr').count()).toBe(3);
     expect(await page.locator('#stations-table tbody tr', { hasText: 'jd-003' }).innerText()).toContain('(Asia/Urumqi UTC+6)');
     await expect.poll(() => page.textContent('#status')).toContain('(北京时间 UTC+8)');
+    // The shared formatter (time.js) other modules use: summer time, odd offsets, ISO weeks.
+    expect(await page.evaluate(`[
+      times.dateTime(Date.UTC(2026, 6, 1, 12), 'Europe/Berlin'),
+      times.dateTime(Date.UTC(2026, 0, 1, 12), 'Europe/Berlin'),
+      times.dateTime(Date.UTC(2026, 0, 1, 12), 'Asia/Kathmandu', { seconds: true }),
+      times.dayOf(Date.UTC(2026, 11, 3, 16, 30)),
+      times.isoWeekOf('2026-12-31'), times.isoWeekOf('2027-01-03'), times.isoWeekOf('2024-12-30'),
+      times.weekMonday('2026-W53'), times.weekMonday('2025-W01'),
+    ]`)).toEqual([
+      '2026-07-01 14:00 (Europe/Berlin UTC+2)',
+      '2026-01-01 13:00 (Europe/Berlin UTC+1)',
+      '2026-01-01 17:45:00 (Asia/Kathmandu UTC+5:45)',
+      '2026-12-04',
+      '2026-W53', '2026-W53', '2025-W01',
+      '2026-12-28', '2024-12-30',
+    ]);
     await page.close();
   });
 
