@@ -130,33 +130,30 @@ async function loadReport() {
   const mode = reportMode();
   reportState.mode = mode;
   reportState.message = null;
-  if (mode === 'week') {
-    const report = await (await api(`/v1/reports/weekly?${reportQuery()}`)).json();
-    if (!$('week').value) $('week').value = report.week;
-    const q = reportQuery();
-    q.set('week', report.week);
-    q.set('weeks', String(TREND_WEEKS));
-    const { weeks } = await (await api(`/v1/reports/trend?${q}`)).json();
-    reportState.report = report;
-    reportState.chart = { kind: 'weeks', points: weeks };
-  } else {
-    const from = $('range-from').value;
-    const to = $('range-to').value;
-    reportState.report = null;
-    reportState.chart = null;
-    if (!from || !to || from > to) {
-      reportState.message = 'report.rangeInvalid';
+  reportState.report = null;
+  reportState.chart = null;
+  try {
+    if (mode === 'week') {
+      const report = await (await api(`/v1/reports/weekly?${reportQuery()}`)).json();
+      if (!$('week').value) $('week').value = report.week;
+      const q = reportQuery();
+      q.set('week', report.week);
+      q.set('weeks', String(TREND_WEEKS));
+      const { weeks } = await (await api(`/v1/reports/trend?${q}`)).json();
+      reportState.report = report;
+      reportState.chart = { kind: 'weeks', points: weeks };
+    } else if (!$('range-from').value || !$('range-to').value || $('range-from').value > $('range-to').value) {
+      reportState.message = { key: 'report.rangeInvalid' };
     } else {
-      try {
-        const report = await (await api(`/v1/reports/range?${reportQuery()}`)).json();
-        reportState.report = report;
-        reportState.chart = { kind: 'days', points: report.days || [] };
-      } catch (e) {
-        // A cloud without the range report answers the route's own 404 (`not_found`).
-        if (!(e instanceof ApiFailure) || e.code !== 'not_found') throw e;
-        reportState.message = 'report.rangeMissing';
-      }
+      const report = await (await api(`/v1/reports/range?${reportQuery()}`)).json();
+      reportState.report = report;
+      reportState.chart = { kind: 'days', points: report.days || [] };
     }
+  } catch (e) {
+    // What the office asked for cannot be shown (dates, a range too long, a role): say so in
+    // place of the report. A cloud without the range report answers the route's own 404.
+    if (!(e instanceof ApiFailure) || e.status < 400 || e.status >= 500) throw e;
+    reportState.message = mode === 'range' && e.code === 'not_found' ? { key: 'report.rangeMissing' } : { code: e.code };
   }
   renderReport();
 }
@@ -173,7 +170,7 @@ function renderReport() {
   $('report-title').setAttribute('data-i18n', mode === 'week' ? 'report.weekTitle' : 'report.rangeTitle');
   $('report-title').textContent = t($('report-title').getAttribute('data-i18n'));
   $('report-message').hidden = !message;
-  $('report-message').textContent = message ? t(message) : '';
+  $('report-message').textContent = !message ? '' : message.key ? t(message.key) : errorText(message.code);
   const stations = report?.stations || [];
   $('week-range').textContent = !report ? ''
     : mode === 'week' ? t('report.weekRange', { week: report.week, from: report.from, to: report.to })

@@ -274,6 +274,12 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
     await page.fill('#range-to', '2026-10-01');
     await page.dispatchEvent('#range-to', 'change');
     await expect.poll(() => page.textContent('#report-message')).toBe('请选择开始和结束日期，开始日期不能晚于结束日期，然后再看。');
+    expect(await page.textContent('#weekly-table tbody')).toBe('暂无');
+    // More than a year: the cloud refuses it, and the page says what to do instead.
+    await page.fill('#range-from', '2025-01-01');
+    await page.fill('#range-to', '2026-11-30');
+    await page.dispatchEvent('#range-to', 'change');
+    await expect.poll(() => page.textContent('#report-message')).toBe('日期区间太长：一份报表最多 366 天，请缩短区间后再看。');
     // Back to the week: the day table is not offered there.
     await page.check('input[name="mode"][value="week"]');
     await expect.poll(() => page.isVisible('#report-message')).toBe(false);
