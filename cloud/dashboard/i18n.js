@@ -12,6 +12,8 @@
 //  5. Rendered from data? i18n.onChange(() => redraw()) re-renders when the language flips.
 //  6. Times: times.dateTime(ms, tz) from time.js — never toLocaleString() (browser's zone).
 //  7. An error the office sees says what to do next: t('err.<code>') has one for every API code.
+//  8. All scripts share one global scope: keep your helpers inside an IIFE or give them your
+//     module's prefix (test/cloud/dashboard-scripts.test.ts refuses a top-level name declared twice).
 'use strict';
 
 const i18n = (() => {
