@@ -293,8 +293,10 @@ describe('the dashboard in Chinese first, times in Beijing time, in a browser ru
 
   it('prints the report alone, without controls, on A4', async () => {
     const page = await loggedIn();
+    // The sponsors module's section (sponsors.js) is added by the module itself, not marked for print.
+    expect(await page.locator('#sponsors-section').count()).toBe(1);
     await page.emulateMedia({ media: 'print' });
-    for (const sel of ['#controls', '#inbox', '#stations-section', '#health-section', '.lang', '.compare-controls']) {
+    for (const sel of ['#controls', '#inbox', '#stations-section', '#health-section', '#sponsors-section', '.lang', '.compare-controls']) {
       expect(await page.isVisible(sel), sel).toBe(false);
     }
     expect(await page.isVisible('#weekly-table')).toBe(true);
