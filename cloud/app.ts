@@ -17,6 +17,8 @@ import { CloudMetrics } from './metrics.ts';
 import { RiderRegistry } from './riders/riderRegistry.ts';
 import { dashboardRoutes } from './routes/dashboardRoutes.ts';
 import { reportRoutes } from './routes/reportRoutes.ts';
+import { rangeRoutes } from './routes/rangeRoutes.ts';
+import { sponsorRoutes } from './routes/sponsorRoutes.ts';
 import { riderRoutes } from './routes/riderRoutes.ts';
 import { stationRoutes } from './routes/stationRoutes.ts';
 import { syncRoutes } from './routes/syncRoutes.ts';
@@ -105,6 +107,8 @@ export function buildApp(deps: CloudDeps): CloudApp {
   syncRoutes(app, ctx);
   riderRoutes(app, ctx);
   reportRoutes(app, ctx);
+  rangeRoutes(app, ctx);
+  sponsorRoutes(app, ctx);
   alertRoutes(app, ctx);
   stationRoutes(app, ctx);
   dashboardRoutes(app);

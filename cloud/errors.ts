@@ -32,6 +32,15 @@ export const API_ERRORS = {
   busy: { status: 503, message: 'the station log is being written by another request; retry' },
   payload_too_large: { status: 413, message: 'the request body is too large' },
   event_too_large: { status: 413, message: 'one event is larger than 16 KiB of JSON; the batch was refused' },
+  // Reports, sponsors, relays, outreach (SPEC §17)
+  bad_date: { status: 400, message: 'dates must exist and look like 2026-11-01, and to may not be before from' },
+  range_too_long: { status: 400, message: 'a report covers at most 366 days; ask for a shorter range' },
+  unknown_zone: { status: 404, message: 'no station is in this zone' },
+  unknown_sponsor: { status: 404, message: 'no such sponsor' },
+  sponsor_exists: { status: 409, message: 'a sponsor with this name exists already; use its id' },
+  sponsor_limit: { status: 409, message: 'the cloud keeps at most 256 sponsor records' },
+  relay_overlap: { status: 409, message: 'a station already has a relay on some of these days; change the dates' },
+  outreach_limit: { status: 409, message: 'this rider has as many outreach notes as are kept' },
   internal: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,18 +1,22 @@
 /**
  * The document a station pulls from `GET /v1/stations/{id}/config` (SPEC §9), and its ETag.
  */
-import { canonicalJson, sha256Hex, type StationConfigDoc } from '../protocol/index.ts';
+import { canonicalJson, DEFAULT_TIMEZONE, serviceDayOf, sha256Hex, type StationConfigDoc } from '../protocol/index.ts';
+import { Sponsorship } from './reports/sponsorship.ts';
 import { maxCredentialDays, type CloudConfig } from './config.ts';
 import type { RiderRegistry } from './riders/riderRegistry.ts';
 import type { CloudStore, StationRow } from './store/store.ts';
 
 export async function stationConfigDoc(
-  station: Pick<StationRow, 'id' | 'maintenanceTokens' | 'devices'>,
+  station: Pick<StationRow, 'id' | 'maintenanceTokens' | 'devices'> & Partial<Pick<StationRow, 'timezone'>>,
   config: CloudConfig,
   store: CloudStore,
   riders: RiderRegistry,
   nowMs: number,
 ): Promise<StationConfigDoc> {
+  // SPEC §17: the sponsor list and today's relay, so the restock form picks a recorded name.
+  const [sponsors, relays] = await Promise.all([store.sponsorRecords(), store.relays()]);
+  const today = serviceDayOf(nowMs, station.timezone ?? DEFAULT_TIMEZONE);
   return {
     stationId: station.id,
     jwks: (await riders.jwks(nowMs)) as StationConfigDoc['jwks'],
@@ -21,6 +25,8 @@ export async function stationConfigDoc(
     credentials: { requireDeviceBound: config.credentials.requireDeviceBound, maxLifetimeDays: maxCredentialDays(config.credentials) },
     maintenanceTokens: station.maintenanceTokens.map((t) => ({ name: t.name, sha256: t.sha256 })),
     devices: station.devices.map((d) => ({ id: d.id, kind: d.kind })),
+    sponsors: sponsors.map((s) => ({ id: s.id, name: s.name })),
+    sponsorToday: new Sponsorship(sponsors, relays).inRelay(station.id, today),
   };
 }
 

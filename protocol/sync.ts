@@ -59,6 +59,12 @@ export const CredentialPolicySchema = Type.Object({
   maxLifetimeDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3660 })),
 });
 
+/** A sponsor record as a station sees it (SPEC §17): the restock form picks from these. */
+export const SponsorEntry = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+});
+
 /** What a station pulls from `GET /v1/stations/{id}/config` (with ETag). */
 export const StationConfigDoc = Type.Object({
   stationId: Type.String(),
@@ -68,5 +74,9 @@ export const StationConfigDoc = Type.Object({
   credentials: Type.Optional(CredentialPolicySchema),
   maintenanceTokens: Type.Array(TokenHash),
   devices: Type.Array(DeviceListEntry),
+  /** The cloud's sponsor records (SPEC §17); absent in documents of older clouds. */
+  sponsors: Type.Optional(Type.Array(SponsorEntry, { maxItems: 256 })),
+  /** The sponsor whose relay covers this station today (its service day), or null. */
+  sponsorToday: Type.Optional(Type.Union([SponsorEntry, Type.Null()])),
 });
 export type StationConfigDoc = Static<typeof StationConfigDoc>;

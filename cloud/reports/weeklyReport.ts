@@ -134,25 +134,35 @@ const stationColumns = (r: WeeklyReport, timezoneOf: (stationId: string) => stri
   { zh: '时区', en: 'time zone', value: (s) => timezoneOf(s.stationId) },
 ];
 
+/** The columns of each table, shared by CSV and xlsx. */
+export function weeklyColumns(r: WeeklyReport, timezoneOf: (stationId: string) => string) {
+  return {
+    stations: stationColumns(r, timezoneOf),
+    sponsors: [
+      { zh: '周', en: 'week', value: () => r.week },
+      { zh: '赞助方', en: 'sponsor', value: (s) => s.sponsor },
+      { zh: '发放（瓶）', en: 'bottles given', value: (s) => s.bottles },
+      { zh: '补货（瓶）', en: 'bottles restocked', value: (s) => s.restocked },
+    ] satisfies CsvColumn<WeeklyReport['sponsors'][number]>[],
+    lapsed: [
+      { zh: '周', en: 'week', value: () => r.week },
+      { zh: '骑手编号', en: 'rider id', value: (id) => id },
+    ] satisfies CsvColumn<string>[],
+  };
+}
+
 /**
  * One table of the report as Excel-ready CSV (SPEC §17): `stations` (the SPEC §9 fields per
  * station), `sponsors` or `lapsed` riders.
  */
 export function weeklyReportCsv(r: WeeklyReport, table: WeeklyCsvTable, lang: CsvLang, timezoneOf: (stationId: string) => string): string {
+  const c = weeklyColumns(r, timezoneOf);
   switch (table) {
     case 'stations':
-      return csvTable(stationColumns(r, timezoneOf), r.stations, lang);
+      return csvTable(c.stations, r.stations, lang);
     case 'sponsors':
-      return csvTable<WeeklyReport['sponsors'][number]>([
-        { zh: '周', en: 'week', value: () => r.week },
-        { zh: '赞助方', en: 'sponsor', value: (s) => s.sponsor },
-        { zh: '发放（瓶）', en: 'bottles given', value: (s) => s.bottles },
-        { zh: '补货（瓶）', en: 'bottles restocked', value: (s) => s.restocked },
-      ], r.sponsors, lang);
+      return csvTable(c.sponsors, r.sponsors, lang);
     case 'lapsed':
-      return csvTable<string>([
-        { zh: '周', en: 'week', value: () => r.week },
-        { zh: '骑手编号', en: 'rider id', value: (id) => id },
-      ], r.lapsedRiders, lang);
+      return csvTable(c.lapsed, r.lapsedRiders, lang);
   }
 }

@@ -1,39 +1,38 @@
 /**
- * The dashboard: static files (no build step) and Chart.js from node_modules. The page logs in
- * with an admin token kept in sessionStorage and calls the JSON API with it as a bearer.
+ * The dashboard: static files, no build step. Every file in cloud/dashboard/ is served at
+ * /dashboard/<name> (index.html at /dashboard), so a module added there needs only its
+ * `<script>` tag in index.html. The page logs in with a cloud token kept in sessionStorage and
+ * calls the JSON API with it as a bearer.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CloudApp } from './context.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dashboardDir = join(here, '..', 'dashboard');
 
-function chartJsPath(): string {
-  // chart.js's `exports` hide dist/chart.umd.js; its main entry sits next to it.
-  const main = createRequire(import.meta.url).resolve('chart.js');
-  return join(dirname(main), 'chart.umd.js');
-}
-
-const FILES: Record<string, { path: () => string; type: string }> = {
-  '/dashboard': { path: () => join(dashboardDir, 'index.html'), type: 'text/html; charset=utf-8' },
-  '/dashboard/app.js': { path: () => join(dashboardDir, 'app.js'), type: 'text/javascript; charset=utf-8' },
-  '/dashboard/stations.js': { path: () => join(dashboardDir, 'stations.js'), type: 'text/javascript; charset=utf-8' },
-  '/dashboard/style.css': { path: () => join(dashboardDir, 'style.css'), type: 'text/css; charset=utf-8' },
-  '/dashboard/chart.umd.js': { path: chartJsPath, type: 'text/javascript; charset=utf-8' },
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
 
 // Scripts only from this origin; the page has no inline script or style.
 const CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 export function dashboardRoutes(app: CloudApp): void {
-  for (const [url, f] of Object.entries(FILES)) {
-    const body = readFileSync(f.path());
+  // Read once at start: the set of files is fixed for the life of the process.
+  const files = readdirSync(dashboardDir, { withFileTypes: true })
+    .filter((e) => e.isFile() && TYPES[extname(e.name)] !== undefined)
+    .map((e) => e.name);
+  for (const name of files) {
+    const body = readFileSync(join(dashboardDir, name));
+    const url = name === 'index.html' ? '/dashboard' : `/dashboard/${name}`;
     app.get(url, async (_req, reply) =>
       reply
-        .type(f.type)
+        .type(TYPES[extname(name)]!)
         .header('content-security-policy', CSP)
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'no-cache')

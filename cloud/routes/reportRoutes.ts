@@ -5,7 +5,8 @@ import { Type } from '@sinclair/typebox';
 import { apiError } from '../errors.ts';
 import { fleetHealth } from '../reports/fleetHealth.ts';
 import { DEFAULT_TIMEZONE } from '../../protocol/index.ts';
-import { checkWeek, currentWeek, WEEKLY_CSV_TABLES, weeklyReport, weeklyReportCsv, weeklyTrend } from '../reports/weeklyReport.ts';
+import { checkWeek, currentWeek, WEEKLY_CSV_TABLES, weeklyColumns, weeklyReport, weeklyReportCsv, weeklyTrend } from '../reports/weeklyReport.ts';
+import { sendXlsx } from './rangeRoutes.ts';
 import type { CloudApp, RouteContext } from './context.ts';
 
 const Week = Type.String({ pattern: '^\\d{4}-W\\d{2}$' });
@@ -30,7 +31,7 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
         querystring: Type.Object({
           week: Type.Optional(Week),
           station: Type.Optional(StationId),
-          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('xlsx')])),
           table: Type.Union(WEEKLY_CSV_TABLES.map((t) => Type.Literal(t)), { default: 'stations' }),
           lang: Type.Union([Type.Literal('zh'), Type.Literal('en')], { default: 'zh' }),
         }),
@@ -45,6 +46,15 @@ export function reportRoutes(app: CloudApp, ctx: RouteContext): void {
         const name = `waystation-weekly-${week}-${req.query.table}${req.query.station ? `-${req.query.station}` : ''}.csv`;
         const csv = weeklyReportCsv(report, req.query.table, req.query.lang, (id) => timezones.get(id) ?? DEFAULT_TIMEZONE);
         return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(csv);
+      }
+      if (req.query.format === 'xlsx') {
+        // One sheet per table (issue 15), the CSV's columns.
+        const c = weeklyColumns(report, (id) => timezones.get(id) ?? DEFAULT_TIMEZONE);
+        return sendXlsx(reply, `waystation-weekly-${week}${req.query.station ? `-${req.query.station}` : ''}`, [
+          { zh: '站点', en: 'stations', columns: c.stations, rows: report.stations },
+          { zh: '赞助方', en: 'sponsors', columns: c.sponsors, rows: report.sponsors },
+          { zh: '流失骑手', en: 'lapsed riders', columns: c.lapsed, rows: report.lapsedRiders },
+        ], req.query.lang);
       }
       return report;
     },

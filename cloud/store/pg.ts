@@ -10,8 +10,9 @@ import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
-  StationInput, StationPatch, StationRow,
+  StationInput, StationPatch, StationRow, AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
 } from './store.ts';
+import { PgReports } from './pgReports.ts';
 import { PgAlerts } from './pgAlerts.ts';
 import { PgEnrolment } from './pgEnrol.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
@@ -50,6 +51,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class PgStore extends PgReads implements CloudStore {
   private closed = false;
   private readonly alertsDb: PgAlerts;
+  private readonly reports: PgReports;
 
   private constructor(
     pool: pg.Pool,
@@ -58,6 +60,7 @@ export class PgStore extends PgReads implements CloudStore {
   ) {
     super(pool);
     this.alertsDb = new PgAlerts(pool, (fn) => this.tx(fn));
+    this.reports = new PgReports(pool, (fn) => this.tx(fn));
   }
 
   /** Connect, migrate (once across instances, under the migration lock) and return the store. */
@@ -329,5 +332,45 @@ export class PgStore extends PgReads implements CloudStore {
 
   async noteConfigPulled(id: string, etag: string, at: number): Promise<void> {
     await this.pool.query('UPDATE stations SET config_etag = $2, config_pulled_at = $3 WHERE id = $1', [id, etag, at]);
+  }
+
+  dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]> {
+    return this.reports.dayFacts(fromDay, toDay, stationIds);
+  }
+
+  firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {
+    return this.reports.firstCheckinDays(riderIds);
+  }
+
+  createSponsor(s: SponsorRecord): Promise<SponsorRecord | null> {
+    return this.reports.createSponsor(s);
+  }
+
+  sponsorRecords(): Promise<SponsorRecord[]> {
+    return this.reports.sponsorRecords();
+  }
+
+  sponsorRecord(id: string): Promise<SponsorRecord | null> {
+    return this.reports.sponsorRecord(id);
+  }
+
+  addRelays(r: { sponsorId: string; stationIds: readonly string[]; from: string; to: string; createdAt: number; createdBy: string }): Promise<AddRelaysResult> {
+    return this.reports.addRelays(r);
+  }
+
+  relays(): Promise<RelayRow[]> {
+    return this.reports.relays();
+  }
+
+  addOutreach(o: OutreachRow): Promise<void> {
+    return this.reports.addOutreach(o);
+  }
+
+  outreachCount(riderId: string): Promise<number> {
+    return this.reports.outreachCount(riderId);
+  }
+
+  outreach(riderIds: readonly string[]): Promise<OutreachRow[]> {
+    return this.reports.outreach(riderIds);
   }
 }

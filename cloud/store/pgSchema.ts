@@ -124,6 +124,24 @@ const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX riders_device ON riders (device_x) WHERE device_x IS NOT NULL;
   CREATE TABLE rider_contacts (rider_id TEXT COLLATE "C" PRIMARY KEY, contact TEXT NOT NULL, consented_at BIGINT NOT NULL);
   `,
+  // reports (SPEC §17): range reports and statements read the report events by type and day;
+  // sponsor records (unique by normalised name), relays per station and days, outreach notes.
+  `
+  CREATE INDEX events_by_type_day ON events (type, day);
+  CREATE TABLE sponsors (
+    id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, name_key TEXT COLLATE "C" NOT NULL UNIQUE, contact TEXT,
+    created_at BIGINT NOT NULL, created_by TEXT NOT NULL
+  );
+  CREATE TABLE sponsor_relays (
+    id BIGSERIAL PRIMARY KEY, sponsor_id TEXT COLLATE "C" NOT NULL REFERENCES sponsors (id), station_id TEXT COLLATE "C" NOT NULL,
+    from_day TEXT COLLATE "C" NOT NULL, to_day TEXT COLLATE "C" NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL
+  );
+  CREATE INDEX sponsor_relays_by_station ON sponsor_relays (station_id, from_day);
+  CREATE TABLE rider_outreach (
+    id BIGSERIAL PRIMARY KEY, rider_id TEXT COLLATE "C" NOT NULL, at BIGINT NOT NULL, by_name TEXT NOT NULL, note TEXT NOT NULL
+  );
+  CREATE INDEX rider_outreach_by_rider ON rider_outreach (rider_id, at);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,7 +9,9 @@ import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
   EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
+  AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
 } from './store.ts';
+import { SqliteReports } from './sqliteReports.ts';
 import { SqliteStations } from './sqliteStations.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
 import { migrate } from './sqliteSchema.ts';
@@ -28,6 +30,7 @@ export class SqliteStore implements CloudStore {
   private readonly alertsDb: SqliteAlerts;
   private readonly enrolment: SqliteEnrolment;
   private readonly stationRows: SqliteStations;
+  private readonly reports: SqliteReports;
   private readonly s: Record<string, Statement>;
   private readonly appendTx: Transaction<(b: AppendBatch) => AppendResult>;
 
@@ -40,6 +43,7 @@ export class SqliteStore implements CloudStore {
     this.alertsDb = new SqliteAlerts(db);
     this.enrolment = new SqliteEnrolment(db);
     this.stationRows = new SqliteStations(db);
+    this.reports = new SqliteReports(db);
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -353,6 +357,46 @@ export class SqliteStore implements CloudStore {
 
   async sponsors(week: string, scope: Scope): Promise<SponsorRow[]> {
     return this.s.sponsors!.all(week, scope, scope) as SponsorRow[];
+  }
+
+  async dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]> {
+    return this.reports.dayFacts(fromDay, toDay, stationIds);
+  }
+
+  async firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {
+    return this.reports.firstCheckinDays(riderIds);
+  }
+
+  async createSponsor(s: SponsorRecord): Promise<SponsorRecord | null> {
+    return this.reports.createSponsor(s);
+  }
+
+  async sponsorRecords(): Promise<SponsorRecord[]> {
+    return this.reports.sponsorRecords();
+  }
+
+  async sponsorRecord(id: string): Promise<SponsorRecord | null> {
+    return this.reports.sponsorRecord(id);
+  }
+
+  async addRelays(r: { sponsorId: string; stationIds: readonly string[]; from: string; to: string; createdAt: number; createdBy: string }): Promise<AddRelaysResult> {
+    return this.reports.addRelays(r);
+  }
+
+  async relays(): Promise<RelayRow[]> {
+    return this.reports.relays();
+  }
+
+  async addOutreach(o: OutreachRow): Promise<void> {
+    this.reports.addOutreach(o);
+  }
+
+  async outreachCount(riderId: string): Promise<number> {
+    return this.reports.outreachCount(riderId);
+  }
+
+  async outreach(riderIds: readonly string[]): Promise<OutreachRow[]> {
+    return this.reports.outreach(riderIds);
   }
 
   async heartbeats(): Promise<HeartbeatRow[]> {

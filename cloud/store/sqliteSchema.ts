@@ -151,6 +151,24 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, config_etag TEXT, config_pulled_at INTEGER, config_applied TEXT
   );
   `,
+  // reports (SPEC §17): range reports and statements read the report events by type and day;
+  // sponsor records (unique by normalised name), relays per station and days, outreach notes.
+  `
+  CREATE INDEX IF NOT EXISTS events_by_type_day ON events (type, day);
+  CREATE TABLE IF NOT EXISTS sponsors (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, name_key TEXT NOT NULL UNIQUE, contact TEXT,
+    created_at INTEGER NOT NULL, created_by TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS sponsor_relays (
+    id INTEGER PRIMARY KEY, sponsor_id TEXT NOT NULL REFERENCES sponsors (id), station_id TEXT NOT NULL,
+    from_day TEXT NOT NULL, to_day TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS sponsor_relays_by_station ON sponsor_relays (station_id, from_day);
+  CREATE TABLE IF NOT EXISTS rider_outreach (
+    id INTEGER PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL, by_name TEXT NOT NULL, note TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS rider_outreach_by_rider ON rider_outreach (rider_id, at);
+  `,
 ];
 
 const MIGRATION_5 = `

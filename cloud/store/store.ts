@@ -246,6 +246,58 @@ export type StationInput = Pick<StationRow, 'id' | 'tokenSha256' | 'timezone' | 
 
 export type StationPatch = Partial<Pick<StationRow, 'tokenSha256' | 'timezone' | 'zone' | 'enabled' | 'maintenanceTokens' | 'devices' | 'configApplied'>>;
 
+/**
+ * Report facts of one station and service day (SPEC §17): the `checkin`, `claim.committed` and
+ * `dispenser.restocked` events grouped by rider, compartment and named sponsor. Range reports,
+ * sponsor statements and lapsed riders are computed from these at report time, so a relay
+ * added after the events arrived counts them correctly.
+ */
+export interface DayFactRow {
+  stationId: string;
+  day: string;
+  kind: 'checkin' | 'bottle' | 'restock';
+  /** Null for a restock. */
+  riderId: string | null;
+  /** `hot`/`cold` (a bottle), the restocked compartment, or null. */
+  compartment: string | null;
+  /** The sponsor named in the event, '' when none. */
+  sponsor: string;
+  /** How many events. */
+  events: number;
+  /** Bottles restocked (a restock's `count` summed), 0 otherwise. */
+  count: number;
+}
+
+/** A sponsor record (SPEC §17); `nameKey` is the name normalised (NFKC, whitespace, case): unique. */
+export interface SponsorRecord {
+  id: string;
+  name: string;
+  nameKey: string;
+  contact: string | null;
+  createdAt: number;
+  createdBy: string;
+}
+
+/** One station's relay: `sponsorId` supplies `stationId` on the service days `from..to` (inclusive). */
+export interface RelayRow {
+  id: number;
+  sponsorId: string;
+  stationId: string;
+  from: string;
+  to: string;
+  createdAt: number;
+  createdBy: string;
+}
+
+export type AddRelaysResult = { ok: true; relays: RelayRow[] } | { ok: false; overlap: RelayRow };
+
+export interface OutreachRow {
+  riderId: string;
+  at: number;
+  by: string;
+  note: string;
+}
+
 /** Which stations a report covers: one, or `null` for the whole network. */
 export type Scope = string | null;
 
@@ -336,6 +388,28 @@ export interface CloudStore {
   weeklyTotals(week: string, scope: Scope): Promise<WeeklyTotals>;
   lapsedRiders(week: string, prevWeek: string, scope: Scope): Promise<string[]>;
   sponsors(week: string, scope: Scope): Promise<SponsorRow[]>;
+
+  // --- range reports, sponsors, relays, outreach (SPEC §17) ---
+  /** Facts of the days `fromDay..toDay` (inclusive) at `stationIds` (null: every station). */
+  dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]>;
+  /** The service day of each rider's first check-in anywhere, for the riders that have one. */
+  firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>>;
+  /** Create a sponsor; null when one with the same `nameKey` exists. */
+  createSponsor(s: SponsorRecord): Promise<SponsorRecord | null>;
+  sponsorRecords(): Promise<SponsorRecord[]>;
+  sponsorRecord(id: string): Promise<SponsorRecord | null>;
+  /**
+   * One relay per station, in one unit of work: refused as a whole (with the first relay it
+   * overlaps) when any station already has a relay on one of these days.
+   */
+  addRelays(r: { sponsorId: string; stationIds: readonly string[]; from: string; to: string; createdAt: number; createdBy: string }): Promise<AddRelaysResult>;
+  /** Every relay, by station and first day. */
+  relays(): Promise<RelayRow[]>;
+  addOutreach(o: OutreachRow): Promise<void>;
+  /** How many outreach notes a rider has, to bound them. */
+  outreachCount(riderId: string): Promise<number>;
+  /** Outreach notes of these riders, oldest first. */
+  outreach(riderIds: readonly string[]): Promise<OutreachRow[]>;
 
   // --- fleet health ---
   heartbeats(): Promise<HeartbeatRow[]>;

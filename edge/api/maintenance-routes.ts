@@ -14,6 +14,7 @@ import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
 import { stationHealth } from './station-health.ts';
 import { registerConsoleApi } from '../console/routes.ts';
+import { restockSponsors } from './sponsors.ts';
 
 const DeviceParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 const CompartmentParams = Type.Object({ compartment: Type.String({ minLength: 1, maxLength: 16 }) });
@@ -64,7 +65,7 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     const { compartment, sponsor } = req.body;
     const mode = req.body.mode ?? 'add';
     if (!ctx.config.dispensers.some((d) => d.id === id)) throw apiError('unknown_device', `no dispenser "${id}"`);
-    const sponsors = ctx.config.sponsors;
+    const { sponsors } = restockSponsors(ctx);
     if (sponsor && sponsors.length > 0 && !sponsors.includes(sponsor)) throw apiError('unknown_sponsor', `"${sponsor}" is not in the station's sponsors list`, { sponsors });
     const by = ctx.state(req).operator!;
     // `set`: SPEC §5 cmd/restock only says how many were added, so a count is set by adding

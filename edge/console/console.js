@@ -251,6 +251,8 @@ function renderJournal(list) {
 function fillForms() {
   $('restock-dispenser').replaceChildren(...info.dispensers.map((d) => el('option', { value: d }, d)));
   $('restock-sponsor').replaceChildren(el('option', { value: '' }, '无 / none'), ...info.sponsors.map((s) => el('option', { value: s }, s)));
+  // The sponsor whose relay covers the station today (synced from the cloud) is picked first.
+  if (info.sponsorToday && info.sponsors.includes(info.sponsorToday)) $('restock-sponsor').value = info.sponsorToday;
   $('open-reason').replaceChildren(...OPEN_REASONS.map(([code, zh, en]) => el('option', { value: `${code}: ${zh} / ${en}` }, `${zh} / ${en}`)));
 }
 

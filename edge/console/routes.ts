@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from '../api/context.ts';
 import { apiError } from '../api/errors.ts';
+import { restockSponsors } from '../api/sponsors.ts';
 import { stationHealth } from '../api/station-health.ts';
 import { registerStaticPage, type PageAssets } from '../api/static-page.ts';
 import { ConsoleHub } from './hub.ts';
@@ -56,7 +57,7 @@ export function registerConsoleApi(app: TypedApp, ctx: AppContext, auth: Console
       stationId: ctx.config.stationId,
       timezone: ctx.config.timezone,
       operator: ctx.state(req).operator,
-      sponsors: ctx.config.sponsors,
+      ...(({ sponsors, inRelay }) => ({ sponsors, sponsorToday: inRelay }))(restockSponsors(ctx)),
       labels: ctx.config.lockers.labels,
       storageLimitMs: ctx.config.lockers.storageLimitMs,
       dispensers: ctx.config.dispensers.map((d) => d.id),

@@ -184,5 +184,73 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       await store.activateSigningKey('k2', 50);
       expect((await store.signingKeys()).map((k) => [k.kid, k.retiredAt, k.lastExp])).toEqual([['k1', 50, 900], ['k2', null, null]]);
     });
+
+    it('reads report facts by station and day: check-ins and bottles per rider, restocks with their count, named sponsors kept', async () => {
+      await append('dn-001', [
+        checkin('r1', '2026-11-23'), bottle('r1', '2026-11-23', 'hot', '农夫山泉'), { ...bottle('r1', '2026-11-23', 'hot'), data: { ...bottle('r1', '2026-11-23', 'hot').data, claimId: 'c2' } },
+        { type: 'dispenser.restocked', ts: noonOf('2026-11-24'), data: { dispenserId: 'disp-1', compartment: 'cold', count: 40, by: 'ops-wang' } },
+        { type: 'dispenser.restocked', ts: noonOf('2026-11-24') + 1, data: { dispenserId: 'disp-1', compartment: 'cold', count: 8, by: 'ops-wang' } },
+        { type: 'station.heartbeat', ts: noonOf('2026-11-24') + 2, data: { uptimeS: 1, backlog: 0 } },
+        checkin('r2', '2026-11-30'),
+      ]);
+      await append('dn-002', [checkin('r3', '2026-11-23')]);
+      const facts = await store.dayFacts('2026-11-23', '2026-11-29', ['dn-001']);
+      const sorted = [...facts].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+      expect(sorted).toEqual([
+        { stationId: 'dn-001', day: '2026-11-23', kind: 'bottle', riderId: 'r1', compartment: 'hot', sponsor: '', events: 1, count: 0 },
+        { stationId: 'dn-001', day: '2026-11-23', kind: 'bottle', riderId: 'r1', compartment: 'hot', sponsor: '农夫山泉', events: 1, count: 0 },
+        { stationId: 'dn-001', day: '2026-11-23', kind: 'checkin', riderId: 'r1', compartment: null, sponsor: '', events: 1, count: 0 },
+        { stationId: 'dn-001', day: '2026-11-24', kind: 'restock', riderId: null, compartment: 'cold', sponsor: '', events: 2, count: 48 },
+      ]);
+      expect((await store.dayFacts('2026-11-23', '2026-11-30', null)).map((f) => `${f.stationId}/${f.day}/${f.riderId}`).filter((x) => x.endsWith('r3') || x.endsWith('r2')).sort())
+        .toEqual(['dn-001/2026-11-30/r2', 'dn-002/2026-11-23/r3']);
+      expect(await store.firstCheckinDays(['r1', 'r2', 'nobody'])).toEqual(new Map([['r1', '2026-11-23'], ['r2', '2026-11-30']]));
+    });
+
+    it('keeps sponsor records unique by normalised name', async () => {
+      const rec = (id: string, name: string, nameKey: string) => ({ id, name, nameKey, contact: null, createdAt: 5, createdBy: 'street-office (admin)' });
+      expect(await store.createSponsor(rec('sp-a', '农夫山泉 Nongfu Spring', '农夫山泉 nongfu spring'))).toMatchObject({ id: 'sp-a' });
+      expect(await store.createSponsor(rec('sp-b', '农夫山泉  NONGFU spring', '农夫山泉 nongfu spring'))).toBeNull();
+      expect(await store.createSponsor({ ...rec('sp-c', 'Bank', 'bank'), contact: '王经理 138' })).toMatchObject({ id: 'sp-c' });
+      expect((await store.sponsorRecords()).map((s) => [s.id, s.name, s.contact])).toEqual([['sp-c', 'Bank', '王经理 138'], ['sp-a', '农夫山泉 Nongfu Spring', null]]);
+      expect(await store.sponsorRecord('sp-b')).toBeNull();
+      expect(await store.sponsorRecord('sp-a')).toMatchObject({ name: '农夫山泉 Nongfu Spring', createdBy: 'street-office (admin)' });
+    });
+
+    it('adds relays per station and refuses, as a whole, one that overlaps a station\'s relay on any day', async () => {
+      for (const id of ['sp-a', 'sp-b']) await store.createSponsor({ id, name: id, nameKey: id, contact: null, createdAt: 1, createdBy: 'x' });
+      const add = (sponsorId: string, stationIds: string[], from: string, to: string) => store.addRelays({ sponsorId, stationIds, from, to, createdAt: 2, createdBy: 'clerk-li (office)' });
+      const first = await add('sp-a', ['dn-001', 'dn-002'], '2026-11-01', '2026-11-14');
+      expect(first.ok && first.relays.map((r) => [r.sponsorId, r.stationId, r.from, r.to])).toEqual([['sp-a', 'dn-001', '2026-11-01', '2026-11-14'], ['sp-a', 'dn-002', '2026-11-01', '2026-11-14']]);
+      // dn-003 is free, but dn-002's last day is taken: nothing is added.
+      const clash = await add('sp-b', ['dn-003', 'dn-002'], '2026-11-14', '2026-11-30');
+      expect(clash).toMatchObject({ ok: false, overlap: { sponsorId: 'sp-a', stationId: 'dn-002', from: '2026-11-01', to: '2026-11-14' } });
+      expect(await add('sp-b', ['dn-001', 'dn-002', 'dn-003'], '2026-11-15', '2026-11-30')).toMatchObject({ ok: true });
+      expect((await store.relays()).map((r) => `${r.stationId} ${r.sponsorId} ${r.from}..${r.to}`)).toEqual([
+        'dn-001 sp-a 2026-11-01..2026-11-14', 'dn-001 sp-b 2026-11-15..2026-11-30',
+        'dn-002 sp-a 2026-11-01..2026-11-14', 'dn-002 sp-b 2026-11-15..2026-11-30',
+        'dn-003 sp-b 2026-11-15..2026-11-30',
+      ]);
+    });
+
+    it('lets only one of two overlapping relays added at once in', async () => {
+      await store.createSponsor({ id: 'sp-a', name: 'a', nameKey: 'a', contact: null, createdAt: 1, createdBy: 'x' });
+      const results = await Promise.all(
+        ['2026-11-01', '2026-11-05', '2026-11-09'].map((from) => store.addRelays({ sponsorId: 'sp-a', stationIds: ['dn-001'], from, to: '2026-11-20', createdAt: 2, createdBy: 'x' })),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect(await store.relays()).toHaveLength(1);
+    });
+
+    it('keeps outreach notes per rider, oldest first, and counts them', async () => {
+      await store.addOutreach({ riderId: 'r-1', at: 20, by: 'clerk-li (office)', note: '电话联系，下周回来 / called, back next week' });
+      await store.addOutreach({ riderId: 'r-1', at: 10, by: 'street-office (admin)', note: 'first' });
+      await store.addOutreach({ riderId: 'r-2', at: 15, by: 'clerk-li (office)', note: 'x' });
+      expect(await store.outreachCount('r-1')).toBe(2);
+      expect((await store.outreach(['r-1', 'r-3'])).map((o) => [o.riderId, o.at, o.by, o.note])).toEqual([
+        ['r-1', 10, 'street-office (admin)', 'first'],
+        ['r-1', 20, 'clerk-li (office)', '电话联系，下周回来 / called, back next week'],
+      ]);
+    });
   });
 }

@@ -80,6 +80,25 @@ describe('restock "set to"', () => {
     const r = await m('POST', '/v1/maintenance/dispensers/disp-1/restock', { compartment: 'hot', count: 1, sponsor: 'Someone else' });
     expect([r.status, r.body.error, r.body.sponsors]).toEqual([400, 'unknown_sponsor', ['Nongfu']]);
   });
+
+  it('picks from the sponsors synced from the cloud once it has some, with today\'s relay first, and falls back to the local list', async () => {
+    const doc = (sponsors: Array<{ id: string; name: string }>, sponsorToday: { id: string; name: string } | null) => ({
+      stationId: 'dn-test', jwks: { keys: [] }, revokedRiders: [], quota: { windowDays: 7, claimsPerDay: 1 }, maintenanceTokens: [], devices: [], sponsors, sponsorToday,
+    });
+    const nongfu = { id: 'sp-1', name: '农夫山泉 Nongfu Spring' };
+    h.station.trust.applyCloudConfig(doc([nongfu, { id: 'sp-2', name: '街道办 Street office' }], nongfu));
+    const info = await m('GET', '/v1/maintenance/console');
+    expect([info.body.sponsors, info.body.sponsorToday]).toEqual([['农夫山泉 Nongfu Spring', '街道办 Street office'], '农夫山泉 Nongfu Spring']);
+    // The local name is no longer on the list; a synced one is.
+    const local = await m('POST', '/v1/maintenance/dispensers/disp-1/restock', { compartment: 'hot', count: 1, sponsor: 'Nongfu' });
+    expect([local.status, local.body.error]).toEqual([400, 'unknown_sponsor']);
+    const synced = await m('POST', '/v1/maintenance/dispensers/disp-1/restock', { compartment: 'hot', count: 1, sponsor: '街道办 Street office' });
+    expect([synced.status, synced.body.sponsor]).toEqual([200, '街道办 Street office']);
+    // A cloud without sponsor records: the station's own list again.
+    h.station.trust.applyCloudConfig(doc([], null));
+    const back = await m('GET', '/v1/maintenance/console');
+    expect([back.body.sponsors, back.body.sponsorToday]).toEqual([['Nongfu'], null]);
+  });
 });
 
 describe('live health stream', () => {

@@ -1,0 +1,227 @@
+/**
+ * The range report of SPEC §17: the weekly report's fields (SPEC §9) over any service days
+ * `from..to` (a month is a range), with a daily series for charts. Computed at report time from
+ * the day facts of the event log (store.dayFacts), so sponsors follow the relays as they are now.
+ *
+ * - `riders`: distinct riders who checked in or took water in the range; `newRiders`: who checked
+ *   in in the range and whose first check-in ever (anywhere) is in it; `returningRiders`: who
+ *   checked in in the range and first checked in before it.
+ * - `lapsedRiders` for a range: riders seen (a check-in or a bottle) in the scope in the period of
+ *   the same length just before `from`, and not seen in the scope in the range.
+ */
+import { addDays, daysBetween, isServiceDay } from '../../protocol/index.ts';
+import { apiError } from '../errors.ts';
+import type { CloudStore, DayFactRow } from '../store/store.ts';
+import { csvTable, localDateTime, type CsvColumn, type CsvLang } from './csv.ts';
+import { Sponsorship } from './sponsorship.ts';
+
+/** The longest range one report covers (a year, leap or not). */
+export const MAX_RANGE_DAYS = 366;
+
+export interface RangeStation {
+  stationId: string;
+  checkins: number;
+  riders: number;
+  newRiders: number;
+  returningRiders: number;
+  bottles: { hot: number; cold: number };
+  otherBottles: number;
+}
+
+export interface RangeDay {
+  day: string;
+  checkins: number;
+  bottles: number;
+}
+
+export interface RangeSponsor {
+  sponsorId: string | null;
+  sponsor: string;
+  bottles: number;
+  restocked: number;
+}
+
+export interface RangeReport {
+  from: string;
+  to: string;
+  completeThrough: Record<string, number>;
+  stations: RangeStation[];
+  days: RangeDay[];
+  lapsedRiders: string[];
+  // Extras beyond SPEC §17:
+  lapsedFrom: string;
+  lapsedTo: string;
+  totals: Omit<RangeStation, 'stationId'>;
+  sponsors: RangeSponsor[];
+}
+
+/** `YYYY-MM-DD` that exists; throws 400 `bad_date` naming the parameter. */
+export function checkDay(name: string, v: string | undefined): string {
+  if (v === undefined || !isServiceDay(v)) throw apiError('bad_date', `${name} must be a date like 2026-11-01, not ${JSON.stringify(v ?? null)}`);
+  return v;
+}
+
+/** A valid range of at most `MAX_RANGE_DAYS` days: 400 `bad_date` or `range_too_long`. */
+export function checkRange(from: string | undefined, to: string | undefined): { from: string; to: string; days: number } {
+  const f = checkDay('from', from);
+  const t = checkDay('to', to);
+  const days = daysBetween(f, t) + 1;
+  if (days < 1) throw apiError('bad_date', `to (${t}) is before from (${f})`);
+  if (days > MAX_RANGE_DAYS) throw apiError('range_too_long', `a report covers at most ${MAX_RANGE_DAYS} days; this range has ${days}`);
+  return { from: f, to: t, days };
+}
+
+export function dayList(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+const seen = (f: DayFactRow) => f.kind === 'checkin' || f.kind === 'bottle';
+
+export async function rangeReport(store: CloudStore, stationIds: readonly string[], from: string, to: string, scoped: boolean): Promise<RangeReport> {
+  const { days: length } = checkRange(from, to);
+  const lapsedFrom = addDays(from, -length);
+  const lapsedTo = addDays(from, -1);
+  const ids = scoped ? stationIds : null;
+  const [facts, heads, sponsorRecords, relays] = await Promise.all([
+    store.dayFacts(lapsedFrom, to, ids),
+    store.syncHeads(),
+    store.sponsorRecords(),
+    store.relays(),
+  ]);
+  const inScope = new Set(stationIds);
+  const before = new Set<string>();
+  const during = new Set<string>();
+  const per = new Map<string, { row: RangeStation; riders: Set<string>; checkedIn: Set<string> }>(
+    stationIds.map((id) => [
+      id,
+      { row: { stationId: id, checkins: 0, riders: 0, newRiders: 0, returningRiders: 0, bottles: { hot: 0, cold: 0 }, otherBottles: 0 }, riders: new Set(), checkedIn: new Set() },
+    ]),
+  );
+  const daily = new Map(dayList(from, to).map((d) => [d, { day: d, checkins: 0, bottles: 0 }]));
+  const sponsorship = new Sponsorship(sponsorRecords, relays);
+  const sponsors = new Map<string, RangeSponsor>();
+  const sponsorOf = (f: DayFactRow) => {
+    const a = sponsorship.of(f);
+    const key = a.sponsorId ?? `name:${a.sponsor}`;
+    let s = sponsors.get(key);
+    if (!s) sponsors.set(key, (s = { sponsorId: a.sponsorId, sponsor: a.sponsor, bottles: 0, restocked: 0 }));
+    return s;
+  };
+  for (const f of facts) {
+    if (!inScope.has(f.stationId)) continue;
+    if (f.day < from) {
+      if (seen(f)) before.add(f.riderId!);
+      continue;
+    }
+    const p = per.get(f.stationId)!;
+    const d = daily.get(f.day)!;
+    if (f.kind === 'restock') {
+      sponsorOf(f).restocked += f.count;
+      continue;
+    }
+    during.add(f.riderId!);
+    p.riders.add(f.riderId!);
+    if (f.kind === 'checkin') {
+      p.row.checkins += f.events;
+      p.checkedIn.add(f.riderId!);
+      d.checkins += f.events;
+    } else {
+      if (f.compartment === 'hot') p.row.bottles.hot += f.events;
+      else if (f.compartment === 'cold') p.row.bottles.cold += f.events;
+      else p.row.otherBottles += f.events;
+      d.bottles += f.events;
+      sponsorOf(f).bottles += f.events;
+    }
+  }
+  const checkedInAny = new Set<string>();
+  for (const p of per.values()) for (const r of p.checkedIn) checkedInAny.add(r);
+  const firstDays = await store.firstCheckinDays([...checkedInAny]);
+  const isNew = (r: string) => (firstDays.get(r) ?? from) >= from;
+  const headTs = new Map(heads.map((h) => [h.stationId, h.ts]));
+  const stations = [...per.values()].map((p) => {
+    p.row.riders = p.riders.size;
+    for (const r of p.checkedIn) {
+      if (isNew(r)) p.row.newRiders++;
+      else p.row.returningRiders++;
+    }
+    return p.row;
+  });
+  const sum = (f: (s: RangeStation) => number) => stations.reduce((a, s) => a + f(s), 0);
+  return {
+    from,
+    to,
+    completeThrough: Object.fromEntries(stationIds.map((id) => [id, headTs.get(id) ?? 0])),
+    stations,
+    days: [...daily.values()],
+    lapsedRiders: [...before].filter((r) => !during.has(r)).sort(),
+    lapsedFrom,
+    lapsedTo,
+    totals: {
+      checkins: sum((s) => s.checkins),
+      riders: during.size,
+      newRiders: [...checkedInAny].filter(isNew).length,
+      returningRiders: [...checkedInAny].filter((r) => !isNew(r)).length,
+      bottles: { hot: sum((s) => s.bottles.hot), cold: sum((s) => s.bottles.cold) },
+      otherBottles: sum((s) => s.otherBottles),
+    },
+    sponsors: [...sponsors.values()].sort((a, b) => (a.sponsor < b.sponsor ? -1 : a.sponsor > b.sponsor ? 1 : 0)),
+  };
+}
+
+export const RANGE_TABLES = ['stations', 'days', 'sponsors', 'lapsed'] as const;
+export type RangeTable = (typeof RANGE_TABLES)[number];
+
+/** The columns of each table, shared by CSV and xlsx. */
+export function rangeColumns(r: RangeReport, timezoneOf: (stationId: string) => string) {
+  const range = `${r.from}..${r.to}`;
+  return {
+    stations: [
+      { zh: '日期范围', en: 'dates', value: () => range },
+      { zh: '站点', en: 'station', value: (s) => s.stationId },
+      { zh: '签到次数', en: 'check-ins', value: (s) => s.checkins },
+      { zh: '骑手人数', en: 'riders', value: (s) => s.riders },
+      { zh: '新骑手', en: 'new riders', value: (s) => s.newRiders },
+      { zh: '回访骑手', en: 'returning riders', value: (s) => s.returningRiders },
+      { zh: '热饮（瓶）', en: 'hot bottles', value: (s) => s.bottles.hot },
+      { zh: '冷饮（瓶）', en: 'cold bottles', value: (s) => s.bottles.cold },
+      { zh: '其他（瓶）', en: 'other bottles', value: (s) => s.otherBottles },
+      {
+        zh: '数据完整至（当地时间）', en: 'complete through (local time)',
+        value: (s) => (r.completeThrough[s.stationId] ? localDateTime(r.completeThrough[s.stationId]!, timezoneOf(s.stationId)) : null),
+      },
+      { zh: '时区', en: 'time zone', value: (s) => timezoneOf(s.stationId) },
+    ] satisfies CsvColumn<RangeStation>[],
+    days: [
+      { zh: '日期（服务日）', en: 'service day', value: (d) => d.day },
+      { zh: '签到次数', en: 'check-ins', value: (d) => d.checkins },
+      { zh: '发放（瓶）', en: 'bottles given', value: (d) => d.bottles },
+    ] satisfies CsvColumn<RangeDay>[],
+    sponsors: [
+      { zh: '日期范围', en: 'dates', value: () => range },
+      { zh: '赞助方', en: 'sponsor', value: (s) => s.sponsor },
+      { zh: '赞助方编号', en: 'sponsor id', value: (s) => s.sponsorId },
+      { zh: '发放（瓶）', en: 'bottles given', value: (s) => s.bottles },
+      { zh: '补货（瓶）', en: 'bottles restocked', value: (s) => s.restocked },
+    ] satisfies CsvColumn<RangeSponsor>[],
+    lapsed: [
+      { zh: '日期范围', en: 'dates', value: () => range },
+      { zh: '骑手编号', en: 'rider id', value: (id) => id },
+    ] satisfies CsvColumn<string>[],
+  };
+}
+
+export function rangeReportCsv(r: RangeReport, table: RangeTable, lang: CsvLang, timezoneOf: (stationId: string) => string): string {
+  const c = rangeColumns(r, timezoneOf);
+  switch (table) {
+    case 'stations':
+      return csvTable(c.stations, r.stations, lang);
+    case 'days':
+      return csvTable(c.days, r.days, lang);
+    case 'sponsors':
+      return csvTable(c.sponsors, r.sponsors, lang);
+    case 'lapsed':
+      return csvTable(c.lapsed, r.lapsedRiders, lang);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The PostgreSQL side of SPEC §17 (the same queries as sqliteReports.ts): report facts read from
+ * the event log by type and day, sponsor records, relays and outreach notes.
+ */
+import type pg from 'pg';
+import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
+import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
+
+type Row = Record<string, unknown>;
+
+/** Advisory lock of relay writes (`'WSrl'`): the overlap check and the insert serialise on it. */
+const RELAY_LOCK = 0x5753726c;
+
+export class PgReports {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
+  ) {}
+
+  private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return (await this.pool.query<Row>(sql, params)).rows;
+  }
+
+  async dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]> {
+    // Only events whose data the weekly rollups would count too (a string riderId; a numeric count).
+    const rows = await this.rows(
+      `SELECT station_id, day, CASE type WHEN 'checkin' THEN 'checkin' WHEN 'claim.committed' THEN 'bottle' ELSE 'restock' END AS kind,
+          CASE WHEN type = 'dispenser.restocked' THEN NULL ELSE d->>'riderId' END AS rider_id,
+          CASE WHEN jsonb_typeof(d->'compartment') = 'string' THEN d->>'compartment' END AS compartment,
+          CASE WHEN jsonb_typeof(d->'sponsor') = 'string' THEN d->>'sponsor' ELSE '' END AS sponsor,
+          count(*) AS events,
+          sum(CASE WHEN type = 'dispenser.restocked' THEN (d->>'count')::numeric ELSE 0 END) AS count
+        FROM (SELECT station_id, day, type, data::jsonb AS d FROM events
+              WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked') AND day BETWEEN $1 AND $2
+                AND ($3::text[] IS NULL OR station_id = ANY($3::text[]))) e
+        WHERE CASE WHEN type = 'dispenser.restocked' THEN jsonb_typeof(d->'count') = 'number' ELSE jsonb_typeof(d->'riderId') = 'string' END
+        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3`,
+      [fromDay, toDay, stationIds === null ? null : [...stationIds]],
+    );
+    return rows.map(dayFactOf);
+  }
+
+  async firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {
+    const rows = await this.rows('SELECT rider_id, first_day FROM rider_first_any WHERE rider_id = ANY($1::text[])', [[...riderIds]]);
+    return new Map(rows.map((r) => [r.rider_id as string, r.first_day as string]));
+  }
+
+  async createSponsor(s: SponsorRecord): Promise<SponsorRecord | null> {
+    const r = await this.pool.query(
+      'INSERT INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
+      [s.id, s.name, s.nameKey, s.contact, s.createdAt, s.createdBy],
+    );
+    return r.rowCount === 1 ? s : null;
+  }
+
+  async sponsorRecords(): Promise<SponsorRecord[]> {
+    return (await this.rows('SELECT * FROM sponsors ORDER BY name_key, id')).map(sponsorOf);
+  }
+
+  async sponsorRecord(id: string): Promise<SponsorRecord | null> {
+    const [r] = await this.rows('SELECT * FROM sponsors WHERE id = $1', [id]);
+    return r ? sponsorOf(r) : null;
+  }
+
+  async addRelays(r: { sponsorId: string; stationIds: readonly string[]; from: string; to: string; createdAt: number; createdBy: string }): Promise<AddRelaysResult> {
+    return this.tx(async (c) => {
+      // Two instances adding relays at once: the second sees the first one's rows.
+      await c.query('SELECT pg_advisory_xact_lock($1)', [RELAY_LOCK]);
+      const hit = await c.query<Row>(
+        'SELECT * FROM sponsor_relays WHERE station_id = ANY($1::text[]) AND from_day <= $2 AND to_day >= $3 ORDER BY station_id, from_day LIMIT 1',
+        [[...r.stationIds], r.to, r.from],
+      );
+      if (hit.rows[0]) return { ok: false, overlap: relayOf(hit.rows[0]) } as const;
+      const relays: RelayRow[] = [];
+      for (const stationId of r.stationIds) {
+        const ins = await c.query<Row>(
+          'INSERT INTO sponsor_relays (sponsor_id, station_id, from_day, to_day, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
+          [r.sponsorId, stationId, r.from, r.to, r.createdAt, r.createdBy],
+        );
+        relays.push(relayOf(ins.rows[0]!));
+      }
+      return { ok: true, relays } as const;
+    });
+  }
+
+  async relays(): Promise<RelayRow[]> {
+    return (await this.rows('SELECT * FROM sponsor_relays ORDER BY station_id, from_day, id')).map(relayOf);
+  }
+
+  async addOutreach(o: OutreachRow): Promise<void> {
+    await this.pool.query('INSERT INTO rider_outreach (rider_id, at, by_name, note) VALUES ($1, $2, $3, $4)', [o.riderId, o.at, o.by, o.note]);
+  }
+
+  async outreachCount(riderId: string): Promise<number> {
+    return Number((await this.rows('SELECT count(*) AS n FROM rider_outreach WHERE rider_id = $1', [riderId]))[0]!.n);
+  }
+
+  async outreach(riderIds: readonly string[]): Promise<OutreachRow[]> {
+    const rows = await this.rows('SELECT * FROM rider_outreach WHERE rider_id = ANY($1::text[]) ORDER BY rider_id, at, id', [[...riderIds]]);
+    return rows.map((r) => ({ riderId: r.rider_id as string, at: Number(r.at), by: r.by_name as string, note: r.note as string }));
+  }
+}

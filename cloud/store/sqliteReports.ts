@@ -1,0 +1,108 @@
+/**
+ * The SQLite side of SPEC §17: report facts read from the event log by type and day, sponsor
+ * records, relays and outreach notes (sqlite.ts delegates here).
+ */
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
+import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
+
+type Row = Record<string, unknown>;
+
+/** Riders per `IN (...)` lookup: far below SQLite's parameter limit. */
+const CHUNK = 500;
+
+export class SqliteReports {
+  private readonly s: Record<string, Statement>;
+
+  constructor(private readonly db: Db) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      // Only events whose data the weekly rollups would count too (a string riderId; a numeric count).
+      facts: p(`SELECT station_id, day, CASE type WHEN 'checkin' THEN 'checkin' WHEN 'claim.committed' THEN 'bottle' ELSE 'restock' END AS kind,
+          CASE WHEN type = 'dispenser.restocked' THEN NULL ELSE json_extract(data, '$.riderId') END AS rider_id,
+          json_extract(data, '$.compartment') AS compartment,
+          CASE WHEN json_type(data, '$.sponsor') = 'text' THEN json_extract(data, '$.sponsor') ELSE '' END AS sponsor,
+          count(*) AS events,
+          sum(CASE WHEN type = 'dispenser.restocked' THEN json_extract(data, '$.count') ELSE 0 END) AS count
+        FROM events
+        WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked') AND day BETWEEN ? AND ?
+          AND (? IS NULL OR station_id IN (SELECT value FROM json_each(?)))
+          AND (CASE WHEN type = 'dispenser.restocked' THEN json_type(data, '$.count') IN ('integer', 'real') ELSE json_type(data, '$.riderId') = 'text' END)
+        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`),
+      sponsorInsert: p('INSERT OR IGNORE INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)'),
+      sponsors: p('SELECT * FROM sponsors ORDER BY name_key, id'),
+      sponsor: p('SELECT * FROM sponsors WHERE id = ?'),
+      overlap: p('SELECT * FROM sponsor_relays WHERE station_id = ? AND from_day <= ? AND to_day >= ? ORDER BY from_day LIMIT 1'),
+      relayInsert: p('INSERT INTO sponsor_relays (sponsor_id, station_id, from_day, to_day, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?) RETURNING *'),
+      relays: p('SELECT * FROM sponsor_relays ORDER BY station_id, from_day, id'),
+      outreachInsert: p('INSERT INTO rider_outreach (rider_id, at, by_name, note) VALUES (?, ?, ?, ?)'),
+      outreachCount: p('SELECT count(*) AS n FROM rider_outreach WHERE rider_id = ?'),
+    };
+  }
+
+  dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): DayFactRow[] {
+    const ids = stationIds === null ? null : JSON.stringify(stationIds);
+    return (this.s.facts!.all(fromDay, toDay, ids, ids) as Row[]).map(dayFactOf);
+  }
+
+  firstCheckinDays(riderIds: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < riderIds.length; i += CHUNK) {
+      const chunk = riderIds.slice(i, i + CHUNK);
+      const rows = this.db.prepare(`SELECT rider_id, first_day FROM rider_first_any WHERE rider_id IN (${chunk.map(() => '?').join(', ')})`).all(...chunk) as Row[];
+      for (const r of rows) out.set(r.rider_id as string, r.first_day as string);
+    }
+    return out;
+  }
+
+  createSponsor(s: SponsorRecord): SponsorRecord | null {
+    const added = this.s.sponsorInsert!.run(s.id, s.name, s.nameKey, s.contact, s.createdAt, s.createdBy).changes;
+    return added === 1 ? s : null;
+  }
+
+  sponsorRecords(): SponsorRecord[] {
+    return (this.s.sponsors!.all() as Row[]).map(sponsorOf);
+  }
+
+  sponsorRecord(id: string): SponsorRecord | null {
+    const r = this.s.sponsor!.get(id) as Row | undefined;
+    return r ? sponsorOf(r) : null;
+  }
+
+  /** One IMMEDIATE transaction: no other writer can add an overlapping relay between check and insert. */
+  addRelays(r: { sponsorId: string; stationIds: readonly string[]; from: string; to: string; createdAt: number; createdBy: string }): AddRelaysResult {
+    const tx = this.db.transaction((): AddRelaysResult => {
+      for (const stationId of r.stationIds) {
+        const hit = this.s.overlap!.get(stationId, r.to, r.from) as Row | undefined;
+        if (hit) return { ok: false, overlap: relayOf(hit) };
+      }
+      const relays = r.stationIds.map((stationId) => relayOf(this.s.relayInsert!.get(r.sponsorId, stationId, r.from, r.to, r.createdAt, r.createdBy) as Row));
+      return { ok: true, relays };
+    });
+    return tx.immediate();
+  }
+
+  relays(): RelayRow[] {
+    return (this.s.relays!.all() as Row[]).map(relayOf);
+  }
+
+  addOutreach(o: OutreachRow): void {
+    this.s.outreachInsert!.run(o.riderId, o.at, o.by, o.note);
+  }
+
+  outreachCount(riderId: string): number {
+    return (this.s.outreachCount!.get(riderId) as { n: number }).n;
+  }
+
+  outreach(riderIds: readonly string[]): OutreachRow[] {
+    const out: OutreachRow[] = [];
+    for (let i = 0; i < riderIds.length; i += CHUNK) {
+      const chunk = riderIds.slice(i, i + CHUNK);
+      const rows = this.db
+        .prepare(`SELECT * FROM rider_outreach WHERE rider_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY rider_id, at, id`)
+        .all(...chunk) as Row[];
+      for (const r of rows) out.push({ riderId: r.rider_id as string, at: r.at as number, by: r.by_name as string, note: r.note as string });
+    }
+    return out;
+  }
+}
