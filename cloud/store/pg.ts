@@ -10,8 +10,9 @@ import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
-  StationInput, StationPatch, StationRow,
+  StationInput, StationPatch, StationRow, AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
 } from './store.ts';
+import { PgRiderPages } from './pgRiderPages.ts';
 import { PgAlerts } from './pgAlerts.ts';
 import { PgEnrolment } from './pgEnrol.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
@@ -50,6 +51,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class PgStore extends PgReads implements CloudStore {
   private closed = false;
   private readonly alertsDb: PgAlerts;
+  private readonly riderPages: PgRiderPages;
 
   private constructor(
     pool: pg.Pool,
@@ -58,6 +60,7 @@ export class PgStore extends PgReads implements CloudStore {
   ) {
     super(pool);
     this.alertsDb = new PgAlerts(pool, (fn) => this.tx(fn));
+    this.riderPages = new PgRiderPages(pool, (fn) => this.tx(fn));
   }
 
   /** Connect, migrate (once across instances, under the migration lock) and return the store. */
@@ -276,6 +279,39 @@ export class PgStore extends PgReads implements CloudStore {
 
   withdrawRider(riderId: string, at: number): Promise<RiderRow | null> {
     return this.enrolment.withdraw(riderId, at);
+  }
+
+  // --- the rider page and hazard reports (pgRiderPages.ts) ---
+  riderStatus(riderId: string): Promise<RiderStatusRow> {
+    return this.riderPages.riderStatus(riderId);
+  }
+
+  hitAddressWindow(address: string, now: number, windowMs: number): Promise<AddressWindow> {
+    return this.riderPages.hitAddressWindow(address, now, windowMs);
+  }
+
+  pruneAddressWindows(before: number, maxRows: number): Promise<number> {
+    return this.riderPages.pruneAddressWindows(before, maxRows);
+  }
+
+  fileHazard(h: HazardInput, limit: { since: number; max: number }): Promise<FileHazardResult> {
+    return this.riderPages.fileHazard(h, limit);
+  }
+
+  hazards(filter: { state?: HazardState; riderId?: string; limit: number }): Promise<HazardRow[]> {
+    return this.riderPages.hazards(filter);
+  }
+
+  hazard(id: string): Promise<HazardRow | null> {
+    return this.riderPages.hazard(id);
+  }
+
+  hazardPhoto(id: string): Promise<{ type: string; data: Buffer } | null> {
+    return this.riderPages.hazardPhoto(id);
+  }
+
+  changeHazardState(id: string, change: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }): Promise<HazardChangeResult> {
+    return this.riderPages.changeHazardState(id, change);
   }
 
   async signingKeys(): Promise<SigningKeyRow[]> {
