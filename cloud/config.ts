@@ -90,6 +90,10 @@ export const CloudConfigSchema = Type.Object(
         /** Enrolments per client address per window. */
         enrolPerAddress: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
         enrolWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 3_600_000 }),
+        /** Hazard reports (SPEC §17) one rider may file per service day (Asia/Shanghai). */
+        hazardsPerDay: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+        /** Largest hazard photo accepted, in bytes (the page sends a JPEG of at most 1280 px). */
+        hazardPhotoMaxBytes: Type.Integer({ minimum: 16_384, maximum: 4_194_304, default: 614_400 }),
       },
       { additionalProperties: false, default: {} },
     ),
