@@ -47,6 +47,12 @@ export const CloudConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
         /** Upper bound of a sync upload body. */
         bodyLimitBytes: Type.Integer({ minimum: 65_536, maximum: 64 * 1024 * 1024, default: 8 * 1024 * 1024 }),
+        /**
+         * Behind a load balancer: the addresses (IPs or CIDRs, comma-separated) whose
+         * X-Forwarded-For is believed, so a rider's own address counts for the enrolment limit,
+         * not the balancer's. Unset: the connection's address.
+         */
+        trustProxy: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: '^[0-9A-Fa-f.:/]+(\\s*,\\s*[0-9A-Fa-f.:/]+)*$' })),
       },
       { additionalProperties: false, default: {} },
     ),
