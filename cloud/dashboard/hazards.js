@@ -11,14 +11,14 @@ const HZ = {
     'hazards.ack': '受理', 'hazards.resolve': '已处理', 'hazards.failed': '未能更改，请刷新后再试：',
     'hazards.state.new': '新上报', 'hazards.state.acknowledged': '已受理', 'hazards.state.resolved': '已处理',
     'hazards.cat.safety': '安全隐患', 'hazards.cat.food_safety': '食品安全', 'hazards.cat.city_appearance': '市容环境', 'hazards.cat.traffic': '交通', 'hazards.cat.other': '其他',
-    'hazards.by': '处理人', 'hazards.place': '地点', 'hazards.tz': '北京时间',
+    'hazards.by': '处理人', 'hazards.place': '地点', 'hazards.tz': '北京时间', 'hazards.rider': '骑手编号',
   },
   en: {
     'hazards.none': 'No reports in this state', 'hazards.photo': 'Show photo', 'hazards.notePh': 'Note on what was done (the rider sees it)',
     'hazards.ack': 'Acknowledge', 'hazards.resolve': 'Resolved', 'hazards.failed': 'Could not change it; refresh and try again: ',
     'hazards.state.new': 'New', 'hazards.state.acknowledged': 'Acknowledged', 'hazards.state.resolved': 'Resolved',
     'hazards.cat.safety': 'Safety', 'hazards.cat.food_safety': 'Food safety', 'hazards.cat.city_appearance': 'Street and cleanliness', 'hazards.cat.traffic': 'Traffic', 'hazards.cat.other': 'Other',
-    'hazards.by': 'by', 'hazards.place': 'Place', 'hazards.tz': 'Beijing time',
+    'hazards.by': 'by', 'hazards.place': 'Place', 'hazards.tz': 'Beijing time', 'hazards.rider': 'Rider no.',
   },
 };
 const hasI18n = typeof i18n !== 'undefined';
@@ -84,6 +84,7 @@ function hazardCard(h) {
     const where = [h.place.text, h.place.lat !== null ? `${h.place.lat}, ${h.place.lon}` : null].filter(Boolean).join(' · ');
     card.append(el('p', `${hzText('hazards.place')}: ${where}`, 'small'));
   }
+  card.append(el('p', `${hzText('hazards.rider')}: ${h.riderId}`, 'small'));
   for (const c of h.changes) card.append(el('p', `${hzText(`hazards.state.${c.state}`)} · ${hzTime(c.at)} · ${hzText('hazards.by')} ${c.by}${c.note ? ` · ${c.note}` : ''}`, 'small'));
   if (h.photo) {
     const box = el('div', undefined, 'hazard-photo-box');

@@ -38,7 +38,12 @@ export function sniffImage(b: Buffer): PhotoType | null {
 /** Base64 of at most `maxBytes`, as a ceiling on the JSON body of a filing. */
 export const base64Length = (maxBytes: number) => Math.ceil(maxBytes / 3) * 4;
 
+/** Reports older than `riders.keepDays` are deleted at a filing at most this often per instance. */
+const PRUNE_EVERY_MS = 3_600_000;
+
 export class HazardReports {
+  private prunedAt = -Infinity;
+
   constructor(
     private readonly store: CloudStore,
     private readonly config: CloudConfig,
@@ -62,6 +67,12 @@ export class HazardReports {
       throw apiError('rate_limited', `you sent ${res.count} reports in the last 24 hours, the most one rider may; for something urgent call 110 / 12345`);
     }
     this.logger.info({ riderId, id: res.hazard.id, category: r.category, photoBytes: photo?.data.length ?? 0 }, 'hazard reported');
+    // Kept as long as the notice says (riders.keepDays), then deleted with their photos.
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      const gone = await this.store.pruneHazards(now - this.config.riders.keepDays * DAY_MS);
+      if (gone > 0) this.logger.info({ gone }, 'hazard reports past riders.keepDays deleted');
+    }
     return res.hazard;
   }
 

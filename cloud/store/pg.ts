@@ -310,6 +310,10 @@ export class PgStore extends PgReads implements CloudStore {
     return this.riderPages.hazardPhoto(id);
   }
 
+  pruneHazards(before: number): Promise<number> {
+    return this.riderPages.pruneHazards(before);
+  }
+
   changeHazardState(id: string, change: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }): Promise<HazardChangeResult> {
     return this.riderPages.changeHazardState(id, change);
   }

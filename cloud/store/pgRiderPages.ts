@@ -88,6 +88,13 @@ export class PgRiderPages {
     return r ? { type: r.photo_type, data: r.photo } : null;
   }
 
+  async pruneHazards(before: number): Promise<number> {
+    return this.tx(async (c) => {
+      await c.query('DELETE FROM hazard_changes WHERE hazard_id IN (SELECT id FROM hazards WHERE created_at < $1)', [before]);
+      return (await c.query('DELETE FROM hazards WHERE created_at < $1', [before])).rowCount ?? 0;
+    });
+  }
+
   async changeHazardState(id: string, c: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }): Promise<HazardChangeResult> {
     return this.tx(async (q) => {
       const cur = (await q.query<{ state: HazardState }>('SELECT state FROM hazards WHERE id = $1 FOR UPDATE', [id])).rows[0];

@@ -339,6 +339,10 @@ export class SqliteStore implements CloudStore {
     return this.riderPages.hazardPhoto(id);
   }
 
+  async pruneHazards(before: number): Promise<number> {
+    return this.riderPages.pruneHazards(before);
+  }
+
   async changeHazardState(id: string, change: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }): Promise<HazardChangeResult> {
     return this.riderPages.changeHazardState(id, change);
   }

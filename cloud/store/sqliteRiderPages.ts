@@ -13,6 +13,7 @@ type Row = Record<string, unknown>;
 export class SqliteRiderPages {
   private readonly s: Record<string, Statement>;
   private readonly fileTx: Transaction<(h: HazardInput, since: number, max: number) => FileHazardResult>;
+  private readonly pruneTx: Transaction<(before: number) => number>;
   private readonly changeTx: Transaction<(id: string, c: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }) => HazardChangeResult>;
 
   constructor(db: Db) {
@@ -37,7 +38,13 @@ export class SqliteRiderPages {
       photo: p('SELECT photo_type, photo FROM hazards WHERE id = ? AND photo IS NOT NULL'),
       move: p('UPDATE hazards SET state = ?, note = ?, updated_at = ? WHERE id = ?'),
       change: p('INSERT INTO hazard_changes (hazard_id, at, by, state, note) VALUES (?, ?, ?, ?, ?)'),
+      pruneChanges: p('DELETE FROM hazard_changes WHERE hazard_id IN (SELECT id FROM hazards WHERE created_at < ?)'),
+      prune: p('DELETE FROM hazards WHERE created_at < ?'),
     };
+    this.pruneTx = db.transaction((before: number) => {
+      this.s.pruneChanges!.run(before);
+      return this.s.prune!.run(before).changes;
+    });
     this.fileTx = db.transaction((h: HazardInput, since: number, max: number): FileHazardResult => {
       const n = (this.s.countSince!.get(h.riderId, since) as { n: number }).n;
       if (n >= max) return { kind: 'limited', count: n };
@@ -87,6 +94,10 @@ export class SqliteRiderPages {
   hazardPhoto(id: string): { type: string; data: Buffer } | null {
     const r = this.s.photo!.get(id) as { photo_type: string; photo: Buffer } | undefined;
     return r ? { type: r.photo_type, data: r.photo } : null;
+  }
+
+  pruneHazards(before: number): number {
+    return this.pruneTx(before);
   }
 
   changeHazardState(id: string, c: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }): HazardChangeResult {

@@ -414,6 +414,8 @@ export interface CloudStore {
   hazards(filter: { state?: HazardState; riderId?: string; limit: number }): Promise<HazardRow[]>;
   hazard(id: string): Promise<HazardRow | null>;
   hazardPhoto(id: string): Promise<{ type: string; data: Buffer } | null>;
+  /** Delete reports (photos and changes with them) filed before `before`; returns how many. */
+  pruneHazards(before: number): Promise<number>;
   /** Move a report forward and record who did it, with a note, in one unit of work. */
   changeHazardState(id: string, change: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }): Promise<HazardChangeResult>;
 

@@ -147,4 +147,25 @@ describe('hazard reports (SPEC §17)', () => {
     h.clock.advance(86_400_001);
     expect((await file({ category: 'food_safety', text: '摊贩食品变质' })).statusCode).toBe(201);
   });
+
+  it('deletes reports older than riders.keepDays, photo and all, as the form’s notice says', async () => {
+    const kept = await enrolHarness({ riders: { keepDays: 2 } });
+    try {
+      const inv = await kept.invite();
+      const q = phone();
+      const c = (await kept.enrol({ invite: inv.code, consent: true, group: 'courier', deviceKey: q.exported })).json().credential as string;
+      const send = (text: string) =>
+        kept.app.inject({ method: 'POST', url: '/v1/hazards', payload: { code: kept.codeOf(c, q), category: 'other', text, photo: { type: 'image/png', data: png.toString('base64') } } });
+      const first = (await send('old')).json().id as string;
+      kept.clock.advance(3 * 86_400_000);
+      expect((await send('new')).statusCode).toBe(201);
+      expect((await kept.store.hazards({ limit: 10 })).map((x) => x.text)).toEqual(['new']);
+      expect(await kept.store.hazardPhoto(first)).toBeNull();
+      // The rider page's form says so.
+      const page = await kept.app.inject({ method: 'GET', url: '/r/me' });
+      expect(page.body).toContain('保存 2 天');
+    } finally {
+      await kept.close();
+    }
+  });
 });

@@ -70,6 +70,18 @@ export function riderPagesStoreContract(name: string, open: () => Promise<CloudS
       expect((await store.fileHazard(hazard({ riderId: 'r-2', at: T + 10 }), { since: T + 1, max: 3 })).kind).toBe('filed');
     });
 
+    it('deletes reports filed before a time, with their photos and changes', async () => {
+      const old = await store.fileHazard(hazard({ at: T - 10, photo: { type: 'image/png', data: PNG } }), { since: 0, max: 10 });
+      const keep = await store.fileHazard(hazard({ at: T }), { since: 0, max: 10 });
+      if (old.kind !== 'filed' || keep.kind !== 'filed') throw new Error('not filed');
+      await store.changeHazardState(old.hazard.id, { state: 'resolved', note: null, by: 'x (office)', at: T });
+      expect(await store.pruneHazards(T)).toBe(1);
+      expect(await store.hazard(old.hazard.id)).toBeNull();
+      expect(await store.hazardPhoto(old.hazard.id)).toBeNull();
+      expect((await store.hazards({ limit: 10 })).map((h) => h.id)).toEqual([keep.hazard.id]);
+      expect(await store.pruneHazards(T)).toBe(0);
+    });
+
     it('lists reports newest first by state and rider, and moves them only forward, recording who did it', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
