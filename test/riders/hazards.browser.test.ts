@@ -3,7 +3,7 @@
  * the real /r/ page files a report from /r/me with a photo (a 2400 × 1800 PNG picked with
  * setInputFiles, made a JPEG of at most 1280 px on the phone); the office, in the dashboard's
  * inbox, sees it, opens the photo, and resolves it with a note; the rider's page then shows
- * 已处理 / resolved with the note. The dashboard's card button issues a card whose QR (read back
+ * 已处理 / resolved with the note, and the locker it holds at a station. The dashboard's card button issues a card whose QR (read back
  * from a screenshot by zbarimg) is the new rider's credential, and prints it.
  */
 import { execFileSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloud, type RunningCloud } from '../../cloud/server.ts';
 import { sha256Hex } from '../../protocol/index.ts';
-import { bearer, silent, tempDir, testConfig, TOKENS } from '../cloud/helpers.ts';
+import { bearer, chain, silent, tempDir, testConfig, TOKENS } from '../cloud/helpers.ts';
 import { pngOf } from '../helpers/images.ts';
 import { ZBARIMG } from '../setup/system-tools.ts';
 
@@ -122,8 +122,20 @@ describe('a hazard report from the rider page to the office and back', () => {
     await expect.poll(() => office.locator(`#hazard-list article[data-id="${stored!.id}"]`).textContent()).toMatch(/已处理[\s\S]*clerk-li \(office\)[\s\S]*cover replaced/);
     await noHorizontalOverflow(office);
 
+    // Meanwhile the rider put things in a locker at dn-001 (a station synced): the page says which door and until when.
+    const now = Date.now();
+    const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(now);
+    const up = await fetch(`${cloud.url}/v1/stations/dn-001/events`, {
+      method: 'POST',
+      headers: { ...bearer(TOKENS['dn-001']), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        events: chain([{ type: 'locker.deposited', ts: now - 60_000, day, data: { riderId: stored!.riderId, compartment: '1-5', bus: 'bus-1', label: 'A05', limitMs: 86_400_000 } }]),
+      }),
+    });
+    expect(up.status).toBe(200);
     await phone.reload();
     await phone.waitForSelector('#hazard-list li[data-state="resolved"]');
+    await expect.poll(() => phone.locator('#status .locker').textContent()).toMatch(/^储物柜 A05（dn-001）：(\d\d-\d\d )?\d\d:\d\d 存入，请在 \d\d-\d\d \d\d:\d\d 前取出 \/ take out by .* \/ Locker A05 at dn-001, in since (\d\d-\d\d )?\d\d:\d\d$/);
     const mine = (await phone.locator('#hazard-list li').first().textContent()) ?? '';
     expect(mine).toContain('已处理 / resolved');
     expect(mine).toContain('井盖已补上');
