@@ -40,6 +40,8 @@ export function buildApp(deps: CloudDeps): CloudApp {
     // Request start/end lines would log every upload; refusals and failures are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // Behind a balancer the client's address comes from X-Forwarded-For, from those hops only.
+    ...(deps.config.http.trustProxy ? { trustProxy: deps.config.http.trustProxy } : {}),
     // Fastify's ajv defaults, but nothing removed from a body. Query strings, params and headers
     // are coerced (`?week=`, `?limit=` arrive as text); bodies are not: `seq: "5"` is refused
     // where the contract says integer (SPEC §9, issue 11), see validation.ts.

@@ -47,6 +47,12 @@ export const CloudConfigSchema = Type.Object(
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),
         /** Upper bound of a sync upload body. */
         bodyLimitBytes: Type.Integer({ minimum: 65_536, maximum: 64 * 1024 * 1024, default: 8 * 1024 * 1024 }),
+        /**
+         * Behind a load balancer: the addresses (IPs or CIDRs, comma-separated) whose
+         * X-Forwarded-For is believed, so a rider's own address counts for the enrolment limit,
+         * not the balancer's. Unset: the connection's address.
+         */
+        trustProxy: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: '^[0-9A-Fa-f.:/]+(\\s*,\\s*[0-9A-Fa-f.:/]+)*$' })),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -90,6 +96,10 @@ export const CloudConfigSchema = Type.Object(
         /** Enrolments per client address per window. */
         enrolPerAddress: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
         enrolWindowMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 3_600_000 }),
+        /** Hazard reports (SPEC §17) one rider may file per service day (Asia/Shanghai). */
+        hazardsPerDay: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+        /** Largest hazard photo accepted, in bytes (the page sends a JPEG of at most 1280 px). */
+        hazardPhotoMaxBytes: Type.Integer({ minimum: 16_384, maximum: 4_194_304, default: 614_400 }),
       },
       { additionalProperties: false, default: {} },
     ),

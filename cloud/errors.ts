@@ -27,6 +27,10 @@ export const API_ERRORS = {
   consent_required: { status: 400, message: 'enrolment needs your consent to the notice' },
   device_key_invalid: { status: 400, message: 'deviceKey must be an Ed25519 public JWK' },
   rate_limited: { status: 429, message: 'too many requests from this address; wait and try again' },
+  // Hazard reports (SPEC §17)
+  photo_too_large: { status: 413, message: 'the photo is too large; take it again or pick a smaller one' },
+  photo_invalid: { status: 400, message: 'the photo must be a JPEG or PNG image' },
+  hazard_state: { status: 409, message: 'a report moves only forward: new, acknowledged, resolved' },
   gap: { status: 409, message: 'the batch would leave a gap; resend from expectedSeq' },
   chain_broken: { status: 422, message: 'the batch breaks the station hash chain and was refused' },
   busy: { status: 503, message: 'the station log is being written by another request; retry' },

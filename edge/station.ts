@@ -164,6 +164,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       buses,
       storageLimitMs: config.lockers.storageLimitMs,
       doorLeftOpenMs: config.lockers.doorLeftOpenMs,
+      labels: config.lockers.labels,
     });
     lockers.start();
     started('lockers', () => lockers.stop());

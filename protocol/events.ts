@@ -70,8 +70,19 @@ export const EVENT_DATA_SCHEMAS = {
     outcome: Type.Union([Type.Literal('committed'), Type.Literal('released')]),
     by: Type.Optional(Actor),
   }),
-  /** `recovered`: a deposit whose unlock was in flight when the station stopped, kept at the next start. */
-  'locker.deposited': Type.Object({ riderId: Id, compartment: LockerName, bus: Id, recovered: Type.Optional(Type.Boolean()) }),
+  /**
+   * `recovered`: a deposit whose unlock was in flight when the station stopped, kept at the next
+   * start. `label` (what the door says) and `limitMs` (the storage limit then) let the rider's
+   * page show the compartment and its deadline (issue 12); older stations leave them out.
+   */
+  'locker.deposited': Type.Object({
+    riderId: Id,
+    compartment: LockerName,
+    bus: Id,
+    recovered: Type.Optional(Type.Boolean()),
+    label: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
+    limitMs: Type.Optional(Ms),
+  }),
   /** `storedSince`: when the door was seen shut after the deposit; null if it never was. */
   'locker.retrieved': Type.Object({ riderId: Id, compartment: LockerName, storedSince: Nullable(Ms) }),
   'locker.overdue': Type.Object({ riderId: Id, compartment: LockerName, storedSince: Nullable(Ms), limitMs: Ms }),

@@ -8,6 +8,8 @@ import { DEFAULT_TIMEZONE, MAX_CODE_LENGTH, RIDER_GROUPS } from '../../protocol/
 import type { CloudApp, RouteContext } from '../routes/context.ts';
 import { Enrolment, INVITE_PATTERN } from './enrolment.ts';
 import { posterHtml } from './printPages.ts';
+import { riderStatusView } from './riderStatusView.ts';
+import { riderHazardView } from '../hazards/hazardReports.ts';
 
 const Group = Type.Union(RIDER_GROUPS.map((g) => Type.Literal(g)));
 const Platform = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' });
@@ -67,9 +69,15 @@ export function enrolRoutes(app: CloudApp, ctx: RouteContext): Enrolment {
   });
 
   // The rider page: who this phone is (status) and withdrawal, each proved by a rotating code.
+  // The rider page's status (issue 12): what the stations' synced logs say of this rider, in the
+  // service day of the station that opened the window, and the rider's own hazard reports.
   app.post('/v1/me', { bodyLimit: 8192, schema: { body: CodeBody } }, async (req) => {
     const rider = await enrolment.riderOfCode(req.body.code);
-    return { ...Enrolment.publicView(rider), at: ctx.clock.now() };
+    const now = ctx.clock.now();
+    const [status, hazards] = await Promise.all([ctx.store.riderStatus(rider.riderId), ctx.store.hazards({ riderId: rider.riderId, limit: 20 })]);
+    const stationId = status.window?.stationId ?? status.lastClaim?.stationId;
+    const timezone = (stationId ? (await ctx.store.station(stationId))?.timezone : undefined) ?? DEFAULT_TIMEZONE;
+    return { ...Enrolment.publicView(rider), at: now, ...riderStatusView(status, now, timezone), hazards: hazards.map(riderHazardView) };
   });
 
   app.post('/v1/me/withdraw', { bodyLimit: 8192, schema: { body: CodeBody } }, async (req) => {

@@ -51,7 +51,7 @@ export class Enrolment {
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
-    this.limiter = new AddressLimiter({ max: config.riders.enrolPerAddress, windowMs: config.riders.enrolWindowMs, now: () => clock.now() });
+    this.limiter = new AddressLimiter(store, { max: config.riders.enrolPerAddress, windowMs: config.riders.enrolWindowMs, now: () => clock.now() });
   }
 
   /** `{publicUrl}/r/?invite=<code>`: what the poster's QR carries. */
@@ -76,7 +76,7 @@ export class Enrolment {
   }
 
   async enrol(r: EnrolRequest, address: string): Promise<Enrolled> {
-    const limit = this.limiter.hit(address);
+    const limit = await this.limiter.hit(address);
     if (!limit.ok) throw apiError('rate_limited', 'too many enrolments from this address; wait and try again', { retryAfterS: limit.retryAfterS });
     if (r.consent !== true) throw apiError('consent_required', 'tick the consent box after reading the notice, then try again');
     const device = deviceJwkOf(r.deviceKey);

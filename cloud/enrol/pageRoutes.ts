@@ -22,6 +22,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/r/enrol.js': { file: join(pages, 'enrol.js'), type: JS },
   '/r/me.js': { file: join(pages, 'me.js'), type: JS },
   '/r/store.js': { file: join(pages, 'store.js'), type: JS },
+  '/r/hazard.js': { file: join(pages, 'hazard.js'), type: JS },
   '/r/sw.js': { file: join(pages, 'sw.js'), type: JS },
   '/r/rider.css': { file: join(pages, 'rider.css'), type: 'text/css; charset=utf-8' },
   '/r/print.css': { file: join(pages, 'print.css'), type: 'text/css; charset=utf-8' },

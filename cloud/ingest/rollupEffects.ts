@@ -29,6 +29,15 @@ export type RollupEffect =
   | { kind: 'locker.overdue'; compartment: string; ts: number; riderId: string | null }
   | { kind: 'locker.clear'; compartment: string }
   | { kind: 'heartbeat'; ts: number; data: Record<string, unknown> }
+  // The rider's own status (issue 12, the rider page): the newest by `ts` wins, whatever order
+  // stations sync in; a compartment's holding is one row, replaced by a deposit, cleared by a
+  // retrieval or a forced opening.
+  | { kind: 'rider.window'; riderId: string; from: string; to: string; ts: number }
+  | { kind: 'rider.claim'; riderId: string; day: string; ts: number; compartment: 'hot' | 'cold' }
+  | { kind: 'rider.seen'; riderId: string; ts: number }
+  | { kind: 'rider.locker'; riderId: string; compartment: string; label: string | null; ts: number; deadlineTs: number | null }
+  | { kind: 'rider.locker.overdue'; compartment: string; ts: number }
+  | { kind: 'rider.locker.clear'; compartment: string; ts: number }
   /** The event is stored, but its data does not match its type's schema: raised as an alert. */
   | { kind: 'invalid'; detail: string };
 
@@ -82,18 +91,23 @@ export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
   const week = weekOf(e.day);
   if (week === null) return [{ kind: 'invalid', detail: `${e.type}: day ${e.day} is not a calendar date` }];
   switch (e.type) {
-    case 'checkin':
-      return [{ kind: 'checkin', week, day: e.day, riderId: d.riderId as string }];
-    case 'claim.committed':
+    case 'checkin': {
+      const riderId = d.riderId as string;
       return [
-        {
-          kind: 'bottle',
-          week,
-          riderId: d.riderId as string,
-          compartment: d.compartment as 'hot' | 'cold',
-          sponsor: str(d.sponsor) ?? NO_SPONSOR,
-        },
+        { kind: 'checkin', week, day: e.day, riderId },
+        { kind: 'rider.window', riderId, from: d.windowFrom as string, to: d.windowTo as string, ts: e.ts },
+        { kind: 'rider.seen', riderId, ts: e.ts },
       ];
+    }
+    case 'claim.committed': {
+      const riderId = d.riderId as string;
+      const compartment = d.compartment as 'hot' | 'cold';
+      return [
+        { kind: 'bottle', week, riderId, compartment, sponsor: str(d.sponsor) ?? NO_SPONSOR },
+        { kind: 'rider.claim', riderId, day: e.day, ts: e.ts, compartment },
+        { kind: 'rider.seen', riderId, ts: e.ts },
+      ];
+    }
     case 'claim.resolved':
       // The edge writes claim.resolved and then, for a bottle that did drop, claim.committed
       // (on the claim's own day): the bottle counts once, from claim.committed.
@@ -119,14 +133,37 @@ export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
     case 'device.recovered':
     case 'device.service':
       return deviceEffects(e);
+    case 'locker.deposited': {
+      const c = str(d.compartment);
+      const riderId = str(d.riderId);
+      if (!c || !riderId) return [];
+      const limitMs = typeof d.limitMs === 'number' && Number.isSafeInteger(d.limitMs) && d.limitMs >= 0 ? d.limitMs : null;
+      const label = typeof d.label === 'string' && d.label.length > 0 ? d.label.slice(0, 16) : null;
+      return [
+        { kind: 'rider.locker', riderId, compartment: c, label, ts: e.ts, deadlineTs: limitMs === null ? null : e.ts + limitMs },
+        { kind: 'rider.seen', riderId, ts: e.ts },
+      ];
+    }
     case 'locker.overdue': {
       const c = str(d.compartment);
-      return c ? [{ kind: 'locker.overdue', compartment: c, ts: e.ts, riderId: str(d.riderId) ?? null }] : [];
+      return c
+        ? [
+            { kind: 'locker.overdue', compartment: c, ts: e.ts, riderId: str(d.riderId) ?? null },
+            { kind: 'rider.locker.overdue', compartment: c, ts: e.ts },
+          ]
+        : [];
     }
     case 'locker.retrieved':
     case 'locker.forced_open': {
       const c = str(d.compartment);
-      return c ? [{ kind: 'locker.clear', compartment: c }] : [];
+      const riderId = e.type === 'locker.retrieved' ? str(d.riderId) : undefined;
+      return c
+        ? [
+            { kind: 'locker.clear', compartment: c },
+            { kind: 'rider.locker.clear', compartment: c, ts: e.ts },
+            ...(riderId ? [{ kind: 'rider.seen' as const, riderId, ts: e.ts }] : []),
+          ]
+        : [];
     }
     case 'station.heartbeat':
       return [{ kind: 'heartbeat', ts: e.ts, data: d }];

@@ -3,6 +3,7 @@
 // the cloud last said about this rider (marked with its time, so offline it is still shown).
 import qrcode from '/r/vendor/qrcode.mjs';
 import { eraseAll, get, put } from '/r/store.js';
+import { initHazards, showHazards } from '/r/hazard.js';
 
 const STEP_MS = 30_000;
 const TZ = 'Asia/Shanghai';
@@ -43,28 +44,56 @@ function tick() {
 }
 
 const GROUPS = { courier: '快递员 / Courier', food_delivery: '外卖骑手 / Food delivery', outdoor_worker: '户外劳动者 / Outdoor worker', other: '其他 / Other' };
+const clockTime = (ms) => new Intl.DateTimeFormat('zh-CN', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
+const dayOf = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
+const shortWhen = (ms) => (dayOf(ms) === dayOf(Date.now()) ? clockTime(ms) : `${dayOf(ms).slice(5)} ${clockTime(ms)}`);
 
+/** What the cloud last said of this rider (issue 12), with the time of that answer. */
 function showStatus(saved) {
   const box = $('status');
   box.replaceChildren();
   if (!saved) return;
   const s = saved.answer;
-  const line = (text) => {
+  const line = (text, id, cls) => {
     const p = document.createElement('p');
     p.textContent = text;
+    if (id) p.id = id;
+    if (cls) p.className = cls;
     box.append(p);
   };
+  // A day old answer says nothing about today: its "today" is named.
+  const sameDay = s.today === dayOf(Date.now());
   line(`分组 / Group: ${GROUPS[s.group] ?? s.group}`);
-  if (s.window) {
-    line(`领水期 / Window: ${s.window.from} – ${s.window.to}，还剩 ${s.daysLeft} 天 / ${s.daysLeft} days left`);
-    line(s.claimedToday ? '今日已领水 / Today’s bottle taken' : '今日还可领一瓶 / Today’s bottle not taken yet');
+  if (s.window?.active) {
+    line(`领水期 ${s.window.from} 至 ${s.window.to}，还剩 ${s.daysLeft} 天 / Window ${s.window.from} – ${s.window.to}: ${s.daysLeft} days left`, 'st-window');
+    const day = sameDay ? '今日' : `${s.today}`;
+    const dayEn = sameDay ? 'Today’s bottle' : `Bottle of ${s.today}`;
+    if (s.claimedToday && s.lastClaim) {
+      line(`${day}已领水（${s.lastClaim.stationId}，${clockTime(s.lastClaim.at)}）/ ${dayEn}: taken at ${s.lastClaim.stationId}, ${clockTime(s.lastClaim.at)}`, 'st-bottle');
+    } else {
+      line(`${day}还可领一瓶 / ${dayEn}: not taken yet`, 'st-bottle');
+    }
+  } else if (s.window) {
+    line(`领水期已于 ${s.window.to} 结束，到驿站扫码报到即可再领 7 天 / Your window ended on ${s.window.to}: check in at a station for 7 more days`, 'st-window');
+  } else {
+    line('还没有领水期：到驿站扫码报到后，7 天内每天可领一瓶 / No window yet: check in at a station, then take a bottle a day for 7 days', 'st-window');
+  }
+  for (const l of s.lockers ?? []) {
+    const deadline = l.deadlineAt ? `，请在 ${shortWhen(l.deadlineAt)} 前取出 / take out by ${shortWhen(l.deadlineAt)}` : '';
+    line(
+      `储物柜 ${l.label}（${l.stationId}）：${shortWhen(l.depositedAt)} 存入${deadline}${l.overdue ? '（已超时，请尽快取出或联系工作人员 / overdue: take your things or ask the staff）' : ''} / Locker ${l.label} at ${l.stationId}, in since ${shortWhen(l.depositedAt)}`,
+      null,
+      l.overdue ? 'locker overdue' : 'locker',
+    );
   }
   if (s.credentialExpiresAt) line(`通行码有效期至 / Code valid until: ${when(s.credentialExpiresAt)}`);
   const at = document.createElement('p');
   at.className = 'small';
-  at.textContent = `以上信息更新于 / As of: ${when(saved.at)}`;
+  at.id = 'status-at';
+  at.textContent = `更新于 ${shortWhen(saved.at)}（北京时间）/ updated at ${shortWhen(saved.at)} (Beijing time)`;
   box.append(at);
   box.dataset.at = String(saved.at);
+  showHazards(s.hazards ?? []);
 }
 
 async function refreshStatus() {
@@ -73,7 +102,7 @@ async function refreshStatus() {
     const answer = await res.json();
     if (res.status === 403 && answer.error === 'revoked') return say('此通行码已停用，请联系服务窗口。 / This code was stopped; please ask the service desk.', 'revoked');
     if (!res.ok) return;
-    const saved = { answer, at: Date.now() };
+    const saved = { answer, at: answer.at ?? Date.now() };
     await put('status', saved);
     showStatus(saved);
   } catch {
@@ -98,7 +127,7 @@ async function withdraw() {
     $('confirm-yes').disabled = false;
   }
   await eraseAll();
-  for (const id of ['code', 'withdraw-box']) $(id).hidden = true;
+  for (const id of ['code', 'withdraw-box', 'hazard-box']) $(id).hidden = true;
   $('gone').hidden = false;
   document.body.dataset.withdrawn = 'true';
 }
@@ -114,6 +143,8 @@ async function init() {
   }
   $('code').hidden = false;
   $('withdraw-box').hidden = false;
+  $('hazard-box').hidden = false;
+  initHazards({ code: () => currentCode, sent: refreshStatus });
   showStatus(await get('status').catch(() => null));
   await draw();
   tick();
@@ -123,6 +154,8 @@ async function init() {
   $('confirm-yes').addEventListener('click', withdraw);
   document.body.dataset.ready = 'true';
   refreshStatus();
+  setInterval(refreshStatus, 60_000);
+  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && refreshStatus());
 }
 
 init();

@@ -1,7 +1,7 @@
 // Service worker for the rider pages (SPEC §14): the code page works offline once loaded.
 // Pages and assets: network first, the cached copy when offline. API calls are never cached.
-const CACHE = 'waystation-rider-v1';
-const SHELL = ['/r/me', '/r/me.js', '/r/store.js', '/r/rider.css', '/r/vendor/qrcode.mjs', '/r/manifest.webmanifest', '/r/icon.svg'];
+const CACHE = 'waystation-rider-v2';
+const SHELL = ['/r/me', '/r/me.js', '/r/store.js', '/r/hazard.js', '/r/rider.css', '/r/vendor/qrcode.mjs', '/r/manifest.webmanifest', '/r/icon.svg'];
 
 self.addEventListener('install', (ev) => {
   ev.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -8,6 +8,7 @@ import { DEFAULT_TIMEZONE, RIDER_GROUPS } from '../../protocol/index.ts';
 import { enrolRoutes } from '../enrol/enrolRoutes.ts';
 import { riderPageRoutes } from '../enrol/pageRoutes.ts';
 import { cardHtml } from '../enrol/printPages.ts';
+import { hazardRoutes } from '../hazards/hazardRoutes.ts';
 import type { CloudApp, RouteContext } from './context.ts';
 
 const RiderParams = Type.Object({ riderId: Type.String({ pattern: '^r-[0-9a-f]{16}$' }) });
@@ -87,7 +88,7 @@ export function riderRoutes(app: CloudApp, ctx: RouteContext): void {
     return rider;
   });
 
-  enrolRoutes(app, ctx);
+  hazardRoutes(app, ctx, enrolRoutes(app, ctx));
   riderPageRoutes(app, ctx.config);
 
   app.get('/v1/keys', async (req) => {

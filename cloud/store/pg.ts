@@ -11,8 +11,10 @@ import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
   StationInput, StationPatch, StationRow, AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
+  AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
 } from './store.ts';
 import { PgReports } from './pgReports.ts';
+import { PgRiderPages } from './pgRiderPages.ts';
 import { PgAlerts } from './pgAlerts.ts';
 import { PgEnrolment } from './pgEnrol.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
@@ -52,6 +54,7 @@ export class PgStore extends PgReads implements CloudStore {
   private closed = false;
   private readonly alertsDb: PgAlerts;
   private readonly reports: PgReports;
+  private readonly riderPages: PgRiderPages;
 
   private constructor(
     pool: pg.Pool,
@@ -61,6 +64,7 @@ export class PgStore extends PgReads implements CloudStore {
     super(pool);
     this.alertsDb = new PgAlerts(pool, (fn) => this.tx(fn));
     this.reports = new PgReports(pool, (fn) => this.tx(fn));
+    this.riderPages = new PgRiderPages(pool, (fn) => this.tx(fn));
   }
 
   /** Connect, migrate (once across instances, under the migration lock) and return the store. */
@@ -279,6 +283,43 @@ export class PgStore extends PgReads implements CloudStore {
 
   withdrawRider(riderId: string, at: number): Promise<RiderRow | null> {
     return this.enrolment.withdraw(riderId, at);
+  }
+
+  // --- the rider page and hazard reports (pgRiderPages.ts) ---
+  riderStatus(riderId: string): Promise<RiderStatusRow> {
+    return this.riderPages.riderStatus(riderId);
+  }
+
+  hitAddressWindow(address: string, now: number, windowMs: number): Promise<AddressWindow> {
+    return this.riderPages.hitAddressWindow(address, now, windowMs);
+  }
+
+  pruneAddressWindows(before: number, maxRows: number): Promise<number> {
+    return this.riderPages.pruneAddressWindows(before, maxRows);
+  }
+
+  fileHazard(h: HazardInput, limit: { since: number; max: number }): Promise<FileHazardResult> {
+    return this.riderPages.fileHazard(h, limit);
+  }
+
+  hazards(filter: { state?: HazardState; riderId?: string; limit: number }): Promise<HazardRow[]> {
+    return this.riderPages.hazards(filter);
+  }
+
+  hazard(id: string): Promise<HazardRow | null> {
+    return this.riderPages.hazard(id);
+  }
+
+  hazardPhoto(id: string): Promise<{ type: string; data: Buffer } | null> {
+    return this.riderPages.hazardPhoto(id);
+  }
+
+  pruneHazards(before: number): Promise<number> {
+    return this.riderPages.pruneHazards(before);
+  }
+
+  changeHazardState(id: string, change: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }): Promise<HazardChangeResult> {
+    return this.riderPages.changeHazardState(id, change);
   }
 
   async signingKeys(): Promise<SigningKeyRow[]> {

@@ -77,6 +77,7 @@ export class PgEnrolment {
         [at, riderId],
       );
       await c.query('DELETE FROM rider_contacts WHERE rider_id = $1', [riderId]);
+      await c.query('DELETE FROM rider_status WHERE rider_id = $1', [riderId]);
       const r = await c.query<Row>('SELECT * FROM riders WHERE rider_id = $1', [riderId]);
       return r.rows[0] ? riderOf(r.rows[0]) : null;
     });

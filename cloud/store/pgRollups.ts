@@ -7,6 +7,7 @@
  */
 import type pg from 'pg';
 import type { RollupEffect } from '../ingest/rollupEffects.ts';
+import { foldRiderStatus, newRiderStatusFold, sortedByKey, type RiderStatusFold } from './riderRows.ts';
 
 interface WeekCounters {
   checkins: number;
@@ -23,6 +24,7 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
   const firstDays = new Map<string, { riderId: string; day: string; week: string }>();
   const sponsors = new Map<string, { week: string; sponsor: string; bottles: number; restocked: number }>();
   const health: RollupEffect[] = [];
+  const riders = newRiderStatusFold();
   let heartbeat: Extract<RollupEffect, { kind: 'heartbeat' }> | null = null;
   const week = (w: string): WeekCounters => {
     let x = weeks.get(w);
@@ -71,7 +73,7 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
         case 'invalid':
           break;
         default:
-          health.push(e);
+          if (!foldRiderStatus(riders, e)) health.push(e);
       }
     }
   }
@@ -137,6 +139,7 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
       [stationId, sp.map((s) => s.week), sp.map((s) => s.sponsor), sp.map((s) => s.bottles), sp.map((s) => s.restocked)],
     );
   }
+  await applyRiderStatus(c, stationId, riders);
   // Device health depends on order (open, close, state) and is rare: one statement each, in order.
   for (const e of health) await applyHealth(c, stationId, e);
   if (heartbeat) {
@@ -187,5 +190,60 @@ async function applyHealth(c: pg.PoolClient, stationId: string, e: RollupEffect)
       break;
     default:
       break;
+  }
+}
+
+/** The rider page's status (issue 12): one multi-row upsert per part, rows in rider order; newer by event time wins (a tie: the larger station id). */
+async function applyRiderStatus(c: pg.PoolClient, stationId: string, f: RiderStatusFold): Promise<void> {
+  const newer = (col: string) =>
+    `rider_status.${col}_ts IS NULL OR excluded.${col}_ts > rider_status.${col}_ts OR (excluded.${col}_ts = rider_status.${col}_ts AND excluded.${col}_station > rider_status.${col}_station)`;
+  const ws = sortedByKey(f.windows);
+  if (ws.length > 0) {
+    await c.query(
+      `INSERT INTO rider_status (rider_id, window_from, window_to, window_station, window_ts)
+       SELECT r, wf, wt, $1, ts FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS t(r, wf, wt, ts)
+       ON CONFLICT (rider_id) DO UPDATE SET window_from = excluded.window_from, window_to = excluded.window_to,
+         window_station = excluded.window_station, window_ts = excluded.window_ts WHERE ${newer('window')}`,
+      [stationId, ws.map(([r]) => r), ws.map(([, w]) => w.from), ws.map(([, w]) => w.to), ws.map(([, w]) => w.ts)],
+    );
+  }
+  const cs = sortedByKey(f.claims);
+  if (cs.length > 0) {
+    await c.query(
+      `INSERT INTO rider_status (rider_id, claim_day, claim_station, claim_ts, claim_compartment)
+       SELECT r, d, $1, ts, co FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS t(r, d, ts, co)
+       ON CONFLICT (rider_id) DO UPDATE SET claim_day = excluded.claim_day, claim_station = excluded.claim_station,
+         claim_ts = excluded.claim_ts, claim_compartment = excluded.claim_compartment WHERE ${newer('claim')}`,
+      [stationId, cs.map(([r]) => r), cs.map(([, x]) => x.day), cs.map(([, x]) => x.ts), cs.map(([, x]) => x.compartment)],
+    );
+  }
+  const ss = sortedByKey(f.seen);
+  if (ss.length > 0) {
+    await c.query(
+      `INSERT INTO rider_status (rider_id, seen_station, seen_ts)
+       SELECT r, $1, ts FROM unnest($2::text[], $3::bigint[]) AS t(r, ts)
+       ON CONFLICT (rider_id) DO UPDATE SET seen_station = excluded.seen_station, seen_ts = excluded.seen_ts WHERE ${newer('seen')}`,
+      [stationId, ss.map(([r]) => r), ss.map(([, ts]) => ts)],
+    );
+  }
+  // Locker holdings are per compartment of this station and few: in order, one statement each.
+  for (const e of f.lockers) {
+    if (e.kind === 'rider.locker') {
+      await c.query(
+        `INSERT INTO rider_lockers (station_id, compartment, rider_id, label, deposited_ts, deadline_ts, overdue_since)
+         VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (station_id, compartment) DO UPDATE SET rider_id = excluded.rider_id,
+           label = excluded.label, deposited_ts = excluded.deposited_ts, deadline_ts = excluded.deadline_ts, overdue_since = NULL
+         WHERE excluded.deposited_ts >= rider_lockers.deposited_ts`,
+        [stationId, e.compartment, e.riderId, e.label, e.ts, e.deadlineTs],
+      );
+    } else if (e.kind === 'rider.locker.overdue') {
+      await c.query('UPDATE rider_lockers SET overdue_since = coalesce(overdue_since, $1) WHERE station_id = $2 AND compartment = $3 AND deposited_ts <= $1', [
+        e.ts,
+        stationId,
+        e.compartment,
+      ]);
+    } else {
+      await c.query('DELETE FROM rider_lockers WHERE station_id = $1 AND compartment = $2 AND deposited_ts <= $3', [stationId, e.compartment, e.ts]);
+    }
   }
 }

@@ -123,6 +123,40 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE riders ADD COLUMN device_x TEXT COLLATE "C", ADD COLUMN zone TEXT, ADD COLUMN invite TEXT, ADD COLUMN withdrawn_at BIGINT;
   CREATE UNIQUE INDEX riders_device ON riders (device_x) WHERE device_x IS NOT NULL;
   CREATE TABLE rider_contacts (rider_id TEXT COLLATE "C" PRIMARY KEY, contact TEXT NOT NULL, consented_at BIGINT NOT NULL);
+  `,  // rider status (issue 12), as the SQLite migration of the same name: the last window, bottle
+  // and sighting per rider, and the lockers held now (one row per compartment).
+  `
+  CREATE TABLE rider_status (
+    rider_id TEXT COLLATE "C" PRIMARY KEY,
+    window_from TEXT, window_to TEXT, window_station TEXT, window_ts BIGINT,
+    claim_day TEXT, claim_station TEXT, claim_ts BIGINT, claim_compartment TEXT,
+    seen_station TEXT, seen_ts BIGINT
+  );
+  CREATE TABLE rider_lockers (
+    station_id TEXT COLLATE "C" NOT NULL, compartment TEXT COLLATE "C" NOT NULL, rider_id TEXT COLLATE "C" NOT NULL, label TEXT,
+    deposited_ts BIGINT NOT NULL, deadline_ts BIGINT, overdue_since BIGINT,
+    PRIMARY KEY (station_id, compartment)
+  );
+  CREATE INDEX rider_lockers_rider ON rider_lockers (rider_id);
+  `,
+  // enrolment limit across instances (issue 12): one fixed window per client address.
+  `
+  CREATE TABLE enrol_windows (address TEXT COLLATE "C" PRIMARY KEY, window_start BIGINT NOT NULL, hits INTEGER NOT NULL);
+  CREATE INDEX enrol_windows_start ON enrol_windows (window_start);
+  `,
+  // hazard reports (SPEC §17), as the SQLite migration of the same name.
+  `
+  CREATE TABLE hazards (
+    id TEXT COLLATE "C" PRIMARY KEY, rider_id TEXT COLLATE "C" NOT NULL, category TEXT NOT NULL, text TEXT NOT NULL,
+    place_text TEXT, lat DOUBLE PRECISION, lon DOUBLE PRECISION, photo_type TEXT, photo BYTEA, photo_bytes INTEGER,
+    state TEXT NOT NULL DEFAULT 'new', note TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL
+  );
+  CREATE INDEX hazards_by_state ON hazards (state, created_at);
+  CREATE INDEX hazards_by_rider ON hazards (rider_id, created_at);
+  CREATE TABLE hazard_changes (
+    hazard_id TEXT COLLATE "C" NOT NULL, at BIGINT NOT NULL, by TEXT NOT NULL, state TEXT NOT NULL, note TEXT
+  );
+  CREATE INDEX hazard_changes_by_hazard ON hazard_changes (hazard_id, at);
   `,
   // reports (SPEC §17): range reports and statements read the report events by type and day;
   // sponsor records (unique by normalised name), relays per station and days, outreach notes.

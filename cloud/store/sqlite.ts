@@ -10,8 +10,10 @@ import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
   EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
   AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
+  AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
 } from './store.ts';
 import { SqliteReports } from './sqliteReports.ts';
+import { SqliteRiderPages } from './sqliteRiderPages.ts';
 import { SqliteStations } from './sqliteStations.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
 import { migrate } from './sqliteSchema.ts';
@@ -31,6 +33,7 @@ export class SqliteStore implements CloudStore {
   private readonly enrolment: SqliteEnrolment;
   private readonly stationRows: SqliteStations;
   private readonly reports: SqliteReports;
+  private readonly riderPages: SqliteRiderPages;
   private readonly s: Record<string, Statement>;
   private readonly appendTx: Transaction<(b: AppendBatch) => AppendResult>;
 
@@ -44,6 +47,7 @@ export class SqliteStore implements CloudStore {
     this.enrolment = new SqliteEnrolment(db);
     this.stationRows = new SqliteStations(db);
     this.reports = new SqliteReports(db);
+    this.riderPages = new SqliteRiderPages(db);
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -308,6 +312,43 @@ export class SqliteStore implements CloudStore {
 
   async withdrawRider(riderId: string, at: number): Promise<RiderRow | null> {
     return this.enrolment.withdraw(riderId, at);
+  }
+
+  // --- the rider page and hazard reports (sqliteRiderPages.ts) ---
+  async riderStatus(riderId: string): Promise<RiderStatusRow> {
+    return this.riderPages.riderStatus(riderId);
+  }
+
+  async hitAddressWindow(address: string, now: number, windowMs: number): Promise<AddressWindow> {
+    return this.riderPages.hitAddressWindow(address, now, windowMs);
+  }
+
+  async pruneAddressWindows(before: number, maxRows: number): Promise<number> {
+    return this.riderPages.pruneAddressWindows(before, maxRows);
+  }
+
+  async fileHazard(h: HazardInput, limit: { since: number; max: number }): Promise<FileHazardResult> {
+    return this.riderPages.fileHazard(h, limit);
+  }
+
+  async hazards(filter: { state?: HazardState; riderId?: string; limit: number }): Promise<HazardRow[]> {
+    return this.riderPages.hazards(filter);
+  }
+
+  async hazard(id: string): Promise<HazardRow | null> {
+    return this.riderPages.hazard(id);
+  }
+
+  async hazardPhoto(id: string): Promise<{ type: string; data: Buffer } | null> {
+    return this.riderPages.hazardPhoto(id);
+  }
+
+  async pruneHazards(before: number): Promise<number> {
+    return this.riderPages.pruneHazards(before);
+  }
+
+  async changeHazardState(id: string, change: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }): Promise<HazardChangeResult> {
+    return this.riderPages.changeHazardState(id, change);
   }
 
   async signingKeys(): Promise<SigningKeyRow[]> {

@@ -27,6 +27,7 @@ export class SqliteEnrolment {
       contactInsert: p('INSERT INTO rider_contacts (rider_id, contact, consented_at) VALUES (?, ?, ?)'),
       contact: p('SELECT contact FROM rider_contacts WHERE rider_id = ?'),
       contactDelete: p('DELETE FROM rider_contacts WHERE rider_id = ?'),
+      statusDelete: p('DELETE FROM rider_status WHERE rider_id = ?'),
       withdraw: p(`UPDATE riders SET grp = '', platform = NULL, zone = NULL, device_x = NULL, withdrawn_at = coalesce(withdrawn_at, ?),
         revoked_at = coalesce(revoked_at, ?), revoke_reason = coalesce(revoke_reason, 'withdrawn') WHERE rider_id = ?`),
     };
@@ -34,6 +35,7 @@ export class SqliteEnrolment {
     this.withdrawTx = db.transaction((riderId: string, at: number) => {
       this.s.withdraw!.run(at, at, riderId);
       this.s.contactDelete!.run(riderId);
+      this.s.statusDelete!.run(riderId);
     });
   }
 

@@ -5,6 +5,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { RollupEffect } from '../ingest/rollupEffects.ts';
+import { foldRiderStatus, newRiderStatusFold, type RiderStatusFold } from './riderRows.ts';
 
 interface WeekCounters {
   checkins: number;
@@ -60,6 +61,28 @@ export class SqliteRollups {
       overdueClear: p('DELETE FROM overdue_lockers WHERE station_id = ? AND compartment = ?'),
       heartbeat: p(`INSERT INTO heartbeats (station_id, ts, data) VALUES (?, ?, ?)
         ON CONFLICT (station_id) DO UPDATE SET ts = excluded.ts, data = excluded.data WHERE excluded.ts >= heartbeats.ts`),
+      // The rider page's status (issue 12): newer by event time wins; a tie goes to the larger
+      // station id, so the result does not depend on which station synced first.
+      riderWindow: p(`INSERT INTO rider_status (rider_id, window_from, window_to, window_station, window_ts) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (rider_id) DO UPDATE SET window_from = excluded.window_from, window_to = excluded.window_to,
+          window_station = excluded.window_station, window_ts = excluded.window_ts
+        WHERE rider_status.window_ts IS NULL OR excluded.window_ts > rider_status.window_ts
+          OR (excluded.window_ts = rider_status.window_ts AND excluded.window_station > rider_status.window_station)`),
+      riderClaim: p(`INSERT INTO rider_status (rider_id, claim_day, claim_station, claim_ts, claim_compartment) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (rider_id) DO UPDATE SET claim_day = excluded.claim_day, claim_station = excluded.claim_station,
+          claim_ts = excluded.claim_ts, claim_compartment = excluded.claim_compartment
+        WHERE rider_status.claim_ts IS NULL OR excluded.claim_ts > rider_status.claim_ts
+          OR (excluded.claim_ts = rider_status.claim_ts AND excluded.claim_station > rider_status.claim_station)`),
+      riderSeen: p(`INSERT INTO rider_status (rider_id, seen_station, seen_ts) VALUES (?, ?, ?)
+        ON CONFLICT (rider_id) DO UPDATE SET seen_station = excluded.seen_station, seen_ts = excluded.seen_ts
+        WHERE rider_status.seen_ts IS NULL OR excluded.seen_ts > rider_status.seen_ts
+          OR (excluded.seen_ts = rider_status.seen_ts AND excluded.seen_station > rider_status.seen_station)`),
+      lockerHeld: p(`INSERT INTO rider_lockers (station_id, compartment, rider_id, label, deposited_ts, deadline_ts, overdue_since)
+        VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (station_id, compartment) DO UPDATE SET rider_id = excluded.rider_id,
+          label = excluded.label, deposited_ts = excluded.deposited_ts, deadline_ts = excluded.deadline_ts, overdue_since = NULL
+        WHERE excluded.deposited_ts >= rider_lockers.deposited_ts`),
+      lockerOverdue: p('UPDATE rider_lockers SET overdue_since = coalesce(overdue_since, ?) WHERE station_id = ? AND compartment = ? AND deposited_ts <= ?'),
+      lockerFreed: p('DELETE FROM rider_lockers WHERE station_id = ? AND compartment = ? AND deposited_ts <= ?'),
     };
   }
 
@@ -86,6 +109,7 @@ export class SqliteRollups {
       if (!s) sponsors.set(k, (s = { week: w, sponsor: name, bottles: 0, restocked: 0 }));
       return s;
     };
+    const riders = newRiderStatusFold();
     for (const list of effects) {
       for (const e of list) {
         switch (e.kind) {
@@ -110,10 +134,11 @@ export class SqliteRollups {
             sponsor(e.week, e.sponsor).restocked += e.count;
             break;
           default:
-            this.applyHealth(stationId, e);
+            if (!foldRiderStatus(riders, e)) this.applyHealth(stationId, e);
         }
       }
     }
+    this.applyRiderStatus(stationId, riders);
     const newRiders = new Map<string, number>();
     // Rider-weeks the memo does not know go in with one multi-row INSERT OR IGNORE per
     // (week, checked in) group; its change count is the number of riders new to that week.
@@ -179,6 +204,17 @@ export class SqliteRollups {
   /** The append transaction did not commit: forget what it would have written. */
   rolledBack(): void {
     this.pending = { riderWeek: [], firstDay: [] };
+  }
+
+  private applyRiderStatus(stationId: string, f: RiderStatusFold): void {
+    for (const [riderId, w] of f.windows) this.s.riderWindow!.run(riderId, w.from, w.to, stationId, w.ts);
+    for (const [riderId, c] of f.claims) this.s.riderClaim!.run(riderId, c.day, stationId, c.ts, c.compartment);
+    for (const [riderId, ts] of f.seen) this.s.riderSeen!.run(riderId, stationId, ts);
+    for (const e of f.lockers) {
+      if (e.kind === 'rider.locker') this.s.lockerHeld!.run(stationId, e.compartment, e.riderId, e.label, e.ts, e.deadlineTs);
+      else if (e.kind === 'rider.locker.overdue') this.s.lockerOverdue!.run(e.ts, stationId, e.compartment, e.ts);
+      else this.s.lockerFreed!.run(stationId, e.compartment, e.ts);
+    }
   }
 
   private applyHealth(stationId: string, e: RollupEffect): void {

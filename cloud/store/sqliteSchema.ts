@@ -150,6 +150,43 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
     enabled INTEGER NOT NULL DEFAULT 1, maintenance_tokens TEXT NOT NULL DEFAULT '[]', devices TEXT NOT NULL DEFAULT '[]',
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, config_etag TEXT, config_pulled_at INTEGER, config_applied TEXT
   );
+  `,  // rider status (issue 12): what the rider page shows, kept at ingest — the last window, the
+  // last bottle, where the rider was last seen (one row per rider), and the lockers held now
+  // (one row per compartment, so at most as many rows as compartments in the network).
+  `
+  CREATE TABLE IF NOT EXISTS rider_status (
+    rider_id TEXT PRIMARY KEY,
+    window_from TEXT, window_to TEXT, window_station TEXT, window_ts INTEGER,
+    claim_day TEXT, claim_station TEXT, claim_ts INTEGER, claim_compartment TEXT,
+    seen_station TEXT, seen_ts INTEGER
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rider_lockers (
+    station_id TEXT NOT NULL, compartment TEXT NOT NULL, rider_id TEXT NOT NULL, label TEXT,
+    deposited_ts INTEGER NOT NULL, deadline_ts INTEGER, overdue_since INTEGER,
+    PRIMARY KEY (station_id, compartment)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS rider_lockers_rider ON rider_lockers (rider_id);
+  `,
+  // enrolment limit across instances (issue 12): one fixed window per client address, in the
+  // store so every instance counts against the same window; expired windows are pruned.
+  `
+  CREATE TABLE IF NOT EXISTS enrol_windows (address TEXT PRIMARY KEY, window_start INTEGER NOT NULL, hits INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS enrol_windows_start ON enrol_windows (window_start);
+  `,
+  // hazard reports (SPEC §17): what riders report from /r/me, the photo in the row, and each
+  // state change with who made it (the audit trail the office inbox shows).
+  `
+  CREATE TABLE IF NOT EXISTS hazards (
+    id TEXT PRIMARY KEY, rider_id TEXT NOT NULL, category TEXT NOT NULL, text TEXT NOT NULL,
+    place_text TEXT, lat REAL, lon REAL, photo_type TEXT, photo BLOB, photo_bytes INTEGER,
+    state TEXT NOT NULL DEFAULT 'new', note TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS hazards_by_state ON hazards (state, created_at);
+  CREATE INDEX IF NOT EXISTS hazards_by_rider ON hazards (rider_id, created_at);
+  CREATE TABLE IF NOT EXISTS hazard_changes (
+    hazard_id TEXT NOT NULL, at INTEGER NOT NULL, by TEXT NOT NULL, state TEXT NOT NULL, note TEXT
+  );
+  CREATE INDEX IF NOT EXISTS hazard_changes_by_hazard ON hazard_changes (hazard_id, at);
   `,
   // reports (SPEC §17): range reports and statements read the report events by type and day;
   // sponsor records (unique by normalised name), relays per station and days, outreach notes.

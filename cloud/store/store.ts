@@ -298,6 +298,83 @@ export interface OutreachRow {
   note: string;
 }
 
+/**
+ * What the cloud last learnt of one rider from the stations' logs (issue 12, the rider page):
+ * kept at ingest, newest by event time whatever order stations sync in. Null parts: never seen.
+ */
+export interface RiderStatusRow {
+  riderId: string;
+  window: { from: string; to: string; stationId: string; ts: number } | null;
+  lastClaim: { day: string; stationId: string; ts: number; compartment: string | null } | null;
+  lastSeen: { stationId: string; ts: number } | null;
+  /** Compartments holding the rider's items now. */
+  lockers: RiderLockerRow[];
+}
+
+export interface RiderLockerRow {
+  stationId: string;
+  compartment: string;
+  /** What the door says (the station's `lockers.labels`); null from a station that does not say. */
+  label: string | null;
+  depositedAt: number;
+  /** Deposit time plus the station's storage limit; null from a station that does not say. */
+  deadlineAt: number | null;
+  overdueSince: number | null;
+}
+
+/** A fixed enrolment window of one client address (issue 12), shared by every instance. */
+export interface AddressWindow {
+  windowStart: number;
+  /** Requests counted in this window, this one included. */
+  hits: number;
+}
+
+export const HAZARD_CATEGORIES = ['safety', 'food_safety', 'city_appearance', 'traffic', 'other'] as const;
+export type HazardCategory = (typeof HAZARD_CATEGORIES)[number];
+export const HAZARD_STATES = ['new', 'acknowledged', 'resolved'] as const;
+export type HazardState = (typeof HAZARD_STATES)[number];
+
+export interface HazardPlace {
+  text: string | null;
+  lat: number | null;
+  lon: number | null;
+}
+
+/** A rider's hazard report (SPEC §17). The photo's bytes are read on their own (hazardPhoto). */
+export interface HazardRow {
+  id: string;
+  riderId: string;
+  category: HazardCategory;
+  text: string;
+  place: HazardPlace | null;
+  photo: { type: string; bytes: number } | null;
+  state: HazardState;
+  /** The note of the latest state change. */
+  note: string | null;
+  createdAt: number;
+  updatedAt: number;
+  /** Every state change, oldest first, with who made it (`name (role)`). */
+  changes: { at: number; by: string; state: HazardState; note: string | null }[];
+}
+
+export interface HazardInput {
+  id: string;
+  riderId: string;
+  category: HazardCategory;
+  text: string;
+  place: HazardPlace | null;
+  photo: { type: string; data: Buffer } | null;
+  at: number;
+}
+
+export type FileHazardResult = { kind: 'filed'; hazard: HazardRow } | { kind: 'limited'; count: number };
+
+export type HazardChangeResult =
+  | { kind: 'changed'; hazard: HazardRow }
+  | { kind: 'not_found' }
+  /** Only forward: new → acknowledged → resolved (or new → resolved). */
+  | { kind: 'bad_transition'; from: HazardState };
+
 /** Which stations a report covers: one, or `null` for the whole network. */
 export type Scope = string | null;
 
@@ -371,6 +448,29 @@ export interface CloudStore {
   riderContact(riderId: string): Promise<string | null>;
   /** Revoke and erase what identifies the rider (group, platform, zone, device key, contact); counts stay. */
   withdrawRider(riderId: string, at: number): Promise<RiderRow | null>;
+  // --- the rider page (issue 12) ---
+  /** The rider's status rollup (all parts null and no lockers for a rider never seen). */
+  riderStatus(riderId: string): Promise<RiderStatusRow>;
+  /**
+   * Count one enrolment request of `address` in its fixed window (a window older than
+   * `windowMs` at `now` starts again), atomically across instances; expired windows are pruned.
+   */
+  hitAddressWindow(address: string, now: number, windowMs: number): Promise<AddressWindow>;
+  /** Drop windows that started at or before `before`, then the oldest past `maxRows`; returns how many went. */
+  pruneAddressWindows(before: number, maxRows: number): Promise<number>;
+
+  // --- hazard reports (SPEC §17) ---
+  /** File a report unless the rider filed `limit.max` since `limit.since` (one unit of work, so instances cannot both pass). */
+  fileHazard(h: HazardInput, limit: { since: number; max: number }): Promise<FileHazardResult>;
+  /** Newest first; by state and/or rider. */
+  hazards(filter: { state?: HazardState; riderId?: string; limit: number }): Promise<HazardRow[]>;
+  hazard(id: string): Promise<HazardRow | null>;
+  hazardPhoto(id: string): Promise<{ type: string; data: Buffer } | null>;
+  /** Delete reports (photos and changes with them) filed before `before`; returns how many. */
+  pruneHazards(before: number): Promise<number>;
+  /** Move a report forward and record who did it, with a note, in one unit of work. */
+  changeHazardState(id: string, change: { state: Exclude<HazardState, 'new'>; note: string | null; by: string; at: number }): Promise<HazardChangeResult>;
+
   // --- stations (SPEC §12) ---
   /** Create a station; null if one with this id exists already. */
   createStation(s: StationInput, at: number): Promise<StationRow | null>;

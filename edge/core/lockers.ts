@@ -37,6 +37,8 @@ export interface LockerServiceOptions {
   buses: readonly LockPort[];
   /** Storage limit before `locker.overdue` (SPEC §6a default 24 h). */
   storageLimitMs?: number;
+  /** What is printed on each door (config `lockers.labels`), written into `locker.deposited` for the rider page. */
+  labels?: Readonly<Record<string, string>>;
   /** A door open longer than this raises `locker.door_left_open` (default 120 s). */
   doorLeftOpenMs?: number;
   /** Compartments tried for one deposit before giving up (default 3). */
@@ -145,11 +147,16 @@ export class LockerService implements LockerPort {
     this.opts.ledger.tx((t) => {
       store.activateHolding(t.db, h.id, t.now);
       store.setPhase(t.db, c.name, 'depositing', t.now);
-      t.append('locker.deposited', { riderId: h.riderId, compartment: c.name, bus: c.bus.id, recovered: true });
+      t.append('locker.deposited', { ...this.depositFacts(h.riderId, c), recovered: true });
       h.depositedTs = t.now;
     });
     c.phase = 'depositing';
     this.log.warn({ compartment: c.name }, 'deposit interrupted by a restart; kept as a holding');
+  }
+
+  /** A deposit's event data: with the door's label and the storage limit, so the rider's page can show the deadline (issue 12). */
+  private depositFacts(riderId: string, c: Compartment): { riderId: string; compartment: string; bus: string; label: string; limitMs: number } {
+    return { riderId, compartment: c.name, bus: c.bus.id, label: this.opts.labels?.[c.name] ?? c.name, limitMs: this.storageLimitMs };
   }
 
   // ---- rider operations ---------------------------------------------------------------------
@@ -178,7 +185,7 @@ export class LockerService implements LockerPort {
           this.opts.ledger.tx((t) => {
             store.activateHolding(t.db, holdingId, t.now);
             store.setPhase(t.db, c.name, 'depositing', t.now);
-            t.append('locker.deposited', { riderId, compartment: c.name, bus: c.bus.id });
+            t.append('locker.deposited', this.depositFacts(riderId, c));
             c.holding!.depositedTs = t.now;
           });
           c.phase = 'depositing';

@@ -118,6 +118,13 @@ describe('two instances on one PostgreSQL racing one station', () => {
       expect(await reports((url) => a.admin('GET', url))).toEqual(expected);
       expect(await reports((url) => b.admin('GET', url))).toEqual(expected);
       expect(await a.store.heartbeats()).toEqual(await one.store.heartbeats());
+      // The rider page's status rollup (issue 12) too, rider by rider.
+      for (let r = 0; r < 23; r++) {
+        const expectedStatus = await one.store.riderStatus(`r${r}`);
+        expect(await a.store.riderStatus(`r${r}`)).toEqual(expectedStatus);
+        expect(await b.store.riderStatus(`r${r}`)).toEqual(expectedStatus);
+      }
+      expect((await a.store.riderStatus('r0')).lastClaim).not.toBeNull();
     } finally {
       await one.close();
     }

@@ -134,6 +134,52 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       ]);
     });
 
+    it('keeps each rider’s status at ingest: last window, last bottle, last seen, lockers held (issue 12)', async () => {
+      const d1 = '2026-12-01';
+      const t = noonOf(d1);
+      await append('dn-001', [
+        { type: 'checkin', ts: t, data: { riderId: 'r1', windowFrom: d1, windowTo: '2026-12-07' } },
+        { type: 'claim.committed', ts: t + 1000, data: { claimId: 'c1', riderId: 'r1', compartment: 'cold', dispenserId: 'disp-1' } },
+        // A deposit and its retrieval in one batch, then a second deposit that stays.
+        { type: 'locker.deposited', ts: t + 2000, data: { riderId: 'r1', compartment: '1-2', bus: 'bus-1', label: 'A02', limitMs: 86_400_000 } },
+        { type: 'locker.retrieved', ts: t + 3000, data: { riderId: 'r1', compartment: '1-2', storedSince: t + 2100 } },
+        { type: 'locker.deposited', ts: t + 4000, data: { riderId: 'r1', compartment: '1-5', bus: 'bus-1', label: 'A05', limitMs: 86_400_000 } },
+        // An older station's deposit without label or limit.
+        { type: 'locker.deposited', ts: t + 4500, data: { riderId: 'r2', compartment: '1-6', bus: 'bus-1' } },
+      ]);
+      expect(await store.riderStatus('r1')).toEqual({
+        riderId: 'r1',
+        window: { from: d1, to: '2026-12-07', stationId: 'dn-001', ts: t },
+        lastClaim: { day: d1, stationId: 'dn-001', ts: t + 1000, compartment: 'cold' },
+        lastSeen: { stationId: 'dn-001', ts: t + 4000 },
+        lockers: [{ stationId: 'dn-001', compartment: '1-5', label: 'A05', depositedAt: t + 4000, deadlineAt: t + 4000 + 86_400_000, overdueSince: null }],
+      });
+      expect((await store.riderStatus('r2')).lockers).toEqual([
+        { stationId: 'dn-001', compartment: '1-6', label: null, depositedAt: t + 4500, deadlineAt: null, overdueSince: null },
+      ]);
+      expect(await store.riderStatus('nobody')).toEqual({ riderId: 'nobody', window: null, lastClaim: null, lastSeen: null, lockers: [] });
+
+      // dn-002 syncs a later bottle; then dn-003 (offline for a while) syncs an older one: the newer stays.
+      const d2 = '2026-12-02';
+      await append('dn-002', [{ type: 'claim.committed', ts: noonOf(d2), data: { claimId: 'c2', riderId: 'r1', compartment: 'hot', dispenserId: 'disp-9' } }]);
+      await append('jd-003', [
+        { type: 'checkin', ts: t - 86_400_000 * 3, data: { riderId: 'r1', windowFrom: '2026-11-28', windowTo: '2026-12-04' } },
+        { type: 'claim.committed', ts: t - 1, data: { claimId: 'c0', riderId: 'r1', compartment: 'hot', dispenserId: 'disp-3' } },
+      ]);
+      const s = await store.riderStatus('r1');
+      expect(s.window).toEqual({ from: d1, to: '2026-12-07', stationId: 'dn-001', ts: t });
+      expect(s.lastClaim).toEqual({ day: d2, stationId: 'dn-002', ts: noonOf(d2), compartment: 'hot' });
+      expect(s.lastSeen).toEqual({ stationId: 'dn-002', ts: noonOf(d2) });
+
+      // Overdue, then forced open by maintenance: the holding is gone.
+      await append('dn-001', [{ type: 'locker.overdue', ts: t + 90_000_000, data: { riderId: 'r1', compartment: '1-5', storedSince: t + 4100, limitMs: 86_400_000 } }]);
+      expect((await store.riderStatus('r1')).lockers[0]).toMatchObject({ compartment: '1-5', overdueSince: t + 90_000_000 });
+      await append('dn-001', [
+        { type: 'locker.forced_open', ts: t + 91_000_000, data: { compartment: '1-5', reason: 'overdue', by: 'ops-wang', riderId: 'r1', overdue: true } },
+      ]);
+      expect((await store.riderStatus('r1')).lockers).toEqual([]);
+    });
+
     it('records an alert once per station, kind and seq, counting repeats', async () => {
       await store.raiseAlert({ stationId: 'dn-001', kind: 'chain_broken', seq: 7, detail: 'hash_mismatch', at: 10 });
       await store.raiseAlert({ stationId: 'dn-001', kind: 'chain_broken', seq: 7, detail: 'hash_mismatch', at: 20 });

@@ -39,7 +39,8 @@ describe('lockers', () => {
     expect(view(r, '1-1')).toMatchObject({ state: 'held', door: 'closed' });
     expect(r.lockers!.holdingOf('rider-a')!.since).toEqual(expect.any(Number));
     expect(eventsOf(r.ledger, 'locker.deposited').map((e) => e.data)).toEqual([
-      expect.objectContaining({ riderId: 'rider-a', compartment: '1-1' }),
+      // With the door's label (its name when none is configured) and the storage limit, for the rider page's deadline.
+      expect.objectContaining({ riderId: 'rider-a', compartment: '1-1', label: '1-1', limitMs: 86_400_000 }),
     ]);
   });
 

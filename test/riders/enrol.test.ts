@@ -127,6 +127,27 @@ describe('enrolment', () => {
   });
 });
 
+describe('the enrolment limit behind a load balancer', () => {
+  it('counts the rider’s own address from X-Forwarded-For of a trusted balancer (http.trustProxy), the connection’s otherwise', async () => {
+    const behind = await enrolHarness({ http: { host: '127.0.0.1', port: 0, trustProxy: '10.0.0.0/8' } });
+    try {
+      const inv = await behind.invite({ uses: 1000 });
+      const via = (client: string, proxy = '10.0.0.5') =>
+        behind.app.inject({ method: 'POST', url: '/v1/enrol', remoteAddress: proxy, headers: { 'x-forwarded-for': client }, payload: body(inv.code) });
+      // Forty riders through the balancer: none held back by the others.
+      for (let i = 0; i < 40; i++) expect((await via(`198.51.100.${i + 1}`)).statusCode).toBe(201);
+      // One address behind it gets riders.enrolPerAddress (20), as without a balancer.
+      for (let i = 0; i < 20; i++) expect((await via('203.0.113.50')).statusCode).toBe(201);
+      expect((await via('203.0.113.50')).statusCode).toBe(429);
+      // A header from a client that is not the balancer is not believed: its own address counts.
+      for (let i = 0; i < 20; i++) expect((await via(`192.0.2.${i + 1}`, '198.18.0.9')).statusCode).toBe(201);
+      expect((await via('192.0.2.200', '198.18.0.9')).statusCode).toBe(429);
+    } finally {
+      await behind.close();
+    }
+  });
+});
+
 describe('the rider page’s status and withdrawal, the office’s withdrawal and cards', () => {
   it('tells a rider about themselves for a fresh rotating code, refuses a stale or bare one', async () => {
     const inv = await h.invite();

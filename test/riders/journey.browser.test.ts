@@ -153,7 +153,7 @@ describe('the rider journey, poster to kiosk', () => {
     );
     expect(extractable).toBe(false);
     await phone.waitForSelector('#status [class="small"]');
-    expect(await phone.locator('#status').textContent()).toMatch(/外卖骑手[\s\S]*As of/);
+    expect(await phone.locator('#status').textContent()).toMatch(/外卖骑手[\s\S]*还没有领水期[\s\S]*updated at/);
   });
 
   it('reads the screenshot’s QR at a real station’s scanner: check in, take water', async () => {
@@ -170,6 +170,19 @@ describe('the rider journey, poster to kiosk', () => {
     await kiosk.waitForSelector('#outcome[data-code="committed_cold"]');
     expect(h.dispenser!.droppedTotal).toBe(drops + 1);
     expect(h.station.quota.riderStatus(riderId).claimedToday).toBe(true);
+  });
+
+  it('shows on the code page the window, days left and today’s bottle once the station synced the claim (issue 12)', async () => {
+    // The station uploads as soon as it writes an event; the cloud's status rollup is kept at ingest.
+    await expect.poll(async () => (await cloud.store.riderStatus(riderId)).lastClaim?.stationId, { timeout: 15_000 }).toBe('dn-001');
+    await phone.reload();
+    await phone.waitForSelector('#st-bottle');
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(clock.now());
+    const sixLater = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(clock.now() + 6 * 86_400_000);
+    await expect.poll(() => phone.locator('#st-bottle').textContent()).toMatch(/今日已领水（dn-001，\d\d:\d\d）[\s\S]*taken at dn-001/);
+    expect(await phone.locator('#st-window').textContent()).toContain(`领水期 ${today} 至 ${sixLater}，还剩 7 天 / Window ${today} – ${sixLater}: 7 days left`);
+    expect(await phone.locator('#status-at').textContent()).toMatch(/^更新于 \d\d:\d\d（北京时间）\/ updated at \d\d:\d\d \(Beijing time\)$/);
+    await noHorizontalOverflow(phone);
   });
 
   it('refuses the same screenshot’s code 95 s later as stale_code; the page’s fresh code works', async () => {
@@ -197,7 +210,8 @@ describe('the rider journey, poster to kiosk', () => {
       await phone.reload();
       await phone.waitForSelector('body[data-ready="true"]');
       await phone.waitForSelector('#qr svg');
-      expect(await phone.locator('#status').textContent()).toMatch(/As of/);
+      // Offline, the last answer is still shown, with its time.
+      expect(await phone.locator('#status').textContent()).toMatch(/今日已领水[\s\S]*updated at/);
     } finally {
       await phoneContext.setOffline(false);
     }
