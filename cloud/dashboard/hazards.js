@@ -27,11 +27,13 @@ if (hasI18n) i18n.register(HZ);
 const hzText = (key) => (hasI18n ? t(key) : `${HZ.zh[key]} ${HZ.en[key]}`);
 
 function hzTime(ms) {
+  // The dashboard's own time helper (time.js) when it is loaded: one format and zone label everywhere.
+  if (typeof times !== 'undefined') return times.dateTime(ms);
   const f = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   return `${f.format(new Date(ms))} (${hzText('hazards.tz')})`;
 }
 
-function el(tag, text, cls) {
+function hazardEl(tag, text, cls) {
   const e = document.createElement(tag);
   if (text !== undefined) e.textContent = text;
   if (cls) e.className = cls;
@@ -74,21 +76,21 @@ async function moveHazard(h, state, note, out) {
 }
 
 function hazardCard(h) {
-  const card = el('article', undefined, `hazard state-${h.state}`);
+  const card = hazardEl('article', undefined, `hazard state-${h.state}`);
   card.dataset.id = h.id;
   card.dataset.state = h.state;
-  const head = el('p');
-  head.append(el('strong', hzText(`hazards.cat.${h.category}`)), ` · ${hzTime(h.createdAt)} · `, el('span', hzText(`hazards.state.${h.state}`), 'hazard-state'));
-  card.append(head, el('p', h.text, 'hazard-text'));
+  const head = hazardEl('p');
+  head.append(hazardEl('strong', hzText(`hazards.cat.${h.category}`)), ` · ${hzTime(h.createdAt)} · `, hazardEl('span', hzText(`hazards.state.${h.state}`), 'hazard-state'));
+  card.append(head, hazardEl('p', h.text, 'hazard-text'));
   if (h.place) {
     const where = [h.place.text, h.place.lat !== null ? `${h.place.lat}, ${h.place.lon}` : null].filter(Boolean).join(' · ');
-    card.append(el('p', `${hzText('hazards.place')}: ${where}`, 'small'));
+    card.append(hazardEl('p', `${hzText('hazards.place')}: ${where}`, 'small'));
   }
-  card.append(el('p', `${hzText('hazards.rider')}: ${h.riderId}`, 'small'));
-  for (const c of h.changes) card.append(el('p', `${hzText(`hazards.state.${c.state}`)} · ${hzTime(c.at)} · ${hzText('hazards.by')} ${c.by}${c.note ? ` · ${c.note}` : ''}`, 'small'));
+  card.append(hazardEl('p', `${hzText('hazards.rider')}: ${h.riderId}`, 'small'));
+  for (const c of h.changes) card.append(hazardEl('p', `${hzText(`hazards.state.${c.state}`)} · ${hzTime(c.at)} · ${hzText('hazards.by')} ${c.by}${c.note ? ` · ${c.note}` : ''}`, 'small'));
   if (h.photo) {
-    const box = el('div', undefined, 'hazard-photo-box');
-    const b = el('button', hzText('hazards.photo'));
+    const box = hazardEl('div', undefined, 'hazard-photo-box');
+    const b = hazardEl('button', hzText('hazards.photo'));
     b.type = 'button';
     b.className = 'hazard-photo-button';
     b.addEventListener('click', () => showPhoto(h, box).catch((e) => (box.textContent = `${hzText('hazards.failed')}${e.message}`)));
@@ -96,16 +98,16 @@ function hazardCard(h) {
     card.append(box);
   }
   if (h.state !== 'resolved') {
-    const form = el('div', undefined, 'hazard-actions');
+    const form = hazardEl('div', undefined, 'hazard-actions');
     const note = document.createElement('input');
     note.className = 'hazard-note';
     note.maxLength = 500;
     note.placeholder = hzText('hazards.notePh');
     note.setAttribute('aria-label', hzText('hazards.notePh'));
-    const out = el('p', '', '');
+    const out = hazardEl('p', '', '');
     form.append(note);
     for (const state of h.state === 'new' ? ['acknowledged', 'resolved'] : ['resolved']) {
-      const b = el('button', hzText(state === 'acknowledged' ? 'hazards.ack' : 'hazards.resolve'));
+      const b = hazardEl('button', hzText(state === 'acknowledged' ? 'hazards.ack' : 'hazards.resolve'));
       b.type = 'button';
       b.dataset.to = state;
       b.addEventListener('click', () => moveHazard(h, state, note.value.trim(), out).catch((e) => (out.textContent = `${hzText('hazards.failed')}${e.message}`)));
@@ -123,7 +125,7 @@ async function loadHazards() {
   if (!res.ok) return; // a role without hazards (maintenance) sees the section empty
   const { hazards } = await res.json();
   const list = $('hazard-list');
-  list.replaceChildren(...(hazards.length ? hazards.map(hazardCard) : [el('p', hzText('hazards.none'), 'small')]));
+  list.replaceChildren(...(hazards.length ? hazards.map(hazardCard) : [hazardEl('p', hzText('hazards.none'), 'small')]));
   $('hazard-count').textContent = `(${hazards.length})`;
   list.dataset.loaded = state;
 }

@@ -109,7 +109,7 @@ describe('a hazard report from the rider page to the office and back', () => {
     const office = await officeDashboard();
     const card = office.locator(`#hazard-list article[data-id="${stored!.id}"]`);
     await card.waitFor();
-    expect(await card.textContent()).toMatch(/安全隐患[\s\S]*\(北京时间 Beijing time\)[\s\S]*井盖缺失[\s\S]*大宁路 100 号/);
+    expect(await card.textContent()).toMatch(/安全隐患[\s\S]*\(北京时间 UTC\+8\)[\s\S]*井盖缺失[\s\S]*大宁路 100 号/);
     await card.locator('.hazard-photo-button').click();
     const img = card.locator('img.hazard-photo');
     await img.waitFor();
