@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
-  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, DropEventsInput, DropEventsResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
   StationInput, StationPatch, StationRow,
 } from './store.ts';
 import { PgAlerts } from './pgAlerts.ts';
@@ -18,6 +18,7 @@ import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
 import { newStation, patched, STATION_COLUMNS, stationOf, stationValues } from './stationRows.ts';
 import { migratePg } from './pgSchema.ts';
 import { applyPgRollups } from './pgRollups.ts';
+import { dropPgEvents } from './pgDropEvents.ts';
 import { PgReads } from './pgReads.ts';
 
 type Row = Record<string, unknown>;
@@ -149,6 +150,14 @@ export class PgStore extends PgReads implements CloudStore {
         [b.stationId, last.seq, last.hash, last.ts, b.receivedAt],
       );
       return { ok: true, seq: last.seq } as const;
+    });
+  }
+
+  async dropEventsFrom(d: DropEventsInput): Promise<DropEventsResult> {
+    return this.tx(async (c) => {
+      // The same lock as an append: no instance writes the station's log while it is rebuilt.
+      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [INGEST_LOCK_CLASS, d.stationId]);
+      return dropPgEvents(c, d);
     });
   }
 

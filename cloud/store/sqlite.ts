@@ -7,10 +7,11 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
-  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, DropEventsInput, DropEventsResult, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
   EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
 } from './store.ts';
 import { SqliteStations } from './sqliteStations.ts';
+import { dropEventsInTx } from './sqliteDropEvents.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
 import { migrate } from './sqliteSchema.ts';
 import { SqliteRollups } from './sqliteRollups.ts';
@@ -179,6 +180,19 @@ export class SqliteStore implements CloudStore {
     const last = b.events[b.events.length - 1]!;
     this.s.setHead!.run(b.stationId, last.seq, last.hash, last.ts, b.receivedAt);
     return { ok: true, seq: last.seq };
+  }
+
+  async dropEventsFrom(d: DropEventsInput): Promise<DropEventsResult> {
+    this.rollups.forget();
+    try {
+      const r = this.db.transaction(() => dropEventsInTx(this.db, this.rollups, d)).immediate();
+      if (r.ok) this.rollups.committed();
+      else this.rollups.forget();
+      return r;
+    } catch (e) {
+      this.rollups.forget();
+      throw e;
+    }
   }
 
   async eventsAfter(stationId: string, afterSeq: number, limit: number): Promise<StationEvent[]> {
