@@ -1,5 +1,10 @@
 /** Dispenser health from status, last will and telemetry silence (SPEC §6b). */
 import { afterEach, describe, expect, it } from 'vitest';
+import { DeviceHealth, DEVICE_STATE_HOLD_MS } from '../../edge/core/health.ts';
+import { Ledger } from '../../edge/ledger/ledger.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { ManualClock } from '../../protocol/index.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { eventsOf, sleep, startStation, waitFor, type Station } from './harness.ts';
 
 let station: Station | undefined;
@@ -9,7 +14,7 @@ afterEach(async () => {
 });
 
 describe('dispenser health', () => {
-  it('goes offline within two telemetry intervals of silence, and online again with the next telemetry', async () => {
+  it('goes offline within two telemetry intervals of silence, and online again once its telemetry has held the hold time', async () => {
     const intervalMs = 200;
     station = await startStation({ telemetryIntervalMs: intervalMs, healthCheckIntervalMs: 20 });
     const s = station;
@@ -25,8 +30,17 @@ describe('dispenser health', () => {
     expect(took).toBeGreaterThanOrEqual(2 * intervalMs - 20);
     expect(took).toBeLessThan(2 * intervalMs + 300);
     expect(eventsOf(s.ledger, 'device.offline')).toEqual([{ deviceId: 'disp-1', kind: 'dispenser', reason: 'silent' }]);
-    sim.publishTelemetry();
-    await waitFor(() => s.health.get('disp-1')?.state === 'online');
+    // Back at once after going offline is a flap: reported once it has held the hold time
+    // (deviceStateHoldMs, 2 s by default) since the offline, while its telemetry keeps coming.
+    const offlineAt = Date.now();
+    const beat = setInterval(() => sim.publishTelemetry(), intervalMs / 2);
+    try {
+      sim.publishTelemetry();
+      await waitFor(() => s.health.get('disp-1')?.state === 'online', 4000, 'online again');
+    } finally {
+      clearInterval(beat);
+    }
+    expect(Date.now() - offlineAt).toBeGreaterThanOrEqual(DEVICE_STATE_HOLD_MS - 50);
     expect(eventsOf(s.ledger, 'device.online')).toHaveLength(2);
   });
 
@@ -107,4 +121,72 @@ describe('dispenser health', () => {
     await waitFor(() => (s.health.get('disp-1')?.counters.acl_refused ?? 0) === 1);
     await waitFor(() => s.health.usable('disp-1'), 3000, 'reconnected after the refusal');
   });
+});
+
+describe('device health hysteresis (deviceStateHoldMs)', () => {
+  it('reports a steady device going offline at once, then stays offline through a flapping minute until it has held online', () => {
+    const clock = new ManualClock(Date.parse('2026-12-04T02:00:00Z'));
+    const tmp = tempDir();
+    const ledger = Ledger.open({ path: `${tmp.dir}/station.db`, clock, timezone: 'Asia/Shanghai' });
+    try {
+      // Not started: the test drives the silence check on its injected clock.
+      const health = new DeviceHealth({ ledger, clock, logger: silentLogger(), stateHoldMs: 5_000 });
+      health.register('disp-1', 'dispenser', 10_000);
+      const events = () => eventsOf(ledger, 'device.online').length + eventsOf(ledger, 'device.offline').length;
+      health.seen('disp-1');
+      expect([health.get('disp-1')!.state, events()]).toEqual(['online', 1]);
+      clock.advance(60_000);
+      health.seen('disp-1');
+      // Steady for a minute: its last will is reported at once.
+      health.markOffline('disp-1', 'status_offline');
+      expect([health.get('disp-1')!.state, events(), health.usable('disp-1')]).toEqual(['offline', 2, false]);
+      // Twenty reconnects and drops, 200 ms apart: nothing follows them.
+      for (let i = 0; i < 20; i++) {
+        clock.advance(200);
+        if (i % 2 === 0) health.seen('disp-1');
+        else health.markOffline('disp-1', 'status_offline');
+        health.checkSilence();
+        expect(health.get('disp-1')!.state).toBe('offline');
+        // Whether a rider may use it follows the real state at once.
+        expect(health.usable('disp-1')).toBe(i % 2 === 0);
+      }
+      expect(events()).toBe(2);
+      health.seen('disp-1');
+      clock.advance(4_900);
+      health.seen('disp-1');
+      health.checkSilence();
+      expect(health.get('disp-1')!.state).toBe('offline');
+      clock.advance(100); // online has now held 5 s
+      health.checkSilence();
+      expect([health.get('disp-1')!.state, events()]).toEqual(['online', 3]);
+      expect(health.get('disp-1')!.counters.heldFlaps).toBe(10);
+      // Steady again for 5 s: the next change is reported at once again.
+      clock.advance(5_000);
+      health.seen('disp-1');
+      health.markOffline('disp-1', 'status_offline');
+      expect([health.get('disp-1')!.state, events()]).toEqual(['offline', 4]);
+      expect(eventsOf(ledger, 'device.offline').at(-1)).toEqual({ deviceId: 'disp-1', kind: 'dispenser', reason: 'status_offline' });
+    } finally {
+      ledger.close();
+      tmp.cleanup();
+    }
+  });
+
+  it('a real dispenser losing power five times in a few seconds writes one offline and one online', async () => {
+    station = await startStation({ healthCheckIntervalMs: 20 });
+    const s = station;
+    const sim = await s.addSim('disp-1', { telemetryIntervalMs: 100 });
+    await waitFor(() => s.health.get('disp-1')?.state === 'online', 3000, 'online');
+    const seq0 = s.ledger.head().seq;
+    for (let i = 0; i < 5; i++) {
+      sim.powerLoss(100);
+      await waitFor(() => !s.health.usable('disp-1'), 2000, 'power lost');
+      await waitFor(() => s.health.usable('disp-1'), 3000, 'booted');
+    }
+    await waitFor(() => s.health.get('disp-1')?.state === 'online', DEVICE_STATE_HOLD_MS + 3000, 'online reported');
+    const written = s.ledger.eventsAfter(seq0, 1000).filter((e) => e.type === 'device.online' || e.type === 'device.offline');
+    expect(written.map((e) => e.type)).toEqual(['device.offline', 'device.online']);
+    // Each drop after the first went back to the reported offline before anything was reported.
+    expect(s.health.get('disp-1')!.counters.heldFlaps).toBe(4);
+  }, 30_000);
 });

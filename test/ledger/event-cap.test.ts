@@ -53,7 +53,7 @@ describe('the 16 KiB event cap at the edge', () => {
 
   it('rolls the whole change back with a coded error, counts it, and the log goes on', () => {
     const quota = new QuotaLedger(ledger);
-    const metrics = new StationMetrics({ ledger, quota, health: new DeviceHealth({ ledger, clock: ledger.clock, logger: silentLogger }), uptimeS: () => 1 });
+    const metrics = new StationMetrics({ ledger, quota, health: new DeviceHealth({ ledger, clock: ledger.clock, logger: silentLogger() }), uptimeS: () => 1 });
     ledger.append('station.heartbeat', heartbeat({ uptimeS: 1 }));
     let caught: unknown;
     try {
