@@ -25,14 +25,13 @@ export const FLAPPING = 'flapping';
 
 /**
  * Hysteresis of reachability (issue 11): the reported state — the one events, the devices row,
- * health and so the cloud's alerts follow — moves between up and offline only
- * - at once for a device that was steady: the first change after the reported state has held
- *   this long (so SPEC §6b's "offline within two heartbeat intervals" and a last will still
- *   report at once), or a device's first appearance after start;
- * - otherwise, once the new state has itself held this long: a device flapping online/offline
- *   stays in the state last reported until it settles. The changes in between are counted
- *   (`heldFlaps`), and whether a rider can use the device follows the real state at once.
- * The config's `deviceStateHoldMs` default; 0 reports every change.
+ * health and so the cloud's alerts follow — moves between up and offline at once for a single
+ * outage and its end (so SPEC §6b's "offline within two heartbeat intervals" and a last will
+ * still report at once, and so does the device coming back). A device whose reported state
+ * changed twice within this time is flapping: its next change is reported only once the new
+ * state has held this long, so it stays in the state last reported until it settles. The
+ * changes in between are counted (`heldFlaps`); whether a rider can use the device follows the
+ * real state at once. The config's `deviceStateHoldMs` default; 0 reports every change.
  */
 export const DEVICE_STATE_HOLD_MS = 2_000;
 
@@ -73,10 +72,10 @@ interface Entry {
   budget: { windowStart: number; written: number; changes: number; flapping: boolean };
   /**
    * Hysteresis (DEVICE_STATE_HOLD_MS): `reachable` is the real state, `reported` what the state
-   * derives from; when `reported` last changed (-Infinity: never since start, so no dwell), when
-   * `reachable` last changed, and how often it changed since the last report.
+   * derives from; when `reported` changed before its last change (-Infinity: not since start),
+   * and last; when `reachable` last changed, and how often since the last report.
    */
-  hold: { reported: boolean; reportedAt: number; actualSince: number; flips: number; reason: string | undefined; timer: NodeJS.Timeout | undefined };
+  hold: { reported: boolean; reportedBefore: number; reportedAt: number; actualSince: number; flips: number; reason: string | undefined; timer: NodeJS.Timeout | undefined };
   counters: Record<string, number>;
   detail: Record<string, unknown>;
   state: DeviceState;
@@ -143,7 +142,7 @@ export class DeviceHealth implements DeviceHealthReporter {
       faults: row ? (JSON.parse(row.faults) as string[]) : [],
       stationFaults: new Set(),
       budget: { windowStart: this.opts.clock.monotonic(), written: 0, changes: 0, flapping: false },
-      hold: { reported: false, reportedAt: Number.NEGATIVE_INFINITY, actualSince: this.opts.clock.monotonic(), flips: 0, reason: undefined, timer: undefined },
+      hold: { reported: false, reportedBefore: Number.NEGATIVE_INFINITY, reportedAt: Number.NEGATIVE_INFINITY, actualSince: this.opts.clock.monotonic(), flips: 0, reason: undefined, timer: undefined },
       counters: {},
       detail: {},
       state: row?.state ?? 'offline',
@@ -251,16 +250,20 @@ export class DeviceHealth implements DeviceHealthReporter {
       else this.wakeAt(e, h.actualSince + hold);
       return;
     }
-    const steady = h.flips <= 1 && now - h.reportedAt >= hold;
+    // One change since the last report, and not the third report within the hold: at once.
+    const steady = h.flips <= 1 && now - h.reportedBefore >= hold;
     if (!steady && now - h.actualSince < hold) {
-      this.wakeAt(e, Math.min(h.flips <= 1 ? h.reportedAt + hold : Number.POSITIVE_INFINITY, h.actualSince + hold));
+      this.wakeAt(e, Math.min(h.flips <= 1 ? h.reportedBefore + hold : Number.POSITIVE_INFINITY, h.actualSince + hold));
       return;
     }
     const first = h.reportedAt === Number.NEGATIVE_INFINITY && e.reachable;
     h.reported = e.reachable;
     h.flips = 0;
-    // A device's first appearance after start is not a flap: it starts no dwell.
-    if (!first) h.reportedAt = now;
+    // A device's first appearance after start is not a change of state: it counts for nothing.
+    if (!first) {
+      h.reportedBefore = h.reportedAt;
+      h.reportedAt = now;
+    }
     this.transition(e, [], e.reachable ? undefined : h.reason);
   }
 
