@@ -101,7 +101,12 @@ export class StationRegistry {
     if (fromSeq > headSeq) throw beyond();
     const token = await this.rotateToken(id, by);
     const r = await this.store.dropEventsFrom({ stationId: id, fromSeq, effectsOf: rollupEffectsOf, at: this.clock.now() });
-    if (!r.ok) throw beyond();
+    if (!r.ok) {
+      // Another re-admit moved the head back meanwhile: nothing left to drop, but the new token
+      // is in force and is only ever shown here, so it is answered, not lost in an error.
+      this.logger.info({ audit: 'station.readmit', stationId: id, by, fromSeq, dropped: 0, ackedSeq: r.seq }, 'station log re-admitted: nothing left to drop, token replaced');
+      return { token, dropped: 0, ackedSeq: r.seq };
+    }
     const now = this.clock.now();
     for (const a of await this.store.listAlerts('firing', 10_000)) {
       if (a.stationId === id && a.kind === 'chain_broken') await this.store.acknowledgeAlert(a.id, by, now);
