@@ -106,6 +106,40 @@ describe('re-admitting a station log after a stolen token', () => {
   });
 });
 
+describe('re-admitting through one instance while the impostor keeps uploading through another (PostgreSQL)', () => {
+  it('stops the impostor on every instance at once and leaves nothing of its log', async () => {
+    const db = await testDatabase('readmit-two');
+    const ref = await testDatabase('readmit-two-ref');
+    const [a, b, reference] = [await pgInstance(db.url), await pgInstance(db.url), await pgInstance(ref.url)];
+    try {
+      expect((await a.upload('dn-001', real.slice(0, 4))).json()).toEqual({ ackedSeq: 4 });
+      // The impostor's log runs on past 8, one event per upload, through instance a.
+      const more = chain(Array.from({ length: 40 }, (_, i) => checkin(`r-x${i}`, '2026-11-27', i)), 4, real[3]!.hash);
+      const impostor = (async () => {
+        for (const e of more) if ((await a.upload('dn-001', [e])).statusCode === 401) return;
+      })();
+      while ((await a.store.syncHead('dn-001'))!.seq < 8) await new Promise((r) => setTimeout(r, 5));
+      const r = await b.admin('POST', '/v1/stations/dn-001/readmit', { fromSeq: 5 });
+      expect(r.statusCode).toBe(200);
+      const { token } = r.json() as { token: string };
+      await impostor;
+      // Either the impostor finished its 40 before the token changed, or it was cut off with a 401.
+      const head = (await a.store.syncHead('dn-001'))!;
+      expect(head.seq).toBe(4);
+      expect((await a.upload('dn-001', more.slice(0, 1))).statusCode).toBe(401);
+      expect((await a.upload('dn-001', real.slice(4), token)).json()).toEqual({ ackedSeq: 8 });
+      expect((await reference.upload('dn-001', real)).json()).toEqual({ ackedSeq: 8 });
+      expect(await reports(b)).toEqual(await reports(reference));
+    } finally {
+      await a.close();
+      await b.close();
+      await reference.close();
+      await db.drop();
+      await ref.drop();
+    }
+  });
+});
+
 describe('waystation-cloud station readmit', () => {
   it('re-admits from the command line beside a running cloud, and prints the new token', async () => {
     const root = join(import.meta.dirname, '..', '..');
