@@ -126,6 +126,10 @@ export class PgStore extends PgReads implements CloudStore {
       const cur = (await c.query<Row>('SELECT last_seq, last_hash FROM station_sync WHERE station_id = $1', [b.stationId])).rows[0];
       const curSeq = (cur?.last_seq as number | undefined) ?? 0;
       if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq } as const;
+      if (b.tokenSha256 !== undefined) {
+        const st = (await c.query<{ token_sha256: string }>('SELECT token_sha256 FROM stations WHERE id = $1', [b.stationId])).rows[0];
+        if (st && st.token_sha256 !== b.tokenSha256) return { ok: false, reason: 'token_replaced', seq: curSeq } as const;
+      }
       if (b.events.length === 0) return { ok: true, seq: curSeq } as const;
       const ev = b.events;
       await c.query(

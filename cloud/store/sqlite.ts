@@ -45,6 +45,7 @@ export class SqliteStore implements CloudStore {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       head: p('SELECT * FROM station_sync WHERE station_id = ?'),
+      stationToken: p('SELECT token_sha256 FROM stations WHERE id = ?'),
       heads: p('SELECT * FROM station_sync ORDER BY station_id'),
       hashes: p('SELECT seq, hash FROM events WHERE station_id = ? AND seq BETWEEN ? AND ?'),
       insertEvent: p('INSERT INTO events (station_id, seq, type, ts, day, data, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -158,6 +159,10 @@ export class SqliteStore implements CloudStore {
     const cur = this.s.head!.get(b.stationId) as Row | undefined;
     const curSeq = (cur?.last_seq as number | undefined) ?? 0;
     if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq };
+    if (b.tokenSha256 !== undefined) {
+      const st = this.s.stationToken!.get(b.stationId) as { token_sha256: string } | undefined;
+      if (st && st.token_sha256 !== b.tokenSha256) return { ok: false, reason: 'token_replaced', seq: curSeq };
+    }
     if (b.events.length === 0) return { ok: true, seq: curSeq };
     // Rows go in INSERT_ROWS at a time (one statement step instead of one per event), the rest one by one.
     const json = b.dataJson;

@@ -26,9 +26,15 @@ export interface AppendBatch {
   /** The JSON of each event's `data`, same order, when the caller has it already (ingest does). */
   dataJson?: readonly string[];
   receivedAt: number;
+  /**
+   * SHA-256 of the token the upload was let in with: the append is refused (`token_replaced`)
+   * if the station's token changed since — an impostor's upload in flight while an admin
+   * re-admits the station cannot land after its log was dropped.
+   */
+  tokenSha256?: string;
 }
 
-export type AppendResult = { ok: true; seq: number } | { ok: false; reason: 'head_moved'; seq: number };
+export type AppendResult = { ok: true; seq: number } | { ok: false; reason: 'head_moved' | 'token_replaced'; seq: number };
 
 /**
  * Drop a station's events from `fromSeq` on (an impostor's, uploaded with a stolen token) and

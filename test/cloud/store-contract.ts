@@ -198,6 +198,17 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect((await store.weeklyStations('2026-W48', 'dn-001'))[0]).toMatchObject({ checkins: 2, riders: 2, newRiders: 2 });
     });
 
+    it('refuses an append let in with a token the station no longer has, and stores nothing', async () => {
+      await store.createStation({ id: 'dn-001', tokenSha256: 'a'.repeat(64), timezone: 'Asia/Shanghai', zone: 'daning' }, 1);
+      const events = chain([checkin('r1', '2026-11-24')]);
+      const batch = { stationId: 'dn-001', prev: { seq: 0, hash: GENESIS_HASH }, events, effects: events.map(rollupEffectsOf), receivedAt: 1 };
+      await store.updateStation('dn-001', { tokenSha256: 'b'.repeat(64) }, 2);
+      expect(await store.appendEvents({ ...batch, tokenSha256: 'a'.repeat(64) })).toEqual({ ok: false, reason: 'token_replaced', seq: 0 });
+      expect(await store.countEvents('dn-001')).toBe(0);
+      expect(await store.weeklyStations('2026-W48', null)).toEqual([]);
+      expect(await store.appendEvents({ ...batch, tokenSha256: 'b'.repeat(64) })).toEqual({ ok: true, seq: 1 });
+    });
+
     it('drops a whole log when re-admitted from seq 1', async () => {
       await append('dn-001', [checkin('r1', '2026-11-24')]);
       expect(await store.dropEventsFrom({ stationId: 'dn-001', fromSeq: 1, effectsOf: rollupEffectsOf, at: 2 })).toEqual({ ok: true, dropped: 1, head: { seq: 0, hash: GENESIS_HASH } });
