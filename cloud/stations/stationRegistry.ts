@@ -97,7 +97,13 @@ export class StationRegistry {
     const head = await this.store.syncHead(id);
     const headSeq = head?.seq ?? 0;
     const beyond = () =>
-      apiError('nothing_to_drop', `the cloud holds ${id} up to seq ${headSeq}; give a --from-seq from 1 to ${headSeq} (the first seq of the events to drop)`, { ackedSeq: headSeq });
+      apiError(
+        'nothing_to_drop',
+        headSeq === 0
+          ? `the cloud holds no event of ${id}; there is nothing to drop`
+          : `the cloud holds ${id} up to seq ${headSeq}; give fromSeq (--from-seq) from 1 to ${headSeq}: the first seq of the events to drop`,
+        { ackedSeq: headSeq },
+      );
     if (fromSeq > headSeq) throw beyond();
     const token = await this.rotateToken(id, by);
     const r = await this.store.dropEventsFrom({ stationId: id, fromSeq, effectsOf: rollupEffectsOf, at: this.clock.now() });
