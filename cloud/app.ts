@@ -49,7 +49,7 @@ export function buildApp(deps: CloudDeps): CloudApp {
     schemaController: { compilersFactory: { buildValidator: bodyStrictValidatorBuilder() } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const metrics = new CloudMetrics({ store: deps.store, clock: deps.clock, stationIds: deps.config.stations.map((s) => s.id) });
+  const metrics = new CloudMetrics({ store: deps.store, clock: deps.clock });
   // SPEC §15: alerts evaluated on ingest and on a timer, notifications sent from the outbox.
   const alerts = new AlertService({ store: deps.store, clock: deps.clock, logger: deps.logger, config: deps.config, registry: metrics.registry });
   const ctx: RouteContext = {

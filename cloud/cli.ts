@@ -24,6 +24,8 @@ const USAGE = `usage: waystation-cloud [serve] --config <file>
        waystation-cloud station list --config <file>
        waystation-cloud station token <id> --config <file>      (a new token; the old one stops at once)
        waystation-cloud station disable|enable <id> --config <file>
+       waystation-cloud station readmit <id> --from-seq <n> --config <file>
+                           (after a stolen token: a new token, the events from seq n on dropped, rollups rebuilt)
        waystation-cloud key new            (a key for WAYSTATION_CLOUD_KEY or keyFile, SPEC §12)
        waystation-cloud token new          (a random token and the SHA-256 to put in a config)
        waystation-cloud token hash <token>
@@ -47,6 +49,7 @@ async function main(argv: string[]): Promise<void> {
       platform: { type: 'string' },
       'ttl-days': { type: 'string' },
       reason: { type: 'string' },
+      'from-seq': { type: 'string' },
       zone: { type: 'string' },
       timezone: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -131,6 +134,15 @@ async function main(argv: string[]): Promise<void> {
       if (sub === 'token' && arg) {
         const token = await stations.rotateToken(arg, 'cli');
         return print(`token: ${token}\n(the old token stopped working; put this one in the station's config)`, { id: arg, token });
+      }
+      if (sub === 'readmit' && arg) {
+        const from = Number(values['from-seq']);
+        if (!(Number.isInteger(from) && from >= 1)) return fail('--from-seq must be the first seq to drop, a whole number from 1');
+        const r = await stations.readmit(arg, from, 'cli');
+        return print(
+          `dropped: ${r.dropped} events of ${arg} from seq ${from} on; the cloud holds it up to seq ${r.ackedSeq}\ntoken:   ${r.token}\n(the old token stopped working: put this one in the real station's config, cloud.token; its next upload continues from seq ${r.ackedSeq + 1})`,
+          { id: arg, ...r },
+        );
       }
       if ((sub === 'disable' || sub === 'enable') && arg) {
         const s = await stations.update(arg, { enabled: sub === 'enable' }, 'cli');

@@ -16,6 +16,7 @@ export const API_ERRORS = {
   unknown_station: { status: 404, message: 'no such station' },
   station_exists: { status: 409, message: 'a station with this id exists already' },
   station_disabled: { status: 403, message: 'this station is disabled' },
+  nothing_to_drop: { status: 409, message: 'the cloud holds no event of this station from that seq on' },
   unknown_rider: { status: 404, message: 'no such rider' },
   not_found: { status: 404, message: 'not found' },
   revoked: { status: 403, message: 'this rider has been revoked' },

@@ -4,22 +4,22 @@
  * read from the store at scrape time.
  *
  * The registry renders synchronously and the store is async, so `render()` reads the sync heads
- * first and the gauges read that snapshot; a store that cannot be read shows as a comment in
- * the exposition, not as a failed scrape.
+ * and the provisioned stations first and the gauges read that snapshot; a store that cannot be
+ * read shows as a comment in the exposition, not as a failed scrape. Stations come from the
+ * store (SPEC §12, issue 14): one added with POST /v1/stations shows at the next scrape.
  */
 import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry, type Clock } from '../protocol/index.ts';
-import type { CloudStore, SyncHeadRow } from './store/store.ts';
+import type { CloudStore, StationRow, SyncHeadRow } from './store/store.ts';
 
-export type UploadOutcome = 'ok' | 'gap' | 'chain_broken' | 'busy';
+export type UploadOutcome = 'ok' | 'gap' | 'chain_broken' | 'busy' | 'token_replaced';
 
 export interface CloudMetricsSources {
   store: CloudStore;
   clock: Clock;
-  /** Configured station ids: a station that has never synced shows synced seq 0. */
-  stationIds: readonly string[];
 }
 
-type HeadsSnapshot = { ok: true; heads: SyncHeadRow[]; nowMs: number } | { ok: false; error: Error };
+/** `stationIds`: the provisioned stations; one that has never synced shows synced seq 0. */
+type HeadsSnapshot = { ok: true; heads: SyncHeadRow[]; stationIds: string[]; stations: StationRow[]; nowMs: number } | { ok: false; error: Error };
 
 export class CloudMetrics {
   readonly registry = new MetricsRegistry();
@@ -39,8 +39,8 @@ export class CloudMetrics {
     );
     r.add(
       new Gauge('waystation_cloud_station_synced_seq', 'Highest contiguous seq held per station (its ackedSeq).', () => {
-        const { heads } = this.heads();
-        const seqs = new Map<string, number>(this.src.stationIds.map((id) => [id, 0]));
+        const { heads, stationIds } = this.heads();
+        const seqs = new Map<string, number>(stationIds.map((id) => [id, 0]));
         for (const h of heads) seqs.set(h.stationId, h.seq);
         return [...seqs].map(([station, value]) => ({ labels: { station }, value }));
       }),
@@ -50,6 +50,11 @@ export class CloudMetrics {
         const { heads, nowMs } = this.heads();
         return heads.map((h) => ({ labels: { station: h.stationId }, value: Math.round((nowMs - h.ts) / 1000) }));
       }),
+    );
+    r.add(
+      new Gauge('waystation_cloud_station_info', 'One per provisioned station (value 1), with its zone, time zone and whether it is enabled.', () =>
+        this.heads().stations.map((s) => ({ labels: { station: s.id, zone: s.zone, timezone: s.timezone, enabled: String(s.enabled) }, value: 1 })),
+      ),
     );
     r.add(new Gauge('waystation_cloud_process_resident_bytes', 'Resident memory of the cloud process.', () => [{ value: process.memoryUsage().rss }]));
   }
@@ -63,7 +68,8 @@ export class CloudMetrics {
   /** The whole exposition, with the store read now. */
   async render(): Promise<string> {
     try {
-      this.snapshot = { ok: true, heads: await this.src.store.syncHeads(), nowMs: this.src.clock.now() };
+      const [heads, stations] = await Promise.all([this.src.store.syncHeads(), this.src.store.stations()]);
+      this.snapshot = { ok: true, heads, stationIds: stations.map((s) => s.id), stations, nowMs: this.src.clock.now() };
     } catch (e) {
       this.snapshot = { ok: false, error: e as Error };
     }
@@ -71,7 +77,7 @@ export class CloudMetrics {
     return this.registry.render();
   }
 
-  private heads(): { heads: SyncHeadRow[]; nowMs: number } {
+  private heads(): { heads: SyncHeadRow[]; stationIds: string[]; stations: StationRow[]; nowMs: number } {
     if (!this.snapshot.ok) throw new Error(`sync heads: ${this.snapshot.error.message}`);
     return this.snapshot;
   }

@@ -9,7 +9,7 @@ import { Type, type Static, type TOptional, type TSchema } from '@sinclair/typeb
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import { DEVICE_EVENT_BUDGET } from './core/health.ts';
+import { DEVICE_EVENT_BUDGET, DEVICE_STATE_HOLD_MS } from './core/health.ts';
 import { BROKER_LIMITS } from './drivers/mqtt-guard.ts';
 import {
   DEFAULT_BAUD_RATE,
@@ -94,6 +94,12 @@ const Tuning = {
     { additionalProperties: false, default: {} },
   ),
   lowStockThreshold: int(0, 10_000, { default: 5 }),
+  /**
+   * Hysteresis of device reachability (issue 11, docs/station.md): a device flapping online/offline
+   * reports a change only once the new state has held this long (a steady device's first change
+   * is reported at once); 0 reports every change.
+   */
+  deviceStateHoldMs: int(0, 600_000, { default: DEVICE_STATE_HOLD_MS }),
   /** Health events one device may cause per window before it is `flapping` (issue 11, docs/station.md). */
   deviceEventBudget: Type.Object(
     {

@@ -39,6 +39,14 @@ export class StationMetrics {
       new Histogram('waystation_http_request_duration_seconds', 'HTTP request latency by method, route and status code.', HTTP_DURATION_BUCKETS_S),
     );
     r.add(
+      new Gauge(
+        'waystation_events_refused_total',
+        'Events not written because they would be larger than the cloud takes (16 KiB of JSON), by type; each change was rolled back.',
+        () => src.ledger.refusedOversized().map(({ type, count }) => ({ labels: { type, reason: 'too_large' }, value: count })),
+        'counter',
+      ),
+    );
+    r.add(
       new Gauge('waystation_claims', 'Claims in the ledger by status (unknown ones await a late report or maintenance).', () =>
         Object.entries(src.quota.countByStatus()).map(([status, value]) => ({ labels: { status }, value })),
       ),

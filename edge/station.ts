@@ -108,7 +108,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     const ledger = Ledger.open({ path: dbPathOf(config), clock, timezone: config.timezone, logger: logger.child({ module: 'ledger' }) });
     started('ledger', () => ledger.close());
 
-    const health = new DeviceHealth({ ledger, clock, logger: logger.child({ module: 'health' }), eventBudget: config.deviceEventBudget });
+    const health = new DeviceHealth({ ledger, clock, logger: logger.child({ module: 'health' }), eventBudget: config.deviceEventBudget, stateHoldMs: config.deviceStateHoldMs });
     health.start();
     started('health', () => health.stop());
 

@@ -8,12 +8,13 @@
  * and only the call that moved an alert to firing (or resolved) writes its notifications.
  */
 import type { Logger } from 'pino';
-import { DEFAULT_TIMEZONE, Counter, Gauge, type Clock, type MetricsRegistry, type StationEvent } from '../../protocol/index.ts';
+import { Counter, Gauge, type Clock, type MetricsRegistry, type StationEvent } from '../../protocol/index.ts';
 import type { CloudConfig } from '../config.ts';
 import type { AlertInput, AlertRow, CloudStore } from '../store/store.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { channelsFor } from '../notify/plan.ts';
 import type { StationInfo } from '../notify/message.ts';
+import { StationDirectory } from '../stations/stationDirectory.ts';
 import { diffAlerts, eventAlerts, fleetAlerts, type AlertCandidate } from './rules.ts';
 
 export interface AlertServiceOptions {
@@ -40,16 +41,19 @@ export class AlertService {
   private firingBySeverity: Record<string, number> = { critical: 0, warning: 0, info: 0 };
   private readonly fired: Counter;
   private readonly resolved: Counter;
+  /** Station ids, zones and time zones from the store (issue 14), not from config.stations. */
+  private readonly stations: StationDirectory;
 
   constructor(private readonly o: AlertServiceOptions) {
     this.log = o.logger.child({ module: 'alerts' });
+    this.stations = new StationDirectory(o.store, o.clock);
     this.notifier = new Notifier({
       store: o.store,
       clock: o.clock,
       logger: o.logger,
       channels: o.config.notify,
       config: o.config.alerts,
-      messages: { station: (id) => this.station(id), publicUrl: o.config.publicUrl },
+      messages: { station: (id) => this.station(id), refresh: (ids) => this.stations.refresh(ids), publicUrl: o.config.publicUrl },
       registry: o.registry,
       ...(o.instanceId ? { instanceId: o.instanceId } : {}),
     });
@@ -77,9 +81,9 @@ export class AlertService {
     await this.notifier.stop();
   }
 
+  /** As last read from the store: call `this.stations.refresh` first where it matters. */
   station(id: string): StationInfo {
-    const s = this.o.config.stations.find((x) => x.id === id);
-    return { timezone: s?.timezone ?? DEFAULT_TIMEZONE, zone: s?.zone ?? 'default' };
+    return this.stations.info(id);
   }
 
   private channels(a: { stationId: string; severity: AlertRow['severity'] }): string[] {
@@ -89,6 +93,7 @@ export class AlertService {
   /** A log alert from ingest (hash chain, invalid event). */
   async raise(a: AlertInput): Promise<void> {
     const severity = a.kind === 'chain_broken' ? 'critical' : 'warning';
+    await this.stations.refresh([a.stationId]);
     await this.o.store.raiseAlert({ ...a, channels: this.channels({ stationId: a.stationId, severity }) });
     this.notifier.kick();
   }
@@ -121,6 +126,7 @@ export class AlertService {
   private async evaluateNow(): Promise<void> {
     const { store, config } = this.o;
     const nowMs = this.o.clock.now();
+    await this.stations.refresh([], true);
     const [heartbeats, devices, faults, overdue, firing] = await Promise.all([
       store.heartbeats(),
       store.devices(),
@@ -129,7 +135,7 @@ export class AlertService {
       store.listAlerts('firing', FIRING_LIMIT),
     ]);
     const candidates = fleetAlerts(
-      { nowMs, stationIds: config.stations.map((s) => s.id), heartbeats, devices, faults, overdue },
+      { nowMs, stationIds: this.stations.ids(), heartbeats, devices, faults, overdue },
       { deviceOfflineAfterMs: config.alerts.deviceOfflineAfterMs, stationSilentAfterMs: config.health.stationOfflineAfterMs },
     );
     const { fire, resolve } = diffAlerts(candidates, firing);
@@ -144,6 +150,7 @@ export class AlertService {
   private async apply(fire: readonly AlertCandidate[], resolve: readonly string[]): Promise<void> {
     const now = this.o.clock.now();
     let changed = false;
+    if (fire.length > 0) await this.stations.refresh(fire.map((c) => c.stationId));
     for (const c of fire) {
       const r = await this.o.store.fireAlert({ ...c, channels: this.channels(c) }, now);
       if (!r.fired) continue;

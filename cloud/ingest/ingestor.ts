@@ -16,7 +16,9 @@ export type IngestResult =
   | { ok: false; error: 'gap'; expectedSeq: number; ackedSeq: number }
   | { ok: false; error: 'chain_broken'; seq: number; reason: ChainBreak; ackedSeq: number }
   /** The head kept moving under this batch (other instances writing the station): retry. */
-  | { ok: false; error: 'busy'; ackedSeq: number };
+  | { ok: false; error: 'busy'; ackedSeq: number }
+  /** The station's token was replaced while this upload was under way (a re-admit): nothing stored. */
+  | { ok: false; error: 'token_replaced'; ackedSeq: number };
 
 /** Each retry means another writer stored part of the log, so progress is made; this bounds the wait. */
 const MAX_HEAD_RETRIES = 10;
@@ -42,10 +44,13 @@ export class Ingestor {
     return this.alerts ? this.alerts.raise(a) : this.store.raiseAlert(a);
   }
 
-  /** Ingest one upload of `stationId`; expected outcomes (gap, broken chain) are results. */
-  ingest(stationId: string, events: readonly StationEvent[]): Promise<IngestResult> {
+  /**
+   * Ingest one upload of `stationId`; expected outcomes (gap, broken chain) are results.
+   * `tokenSha256`: the token the upload was let in with, checked again when its events are stored.
+   */
+  ingest(stationId: string, events: readonly StationEvent[], tokenSha256?: string): Promise<IngestResult> {
     const prev = this.queues.get(stationId) ?? Promise.resolve();
-    const next = prev.then(() => this.ingestNow(stationId, events));
+    const next = prev.then(() => this.ingestNow(stationId, events, tokenSha256));
     const settled = next.catch(() => undefined);
     this.queues.set(stationId, settled);
     void settled.then(() => {
@@ -54,7 +59,7 @@ export class Ingestor {
     return next;
   }
 
-  private async ingestNow(stationId: string, events: readonly StationEvent[]): Promise<IngestResult> {
+  private async ingestNow(stationId: string, events: readonly StationEvent[], tokenSha256: string | undefined): Promise<IngestResult> {
     for (let attempt = 0; ; attempt++) {
       const row = await this.store.syncHead(stationId);
       const head = { seq: row?.seq ?? 0, hash: row?.hash ?? GENESIS_HASH };
@@ -68,7 +73,19 @@ export class Ingestor {
       }
       if (plan.fresh.length === 0) return { ok: true, ackedSeq: head.seq, applied: 0, replayed: plan.replayed };
       const effects = plan.fresh.map(rollupEffectsOf);
-      const res = await this.store.appendEvents({ stationId, prev: head, events: plan.fresh, effects, dataJson: plan.dataJson, receivedAt: this.clock.now() });
+      const res = await this.store.appendEvents({
+        stationId,
+        prev: head,
+        events: plan.fresh,
+        effects,
+        dataJson: plan.dataJson,
+        receivedAt: this.clock.now(),
+        ...(tokenSha256 !== undefined ? { tokenSha256 } : {}),
+      });
+      if (!res.ok && res.reason === 'token_replaced') {
+        this.logger.warn({ stationId }, 'an upload let in with a token replaced since was not stored');
+        return { ok: false, error: 'token_replaced', ackedSeq: res.seq };
+      }
       if (!res.ok) {
         // Another writer moved the head between planning and appending: plan again.
         if (attempt < MAX_HEAD_RETRIES) continue;

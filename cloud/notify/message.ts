@@ -13,6 +13,8 @@ export interface StationInfo {
 
 export interface MessageContext {
   station(id: string): StationInfo;
+  /** Make `station()` current for these ids (read from the store) before messages are laid out. */
+  refresh?(ids: readonly string[]): Promise<void>;
   /** The dashboard's base URL (`publicUrl`); without it messages say where to look in words. */
   publicUrl?: string | undefined;
 }

@@ -113,6 +113,7 @@ export class Notifier {
   }
 
   private async send(name: string, ch: NotifyChannelConfig, rows: readonly NotificationRow[], digest: boolean): Promise<void> {
+    await this.o.messages.refresh?.(rows.map((r) => r.alert.stationId));
     const now = this.o.clock.now();
     const message: Message = {
       channel: name,

@@ -53,6 +53,21 @@ export function stationRoutes(app: CloudApp, ctx: RouteContext): void {
     return { token: await ctx.stations.rotateToken(req.params.id, by) };
   });
 
+  // Re-admit the real station's log after a stolen token (issue 11, docs/security.md).
+  app.post(
+    '/v1/stations/:id/readmit',
+    {
+      schema: {
+        params: Params,
+        body: Type.Object({ fromSeq: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }, { additionalProperties: false }),
+      },
+    },
+    async (req) => {
+      const by = ctx.auth.requireAdmin(req);
+      return ctx.stations.readmit(req.params.id, req.body.fromSeq, by);
+    },
+  );
+
   app.put(
     '/v1/stations/:id',
     {

@@ -19,6 +19,9 @@ export function oversizedEvent(events: readonly StationEvent[]): { seq: number; 
   return null;
 }
 
+/** The token hash each upload was let in with (checked again when its events are stored). */
+const tokenOf = new WeakMap<FastifyRequest, string>();
+
 export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
   app.post(
     '/v1/stations/:stationId/events',
@@ -28,7 +31,8 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
       // or parsed (fastify runs onRequest before preParsing and the JSON parser, issue 11): a
       // client without one cannot make the cloud buffer or parse up to bodyLimit bytes.
       onRequest: async (req: FastifyRequest) => {
-        await ctx.auth.requireStation(req, (req.params as { stationId?: string }).stationId ?? '');
+        const station = await ctx.auth.requireStation(req, (req.params as { stationId?: string }).stationId ?? '');
+        tokenOf.set(req, station.tokenSha256);
       },
       // One event is at most 16 KiB of JSON (SPEC §9): 413, so the edge narrows its batch down
       // to that one event and reports it, instead of the cloud storing whatever it is sent.
@@ -47,7 +51,7 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
     async (req, reply) => {
       // The token (and a disabled station, SPEC §12) was checked in onRequest, before the body.
       const { stationId } = req.params;
-      const r = await ctx.ingestor.ingest(stationId, req.body.events);
+      const r = await ctx.ingestor.ingest(stationId, req.body.events, tokenOf.get(req));
       ctx.metrics.upload(stationId, r.ok ? 'ok' : r.error, r.ok ? r.applied : 0);
       if (r.ok) {
         req.log.debug({ stationId, ackedSeq: r.ackedSeq, applied: r.applied, replayed: r.replayed }, 'upload');
@@ -58,6 +62,7 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
           expectedSeq: r.expectedSeq,
         });
       }
+      if (r.error === 'token_replaced') throw apiError('unauthorized', `the token of ${stationId} was replaced while this upload was under way; nothing was stored`);
       if (r.error === 'busy') throw apiError('busy', `the log of ${stationId} is being written by another request; retry from ${r.ackedSeq + 1}`);
       throw apiError('chain_broken', `event ${r.seq} of ${stationId} breaks the hash chain (${r.reason}); the batch was refused`, {
         seq: r.seq,

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { canonicalJson, sha256Hex, type Clock } from '../../protocol/index.ts';
 import type { StationConfig } from '../config.ts';
 import { apiError } from '../errors.ts';
+import { rollupEffectsOf } from '../ingest/rollupEffects.ts';
 import type { CloudStore, StationPatch, StationRow, SyncHeadRow } from '../store/store.ts';
 
 export interface StationView {
@@ -82,6 +83,43 @@ export class StationRegistry {
     if (!s) throw apiError('unknown_station', `no station ${id}`);
     this.logger.info({ stationId: id, by }, 'station token replaced');
     return token;
+  }
+
+  /**
+   * Re-admit a station's real log after a stolen token (issue 11; docs/security.md): a new token
+   * first (the impostor's stops at once, on every instance), then the events from `fromSeq` on
+   * are dropped and the station's rollups rebuilt from the events that stay, so its next upload
+   * from `fromSeq` is accepted. The station's firing chain alerts are acknowledged by `by`. Audited.
+   */
+  async readmit(id: string, fromSeq: number, by: string): Promise<{ token: string; dropped: number; ackedSeq: number }> {
+    const station = await this.store.station(id);
+    if (!station) throw apiError('unknown_station', `no station ${id}`);
+    const head = await this.store.syncHead(id);
+    const headSeq = head?.seq ?? 0;
+    const beyond = () =>
+      apiError(
+        'nothing_to_drop',
+        headSeq === 0
+          ? `the cloud holds no event of ${id}; there is nothing to drop`
+          : `the cloud holds ${id} up to seq ${headSeq}; give fromSeq (--from-seq) from 1 to ${headSeq}: the first seq of the events to drop`,
+        { ackedSeq: headSeq },
+      );
+    if (fromSeq > headSeq) throw beyond();
+    const token = await this.rotateToken(id, by);
+    const r = await this.store.dropEventsFrom({ stationId: id, fromSeq, effectsOf: rollupEffectsOf, at: this.clock.now() });
+    if (!r.ok) {
+      // Another re-admit moved the head back meanwhile: nothing left to drop, but the new token
+      // is in force and is only ever shown here, so it is answered, not lost in an error.
+      this.logger.info({ audit: 'station.readmit', stationId: id, by, fromSeq, dropped: 0, ackedSeq: r.seq }, 'station log re-admitted: nothing left to drop, token replaced');
+      return { token, dropped: 0, ackedSeq: r.seq };
+    }
+    const now = this.clock.now();
+    for (const a of await this.store.listAlerts('firing', 10_000)) {
+      if (a.stationId === id && a.kind === 'chain_broken') await this.store.acknowledgeAlert(a.id, by, now);
+    }
+    // The audit line: who, which station, from where, how much went.
+    this.logger.info({ audit: 'station.readmit', stationId: id, by, fromSeq, dropped: r.dropped, ackedSeq: r.head.seq }, 'station log re-admitted: events dropped, rollups rebuilt, token replaced');
+    return { token, dropped: r.dropped, ackedSeq: r.head.seq };
   }
 
   async update(id: string, patch: { zone?: string; timezone?: string; enabled?: boolean }, by: string): Promise<StationRow> {

@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
-  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, DropEventsInput, DropEventsResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
   StationInput, StationPatch, StationRow, AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
 } from './store.ts';
@@ -21,6 +21,7 @@ import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
 import { newStation, patched, STATION_COLUMNS, stationOf, stationValues } from './stationRows.ts';
 import { migratePg } from './pgSchema.ts';
 import { applyPgRollups } from './pgRollups.ts';
+import { dropPgEvents } from './pgDropEvents.ts';
 import { PgReads } from './pgReads.ts';
 
 type Row = Record<string, unknown>;
@@ -132,6 +133,10 @@ export class PgStore extends PgReads implements CloudStore {
       const cur = (await c.query<Row>('SELECT last_seq, last_hash FROM station_sync WHERE station_id = $1', [b.stationId])).rows[0];
       const curSeq = (cur?.last_seq as number | undefined) ?? 0;
       if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq } as const;
+      if (b.tokenSha256 !== undefined) {
+        const st = (await c.query<{ token_sha256: string }>('SELECT token_sha256 FROM stations WHERE id = $1', [b.stationId])).rows[0];
+        if (st && st.token_sha256 !== b.tokenSha256) return { ok: false, reason: 'token_replaced', seq: curSeq } as const;
+      }
       if (b.events.length === 0) return { ok: true, seq: curSeq } as const;
       const ev = b.events;
       await c.query(
@@ -156,6 +161,14 @@ export class PgStore extends PgReads implements CloudStore {
         [b.stationId, last.seq, last.hash, last.ts, b.receivedAt],
       );
       return { ok: true, seq: last.seq } as const;
+    });
+  }
+
+  async dropEventsFrom(d: DropEventsInput): Promise<DropEventsResult> {
+    return this.tx(async (c) => {
+      // The same lock as an append: no instance writes the station's log while it is rebuilt.
+      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [INGEST_LOCK_CLASS, d.stationId]);
+      return dropPgEvents(c, d);
     });
   }
 

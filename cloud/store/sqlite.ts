@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
-  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, DropEventsInput, DropEventsResult, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
   EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
   AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
@@ -15,6 +15,7 @@ import type {
 import { SqliteReports } from './sqliteReports.ts';
 import { SqliteRiderPages } from './sqliteRiderPages.ts';
 import { SqliteStations } from './sqliteStations.ts';
+import { dropEventsInTx } from './sqliteDropEvents.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
 import { migrate } from './sqliteSchema.ts';
 import { SqliteRollups } from './sqliteRollups.ts';
@@ -52,6 +53,7 @@ export class SqliteStore implements CloudStore {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       head: p('SELECT * FROM station_sync WHERE station_id = ?'),
+      stationToken: p('SELECT token_sha256 FROM stations WHERE id = ?'),
       heads: p('SELECT * FROM station_sync ORDER BY station_id'),
       hashes: p('SELECT seq, hash FROM events WHERE station_id = ? AND seq BETWEEN ? AND ?'),
       insertEvent: p('INSERT INTO events (station_id, seq, type, ts, day, data, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -165,6 +167,10 @@ export class SqliteStore implements CloudStore {
     const cur = this.s.head!.get(b.stationId) as Row | undefined;
     const curSeq = (cur?.last_seq as number | undefined) ?? 0;
     if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq };
+    if (b.tokenSha256 !== undefined) {
+      const st = this.s.stationToken!.get(b.stationId) as { token_sha256: string } | undefined;
+      if (st && st.token_sha256 !== b.tokenSha256) return { ok: false, reason: 'token_replaced', seq: curSeq };
+    }
     if (b.events.length === 0) return { ok: true, seq: curSeq };
     // Rows go in INSERT_ROWS at a time (one statement step instead of one per event), the rest one by one.
     const json = b.dataJson;
@@ -187,6 +193,19 @@ export class SqliteStore implements CloudStore {
     const last = b.events[b.events.length - 1]!;
     this.s.setHead!.run(b.stationId, last.seq, last.hash, last.ts, b.receivedAt);
     return { ok: true, seq: last.seq };
+  }
+
+  async dropEventsFrom(d: DropEventsInput): Promise<DropEventsResult> {
+    this.rollups.forget();
+    try {
+      const r = this.db.transaction(() => dropEventsInTx(this.db, this.rollups, d)).immediate();
+      if (r.ok) this.rollups.committed();
+      else this.rollups.forget();
+      return r;
+    } catch (e) {
+      this.rollups.forget();
+      throw e;
+    }
   }
 
   async eventsAfter(stationId: string, afterSeq: number, limit: number): Promise<StationEvent[]> {

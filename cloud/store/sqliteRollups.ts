@@ -201,6 +201,13 @@ export class SqliteRollups {
     this.rolledBack();
   }
 
+  /** Rows were deleted (a log re-admitted): nothing the memos hold can be trusted. */
+  forget(): void {
+    this.riderWeekMemo.clear();
+    this.firstDayMemo.clear();
+    this.rolledBack();
+  }
+
   /** The append transaction did not commit: forget what it would have written. */
   rolledBack(): void {
     this.pending = { riderWeek: [], firstDay: [] };

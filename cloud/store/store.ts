@@ -26,9 +26,43 @@ export interface AppendBatch {
   /** The JSON of each event's `data`, same order, when the caller has it already (ingest does). */
   dataJson?: readonly string[];
   receivedAt: number;
+  /**
+   * SHA-256 of the token the upload was let in with: the append is refused (`token_replaced`)
+   * if the station's token changed since — an impostor's upload in flight while an admin
+   * re-admits the station cannot land after its log was dropped.
+   */
+  tokenSha256?: string;
 }
 
-export type AppendResult = { ok: true; seq: number } | { ok: false; reason: 'head_moved'; seq: number };
+export type AppendResult = { ok: true; seq: number } | { ok: false; reason: 'head_moved' | 'token_replaced'; seq: number };
+
+/**
+ * Drop a station's events from `fromSeq` on (an impostor's, uploaded with a stolen token) and
+ * rebuild the station's rollups from the events that stay, in one unit of work under the
+ * station's ingest lock (docs/security.md "Re-admitting a station's log").
+ */
+export interface DropEventsInput {
+  stationId: string;
+  /** The first seq dropped; the log is kept up to `fromSeq - 1`. At least 1. */
+  fromSeq: number;
+  /** The rollup effects of one kept event: the same function ingest uses (rollupEffectsOf). */
+  effectsOf: (e: StationEvent) => readonly RollupEffect[];
+  at: number;
+}
+
+export type DropEventsResult =
+  | { ok: true; dropped: number; head: { seq: number; hash: string } }
+  /** `fromSeq` is past the stored head: nothing to drop. */
+  | { ok: false; reason: 'beyond_head'; seq: number };
+
+/**
+ * Every table holding rollups of one station's events, keyed by `station_id` (both backends):
+ * re-admitting a log deletes these rows and rebuilds them. A new per-station rollup belongs here.
+ */
+export const STATION_ROLLUP_TABLES = ['week_station', 'rider_week', 'week_sponsor', 'devices', 'open_faults', 'overdue_lockers', 'heartbeats'] as const;
+
+/** Rebuilding reads the kept log this many events at a time. */
+export const REBUILD_PAGE_EVENTS = 2000;
 
 export interface AlertInput {
   stationId: string;
@@ -390,6 +424,13 @@ export interface CloudStore {
   appendEvents(batch: AppendBatch): Promise<AppendResult>;
   eventsAfter(stationId: string, afterSeq: number, limit: number): Promise<StationEvent[]>;
   countEvents(stationId: string): Promise<number>;
+  /**
+   * Drop the events from `fromSeq` on and recompute every rollup the station's events feed
+   * (its week, rider-week, sponsor and health rows; the network-wide first check-in of each
+   * rider the dropped events named) from the events that stay; the head moves back to
+   * `fromSeq - 1`. Serialised with the station's appends on every instance.
+   */
+  dropEventsFrom(d: DropEventsInput): Promise<DropEventsResult>;
 
   // --- alerts (hash chain, invalid data) ---
   /** Record an alert; the same (station, kind, seq) again bumps its count and opens it again. */

@@ -48,6 +48,7 @@ function toApiError(err: FastifyError): ApiError {
       return apiError('bad_request', 'the body is not valid JSON');
   }
   if ((err as { code?: string }).code === 'ledger_unavailable') return apiError('ledger_unavailable', err.message);
+  if ((err as { code?: string }).code === 'event_too_large') return apiError('event_too_large', err.message);
   const status = err.statusCode ?? 500;
   if (status === 413) return apiError('payload_too_large');
   if (status >= 400 && status < 500) return apiError('bad_request', err.message);

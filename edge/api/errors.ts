@@ -46,6 +46,7 @@ export const API_ERRORS = {
   cannot_lower_stock: { status: 409, message: "a dispenser's count can only be raised from the station" },
   // Station
   ledger_unavailable: { status: 503, message: 'the station cannot record anything now' },
+  event_too_large: { status: 422, message: 'this would write an event larger than the cloud takes (16 KiB); nothing was changed — shorten what was sent' },
   shutting_down: { status: 503, message: 'the station is shutting down' },
   internal: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

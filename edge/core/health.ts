@@ -23,6 +23,18 @@ export type { DeviceState };
 export const DEVICE_EVENT_BUDGET = { events: 30, windowMs: 600_000 } as const;
 export const FLAPPING = 'flapping';
 
+/**
+ * Hysteresis of reachability (issue 11): the reported state — the one events, the devices row,
+ * health and so the cloud's alerts follow — moves between up and offline at once for a single
+ * outage and its end (so SPEC §6b's "offline within two heartbeat intervals" and a last will
+ * still report at once, and so does the device coming back). A device whose reported state
+ * changed twice within this time is flapping: its next change is reported only once the new
+ * state has held this long, so it stays in the state last reported until it settles. The
+ * changes in between are counted (`heldFlaps`); whether a rider can use the device follows the
+ * real state at once. The config's `deviceStateHoldMs` default; 0 reports every change.
+ */
+export const DEVICE_STATE_HOLD_MS = 2_000;
+
 type DeviceEventType = 'device.online' | 'device.offline' | 'device.fault' | 'device.recovered' | 'device.service';
 /** A device event with its data checked against that event type's schema (SPEC §10). */
 type DeviceEvent = { [K in DeviceEventType]: { type: K; data: EventDataOf<K> } }[DeviceEventType];
@@ -58,6 +70,12 @@ interface Entry {
   stationFaults: Set<string>;
   /** The event budget's window: its start (monotonic), events written in it, changes in it. */
   budget: { windowStart: number; written: number; changes: number; flapping: boolean };
+  /**
+   * Hysteresis (DEVICE_STATE_HOLD_MS): `reachable` is the real state, `reported` what the state
+   * derives from; when `reported` changed before its last change (-Infinity: not since start),
+   * and last; when `reachable` last changed, and how often since the last report.
+   */
+  hold: { reported: boolean; reportedBefore: number; reportedAt: number; actualSince: number; flips: number; reason: string | undefined; timer: NodeJS.Timeout | undefined };
   counters: Record<string, number>;
   detail: Record<string, unknown>;
   state: DeviceState;
@@ -71,6 +89,8 @@ export interface DeviceHealthOptions {
   checkIntervalMs?: number;
   /** Health events per device per window (default DEVICE_EVENT_BUDGET). */
   eventBudget?: { events: number; windowMs: number };
+  /** How long a change of reachability must hold before a flapping device reports it (default DEVICE_STATE_HOLD_MS). */
+  stateHoldMs?: number;
 }
 
 export class DeviceHealth implements DeviceHealthReporter {
@@ -91,6 +111,14 @@ export class DeviceHealth implements DeviceHealthReporter {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    for (const e of this.devices.values()) {
+      if (e.hold.timer) clearTimeout(e.hold.timer);
+      e.hold.timer = undefined;
+    }
+  }
+
+  private get holdMs(): number {
+    return this.opts.stateHoldMs ?? DEVICE_STATE_HOLD_MS;
   }
 
   /**
@@ -114,6 +142,7 @@ export class DeviceHealth implements DeviceHealthReporter {
       faults: row ? (JSON.parse(row.faults) as string[]) : [],
       stationFaults: new Set(),
       budget: { windowStart: this.opts.clock.monotonic(), written: 0, changes: 0, flapping: false },
+      hold: { reported: false, reportedBefore: Number.NEGATIVE_INFINITY, reportedAt: Number.NEGATIVE_INFINITY, actualSince: this.opts.clock.monotonic(), flips: 0, reason: undefined, timer: undefined },
       counters: {},
       detail: {},
       state: row?.state ?? 'offline',
@@ -124,6 +153,7 @@ export class DeviceHealth implements DeviceHealthReporter {
       e.reachable = true;
       e.lastSeenMono = this.opts.clock.monotonic();
     }
+    e.hold.reported = e.reachable;
     this.devices.set(id, e);
     if (!row) this.persist(e, undefined);
   }
@@ -144,7 +174,7 @@ export class DeviceHealth implements DeviceHealthReporter {
 
   private derive(e: Entry): DeviceState {
     if (!e.inService) return 'out_of_service';
-    if (!e.reachable) return 'offline';
+    if (!e.hold.reported) return 'offline';
     return e.faults.length > 0 ? 'degraded' : 'online';
   }
 
@@ -170,7 +200,7 @@ export class DeviceHealth implements DeviceHealthReporter {
     const events: DeviceEvent[] = [...extra];
     const wasUp = before === 'online' || before === 'degraded';
     const isUp = e.state === 'online' || e.state === 'degraded';
-    if (!wasUp && isUp && e.reachable) events.unshift({ type: 'device.online', data: { deviceId: e.id, kind: e.kind } });
+    if (!wasUp && isUp && e.hold.reported) events.unshift({ type: 'device.online', data: { deviceId: e.id, kind: e.kind } });
     if (wasUp && e.state === 'offline') events.unshift({ type: 'device.offline', data: { deviceId: e.id, kind: e.kind, reason: reason ?? 'silent' } });
     if (events.length > 0 || before !== e.state) {
       this.persist(e, this.withinBudget(e, events));
@@ -185,18 +215,62 @@ export class DeviceHealth implements DeviceHealthReporter {
     const e = this.entry(id);
     e.lastSeenMono = this.opts.clock.monotonic();
     e.lastSeenWall = this.opts.clock.now();
-    if (!e.reachable) {
-      e.reachable = true;
-      this.transition(e);
-    }
+    if (!e.reachable) this.reach(e, true, undefined);
   }
 
   /** The device is known unreachable (last will, status offline, board silent). */
   markOffline(id: string, reason: string): void {
     const e = this.entry(id);
     if (!e.reachable) return;
-    e.reachable = false;
-    this.transition(e, [], reason);
+    this.reach(e, false, reason);
+  }
+
+  /** The real reachability changed; the reported one follows by the hysteresis rule (DEVICE_STATE_HOLD_MS). */
+  private reach(e: Entry, reachable: boolean, reason: string | undefined): void {
+    const h = e.hold;
+    e.reachable = reachable;
+    h.actualSince = this.opts.clock.monotonic();
+    h.flips++;
+    h.reason = reason;
+    // Back to what is reported before it was reported: a flap that never reached the log.
+    if (reachable === h.reported) e.counters.heldFlaps = (e.counters.heldFlaps ?? 0) + 1;
+    this.settle(e);
+  }
+
+  /** Report the real reachability if the hysteresis rule allows it now; else wake up when it may. */
+  private settle(e: Entry): void {
+    const h = e.hold;
+    const now = this.opts.clock.monotonic();
+    const hold = this.holdMs;
+    if (h.timer) clearTimeout(h.timer);
+    h.timer = undefined;
+    if (e.reachable === h.reported) {
+      // Settled where it was: a later change counts as the first one again.
+      if (now - h.actualSince >= hold) h.flips = 0;
+      else this.wakeAt(e, h.actualSince + hold);
+      return;
+    }
+    // One change since the last report, and not the third report within the hold: at once.
+    const steady = h.flips <= 1 && now - h.reportedBefore >= hold;
+    if (!steady && now - h.actualSince < hold) {
+      this.wakeAt(e, Math.min(h.flips <= 1 ? h.reportedBefore + hold : Number.POSITIVE_INFINITY, h.actualSince + hold));
+      return;
+    }
+    const first = h.reportedAt === Number.NEGATIVE_INFINITY && e.reachable;
+    h.reported = e.reachable;
+    h.flips = 0;
+    // A device's first appearance after start is not a change of state: it counts for nothing.
+    if (!first) {
+      h.reportedBefore = h.reportedAt;
+      h.reportedAt = now;
+    }
+    this.transition(e, [], e.reachable ? undefined : h.reason);
+  }
+
+  private wakeAt(e: Entry, atMono: number): void {
+    if (!this.timer) return; // not started (a test drives checkSilence itself)
+    e.hold.timer = setTimeout(() => this.settle(e), Math.max(0, atMono - this.opts.clock.monotonic()) + 1);
+    e.hold.timer.unref();
   }
 
   /**
@@ -249,7 +323,7 @@ export class DeviceHealth implements DeviceHealthReporter {
     Object.assign(e.detail, patch);
   }
 
-  /** True when the device can be used for a rider now. */
+  /** True when the device can be used for a rider now (its real state, whatever the hysteresis reports). */
   usable(id: string): boolean {
     const e = this.devices.get(id);
     return !!e && e.inService && e.reachable;
@@ -335,10 +409,8 @@ export class DeviceHealth implements DeviceHealthReporter {
     const now = this.opts.clock.monotonic();
     this.rollBudgets(now);
     for (const e of this.devices.values()) {
-      if (e.reachable && e.lastSeenMono !== null && now - e.lastSeenMono > e.offlineAfterMs) {
-        e.reachable = false;
-        this.transition(e, [], 'silent');
-      }
+      if (e.reachable && e.lastSeenMono !== null && now - e.lastSeenMono > e.offlineAfterMs) this.reach(e, false, 'silent');
+      else if (e.reachable !== e.hold.reported || e.hold.flips > 0) this.settle(e);
     }
   }
 }

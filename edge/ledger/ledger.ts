@@ -9,6 +9,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   GENESIS_HASH,
+  MAX_EVENT_JSON_BYTES,
   canonicalJson,
   hashEvent,
   serviceDayOf,
@@ -38,6 +39,27 @@ function ledgerMessage(code: string): string {
   if (code === 'SQLITE_FULL') return 'the station disk is full, so nothing can be recorded; free disk space on the station';
   if (code.startsWith('SQLITE_READONLY')) return 'the station database is read-only; check the data directory permissions and mount';
   return `the station database cannot write (${code}); check the disk and the data directory`;
+}
+
+/**
+ * Raised inside a transaction when an event would be larger than the cloud takes (SPEC §9: one
+ * event at most MAX_EVENT_JSON_BYTES of JSON, else 413 `event_too_large`). Written, it would stop
+ * the upload at that seq for good; thrown, it rolls the whole change back: nothing happened.
+ */
+export class EventTooLargeError extends Error {
+  readonly code = 'event_too_large';
+  constructor(
+    readonly type: string,
+    readonly bytes: number,
+  ) {
+    super(`a ${type} event would be ${bytes} bytes of JSON, more than the ${MAX_EVENT_JSON_BYTES} the cloud takes; nothing was changed`);
+  }
+}
+
+/** UTF-8 bytes of the event as the uploader sends it (`JSON.stringify` of the stored event), from its canonical data. */
+export function eventJsonBytes(e: { seq: number; type: string; ts: number; day: string; hash: string }, dataJson: string): number {
+  const envelope = JSON.stringify({ seq: e.seq, type: e.type, ts: e.ts, day: e.day, data: 0, hash: e.hash });
+  return Buffer.byteLength(envelope, 'utf8') - 1 + Buffer.byteLength(dataJson, 'utf8');
 }
 
 const UNAVAILABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|PERM)/;
@@ -103,6 +125,8 @@ export class Ledger {
   private readonly committed: Emitter<[StationEvent]>;
   /** One transaction wrapper, made once (better-sqlite3 wraps BEGIN IMMEDIATE … COMMIT). */
   private readonly runTx: ReturnType<Db['transaction']>;
+  /** Events refused at append for their size, by type (`waystation_events_refused_total`). */
+  private readonly oversized = new Map<string, number>();
   /** Service day of the current minute: a zone's offset never changes inside a minute. */
   private dayCache = { minute: -1, day: '' };
 
@@ -173,7 +197,14 @@ export class Ledger {
           const event: StationEvent = { ...unhashed, hash: hashEvent(head.hash, unhashed) };
           // Data is stored (and so uploaded) in canonical key order: the cloud's chain check then
           // serialises it with plain JSON.stringify (protocol's verifyChain).
-          this.stmts.insertEvent.run(event.seq, event.type, event.ts, event.day, canonicalJson(event.data), event.hash);
+          const dataJson = canonicalJson(event.data);
+          const bytes = eventJsonBytes(event, dataJson);
+          if (bytes > MAX_EVENT_JSON_BYTES) {
+            this.oversized.set(type, (this.oversized.get(type) ?? 0) + 1);
+            this.logger?.error({ type, bytes, limit: MAX_EVENT_JSON_BYTES }, 'refused to write an event larger than the cloud takes; the change was rolled back');
+            throw new EventTooLargeError(type, bytes);
+          }
+          this.stmts.insertEvent.run(event.seq, event.type, event.ts, event.day, dataJson, event.hash);
           head = { seq: event.seq, hash: event.hash };
           appended.push(event);
           return event;
@@ -196,6 +227,11 @@ export class Ledger {
   /** Append one event in its own transaction. */
   append<T extends EventType>(type: T, data: EventDataOf<T>, opts?: AppendOptions): StationEvent {
     return this.tx((t) => t.append(type, data, opts));
+  }
+
+  /** Events refused for their size since start, by type. */
+  refusedOversized(): Array<{ type: string; count: number }> {
+    return [...this.oversized].map(([type, count]) => ({ type, count }));
   }
 
   /** Listener calls that threw since start (logged; the commits they followed stand). */

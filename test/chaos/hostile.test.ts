@@ -1,15 +1,22 @@
 /**
- * Hostile devices, riders and pages (issue 11): every attack of the hardening issue that the
- * station must refuse, replayed against a real station (the rig: ledger, broker, drivers, API,
- * lock-board and dispenser simulators). Each must hold — memory growth under 20 MB, events
- * bounded, every refusal counted — and the run prints one `chaos:` line of figures.
+ * Hostile devices, riders, pages and stations (issue 11): every attack of the hardening issue
+ * that the station or the cloud must refuse, replayed against a real station (the rig: ledger,
+ * broker, drivers, API, lock-board and dispenser simulators) and a real cloud on port 0. Each
+ * must hold — memory growth under 20 MB, events bounded, every refusal counted — and the run
+ * prints one `chaos:` line of figures.
  */
+import { request as httpRequest } from 'node:http';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DISPENSER_PASSWORD, metricSum, post, settledMemory, sha256, sleep, startRig, waitFor, type Rig } from './rig.ts';
 import { summary } from './scale.ts';
 import { getWithHost, mqttHeader as header } from '../helpers/hostile.ts';
+import { startCloud, type RunningCloud } from '../../cloud/server.ts';
+import { Uploader } from '../../edge/sync/uploader.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { sealEvent, systemClock, type StationEvent } from '../../protocol/index.ts';
+import { bearer, silent, testConfig, TOKENS } from '../cloud/helpers.ts';
 
 const KIOSK_TOKEN = 'chaos-kiosk-screen-token-0123456789';
 const figures: Record<string, number | string> = {};
@@ -158,4 +165,115 @@ describe('hostile riders and pages', () => {
     expect(metricSum(m, 'waystation_http_refusals_total', { key: 'code', value: 'forbidden' })).toBeGreaterThanOrEqual(1);
     expect(metricSum(m, 'waystation_http_refusals_total', { key: 'code', value: 'too_soon' })).toBeGreaterThanOrEqual(8);
   });
+});
+
+/** A POST that declares `declaredBytes` and sends only `sendBytes` of it, then waits for the answer. */
+function postUnfinished(url: string, token: string, declaredBytes: number, sendBytes: number): Promise<{ status: number; sent: number }> {
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    const req = httpRequest(url, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json', 'content-length': String(declaredBytes) } }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, sent });
+      req.destroy();
+    });
+    req.on('error', (e) => (sent > 0 ? undefined : reject(e)));
+    const chunk = Buffer.alloc(sendBytes, 0x20);
+    chunk[0] = 0x7b; // '{', then spaces: a body that never ends
+    req.write(chunk, () => (sent += chunk.length));
+  });
+}
+
+describe('hostile stations on the internet (the cloud)', () => {
+  const STATION_TOKEN = 'chaos-station-token-0123456789abcdef';
+  let cloud: RunningCloud;
+  const cloudUrl = (path: string) => `${cloud.url}${path}`;
+  const admin = (method: string, path: string, body?: unknown) =>
+    fetch(cloudUrl(path), { method, headers: { ...bearer(TOKENS.admin), 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }).then(
+      async (r) => ({ status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> }),
+    );
+  const upload = (events: unknown[], token = STATION_TOKEN) =>
+    fetch(cloudUrl(`/v1/stations/${rig.config.stationId}/events`), { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ events }) }).then(
+      async (r) => ({ status: r.status, body: (await r.json().catch(() => ({}))) as Record<string, unknown> }),
+    );
+  const uploaderOf = (token: string) =>
+    new Uploader({ ledger: rig.station.ledger, clock: systemClock, logger: silentLogger(), stationId: rig.config.stationId, cloudUrl: cloud.url, token, initialBackoffMs: 50, maxBackoffMs: 200, idlePollMs: 100 });
+
+  beforeAll(async () => {
+    cloud = await startCloud(
+      testConfig(undefined, { stations: [{ id: rig.config.stationId, tokenSha256: sha256(STATION_TOKEN), zone: 'chaos' }], alerts: { evaluateIntervalMs: 500 } }),
+      { logger: silent },
+    );
+  });
+  afterAll(async () => {
+    await cloud?.stop();
+  });
+
+  it('refuses an upload with a wrong token before reading its body: an 8 MB body, answered after 16 KiB', async () => {
+    const r = await postUnfinished(cloudUrl(`/v1/stations/${rig.config.stationId}/events`), 'not-the-token', 8_000_000, 16_384);
+    figures['bytes sent before a wrong-token upload was refused'] = r.sent;
+    expect(r.status).toBe(401);
+    expect(r.sent).toBeLessThanOrEqual(16_384);
+    const other = await postUnfinished(cloudUrl('/v1/stations/dn-002/events'), STATION_TOKEN, 8_000_000, 16_384);
+    expect(other.status).toBe(403); // a real token, another station's log
+  });
+
+  it('refuses a string seq and stores nothing', async () => {
+    const [e] = rig.station.ledger.eventsAfter(0, 1);
+    const r = await upload([{ ...e!, seq: String(e!.seq) }]);
+    figures['answer to seq as a string'] = r.status;
+    expect([r.status, r.body.error]).toEqual([400, 'bad_request']);
+    expect((await admin('GET', `/v1/stations/${rig.config.stationId}`)).body).toMatchObject({ sync: { ackedSeq: 0 } });
+  });
+
+  it('refuses a rider credential issued in the future at the kiosk', async () => {
+    const credential = await rig.credential('rider-from-the-future', { issuedAtMs: Date.now() + 3_600_000 });
+    const r = await kiosk('/v1/checkins', { credential });
+    figures['answer to a credential issued an hour ahead'] = r.status;
+    expect([r.status, r.body.error]).toEqual([401, 'invalid_credential']);
+  });
+
+  it('a stolen token: the impostor uploads first, the real station is refused, an alert goes out, and re-admitting lets the real log in', async () => {
+    const { ledger } = rig.station;
+    const real = uploaderOf(STATION_TOKEN);
+    real.start();
+    await waitFor(() => real.status().ackedSeq === ledger.head().seq, 20_000, 'the real log synced');
+    await real.stop();
+    const from = ledger.head().seq + 1;
+    // The impostor continues the chain with four events of its own (riders who were never there).
+    let prev = ledger.head().hash;
+    const forged: StationEvent[] = [];
+    for (let i = 0; i < 4; i++) {
+      const ts = Date.now() + i;
+      const day = rig.station.ledger.serviceDay(ts);
+      const e = sealEvent(prev, { seq: from + i, type: 'checkin', ts, day, data: { riderId: `impostor-${i}`, windowFrom: day, windowTo: day } });
+      forged.push(e);
+      prev = e.hash;
+    }
+    expect((await upload(forged)).body).toEqual({ ackedSeq: from + 3 });
+    // The real station goes on: four check-ins, then its uploader runs into the impostor's log.
+    for (let i = 0; i < 4; i++) expect((await kiosk('/v1/checkins', { credential: await rig.credential(`rider-real-${i}`) })).status).toBeLessThan(300);
+    real.start();
+    await waitFor(() => real.status().lastError?.code === 'chain_broken', 20_000, 'the real upload refused');
+    await real.stop();
+    const alerts = async () => ((await admin('GET', '/v1/alerts?state=firing')).body.alerts as Array<{ kind: string; stationId: string; severity: string; detail: string }>).filter((a) => a.kind === 'chain_broken');
+    await expect.poll(alerts, { timeout: 10_000 }).toMatchObject([{ stationId: rig.config.stationId, severity: 'critical', detail: 'replay_mismatch' }]);
+
+    const readmit = await admin('POST', `/v1/stations/${rig.config.stationId}/readmit`, { fromSeq: from });
+    expect([readmit.status, readmit.body.dropped, readmit.body.ackedSeq]).toEqual([200, 4, from - 1]);
+    expect((await upload(forged)).status).toBe(401); // the stolen token is dead
+    const again = uploaderOf(readmit.body.token as string); // the station's config now holds the new token
+    again.start();
+    await waitFor(() => again.status().ackedSeq === ledger.head().seq, 20_000, 'the real log re-admitted');
+    await again.stop();
+    const held = new Map((await cloud.store.eventsAfter(rig.config.stationId, 0, 1_000_000)).map((e) => [e.seq, e.hash]));
+    const mine = ledger.eventsAfter(0, 1_000_000);
+    expect(held.size).toBe(mine.length);
+    expect(mine.every((e) => held.get(e.seq) === e.hash)).toBe(true);
+    expect(await alerts()).toEqual([]);
+    figures['stolen token: impostor events dropped'] = readmit.body.dropped as number;
+    figures['real events accepted after re-admitting'] = ledger.head().seq - from + 1;
+    const m = await (await fetch(cloudUrl('/metrics'), { headers: bearer(TOKENS.admin) })).text();
+    expect(metricSum(m, 'waystation_cloud_http_refusals_total', { key: 'code', value: 'unauthorized' })).toBeGreaterThanOrEqual(2);
+    expect(metricSum(m, 'waystation_cloud_http_refusals_total', { key: 'code', value: 'chain_broken' })).toBeGreaterThanOrEqual(1);
+  }, 90_000);
 });

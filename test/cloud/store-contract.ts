@@ -180,6 +180,92 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect((await store.riderStatus('r1')).lockers).toEqual([]);
     });
 
+    it('drops an impostor\'s events from a seq on and rebuilds the rollups to what the real log gives', async () => {
+      // The real log of dn-001: seqs 1..4, then 5..8 that the real station could not upload.
+      const realHead = [checkin('r1', '2026-11-24'), bottle('r1', '2026-11-24', 'hot', 'bank-a'), checkin('r2', '2026-11-25'), bottle('r2', '2026-11-25', 'cold')];
+      const realTail: EventSpec[] = [
+        checkin('r1', '2026-12-01'),
+        bottle('r1', '2026-12-01', 'cold', 'bank-a'),
+        { type: 'device.online', ts: noonOf('2026-12-01'), data: { deviceId: 'disp-1', kind: 'dispenser' } },
+        { type: 'station.heartbeat', ts: noonOf('2026-12-01') + 5, data: { uptimeS: 60 } },
+      ];
+      // The impostor's 5..8: riders of its own (one first seen at dn-002 later), an earlier first
+      // check-in for r2, a fault, an overdue locker and a heartbeat.
+      const forged: EventSpec[] = [
+        checkin('r-thief', '2026-11-23'),
+        checkin('r2', '2026-11-23'),
+        { type: 'device.fault', ts: noonOf('2026-11-26'), data: { deviceId: 'disp-1', faults: ['jam'] } },
+        { type: 'locker.overdue', ts: noonOf('2026-11-26') + 1, data: { compartment: '1-5', riderId: 'r-thief' } },
+      ];
+      await append('dn-001', realHead);
+      await append('dn-002', [checkin('r-thief', '2026-11-30'), checkin('r9', '2026-11-30')]);
+      const kept = heads.get('dn-001')!;
+      await append('dn-001', forged);
+      expect((await store.weeklyStations('2026-W48', 'dn-001'))[0]).toMatchObject({ checkins: 4, riders: 3 });
+
+      const effectsOf = rollupEffectsOf;
+      expect(await store.dropEventsFrom({ stationId: 'dn-001', fromSeq: 9, effectsOf, at: 2 })).toEqual({ ok: false, reason: 'beyond_head', seq: 8 });
+      expect(await store.dropEventsFrom({ stationId: 'dn-001', fromSeq: 5, effectsOf, at: 2 })).toEqual({ ok: true, dropped: 4, head: kept });
+      expect(await store.syncHead('dn-001')).toMatchObject({ seq: 4, hash: kept.hash });
+      expect(await store.countEvents('dn-001')).toBe(4);
+      heads.set('dn-001', kept);
+      const tail = await append('dn-001', realTail);
+      expect(tail[0]!.seq).toBe(5);
+
+      // The same reads from a store that only ever saw the real events.
+      const reads = async (s: CloudStore) => ({
+        head: await s.syncHead('dn-001').then((h) => h && { seq: h.seq, hash: h.hash, ts: h.ts }),
+        events: await s.eventsAfter('dn-001', 0, 100),
+        weeks: await Promise.all(['2026-W48', '2026-W49'].map((w) => s.weeklyStations(w, null))),
+        totals: await Promise.all(['2026-W48', '2026-W49'].map((w) => s.weeklyTotals(w, null))),
+        lapsed: await s.lapsedRiders('2026-W49', '2026-W48', null),
+        sponsors: await Promise.all(['2026-W48', '2026-W49'].map((w) => s.sponsors(w, null))),
+        devices: await s.devices(),
+        faults: await s.openFaults(),
+        overdue: await s.overdueLockers(),
+        heartbeats: await s.heartbeats(),
+      });
+      const got = await reads(store);
+      const reference = await open();
+      try {
+        const app = async (stationId: string, specs: EventSpec[], prev = { seq: 0, hash: GENESIS_HASH }) => {
+          const events = chain(specs, prev.seq, prev.hash);
+          await reference.appendEvents({ stationId, prev, events, effects: events.map(rollupEffectsOf), receivedAt: 1 });
+          return { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash };
+        };
+        await app('dn-001', realTail, await app('dn-001', realHead));
+        await app('dn-002', [checkin('r-thief', '2026-11-30'), checkin('r9', '2026-11-30')]);
+        expect(got).toEqual(await reads(reference));
+      } finally {
+        await reference.close();
+      }
+      // r-thief's first check-in is dn-002's now (W49): new there, not at dn-001.
+      expect((await store.weeklyStations('2026-W49', 'dn-002'))[0]).toMatchObject({ newRiders: 2, returningRiders: 0 });
+      expect((await store.weeklyStations('2026-W48', 'dn-001'))[0]).toMatchObject({ checkins: 2, riders: 2, newRiders: 2 });
+    });
+
+    it('refuses an append let in with a token the station no longer has, and stores nothing', async () => {
+      await store.createStation({ id: 'dn-001', tokenSha256: 'a'.repeat(64), timezone: 'Asia/Shanghai', zone: 'daning' }, 1);
+      const events = chain([checkin('r1', '2026-11-24')]);
+      const batch = { stationId: 'dn-001', prev: { seq: 0, hash: GENESIS_HASH }, events, effects: events.map(rollupEffectsOf), receivedAt: 1 };
+      await store.updateStation('dn-001', { tokenSha256: 'b'.repeat(64) }, 2);
+      expect(await store.appendEvents({ ...batch, tokenSha256: 'a'.repeat(64) })).toEqual({ ok: false, reason: 'token_replaced', seq: 0 });
+      expect(await store.countEvents('dn-001')).toBe(0);
+      expect(await store.weeklyStations('2026-W48', null)).toEqual([]);
+      expect(await store.appendEvents({ ...batch, tokenSha256: 'b'.repeat(64) })).toEqual({ ok: true, seq: 1 });
+    });
+
+    it('drops a whole log when re-admitted from seq 1', async () => {
+      await append('dn-001', [checkin('r1', '2026-11-24')]);
+      expect(await store.dropEventsFrom({ stationId: 'dn-001', fromSeq: 1, effectsOf: rollupEffectsOf, at: 2 })).toEqual({ ok: true, dropped: 1, head: { seq: 0, hash: GENESIS_HASH } });
+      expect(await store.syncHead('dn-001')).toBeNull();
+      expect(await store.weeklyStations('2026-W48', null)).toEqual([]);
+      expect(await store.weeklyTotals('2026-W48', null)).toEqual({ riders: 0, newRiders: 0, returningRiders: 0 });
+      heads.delete('dn-001');
+      await append('dn-001', [checkin('r1', '2026-11-25')]);
+      expect((await store.weeklyStations('2026-W48', null))[0]).toMatchObject({ checkins: 1, riders: 1, newRiders: 1 });
+    });
+
     it('records an alert once per station, kind and seq, counting repeats', async () => {
       await store.raiseAlert({ stationId: 'dn-001', kind: 'chain_broken', seq: 7, detail: 'hash_mismatch', at: 10 });
       await store.raiseAlert({ stationId: 'dn-001', kind: 'chain_broken', seq: 7, detail: 'hash_mismatch', at: 20 });

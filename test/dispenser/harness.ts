@@ -38,6 +38,8 @@ export interface StationOptions {
   logger?: Logger;
   /** Health events per device per window (issue 11); the station's default otherwise. */
   eventBudget?: { events: number; windowMs: number };
+  /** Hysteresis of reachability (issue 11); the station's default otherwise. */
+  stateHoldMs?: number;
   /** Broker limits (issue 11); the station's defaults otherwise. */
   brokerLimits?: Partial<BrokerLimits>;
 }
@@ -68,7 +70,7 @@ export async function startStation(o: StationOptions = {}, existingDir?: string)
   const logger = o.logger ?? silentLogger();
   const ledger = Ledger.open({ path: join(dir, 'station.db'), clock, timezone: 'Asia/Shanghai', logger });
   const quota = new QuotaLedger(ledger);
-  const health = new DeviceHealth({ ledger, clock: o.healthClock ?? systemClock, logger, checkIntervalMs: o.healthCheckIntervalMs ?? 50, ...(o.eventBudget ? { eventBudget: o.eventBudget } : {}) });
+  const health = new DeviceHealth({ ledger, clock: o.healthClock ?? systemClock, logger, checkIntervalMs: o.healthCheckIntervalMs ?? 50, ...(o.eventBudget ? { eventBudget: o.eventBudget } : {}), ...(o.stateHoldMs !== undefined ? { stateHoldMs: o.stateHoldMs } : {}) });
   const broker = new Broker({ port: o.port ?? 0, devices: ids.map((id) => ({ id, password: password(id) })), logger, health, ...(o.brokerLimits ? { limits: o.brokerLimits } : {}) });
   const { port } = await broker.start();
   const telemetryIntervalMs = o.telemetryIntervalMs ?? 10_000;
