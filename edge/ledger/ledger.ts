@@ -5,7 +5,7 @@
  * nothing is sent to a device before its record is on disk.
  */
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   GENESIS_HASH,
@@ -351,7 +351,9 @@ export class Ledger {
 function privateFile(path: string): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  // A shared folder with the sticky bit (/tmp, /var/tmp) is not the station's to close: making
+  // it 0700 would lock every other user out of it (PostgreSQL's own user among them).
+  if ((statSync(dir).mode & 0o1000) === 0) chmodSync(dir, 0o700);
   if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
 }

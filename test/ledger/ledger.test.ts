@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, verifyChain, type StationEvent } from '../../protocol/index.ts';
@@ -213,5 +213,15 @@ describe('the station ledger', () => {
     } finally {
       process.umask(old);
     }
+  });
+
+  it('leaves a shared sticky folder such as /tmp open to others when a ledger or backup is put straight in it', async () => {
+    mkdirSync(`${tmp.dir}/shared`);
+    chmodSync(`${tmp.dir}/shared`, 0o1777);
+    const other = Ledger.open({ path: `${tmp.dir}/shared/station.db`, clock, timezone: 'Asia/Shanghai' });
+    await other.backup(`${tmp.dir}/shared/backup.db`);
+    other.close();
+    expect(statSync(`${tmp.dir}/shared`).mode & 0o7777).toBe(0o1777);
+    expect(statSync(`${tmp.dir}/shared/station.db`).mode & 0o777).toBe(0o600);
   });
 });
