@@ -40,7 +40,7 @@ export async function appendPgZone(
   const first = last - feed.length + 1;
   await c.query(
     `INSERT INTO zone_feed (zone, zseq, station_id, seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, feed_age_ms)
-     SELECT $1, $2 + o - 1, $3, * FROM unnest($4::int[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+     SELECT $1, $2 + o - 1, $3, seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, feed_age_ms FROM unnest($4::int[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
        WITH ORDINALITY AS u(seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, feed_age_ms, o)`,
     [
       zone, first, stationId,
