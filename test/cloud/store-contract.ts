@@ -253,6 +253,18 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect(await appendZ('s-2', [unknown('r1', day, 'u-2')])).toBe(1);
       await appendZ('s-2', [released('r1', day, 'u-2')]);
       expect(await store.conflicts('2026-W48', null)).toEqual([]);
+      // Unknown and released in one batch: it never held the quota at the cloud.
+      expect(await appendZ('s-2', [unknown('r1', day, 'u-3'), released('r1', day, 'u-3')])).toBe(0);
+      expect(await store.conflicts('2026-W48', null)).toEqual([]);
+      // Unknown, then committed after all (claim.resolved, then claim.committed) in one batch: a conflict.
+      expect(await appendZ('s-2', [
+        unknown('r1', day, 'u-4'),
+        { type: 'claim.resolved', ts: noonOf(day) + 200_000, data: { claimId: 'u-4', riderId: 'r1', outcome: 'committed' } },
+        { ...bottle('r1', day, 'cold'), data: { ...bottle('r1', day, 'cold').data, claimId: 'u-4' } },
+      ])).toBe(1);
+      expect((await store.conflicts('2026-W48', null))[0]!.claims.map((c) => c.claimId)).toEqual([`c-r1-${day}`, 'u-4']);
+      await appendZ('s-2', [released('r1', day, 'u-4')]);
+      expect(await store.conflicts('2026-W48', null)).toEqual([]);
       // z-b is station-scoped: two stations may each grant the rider a bottle.
       await appendZ('t-1', [bottle('r1', day, 'hot')], ['z-a']);
       expect(await appendZ('t-2', [bottle('r1', day, 'cold')], ['z-a'])).toBe(0);
