@@ -3,7 +3,7 @@
  * 1. ingest with the zone feed (stations in zone-scoped zones: feed rows, claim standings and
  *    the conflict check in the ingest transaction) against the same batches of stations in no
  *    zone, in turn in the same run;
- * 2. propagation through the cloud over real HTTP on SQLite: a station's upload of one claim
+ * 2. propagation through the cloud over real HTTP on SQLite: a station's upload of one check-in
  *    until another station's waiting zone-feed poll answers with it, against the upload's own
  *    round trip (p50 / p99 of 300).
  */
