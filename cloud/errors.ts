@@ -46,6 +46,9 @@ export const API_ERRORS = {
   sponsor_limit: { status: 409, message: 'the cloud keeps at most 256 sponsor records' },
   relay_overlap: { status: 409, message: 'a station already has a relay on some of these days; change the dates' },
   outreach_limit: { status: 409, message: 'this rider has as many outreach notes as are kept' },
+  // Zone feed (SPEC §13)
+  bad_cursor: { status: 400, message: 'after is not a zone-feed cursor; send the last cursor as it is, or none to load the zone again' },
+  zone_changed: { status: 409, message: 'the station is in another zone now; load the zone again (after empty)' },
   internal: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

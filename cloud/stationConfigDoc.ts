@@ -3,12 +3,12 @@
  */
 import { canonicalJson, DEFAULT_TIMEZONE, serviceDayOf, sha256Hex, type StationConfigDoc } from '../protocol/index.ts';
 import { Sponsorship } from './reports/sponsorship.ts';
-import { maxCredentialDays, type CloudConfig } from './config.ts';
+import { maxCredentialDays, quotaPolicyOf, type CloudConfig } from './config.ts';
 import type { RiderRegistry } from './riders/riderRegistry.ts';
 import type { CloudStore, StationRow } from './store/store.ts';
 
 export async function stationConfigDoc(
-  station: Pick<StationRow, 'id' | 'maintenanceTokens' | 'devices'> & Partial<Pick<StationRow, 'timezone'>>,
+  station: Pick<StationRow, 'id' | 'zone' | 'maintenanceTokens' | 'devices'> & Partial<Pick<StationRow, 'timezone'>>,
   config: CloudConfig,
   store: CloudStore,
   riders: RiderRegistry,
@@ -19,9 +19,11 @@ export async function stationConfigDoc(
   const today = serviceDayOf(nowMs, station.timezone ?? DEFAULT_TIMEZONE);
   return {
     stationId: station.id,
+    // SPEC §13: the station's zone and the policy that holds there (its scope included).
+    zone: station.zone,
     jwks: (await riders.jwks(nowMs)) as StationConfigDoc['jwks'],
     revokedRiders: await store.revokedRiders(nowMs),
-    quota: { windowDays: config.quota.windowDays, claimsPerDay: config.quota.claimsPerDay },
+    quota: quotaPolicyOf(config.quota, station.zone),
     credentials: { requireDeviceBound: config.credentials.requireDeviceBound, maxLifetimeDays: maxCredentialDays(config.credentials) },
     maintenanceTokens: station.maintenanceTokens.map((t) => ({ name: t.name, sha256: t.sha256 })),
     devices: station.devices.map((d) => ({ id: d.id, kind: d.kind })),
