@@ -60,6 +60,8 @@ export const EVENT_DATA_SCHEMAS = {
     compartment: Compartment,
     dispenserId: Id,
     sponsor: Type.Optional(Type.String({ maxLength: 128 })),
+    /** SPEC §13, zone scope only: ms since the station's last successful zone-feed answer when it granted. */
+    zoneFeedAgeMs: Type.Optional(Type.Integer({ minimum: 0 })),
   }),
   'claim.released': Type.Object({ claimId: Id, riderId: Id, reason: Type.Optional(Type.String()) }),
   'claim.unknown': Type.Object({ claimId: Id, riderId: Id, dispenserId: Id, reason: Type.Optional(Type.String()) }),

@@ -44,6 +44,8 @@ export type TokenHash = Static<typeof TokenHash>;
 export const QuotaPolicySchema = Type.Object({
   windowDays: Type.Integer({ minimum: 1, maximum: 366 }),
   claimsPerDay: Type.Integer({ minimum: 1, maximum: 24 }),
+  /** SPEC §13; absent in documents of older clouds (= "station"). */
+  scope: Type.Optional(Type.Union([Type.Literal('station'), Type.Literal('zone')])),
 });
 
 export const DeviceListEntry = Type.Object({
@@ -62,6 +64,8 @@ export const CredentialPolicySchema = Type.Object({
 /** What a station pulls from `GET /v1/stations/{id}/config` (with ETag). */
 export const StationConfigDoc = Type.Object({
   stationId: Type.String(),
+  /** The zone the station belongs to (SPEC §13); absent when it is in none. */
+  zone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   jwks: Jwks,
   revokedRiders: Type.Array(Type.String()),
   quota: QuotaPolicySchema,
