@@ -136,22 +136,28 @@ export function remoteWindowsOf(facts: readonly RemoteFact[]): RemoteWindow[] {
 const RANK: Record<'unknown' | 'released' | 'committed', number> = { unknown: 1, released: 2, committed: 3 };
 
 export function remoteClaimsOf(facts: readonly RemoteFact[]): RemoteClaim[] {
-  const byId = new Map<string, RemoteClaim>();
+  const byId = new Map<string, { c: RemoteClaim; rank: number }>();
   for (const f of facts) {
     if (!f.claimId || f.type === 'checkin') continue;
     const status: 'unknown' | 'released' | 'committed' | undefined =
       f.type === 'claim.committed' ? 'committed' : f.type === 'claim.released' ? 'released' : f.type === 'claim.unknown' ? 'unknown' : f.outcome;
+    const rank = status ? RANK[status] : 0;
     // Claim ids are UUIDs; the station is part of the key all the same, so no station can mask another's claim.
     const key = `${f.stationId}\u0000${f.claimId}`;
     const seen = byId.get(key);
     if (!seen) {
-      if (status) byId.set(key, { stationId: f.stationId, claimId: f.claimId, day: f.day, ts: f.ts, status });
+      byId.set(key, { c: { stationId: f.stationId, claimId: f.claimId, day: f.day, ts: f.ts, status: status ?? 'unknown' }, rank });
       continue;
     }
-    seen.ts = Math.min(seen.ts, f.ts);
-    if (status && RANK[status] > RANK[seen.status as keyof typeof RANK]) seen.status = status;
+    // Every fact counts for the claim's earliest time and day, whatever it says of the status.
+    seen.c.ts = Math.min(seen.c.ts, f.ts);
+    if (f.day < seen.c.day) seen.c.day = f.day;
+    if (status && rank > seen.rank) {
+      seen.rank = rank;
+      seen.c.status = status;
+    }
   }
-  return [...byId.values()];
+  return [...byId.values()].filter((x) => x.rank > 0).map((x) => x.c);
 }
 
 /** Deterministic choice among several remote windows or claims: earliest first, then by station. */
