@@ -10,7 +10,7 @@ import { CONTENT_TYPE, type Clock } from '../protocol/index.ts';
 import { AlertService } from './alerts/alertService.ts';
 import { alertRoutes } from './alerts/alertRoutes.ts';
 import { Auth } from './auth.ts';
-import type { CloudConfig } from './config.ts';
+import { quotaPolicyOf, type CloudConfig } from './config.ts';
 import { ApiError, apiError } from './errors.ts';
 import { Ingestor } from './ingest/ingestor.ts';
 import { CloudMetrics } from './metrics.ts';
@@ -20,6 +20,8 @@ import { reportRoutes } from './routes/reportRoutes.ts';
 import { riderRoutes } from './routes/riderRoutes.ts';
 import { stationRoutes } from './routes/stationRoutes.ts';
 import { syncRoutes } from './routes/syncRoutes.ts';
+import { zoneRoutes } from './routes/zoneRoutes.ts';
+import { ZoneFeed } from './zone/zoneFeed.ts';
 import { StationRegistry } from './stations/stationRegistry.ts';
 import { bodyStrictValidatorBuilder } from './validation.ts';
 import type { CloudApp, RouteContext } from './routes/context.ts';
@@ -48,17 +50,25 @@ export function buildApp(deps: CloudDeps): CloudApp {
   const metrics = new CloudMetrics({ store: deps.store, clock: deps.clock, stationIds: deps.config.stations.map((s) => s.id) });
   // SPEC §15: alerts evaluated on ingest and on a timer, notifications sent from the outbox.
   const alerts = new AlertService({ store: deps.store, clock: deps.clock, logger: deps.logger, config: deps.config, registry: metrics.registry });
+  // SPEC §13: the zone feed's long polls, woken by the store when any instance stores a zone's rows.
+  const zoneFeed = new ZoneFeed({ store: deps.store, clock: deps.clock, config: deps.config.zoneFeed, answered: (why) => metrics.zoneFeedAnswers.inc({ reason: why }) });
+  metrics.zoneFeedOpen = () => zoneFeed.open;
+  const zoneScope = (zone: string) => quotaPolicyOf(deps.config.quota, zone).scope;
   const ctx: RouteContext = {
     ...deps,
+    zoneFeed,
     auth: new Auth(deps.config, deps.store),
     stations: new StationRegistry(deps.store, deps.clock, deps.logger.child({ module: 'stations' })),
-    ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' }), alerts),
+    ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' }), alerts, zoneScope),
     riders: new RiderRegistry(deps.store, deps.clock, deps.config.credentials, deps.logger.child({ module: 'riders' })),
     metrics,
     alerts,
   };
   app.addHook('onReady', async () => alerts.start());
   app.addHook('onClose', async () => alerts.stop());
+  app.addHook('onReady', async () => zoneFeed.start());
+  // Before the server waits for open requests to end: a 25 s poll would hold the close up.
+  app.addHook('preClose', async () => zoneFeed.stop());
 
   // SPEC §12: the config file's stations[] are created or updated in the store before serving.
   app.addHook('onReady', async () => {
@@ -103,6 +113,7 @@ export function buildApp(deps: CloudDeps): CloudApp {
     return reply.type(CONTENT_TYPE).send(await ctx.metrics.render());
   });
   syncRoutes(app, ctx);
+  zoneRoutes(app, ctx);
   riderRoutes(app, ctx);
   reportRoutes(app, ctx);
   alertRoutes(app, ctx);

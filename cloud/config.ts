@@ -39,6 +39,18 @@ export const AdminTokenEntry = Type.Object(
   { additionalProperties: false },
 );
 
+const QuotaScope = Type.Union([Type.Literal('station'), Type.Literal('zone')], { default: 'station' });
+
+/** One zone's quota policy (SPEC §13); each key absent here is the cloud-wide one. */
+export const ZonePolicy = Type.Object(
+  {
+    windowDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 366 })),
+    claimsPerDay: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 })),
+    scope: Type.Optional(Type.Union([Type.Literal('station'), Type.Literal('zone')])),
+  },
+  { additionalProperties: false },
+);
+
 export const CloudConfigSchema = Type.Object(
   {
     http: Type.Object(
@@ -97,6 +109,24 @@ export const CloudConfigSchema = Type.Object(
       {
         windowDays: Type.Integer({ minimum: 1, maximum: 366, default: 7 }),
         claimsPerDay: Type.Integer({ minimum: 1, maximum: 24, default: 1 }),
+        /** SPEC §13: `station` keeps §3 per station; `zone` holds it across the stations of a zone. */
+        scope: QuotaScope,
+        /** Per-zone policies (SPEC §13 `quota.zones: {zone: policy}`); a key left out comes from above. */
+        zones: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), ZonePolicy, { default: {}, maxProperties: 10_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** SPEC §13 zone feed: bounds of the long poll. */
+    zoneFeed: Type.Object(
+      {
+        /** Entries in one answer; a full answer means "ask again at once". */
+        maxEntries: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
+        /** Open long polls of one station; one more answers the oldest at once. */
+        maxPollsPerStation: Type.Integer({ minimum: 1, maximum: 16, default: 2 }),
+        /** Open long polls of this process; past it a poll is answered at once. */
+        maxPolls: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000 }),
+        /** A waiting poll looks at the store this often even without a wake-up (a lost NOTIFY). */
+        fallbackPollMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -208,6 +238,23 @@ export function loadCloudConfig(path: string): CloudConfig {
     }
   }
   return config;
+}
+
+export type QuotaScope = 'station' | 'zone';
+export interface QuotaPolicy {
+  windowDays: number;
+  claimsPerDay: number;
+  scope: QuotaScope;
+}
+
+/** The policy that holds in `zone` (SPEC §13): its own keys over the cloud-wide ones. */
+export function quotaPolicyOf(quota: CloudConfig['quota'], zone: string): QuotaPolicy {
+  const z = Object.hasOwn(quota.zones, zone) ? quota.zones[zone]! : {};
+  return {
+    windowDays: z.windowDays ?? quota.windowDays,
+    claimsPerDay: z.claimsPerDay ?? quota.claimsPerDay,
+    scope: z.scope ?? quota.scope,
+  };
 }
 
 /** The longest credential lifetime this cloud issues, in days (SPEC §4): never below ttlDays. */

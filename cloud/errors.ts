@@ -32,6 +32,9 @@ export const API_ERRORS = {
   busy: { status: 503, message: 'the station log is being written by another request; retry' },
   payload_too_large: { status: 413, message: 'the request body is too large' },
   event_too_large: { status: 413, message: 'one event is larger than 16 KiB of JSON; the batch was refused' },
+  // Zone feed (SPEC §13)
+  bad_cursor: { status: 400, message: 'after is not a zone-feed cursor; send the last cursor as it is, or none to load the zone again' },
+  zone_changed: { status: 409, message: 'the station is in another zone now; load the zone again (after empty)' },
   internal: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

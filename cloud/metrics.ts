@@ -27,6 +27,11 @@ export class CloudMetrics {
   readonly uploads: Counter;
   readonly eventsIngested: Counter;
   readonly httpDuration: Histogram;
+  /** SPEC §13: zone conflicts found at ingest; zone-feed polls answered, by why. */
+  readonly conflictsFound: Counter;
+  readonly zoneFeedAnswers: Counter;
+  /** Open zone-feed polls of this process (set by the feed once built). */
+  zoneFeedOpen: () => number = () => 0;
   private snapshot: HeadsSnapshot = { ok: false, error: new Error('not read yet') };
 
   constructor(private readonly src: CloudMetricsSources) {
@@ -51,6 +56,11 @@ export class CloudMetrics {
         return heads.map((h) => ({ labels: { station: h.stationId }, value: Math.round((nowMs - h.ts) / 1000) }));
       }),
     );
+    this.conflictsFound = r.add(new Counter('waystation_cloud_zone_conflicts_found_total', 'Zone conflicts found at ingest (one rider granted claims at two stations of a zone on one day).'));
+    this.zoneFeedAnswers = r.add(
+      new Counter('waystation_cloud_zone_feed_polls_answered_total', 'Zone-feed polls answered, by reason (entries, timeout, superseded, closed).'),
+    );
+    r.add(new Gauge('waystation_cloud_zone_feed_polls_open', 'Zone-feed long polls open in this process.', () => [{ value: this.zoneFeedOpen() }]));
     r.add(new Gauge('waystation_cloud_process_resident_bytes', 'Resident memory of the cloud process.', () => [{ value: process.memoryUsage().rss }]));
   }
 

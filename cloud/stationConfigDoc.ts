@@ -2,12 +2,12 @@
  * The document a station pulls from `GET /v1/stations/{id}/config` (SPEC §9), and its ETag.
  */
 import { canonicalJson, sha256Hex, type StationConfigDoc } from '../protocol/index.ts';
-import { maxCredentialDays, type CloudConfig } from './config.ts';
+import { maxCredentialDays, quotaPolicyOf, type CloudConfig } from './config.ts';
 import type { RiderRegistry } from './riders/riderRegistry.ts';
 import type { CloudStore, StationRow } from './store/store.ts';
 
 export async function stationConfigDoc(
-  station: Pick<StationRow, 'id' | 'maintenanceTokens' | 'devices'>,
+  station: Pick<StationRow, 'id' | 'zone' | 'maintenanceTokens' | 'devices'>,
   config: CloudConfig,
   store: CloudStore,
   riders: RiderRegistry,
@@ -15,9 +15,11 @@ export async function stationConfigDoc(
 ): Promise<StationConfigDoc> {
   return {
     stationId: station.id,
+    // SPEC §13: the station's zone and the policy that holds there (its scope included).
+    zone: station.zone,
     jwks: (await riders.jwks(nowMs)) as StationConfigDoc['jwks'],
     revokedRiders: await store.revokedRiders(nowMs),
-    quota: { windowDays: config.quota.windowDays, claimsPerDay: config.quota.claimsPerDay },
+    quota: quotaPolicyOf(config.quota, station.zone),
     credentials: { requireDeviceBound: config.credentials.requireDeviceBound, maxLifetimeDays: maxCredentialDays(config.credentials) },
     maintenanceTokens: station.maintenanceTokens.map((t) => ({ name: t.name, sha256: t.sha256 })),
     devices: station.devices.map((d) => ({ id: d.id, kind: d.kind })),

@@ -44,7 +44,7 @@ export type TokenHash = Static<typeof TokenHash>;
 export const QuotaPolicySchema = Type.Object({
   windowDays: Type.Integer({ minimum: 1, maximum: 366 }),
   claimsPerDay: Type.Integer({ minimum: 1, maximum: 24 }),
-  /** SPEC §13; absent in documents of older clouds (= "station"). */
+  /** SPEC §13: `zone` holds the §3 rules across the station's zone; absent (older clouds) = `station`. */
   scope: Type.Optional(Type.Union([Type.Literal('station'), Type.Literal('zone')])),
 });
 
@@ -64,7 +64,7 @@ export const CredentialPolicySchema = Type.Object({
 /** What a station pulls from `GET /v1/stations/{id}/config` (with ETag). */
 export const StationConfigDoc = Type.Object({
   stationId: Type.String(),
-  /** The zone the station belongs to (SPEC §13); absent when it is in none. */
+  /** The station's zone (SPEC §13); absent in documents of older clouds. */
   zone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   jwks: Jwks,
   revokedRiders: Type.Array(Type.String()),
@@ -74,3 +74,36 @@ export const StationConfigDoc = Type.Object({
   devices: Type.Array(DeviceListEntry),
 });
 export type StationConfigDoc = Static<typeof StationConfigDoc>;
+
+/** Zone feed (SPEC §13): the longest a station may ask the cloud to hold a poll. */
+export const MAX_ZONE_FEED_WAIT_MS = 25_000;
+
+/** One quota-relevant event of another station of the zone (SPEC §13). */
+export const ZoneFeedEntry = Type.Object({
+  stationId: Type.String(),
+  seq: Type.Integer({ minimum: 1 }),
+  type: Type.Union(['checkin', 'claim.committed', 'claim.unknown', 'claim.released', 'claim.resolved'].map((t) => Type.Literal(t))),
+  day: Type.String(),
+  ts: Type.Integer(),
+  riderId: Type.String(),
+  windowFrom: Type.Optional(Type.String()),
+  windowTo: Type.Optional(Type.String()),
+  claimId: Type.Optional(Type.String()),
+  /** `claim.resolved` only: what the unknown claim turned out to be, when the event says. */
+  outcome: Type.Optional(Type.String()),
+});
+export type ZoneFeedEntry = Static<typeof ZoneFeedEntry>;
+
+export const ZoneFeedQuery = Type.Object({
+  after: Type.Optional(Type.String({ maxLength: 256 })),
+  waitMs: Type.Integer({ minimum: 0, maximum: MAX_ZONE_FEED_WAIT_MS, default: 0 }),
+});
+export type ZoneFeedQuery = Static<typeof ZoneFeedQuery>;
+
+/** `cursor` is opaque to the station: it sends it back as `after`. */
+export const ZoneFeedResponse = Type.Object({
+  cursor: Type.String(),
+  zone: Type.String(),
+  entries: Type.Array(ZoneFeedEntry),
+});
+export type ZoneFeedResponse = Static<typeof ZoneFeedResponse>;

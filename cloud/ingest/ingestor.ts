@@ -10,9 +10,11 @@ import { GENESIS_HASH, type Clock, type StationEvent } from '../../protocol/inde
 import type { AlertInput, CloudStore } from '../store/store.ts';
 import { planBatch, replayRange, type ChainBreak } from './planBatch.ts';
 import { rollupEffectsOf } from './rollupEffects.ts';
+import { feedRowOf, type FeedRow } from '../zone/feedEntries.ts';
 
 export type IngestResult =
-  | { ok: true; ackedSeq: number; applied: number; replayed: number }
+  /** `conflictsFound`: zone conflicts (SPEC §13) this upload's claims made. */
+  | { ok: true; ackedSeq: number; applied: number; replayed: number; conflictsFound: number }
   | { ok: false; error: 'gap'; expectedSeq: number; ackedSeq: number }
   | { ok: false; error: 'chain_broken'; seq: number; reason: ChainBreak; ackedSeq: number }
   /** The head kept moving under this batch (other instances writing the station): retry. */
@@ -36,6 +38,8 @@ export class Ingestor {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly alerts?: IngestAlerts,
+    /** The quota scope of a zone (SPEC §13): conflicts are looked for where it is `zone`. */
+    private readonly zoneScope?: (zone: string) => 'station' | 'zone',
   ) {}
 
   private raiseAlert(a: AlertInput): Promise<void> {
@@ -66,9 +70,20 @@ export class Ingestor {
         await this.raiseChainAlert(stationId, plan.seq, plan.reason);
         return { ok: false, error: 'chain_broken', seq: plan.seq, reason: plan.reason, ackedSeq: head.seq };
       }
-      if (plan.fresh.length === 0) return { ok: true, ackedSeq: head.seq, applied: 0, replayed: plan.replayed };
+      if (plan.fresh.length === 0) return { ok: true, ackedSeq: head.seq, applied: 0, replayed: plan.replayed, conflictsFound: 0 };
       const effects = plan.fresh.map(rollupEffectsOf);
-      const res = await this.store.appendEvents({ stationId, prev: head, events: plan.fresh, effects, dataJson: plan.dataJson, receivedAt: this.clock.now() });
+      // SPEC §13: the quota-relevant events also go to the station's zone feed. An event whose
+      // data does not fit its type (an `invalid` effect) is stored but not fed to other stations.
+      const feed: FeedRow[] = [];
+      plan.fresh.forEach((e, i) => {
+        if (effects[i]!.some((x) => x.kind === 'invalid')) return;
+        const r = feedRowOf(stationId, e);
+        if (r) feed.push(r);
+      });
+      const res = await this.store.appendEvents({
+        stationId, prev: head, events: plan.fresh, effects, dataJson: plan.dataJson, receivedAt: this.clock.now(), feed,
+        ...(this.zoneScope ? { zoneScope: this.zoneScope } : {}),
+      });
       if (!res.ok) {
         // Another writer moved the head between planning and appending: plan again.
         if (attempt < MAX_HEAD_RETRIES) continue;
@@ -78,7 +93,8 @@ export class Ingestor {
       await this.raiseDataAlerts(stationId, plan.fresh, effects);
       // The events are stored and acknowledged whatever the alerts do with them.
       await this.alerts?.ingested(stationId, plan.fresh).catch((e: Error) => this.logger.error({ err: e, stationId }, 'alert evaluation after ingest failed'));
-      return { ok: true, ackedSeq: res.seq, applied: plan.fresh.length, replayed: plan.replayed };
+      if (res.conflictsFound) this.logger.warn({ stationId, conflicts: res.conflictsFound }, 'zone conflicts found: a rider was granted claims at two stations of a zone on one day');
+      return { ok: true, ackedSeq: res.seq, applied: plan.fresh.length, replayed: plan.replayed, conflictsFound: res.conflictsFound ?? 0 };
     }
   }
 

@@ -11,6 +11,7 @@ import type { CloudMetrics } from '../metrics.ts';
 import type { RiderRegistry } from '../riders/riderRegistry.ts';
 import type { StationRegistry } from '../stations/stationRegistry.ts';
 import type { CloudStore } from '../store/store.ts';
+import type { ZoneFeed } from '../zone/zoneFeed.ts';
 
 export type CloudApp = FastifyInstance<
   RawServerDefault,
@@ -31,4 +32,5 @@ export interface RouteContext {
   stations: StationRegistry;
   metrics: CloudMetrics;
   alerts: AlertService;
+  zoneFeed: ZoneFeed;
 }

@@ -49,6 +49,7 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
       const { stationId } = req.params;
       const r = await ctx.ingestor.ingest(stationId, req.body.events);
       ctx.metrics.upload(stationId, r.ok ? 'ok' : r.error, r.ok ? r.applied : 0);
+      if (r.ok && r.conflictsFound > 0) ctx.metrics.conflictsFound.inc({}, r.conflictsFound);
       if (r.ok) {
         req.log.debug({ stationId, ackedSeq: r.ackedSeq, applied: r.applied, replayed: r.replayed }, 'upload');
         return reply.send({ ackedSeq: r.ackedSeq });

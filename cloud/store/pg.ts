@@ -10,8 +10,9 @@ import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
-  StationInput, StationPatch, StationRow,
+  StationInput, StationPatch, StationRow, ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery,
 } from './store.ts';
+import { appendPgZone, PgZone } from './pgZone.ts';
 import { PgAlerts } from './pgAlerts.ts';
 import { PgEnrolment } from './pgEnrol.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
@@ -50,14 +51,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class PgStore extends PgReads implements CloudStore {
   private closed = false;
   private readonly alertsDb: PgAlerts;
+  private readonly zone: PgZone;
 
   private constructor(
     pool: pg.Pool,
+    url: string,
     private readonly logger: Logger | undefined,
     private readonly cipher: KeyCipher | undefined,
   ) {
     super(pool);
     this.alertsDb = new PgAlerts(pool, (fn) => this.tx(fn));
+    this.zone = new PgZone(pool, url, logger);
   }
 
   /** Connect, migrate (once across instances, under the migration lock) and return the store. */
@@ -68,7 +72,7 @@ export class PgStore extends PgReads implements CloudStore {
     try {
       const applied = await migratePg(pool);
       if (applied.length > 0) opts.logger?.info({ applied }, 'PostgreSQL schema migrated');
-      const store = new PgStore(pool, opts.logger, opts.cipher);
+      const store = new PgStore(pool, url, opts.logger, opts.cipher);
       await store.sealKeys();
       return store;
     } catch (e) {
@@ -91,6 +95,7 @@ export class PgStore extends PgReads implements CloudStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.zone.close();
     await this.pool.end();
   }
 
@@ -148,7 +153,9 @@ export class PgStore extends PgReads implements CloudStore {
          last_ts = excluded.last_ts, updated_at = excluded.updated_at`,
         [b.stationId, last.seq, last.hash, last.ts, b.receivedAt],
       );
-      return { ok: true, seq: last.seq } as const;
+      // SPEC §13 last, so the zone's counter row is locked for as short a time as it can be.
+      const conflictsFound = await appendPgZone(c, b.stationId, b.feed ?? [], b.zoneScope, b.receivedAt);
+      return conflictsFound > 0 ? ({ ok: true, seq: last.seq, conflictsFound } as const) : ({ ok: true, seq: last.seq } as const);
     });
   }
 
@@ -165,6 +172,31 @@ export class PgStore extends PgReads implements CloudStore {
       data: JSON.parse(x.data as string) as Row,
       hash: x.hash as string,
     }));
+  }
+
+  // --- zone feed and conflicts (SPEC §13): pgZone.ts ---
+  zoneFeedAfter(zone: string, afterZseq: number, limit: number): Promise<StoredFeedRow[]> {
+    return this.zone.after(zone, afterZseq, limit);
+  }
+
+  zoneFeedHead(zone: string): Promise<number> {
+    return this.zone.head(zone);
+  }
+
+  zoneFeedBootstrap(q: ZoneBootstrapQuery): Promise<{ head: number; rows: StoredFeedRow[] }> {
+    return this.zone.bootstrap(q);
+  }
+
+  onZoneFeed(listener: (zone: string) => void): () => void {
+    return this.zone.onZoneFeed(listener);
+  }
+
+  conflicts(week: string, zone: string | null): Promise<ConflictRow[]> {
+    return this.zone.conflicts(week, zone);
+  }
+
+  weeklyConflicts(week: string, scope: Scope): Promise<Map<string, number>> {
+    return this.zone.weekly(week, scope);
   }
 
   async raiseAlert(a: AlertInput): Promise<void> {

@@ -124,6 +124,31 @@ const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX riders_device ON riders (device_x) WHERE device_x IS NOT NULL;
   CREATE TABLE rider_contacts (rider_id TEXT COLLATE "C" PRIMARY KEY, contact TEXT NOT NULL, consented_at BIGINT NOT NULL);
   `,
+  // 5: one quota across a zone (SPEC §13, issue 16); as SQLite migration 8. zone_heads is the
+  // zone's counter: taken with UPDATE … RETURNING in the ingest transaction, its row lock orders
+  // the zone's appends, so a reader never sees a later zseq without every earlier one.
+  `
+  CREATE TABLE zone_heads (zone TEXT COLLATE "C" PRIMARY KEY, zseq BIGINT NOT NULL);
+  CREATE TABLE zone_feed (
+    zone TEXT COLLATE "C" NOT NULL, zseq BIGINT NOT NULL, station_id TEXT COLLATE "C" NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
+    day TEXT COLLATE "C" NOT NULL, ts BIGINT NOT NULL, rider_id TEXT COLLATE "C" NOT NULL, window_from TEXT COLLATE "C", window_to TEXT COLLATE "C",
+    claim_id TEXT, outcome TEXT, feed_age_ms BIGINT,
+    PRIMARY KEY (zone, zseq)
+  );
+  CREATE INDEX zone_feed_days ON zone_feed (zone, day);
+  CREATE TABLE zone_claims (
+    station_id TEXT COLLATE "C" NOT NULL, claim_id TEXT COLLATE "C" NOT NULL, zone TEXT COLLATE "C" NOT NULL, rider_id TEXT COLLATE "C" NOT NULL,
+    day TEXT COLLATE "C" NOT NULL, ts BIGINT NOT NULL, state TEXT NOT NULL, feed_age_ms BIGINT,
+    PRIMARY KEY (station_id, claim_id)
+  );
+  CREATE INDEX zone_claims_rider_day ON zone_claims (zone, rider_id, day);
+  CREATE TABLE zone_conflicts (
+    zone TEXT COLLATE "C" NOT NULL, rider_id TEXT COLLATE "C" NOT NULL, day TEXT COLLATE "C" NOT NULL, week TEXT COLLATE "C" NOT NULL,
+    found_at BIGINT NOT NULL,
+    PRIMARY KEY (zone, rider_id, day)
+  );
+  CREATE INDEX zone_conflicts_week ON zone_conflicts (week, zone);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

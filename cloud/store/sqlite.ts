@@ -9,7 +9,9 @@ import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
   EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
+  ConflictRow, StoredFeedRow, ZoneBootstrapQuery,
 } from './store.ts';
+import { SqliteZone } from './sqliteZone.ts';
 import { SqliteStations } from './sqliteStations.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
 import { migrate } from './sqliteSchema.ts';
@@ -28,6 +30,9 @@ export class SqliteStore implements CloudStore {
   private readonly alertsDb: SqliteAlerts;
   private readonly enrolment: SqliteEnrolment;
   private readonly stationRows: SqliteStations;
+  private readonly zone: SqliteZone;
+  /** The zone the append in progress stored feed rows in, woken once it commits. */
+  private appendedZone: string | null = null;
   private readonly s: Record<string, Statement>;
   private readonly appendTx: Transaction<(b: AppendBatch) => AppendResult>;
 
@@ -40,6 +45,7 @@ export class SqliteStore implements CloudStore {
     this.alertsDb = new SqliteAlerts(db);
     this.enrolment = new SqliteEnrolment(db);
     this.stationRows = new SqliteStations(db);
+    this.zone = new SqliteZone(db);
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -141,14 +147,17 @@ export class SqliteStore implements CloudStore {
 
   async appendEvents(b: AppendBatch): Promise<AppendResult> {
     let result: AppendResult;
+    this.appendedZone = null;
     try {
       result = this.appendTx.immediate(b);
     } catch (e) {
       this.rollups.rolledBack();
       throw e;
     }
-    if (result.ok) this.rollups.committed();
-    else this.rollups.rolledBack();
+    if (result.ok) {
+      this.rollups.committed();
+      this.zone.committed(this.appendedZone);
+    } else this.rollups.rolledBack();
     return result;
   }
 
@@ -178,7 +187,9 @@ export class SqliteStore implements CloudStore {
     this.rollups.apply(b.stationId, b.effects);
     const last = b.events[b.events.length - 1]!;
     this.s.setHead!.run(b.stationId, last.seq, last.hash, last.ts, b.receivedAt);
-    return { ok: true, seq: last.seq };
+    const z = this.zone.append(b.stationId, b.feed ?? [], b.zoneScope, b.receivedAt);
+    this.appendedZone = z.zone;
+    return z.conflictsFound > 0 ? { ok: true, seq: last.seq, conflictsFound: z.conflictsFound } : { ok: true, seq: last.seq };
   }
 
   async eventsAfter(stationId: string, afterSeq: number, limit: number): Promise<StationEvent[]> {
@@ -353,6 +364,30 @@ export class SqliteStore implements CloudStore {
 
   async sponsors(week: string, scope: Scope): Promise<SponsorRow[]> {
     return this.s.sponsors!.all(week, scope, scope) as SponsorRow[];
+  }
+
+  async zoneFeedAfter(zone: string, afterZseq: number, limit: number): Promise<StoredFeedRow[]> {
+    return this.zone.after(zone, afterZseq, limit);
+  }
+
+  async zoneFeedHead(zone: string): Promise<number> {
+    return this.zone.head(zone);
+  }
+
+  async zoneFeedBootstrap(q: ZoneBootstrapQuery): Promise<{ head: number; rows: StoredFeedRow[] }> {
+    return this.zone.bootstrap(q);
+  }
+
+  onZoneFeed(listener: (zone: string) => void): () => void {
+    return this.zone.onZoneFeed(listener);
+  }
+
+  async conflicts(week: string, zone: string | null): Promise<ConflictRow[]> {
+    return this.zone.conflicts(week, zone);
+  }
+
+  async weeklyConflicts(week: string, scope: Scope): Promise<Map<string, number>> {
+    return this.zone.weekly(week, scope);
   }
 
   async heartbeats(): Promise<HeartbeatRow[]> {

@@ -151,6 +151,30 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, config_etag TEXT, config_pulled_at INTEGER, config_applied TEXT
   );
   `,
+  // 8: one quota across a zone (SPEC §13, issue 16): the zone feed (each zone's quota-relevant
+  // rows in the order the zone's counter gave them at ingest), each claim's standing in its zone,
+  // and the conflicts found at ingest (one row per rider, day and zone).
+  `
+  CREATE TABLE IF NOT EXISTS zone_heads (zone TEXT PRIMARY KEY, zseq INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS zone_feed (
+    zone TEXT NOT NULL, zseq INTEGER NOT NULL, station_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
+    day TEXT NOT NULL, ts INTEGER NOT NULL, rider_id TEXT NOT NULL, window_from TEXT, window_to TEXT, claim_id TEXT,
+    outcome TEXT, feed_age_ms INTEGER,
+    PRIMARY KEY (zone, zseq)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS zone_feed_days ON zone_feed (zone, day);
+  CREATE TABLE IF NOT EXISTS zone_claims (
+    station_id TEXT NOT NULL, claim_id TEXT NOT NULL, zone TEXT NOT NULL, rider_id TEXT NOT NULL, day TEXT NOT NULL,
+    ts INTEGER NOT NULL, state TEXT NOT NULL, feed_age_ms INTEGER,
+    PRIMARY KEY (station_id, claim_id)
+  );
+  CREATE INDEX IF NOT EXISTS zone_claims_rider_day ON zone_claims (zone, rider_id, day);
+  CREATE TABLE IF NOT EXISTS zone_conflicts (
+    zone TEXT NOT NULL, rider_id TEXT NOT NULL, day TEXT NOT NULL, week TEXT NOT NULL, found_at INTEGER NOT NULL,
+    PRIMARY KEY (zone, rider_id, day)
+  );
+  CREATE INDEX IF NOT EXISTS zone_conflicts_week ON zone_conflicts (week, zone);
+  `,
 ];
 
 const MIGRATION_5 = `

@@ -6,6 +6,7 @@
  */
 import type { StationEvent } from '../../protocol/index.ts';
 import type { RollupEffect } from '../ingest/rollupEffects.ts';
+import type { FeedRow } from '../zone/feedEntries.ts';
 
 export interface SyncHeadRow {
   stationId: string;
@@ -26,9 +27,52 @@ export interface AppendBatch {
   /** The JSON of each event's `data`, same order, when the caller has it already (ingest does). */
   dataJson?: readonly string[];
   receivedAt: number;
+  /**
+   * The quota-relevant rows of the events for the zone feed (SPEC §13), from `feedRowOf`. The
+   * store gives them their place in the station's zone (read in the append transaction).
+   */
+  feed?: readonly FeedRow[];
+  /** The policy scope of a zone at ingest: conflicts are looked for only where it is `zone`. */
+  zoneScope?: (zone: string) => 'station' | 'zone';
 }
 
-export type AppendResult = { ok: true; seq: number } | { ok: false; reason: 'head_moved'; seq: number };
+/** `conflictsFound`: new zone conflicts this append found (SPEC §13), present only when > 0. */
+export type AppendResult = { ok: true; seq: number; conflictsFound?: number } | { ok: false; reason: 'head_moved'; seq: number };
+
+/** A feed row with its place in its zone: the zone's counter, taken in the ingest transaction. */
+export interface StoredFeedRow extends FeedRow {
+  zseq: number;
+}
+
+export interface ZoneBootstrapQuery {
+  zone: string;
+  /** The station asking: its own rows are not sent back. */
+  stationId: string;
+  /** The head the bootstrap was taken at; absent for its first page (read with the rows). */
+  head?: number;
+  afterZseq: number;
+  /** Check-ins whose window ends on or after this day. */
+  windowsFrom: string;
+  /** Claim rows of this day and later. */
+  claimsFrom: string;
+  limit: number;
+}
+
+/** One granted claim of a conflict (SPEC §13). */
+export interface ConflictClaimRow {
+  stationId: string;
+  claimId: string;
+  ts: number;
+  feedLagMs: number | null;
+}
+
+export interface ConflictRow {
+  riderId: string;
+  day: string;
+  zone: string;
+  foundAt: number;
+  claims: ConflictClaimRow[];
+}
 
 export interface AlertInput {
   stationId: string;
@@ -336,6 +380,24 @@ export interface CloudStore {
   weeklyTotals(week: string, scope: Scope): Promise<WeeklyTotals>;
   lapsedRiders(week: string, prevWeek: string, scope: Scope): Promise<string[]>;
   sponsors(week: string, scope: Scope): Promise<SponsorRow[]>;
+
+  // --- zone feed and conflicts (SPEC §13) ---
+  /** The zone's rows after `afterZseq`, every station's, in zone order. */
+  zoneFeedAfter(zone: string, afterZseq: number, limit: number): Promise<StoredFeedRow[]>;
+  /** The zone's counter: the place of its last stored row (0 before any). */
+  zoneFeedHead(zone: string): Promise<number>;
+  /** A page of what a station joining the zone needs (open windows, recent claims), up to `head`. */
+  zoneFeedBootstrap(q: ZoneBootstrapQuery): Promise<{ head: number; rows: StoredFeedRow[] }>;
+  /**
+   * Be told (after commit) when rows of a zone were stored by any instance of this database;
+   * returns the unsubscribe. A wake-up only says "look again": it may come late, twice or, on a
+   * lost connection, not at all, so readers also poll.
+   */
+  onZoneFeed(listener: (zone: string) => void): () => void;
+  /** Conflicts (granted claims of one rider on one day at two stations of a zone) of a week. */
+  conflicts(week: string, zone: string | null): Promise<ConflictRow[]>;
+  /** Conflicts of the week per station involved in them. */
+  weeklyConflicts(week: string, scope: Scope): Promise<Map<string, number>>;
 
   // --- fleet health ---
   heartbeats(): Promise<HeartbeatRow[]>;

@@ -11,7 +11,7 @@ describe('cloud config (SPEC §11)', () => {
     const c = parseCloudConfig({ dataDir: './data/cloud', stations: [{ id: 'dn-001', tokenSha256: 'a'.repeat(64) }] });
     expect(c.http).toMatchObject({ host: '127.0.0.1', port: 8090 });
     expect(c.stations[0]).toMatchObject({ timezone: 'Asia/Shanghai', zone: 'default', maintenanceTokens: [] });
-    expect(c.quota).toEqual({ windowDays: 7, claimsPerDay: 1 });
+    expect(c.quota).toEqual({ windowDays: 7, claimsPerDay: 1, scope: 'station', zones: {} });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.stations[0])).toBe(true);
   });

@@ -1,0 +1,193 @@
+/**
+ * The zone feed and conflicts of the PostgreSQL backend (SPEC §13), for N instances on one
+ * database. Order without loss: `append` (inside the ingest transaction, after the station's
+ * advisory lock) takes the zone's counter with `UPDATE … RETURNING`; the counter row stays
+ * locked until commit, so the zone's appends commit in counter order and a reader that sees
+ * zseq n sees every zseq below it (a bigserial would not: a lower id can commit after a higher
+ * one is read). The same lock orders the conflict check, so two stations' claims, through two
+ * instances at once, see each other. `pg_notify` in the transaction is delivered at commit to
+ * the one listening connection of every process.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { claimStateOf, type FeedRow } from '../zone/feedEntries.ts';
+import type { ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery } from './store.ts';
+import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, WEEKLY_CONFLICTS_SQL, weekOfConflictDay } from './zoneRows.ts';
+
+type Row = Record<string, unknown>;
+const q = (n: number) => `$${n}`;
+
+/** The NOTIFY channel of zone-feed wake-ups; the payload is the zone. */
+export const ZONE_FEED_CHANNEL = 'waystation_zone_feed';
+const RELISTEN_MS = 1000;
+
+export async function appendPgZone(
+  c: pg.PoolClient,
+  stationId: string,
+  feed: readonly FeedRow[],
+  zoneScope: ((zone: string) => 'station' | 'zone') | undefined,
+  at: number,
+): Promise<number> {
+  if (feed.length === 0) return 0;
+  const zone = (await c.query<{ zone: string }>('SELECT zone FROM stations WHERE id = $1', [stationId])).rows[0]?.zone;
+  if (zone === undefined) return 0;
+  const last = (
+    await c.query<{ zseq: number }>(
+      `INSERT INTO zone_heads (zone, zseq) VALUES ($1, $2) ON CONFLICT (zone) DO UPDATE SET zseq = zone_heads.zseq + excluded.zseq RETURNING zseq`,
+      [zone, feed.length],
+    )
+  ).rows[0]!.zseq;
+  const first = last - feed.length + 1;
+  await c.query(
+    `INSERT INTO zone_feed (zone, zseq, station_id, seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, feed_age_ms)
+     SELECT $1, $2 + o - 1, $3, seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, feed_age_ms FROM unnest($4::int[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+       WITH ORDINALITY AS u(seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, feed_age_ms, o)`,
+    [
+      zone, first, stationId,
+      feed.map((r) => r.seq), feed.map((r) => r.type), feed.map((r) => r.day), feed.map((r) => r.ts), feed.map((r) => r.riderId),
+      feed.map((r) => r.windowFrom), feed.map((r) => r.windowTo), feed.map((r) => r.claimId), feed.map((r) => r.outcome), feed.map((r) => r.feedAgeMs),
+    ],
+  );
+  await c.query('SELECT pg_notify($1, $2)', [ZONE_FEED_CHANNEL, zone]);
+  const scoped = (zoneScope?.(zone) ?? 'station') === 'zone';
+  let found = 0;
+  for (const r of feed) {
+    const state = claimStateOf(r.type);
+    if (state === null || r.claimId === null) continue;
+    const key: Row | undefined = (
+      state === 'granted'
+        ? await c.query<Row>(
+            `INSERT INTO zone_claims (station_id, claim_id, zone, rider_id, day, ts, state, feed_age_ms) VALUES ($1, $2, $3, $4, $5, $6, 'granted', $7)
+             ON CONFLICT (station_id, claim_id) DO UPDATE SET state = 'granted', feed_age_ms = coalesce(excluded.feed_age_ms, zone_claims.feed_age_ms)
+             RETURNING zone, rider_id, day`,
+            [stationId, r.claimId, zone, r.riderId, r.day, r.ts, r.feedAgeMs],
+          )
+        : await c.query<Row>(`UPDATE zone_claims SET state = 'released' WHERE station_id = $1 AND claim_id = $2 RETURNING zone, rider_id, day`, [stationId, r.claimId])
+    ).rows[0];
+    if (!key || !scoped || key.zone !== zone) continue;
+    const n = (
+      await c.query<{ n: number }>(`SELECT count(DISTINCT station_id) AS n FROM zone_claims WHERE zone = $1 AND rider_id = $2 AND day = $3 AND state = 'granted'`, [
+        key.zone, key.rider_id, key.day,
+      ])
+    ).rows[0]!.n;
+    if (n >= 2) {
+      const ins = await c.query(`INSERT INTO zone_conflicts (zone, rider_id, day, week, found_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
+        key.zone, key.rider_id, key.day, weekOfConflictDay(key.day as string), at,
+      ]);
+      found += ins.rowCount ?? 0;
+    } else if (state === 'released') {
+      await c.query('DELETE FROM zone_conflicts WHERE zone = $1 AND rider_id = $2 AND day = $3', [key.zone, key.rider_id, key.day]);
+    }
+  }
+  return found;
+}
+
+/** Reads of the zone feed, and the one LISTEN connection of this process. */
+export class PgZone {
+  private readonly listeners = new Set<(zone: string) => void>();
+  private client: pg.Client | null = null;
+  private connecting: Promise<void> | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+    private readonly logger?: Logger,
+  ) {}
+
+  async after(zone: string, afterZseq: number, limit: number): Promise<StoredFeedRow[]> {
+    const r = await this.pool.query<Row>('SELECT * FROM zone_feed WHERE zone = $1 AND zseq > $2 ORDER BY zseq LIMIT $3', [zone, afterZseq, limit]);
+    return r.rows.map(feedRowOfDb);
+  }
+
+  async head(zone: string): Promise<number> {
+    const r = await this.pool.query<{ zseq: number }>('SELECT zseq FROM zone_heads WHERE zone = $1', [zone]);
+    return r.rows[0]?.zseq ?? 0;
+  }
+
+  /** The head and the first page in one snapshot, so the page holds every row up to the head. */
+  async bootstrap(b: ZoneBootstrapQuery): Promise<{ head: number; rows: StoredFeedRow[] }> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const head = b.head ?? (await c.query<{ zseq: number }>('SELECT zseq FROM zone_heads WHERE zone = $1', [b.zone])).rows[0]?.zseq ?? 0;
+      const rows = await c.query<Row>(BOOTSTRAP_SQL(q), [b.zone, b.afterZseq, head, b.stationId, b.windowsFrom, b.claimsFrom, b.limit]);
+      await c.query('COMMIT');
+      return { head, rows: rows.rows.map(feedRowOfDb) };
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async conflicts(week: string, zone: string | null): Promise<ConflictRow[]> {
+    return conflictsOfDb((await this.pool.query<Row>(CONFLICTS_SQL(q), [week, zone])).rows);
+  }
+
+  async weekly(week: string, scope: Scope): Promise<Map<string, number>> {
+    const r = await this.pool.query<{ station_id: string; n: number }>(WEEKLY_CONFLICTS_SQL(q), [week, scope]);
+    return new Map(r.rows.map((x) => [x.station_id, Number(x.n)]));
+  }
+
+  onZoneFeed(listener: (zone: string) => void): () => void {
+    this.listeners.add(listener);
+    this.listen();
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** One connection per process LISTENs; a lost one is opened again (polls cover the gap). */
+  private listen(): void {
+    if (this.closed || this.client || this.connecting) return;
+    const client = new pg.Client({ connectionString: this.url });
+    const lost = (err?: Error) => {
+      if (this.client !== client && this.connecting === null) return;
+      this.client = null;
+      this.connecting = null;
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      void client.end().catch(() => undefined);
+      if (this.closed) return;
+      this.logger?.warn({ err }, 'zone-feed LISTEN connection lost; opening it again');
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        if (this.listeners.size > 0) this.listen();
+      }, RELISTEN_MS);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    client.on('notification', (m) => {
+      if (m.channel !== ZONE_FEED_CHANNEL || !m.payload) return;
+      for (const l of this.listeners) l(m.payload);
+    });
+    this.connecting = client
+      .connect()
+      .then(() => client.query(`LISTEN ${ZONE_FEED_CHANNEL}`))
+      .then(() => {
+        this.connecting = null;
+        if (this.closed) {
+          void client.end().catch(() => undefined);
+          return;
+        }
+        this.client = client;
+      })
+      .catch((e: Error) => lost(e));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    await this.connecting?.catch(() => undefined);
+    const c = this.client;
+    this.client = null;
+    if (c) {
+      c.removeAllListeners();
+      c.on('error', () => undefined);
+      await c.end().catch(() => undefined);
+    }
+  }
+}

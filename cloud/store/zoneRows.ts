@@ -1,0 +1,65 @@
+/** Row mappers of the zone feed and conflicts, shared by both store backends. */
+import { isoWeekOf } from '../../protocol/index.ts';
+import type { FeedType } from '../zone/feedEntries.ts';
+import type { ConflictRow, StoredFeedRow } from './store.ts';
+
+type Row = Record<string, unknown>;
+
+export function feedRowOfDb(r: Row): StoredFeedRow {
+  return {
+    zseq: Number(r.zseq),
+    stationId: r.station_id as string,
+    seq: r.seq as number,
+    type: r.type as FeedType,
+    day: r.day as string,
+    ts: Number(r.ts),
+    riderId: r.rider_id as string,
+    windowFrom: (r.window_from as string | null) ?? null,
+    windowTo: (r.window_to as string | null) ?? null,
+    claimId: (r.claim_id as string | null) ?? null,
+    outcome: (r.outcome as string | null) ?? null,
+    feedAgeMs: r.feed_age_ms === null || r.feed_age_ms === undefined ? null : Number(r.feed_age_ms),
+  };
+}
+
+/** Rows of the conflicts query (one per granted claim, ordered by conflict) grouped into conflicts. */
+export function conflictsOfDb(rows: readonly Row[]): ConflictRow[] {
+  const out: ConflictRow[] = [];
+  for (const r of rows) {
+    let c = out.at(-1);
+    if (!c || c.zone !== r.zone || c.riderId !== r.rider_id || c.day !== r.day) {
+      c = { riderId: r.rider_id as string, day: r.day as string, zone: r.zone as string, foundAt: Number(r.found_at), claims: [] };
+      out.push(c);
+    }
+    c.claims.push({
+      stationId: r.station_id as string,
+      claimId: r.claim_id as string,
+      ts: Number(r.ts),
+      feedLagMs: r.feed_age_ms === null || r.feed_age_ms === undefined ? null : Number(r.feed_age_ms),
+    });
+  }
+  return out;
+}
+
+export const weekOfConflictDay = (day: string): string => isoWeekOf(day);
+
+/** The conflicts of a week with their granted claims, oldest day first ($1 week, $2 zone or null). */
+export const CONFLICTS_SQL = (p: (n: number) => string) => `
+  SELECT c.zone, c.rider_id, c.day, c.found_at, z.station_id, z.claim_id, z.ts, z.feed_age_ms
+  FROM zone_conflicts c JOIN zone_claims z ON z.zone = c.zone AND z.rider_id = c.rider_id AND z.day = c.day AND z.state = 'granted'
+  WHERE c.week = ${p(1)} AND (${p(2)} IS NULL OR c.zone = ${p(2)})
+  ORDER BY c.day, c.zone, c.rider_id, z.ts, z.station_id, z.claim_id`;
+
+/** Conflicts of a week per station involved ($1 week, $2 station or null). */
+export const WEEKLY_CONFLICTS_SQL = (p: (n: number) => string) => `
+  SELECT station_id, count(*) AS n FROM (
+    SELECT DISTINCT z.station_id, c.zone, c.rider_id, c.day
+    FROM zone_conflicts c JOIN zone_claims z ON z.zone = c.zone AND z.rider_id = c.rider_id AND z.day = c.day AND z.state = 'granted'
+    WHERE c.week = ${p(1)} AND (${p(2)} IS NULL OR z.station_id = ${p(2)})
+  ) x GROUP BY station_id ORDER BY station_id`;
+
+/** One bootstrap page ($1 zone, $2 after, $3 head, $4 station, $5 windowsFrom, $6 claimsFrom, $7 limit). */
+export const BOOTSTRAP_SQL = (p: (n: number) => string) => `
+  SELECT * FROM zone_feed WHERE zone = ${p(1)} AND zseq > ${p(2)} AND zseq <= ${p(3)} AND station_id <> ${p(4)}
+    AND ((type = 'checkin' AND window_to >= ${p(5)}) OR (type <> 'checkin' AND day >= ${p(6)}))
+  ORDER BY zseq LIMIT ${p(7)}`;
