@@ -236,6 +236,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         ...(opts.fetch ? { fetch: opts.fetch } : {}),
         onApplied: (r) => metricsRef?.zoneFeedApplied.inc({}, r.applied),
         onError: (code) => metricsRef?.zoneFeedErrors.inc({ code }),
+        onInvalid: (n) => metricsRef?.zoneFeedErrors.inc({ code: 'invalid_entry' }, n),
+        onZoneMoved: () => puller?.pullSoon(),
       });
       quota.zoneFeedAgeMs = () => zoneFeed?.ageMs();
       await puller.start();

@@ -23,7 +23,7 @@ import {
   type RemoteFact,
   type RemoteWindow,
   type ServiceDay,
-  type ZoneFeedEntry,
+  type ZoneFact,
   type ZoneView,
 } from '../../protocol/index.ts';
 import type { Ledger } from './ledger.ts';
@@ -171,7 +171,7 @@ export class ZoneFacts {
    * this station's own ignored: they are in its chain already) and the new cursor. An answer for
    * a zone the station no longer belongs to changes nothing.
    */
-  apply(zone: string, cursor: string, entries: readonly ZoneFeedEntry[]): ApplyResult | 'zone_changed' {
+  apply(zone: string, cursor: string, entries: readonly ZoneFact[]): ApplyResult | 'zone_changed' {
     return this.ledger.tx((t) => {
       const st = this.s.state!.get() as FeedState | undefined;
       if (st && st.zone !== zone) return 'zone_changed' as const;

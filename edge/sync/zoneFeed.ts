@@ -8,12 +8,13 @@
  * in flight. Decisions never wait for this (SPEC §13 "decisions stay local").
  */
 import type { Logger } from 'pino';
-import { ZONE_FEED_MAX_WAIT_MS, ZoneFeedAnswer, validator, type Clock, type QuotaScope } from '../../protocol/index.ts';
+import { MAX_ZONE_FEED_WAIT_MS, ZoneFact, ZoneFeedAnswer, validator, type Clock, type QuotaScope } from '../../protocol/index.ts';
 import type { ApplyResult, FeedState } from '../ledger/zone-facts.ts';
 import { backoffDelayMs, Waiter } from './backoff.ts';
 import { fetchWithTimeout, joinUrl, type CloudLink, type SyncError } from './syncLedger.ts';
 
 const checkAnswer = validator(ZoneFeedAnswer);
+const checkFact = validator(ZoneFact);
 /** An answer this long probably stopped at the cloud's cap (more is waiting). */
 const FULL_ANSWER = 100;
 
@@ -22,7 +23,7 @@ export interface ZoneFeedStore {
   state(): FeedState | null;
   useZone(zone: string): boolean;
   resetCursor(): void;
-  apply(zone: string, cursor: string, entries: ZoneFeedAnswer['entries']): ApplyResult | 'zone_changed';
+  apply(zone: string, cursor: string, entries: readonly ZoneFact[]): ApplyResult | 'zone_changed';
 }
 
 /** The part of the cloud's config the feed follows: the station's zone and the policy's scope. */
@@ -50,6 +51,10 @@ export interface ZoneFeedOptions extends CloudLink {
   /** Metrics hooks (edge/metrics.ts). */
   onApplied?: (r: ApplyResult) => void;
   onError?: (code: string) => void;
+  /** The cloud has this station in another zone than its config says: pull the config now. */
+  onZoneMoved?: () => void;
+  /** Entries skipped because they do not match ZoneFact (counted, logged, never stored). */
+  onInvalid?: (n: number) => void;
 }
 
 export interface ZoneFeedStatus {
@@ -72,8 +77,8 @@ export interface ZoneFeedStatus {
 }
 
 export class ZoneFeedClient {
-  private readonly o: Required<Omit<ZoneFeedOptions, 'random' | 'fetch' | 'onApplied' | 'onError'>> &
-    Pick<ZoneFeedOptions, 'onApplied' | 'onError'> & { random: () => number; fetch: typeof fetch };
+  private readonly o: Required<Omit<ZoneFeedOptions, 'random' | 'fetch' | 'onApplied' | 'onError' | 'onInvalid' | 'onZoneMoved'>> &
+    Pick<ZoneFeedOptions, 'onApplied' | 'onError' | 'onInvalid' | 'onZoneMoved'> & { random: () => number; fetch: typeof fetch };
   private readonly waiter = new Waiter();
   private abort = new AbortController();
   private poll: AbortController | null = null;
@@ -98,8 +103,8 @@ export class ZoneFeedClient {
       fetch: globalThis.fetch.bind(globalThis),
       ...opts,
     };
-    if (!Number.isInteger(this.o.waitMs) || this.o.waitMs < 0 || this.o.waitMs > ZONE_FEED_MAX_WAIT_MS) {
-      throw new RangeError(`waitMs must be an integer 0–${ZONE_FEED_MAX_WAIT_MS}`);
+    if (!Number.isInteger(this.o.waitMs) || this.o.waitMs < 0 || this.o.waitMs > MAX_ZONE_FEED_WAIT_MS) {
+      throw new RangeError(`waitMs must be an integer 0–${MAX_ZONE_FEED_WAIT_MS}`);
     }
     this.lastOkAt = this.o.store.state()?.lastOkAt ?? null;
   }
@@ -213,10 +218,15 @@ export class ZoneFeedClient {
       this.abort.signal.removeEventListener('abort', onStop);
       if (this.poll === poll) this.poll = null;
     }
-    if (res.status === 409 && (body as { error?: unknown } | null)?.error === 'zone_changed') {
-      // The cursor is of a zone the cloud no longer has this station in: start over.
-      this.o.logger.info({ zone }, 'the cloud says the station changed zone; loading the zone afresh');
+    const code = (body as { error?: unknown } | null)?.error;
+    if ((res.status === 409 && code === 'zone_changed') || (res.status === 400 && code === 'bad_cursor' && cursor !== null)) {
+      // The cursor is of a zone the cloud no longer has this station in (or one it cannot read):
+      // drop the facts it brought and start over with a bootstrap.
+      this.o.logger.info({ zone, code }, 'the cloud refused the stored zone-feed cursor; loading the zone afresh');
       this.o.store.resetCursor();
+      this.lastOkAt = null;
+      this.behind = false;
+      if (code === 'zone_changed') this.o.onZoneMoved?.();
       return true;
     }
     if (res.status !== 200) {
@@ -226,14 +236,31 @@ export class ZoneFeedClient {
     if (!checkAnswer.check(body)) {
       return this.fail('bad_feed', `the cloud sent a zone feed answer that does not match the schema: ${checkAnswer.errors(body).slice(0, 3).join('; ')}`);
     }
-    const r = this.o.store.apply(zone, body.cursor, body.entries);
+    const answeredZone = (body as { zone?: unknown }).zone;
+    if (typeof answeredZone === 'string' && answeredZone !== zone) {
+      // The cloud moved the station before its config said so: nothing of that zone is applied
+      // under this one; the config pull brings the new zone and the feed follows it.
+      this.o.onZoneMoved?.();
+      return this.fail('zone_changed', `the cloud answered for zone ${answeredZone}, the station's config says ${zone}`);
+    }
+    const facts: ZoneFact[] = [];
+    let invalid = 0;
+    for (const e of body.entries) {
+      if (checkFact.check(e)) facts.push(e);
+      else invalid++;
+    }
+    if (invalid > 0) {
+      this.o.onInvalid?.(invalid);
+      this.o.logger.warn({ invalid, example: checkFact.errors(body.entries.find((e) => !checkFact.check(e))).slice(0, 3) }, 'zone feed entries the station cannot read were skipped');
+    }
+    const r = this.o.store.apply(zone, body.cursor, facts);
     if (r === 'zone_changed') return true; // the zone moved while the poll was out: its answer is not ours
     const now = this.o.clock.now();
     this.lastOkAt = now;
     this.failures = 0;
     this.lastError = null;
-    const newest = body.entries.reduce((m, e) => Math.max(m, e.ts), -Infinity);
-    this.lastPropagationMs = body.entries.length === 0 || !caughtUp ? 0 : Math.max(0, now - newest);
+    const newest = facts.reduce((m, e) => Math.max(m, e.ts), -Infinity);
+    this.lastPropagationMs = facts.length === 0 || !caughtUp ? 0 : Math.max(0, now - newest);
     // A full answer means more is waiting: the next one is a catch-up too.
     this.behind = body.entries.length >= FULL_ANSWER;
     this.applied += r.applied;

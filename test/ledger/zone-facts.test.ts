@@ -4,7 +4,7 @@
  * they can no longer decide, and decided on only in scope "zone".
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ManualClock, addDays, type ZoneFeedEntry } from '../../protocol/index.ts';
+import { ManualClock, addDays, type ZoneFact } from '../../protocol/index.ts';
 import { Ledger } from '../../edge/ledger/ledger.ts';
 import { QuotaLedger } from '../../edge/ledger/quota-ledger.ts';
 import { ZoneFacts } from '../../edge/ledger/zone-facts.ts';
@@ -39,7 +39,7 @@ afterEach(() => {
   tmp.cleanup();
 });
 
-const checkin = (stationId: string, seq: number, riderId: string, day = TODAY): ZoneFeedEntry => ({
+const checkin = (stationId: string, seq: number, riderId: string, day = TODAY): ZoneFact => ({
   stationId,
   seq,
   type: 'checkin',
@@ -49,7 +49,7 @@ const checkin = (stationId: string, seq: number, riderId: string, day = TODAY): 
   windowFrom: day,
   windowTo: addDays(day, 6),
 });
-const claim = (stationId: string, seq: number, riderId: string, type: ZoneFeedEntry['type'], claimId: string, day = TODAY): ZoneFeedEntry => ({
+const claim = (stationId: string, seq: number, riderId: string, type: ZoneFact['type'], claimId: string, day = TODAY): ZoneFact => ({
   stationId,
   seq,
   type,
