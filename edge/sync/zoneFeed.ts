@@ -192,7 +192,8 @@ export class ZoneFeedClient {
     // Only an answer to a poll that was already caught up measures propagation: a bootstrap or a
     // catch-up after an outage carries old entries that say nothing about the delay.
     const caughtUp = cursor !== null && this.failures === 0 && this.lastOkAt !== null && !this.behind;
-    const q = new URLSearchParams({ waitMs: String(this.o.waitMs) });
+    // A bootstrap is asked not to wait: the station then knows at once that it holds the zone.
+    const q = new URLSearchParams({ waitMs: String(cursor === null ? 0 : this.o.waitMs) });
     if (cursor !== null) q.set('after', cursor);
     const url = joinUrl(this.o.cloudUrl, `/v1/stations/${encodeURIComponent(this.o.stationId)}/zone-feed?${q.toString()}`);
     const poll = new AbortController();
