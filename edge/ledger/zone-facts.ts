@@ -34,7 +34,8 @@ registerMigration({
   name: 'zone feed: remote facts and the feed cursor',
   sql: `
     -- Quota-relevant events of the other stations of the zone (SPEC §13), never part of this
-    -- station's own chain. (station_id, seq) is the cloud's key of the event: a replay is ignored.
+    -- station's own chain. (station_id, seq) is the cloud's key of the event: a replay is
+    -- ignored. The rows are clustered by rider and day, so a decision reads one short range.
     CREATE TABLE zone_facts (
       station_id  TEXT NOT NULL,
       seq         INTEGER NOT NULL,
@@ -47,10 +48,9 @@ registerMigration({
       claim_id    TEXT,
       outcome     TEXT,
       received_ts INTEGER NOT NULL,
-      PRIMARY KEY (station_id, seq)
+      PRIMARY KEY (rider_id, day, station_id, seq)
     ) WITHOUT ROWID;
-    -- A decision reads one rider's claims of one day, and the check-ins whose window may cover it.
-    CREATE INDEX zone_facts_rider_day ON zone_facts (rider_id, day);
+    CREATE UNIQUE INDEX zone_facts_event ON zone_facts (station_id, seq);
     CREATE INDEX zone_facts_day ON zone_facts (day);
 
     -- The feed's cursor and the zone it belongs to: a cursor of another zone is never sent.
@@ -116,9 +116,8 @@ export class ZoneFacts {
     const db = ledger.db;
     this.s = {
       insert: db.prepare(
-        `INSERT INTO zone_facts (station_id, seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, received_ts)
-         VALUES (@stationId, @seq, @type, @day, @ts, @riderId, @windowFrom, @windowTo, @claimId, @outcome, @now)
-         ON CONFLICT (station_id, seq) DO NOTHING`,
+        `INSERT OR IGNORE INTO zone_facts (station_id, seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, received_ts)
+         VALUES (@stationId, @seq, @type, @day, @ts, @riderId, @windowFrom, @windowTo, @claimId, @outcome, @now)`,
       ),
       state: db.prepare('SELECT zone, cursor, last_ok_at AS lastOkAt FROM zone_feed WHERE id = 1'),
       setState: db.prepare(
