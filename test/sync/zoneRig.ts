@@ -68,6 +68,8 @@ export class CloudLink {
 export interface ZoneOptions {
   stations: string[];
   zone?: string;
+  /** A station's own zone where it is not `zone`. */
+  zones?: Record<string, string>;
   clock?: Clock;
   /** Cloud config overrides (e.g. quota). */
   cloud?: Record<string, unknown>;
@@ -75,6 +77,8 @@ export interface ZoneOptions {
   rig?: Omit<RigOptions, 'clock'>;
   /** How long the cloud may hold one feed poll (the station's `cloud.zoneFeedWaitMs`). */
   zoneFeedWaitMs?: number;
+  /** What to wait for before answering: every feed's first answer (default), or only the config pull. */
+  ready?: 'feed' | 'config';
 }
 
 export interface Zone {
@@ -85,7 +89,7 @@ export interface Zone {
   /** Stop the cloud (its data stays) and start it again on a new port; the links follow. */
   stopCloud(): Promise<void>;
   startCloud(): Promise<void>;
-  admin(path: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  admin(path: string, init?: { method: string; body: unknown }): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Every station's log acknowledged by the cloud. */
   synced(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -101,7 +105,7 @@ export async function startZone(o: ZoneOptions): Promise<Zone> {
     {
       http: { host: '127.0.0.1', port: 0 },
       dataDir: dir.dir,
-      stations: o.stations.map((id) => ({ id, tokenSha256: sha256(tokenOf(id)), timezone: 'Asia/Shanghai', zone })),
+      stations: o.stations.map((id) => ({ id, tokenSha256: sha256(tokenOf(id)), timezone: 'Asia/Shanghai', zone: o.zones?.[id] ?? zone })),
       adminTokens: [{ name: 'street-office', sha256: sha256(ADMIN_TOKEN) }],
       quota: { scope: 'zone' },
       logLevel: 'silent',
@@ -129,7 +133,11 @@ export async function startZone(o: ZoneOptions): Promise<Zone> {
       });
     }
     // The config pull brings the zone and scope; then the feed bootstraps.
-    for (const id of o.stations) await waitFor(() => stations[id]!.station.zoneFeed?.status().lastOkAt != null, 15_000, `${id}'s zone feed`);
+    for (const id of o.stations) {
+      const st = stations[id]!.station;
+      if (o.ready === 'config') await waitFor(() => st.configPuller?.status().lastSuccessAt != null, 15_000, `${id}'s config pull`);
+      else await waitFor(() => st.zoneFeed?.status().lastOkAt != null, 15_000, `${id}'s zone feed`);
+    }
   } catch (e) {
     for (const r of Object.values(stations)) await r.stop().catch(() => {});
     for (const l of Object.values(links)) await l.stop();
@@ -152,8 +160,12 @@ export async function startZone(o: ZoneOptions): Promise<Zone> {
       cloud = await startCloud(cloudConfig, { clock, logger: silent });
       for (const l of Object.values(links)) l.target = cloud.port;
     },
-    async admin(path) {
-      const res = await fetch(`${cloud!.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    async admin(path, init) {
+      const res = await fetch(`${cloud!.url}${path}`, {
+        method: init?.method ?? 'GET',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init ? { 'content-type': 'application/json' } : {}) },
+        ...(init ? { body: JSON.stringify(init.body) } : {}),
+      });
       const text = await res.text();
       return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
     },
