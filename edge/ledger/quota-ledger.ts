@@ -279,7 +279,7 @@ export class QuotaLedger {
     } else if (to === 'released') {
       t.append('claim.released', { ...base, ...(reason ? { reason } : {}) }, day);
     } else {
-      t.append('claim.unknown', { ...base, dispenserId: claim.dispenserId, ...(reason ? { reason } : {}) }, day);
+      t.append('claim.unknown', { ...base, dispenserId: claim.dispenserId, ...(reason ? { reason } : {}), ...(zoneFeedAgeMs !== undefined ? { zoneFeedAgeMs } : {}) }, day);
     }
     return { kind: 'settled', claim: { ...claim, status: to, reason, updatedTs: t.now, slot: to === 'released' ? null : claim.slot }, from };
   }

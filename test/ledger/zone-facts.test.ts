@@ -142,6 +142,21 @@ describe('remote facts in the ledger', () => {
     quota.settle(g.claim.id, 'committed');
     expect(ledger.eventsAfter(0, 10).find((e) => e.type === 'claim.committed')?.data).toMatchObject({ zoneFeedAgeMs: 1234 });
 
+    // An unknown claim holds the quota (it can be half of a conflict): it carries the age too, and keeps it for its late commit.
+    quota.checkin('r3');
+    quota.zoneFeedAgeMs = () => 99;
+    const u = quota.reserve(req('r3'));
+    if (u.kind !== 'granted') throw new Error('expected a grant');
+    quota.zoneFeedAgeMs = () => 5;
+    quota.settle(u.claim.id, 'unknown', { reason: 'timeout' });
+    quota.settle(u.claim.id, 'committed');
+    const ofU = ledger.eventsAfter(0, 100).filter((e) => e.data.claimId === u.claim.id);
+    expect(ofU.map((e) => [e.type, e.data.zoneFeedAgeMs])).toEqual([
+      ['claim.unknown', 99],
+      ['claim.resolved', undefined],
+      ['claim.committed', 99],
+    ]);
+
     quota.policy = { windowDays: 7, claimsPerDay: 1, scope: 'station' };
     quota.checkin('r2');
     const h = quota.reserve(req('r2'));
