@@ -176,8 +176,12 @@ export class ZoneFacts {
       if (st && st.zone !== zone) return 'zone_changed' as const;
       let applied = 0;
       let ignored = 0;
+      // Only days that can still decide something are kept: a fact dated far ahead (a station's
+      // clock gone wrong, a hostile answer) would otherwise never be pruned.
+      const oldest = addDays(t.day, -(this.windowDays + ZONE_FACT_MARGIN_DAYS));
+      const newest = addDays(t.day, ZONE_FACT_MARGIN_DAYS);
       for (const e of entries) {
-        if (e.stationId === this.ownStationId) {
+        if (e.stationId === this.ownStationId || e.day < oldest || e.day > newest) {
           ignored++;
           continue;
         }

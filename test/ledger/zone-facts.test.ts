@@ -112,6 +112,12 @@ describe('remote facts in the ledger', () => {
     facts.apply('dongcheng', 'b', []);
     // Today is 11-24: kept from 11-15 (= 24 − 7 − 2) on.
     expect(facts.all().map((f) => f.day)).toEqual([addDays(TODAY, -8)]);
+    // Days that can decide nothing are not stored at all: too old, or more than two days ahead.
+    expect(facts.apply('dongcheng', 'c', [checkin('dn-002', 7, 'r7', addDays(TODAY, -20)), checkin('dn-002', 8, 'r8', '2099-01-01'), checkin('dn-002', 9, 'r9', addDays(TODAY, 3))])).toEqual({
+      applied: 1,
+      replayed: 0,
+      ignored: 2,
+    });
   });
 
   it('decides on remote facts in scope "zone" only', () => {
