@@ -18,6 +18,8 @@ export interface StationWeek {
   bottles: { hot: number; cold: number };
   /** Extra: bottles whose compartment was not reported (claim.committed without a known compartment). */
   otherBottles: number;
+  /** SPEC §13: zone conflicts of the week this station granted one of the claims of (totals: distinct conflicts). */
+  conflicts: number;
 }
 
 export interface WeeklyReport {
@@ -55,6 +57,7 @@ export async function weeklyReport(store: CloudStore, stationIds: readonly strin
   const ids = scope === null ? stationIds : [scope];
   const heads = new Map((await store.syncHeads()).map((h) => [h.stationId, h.ts]));
   const rows = new Map((await store.weeklyStations(week, scope)).map((r) => [r.stationId, r]));
+  const conflicts = await store.weeklyConflicts(week, scope);
   const stations: StationWeek[] = ids.map((id) => {
     const r = rows.get(id);
     return {
@@ -65,6 +68,7 @@ export async function weeklyReport(store: CloudStore, stationIds: readonly strin
       returningRiders: r?.returningRiders ?? 0,
       bottles: { hot: r?.bottlesHot ?? 0, cold: r?.bottlesCold ?? 0 },
       otherBottles: r?.bottlesOther ?? 0,
+      conflicts: conflicts.get(id) ?? 0,
     };
   });
   const distinct = await store.weeklyTotals(week, scope);
@@ -82,6 +86,8 @@ export async function weeklyReport(store: CloudStore, stationIds: readonly strin
       ...distinct,
       bottles: { hot: sum((s) => s.bottles.hot), cold: sum((s) => s.bottles.cold) },
       otherBottles: sum((s) => s.otherBottles),
+      // One conflict involves two stations or more: counted once here.
+      conflicts: scope === null ? (await store.conflicts(week, null)).length : (conflicts.get(scope) ?? 0),
     },
     sponsors: await store.sponsors(week, scope),
   };
@@ -127,6 +133,7 @@ const stationColumns = (r: WeeklyReport, timezoneOf: (stationId: string) => stri
   { zh: '热饮（瓶）', en: 'hot bottles', value: (s) => s.bottles.hot },
   { zh: '冷饮（瓶）', en: 'cold bottles', value: (s) => s.bottles.cold },
   { zh: '其他（瓶）', en: 'other bottles', value: (s) => s.otherBottles },
+  { zh: '跨站冲突', en: 'conflicts', value: (s) => s.conflicts },
   {
     zh: '数据完整至（当地时间）', en: 'complete through (local time)',
     value: (s) => (r.completeThrough[s.stationId] ? localDateTime(r.completeThrough[s.stationId]!, timezoneOf(s.stationId)) : null),

@@ -21,6 +21,7 @@ const FILES: Record<string, { path: () => string; type: string }> = {
   '/dashboard': { path: () => join(dashboardDir, 'index.html'), type: 'text/html; charset=utf-8' },
   '/dashboard/app.js': { path: () => join(dashboardDir, 'app.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/stations.js': { path: () => join(dashboardDir, 'stations.js'), type: 'text/javascript; charset=utf-8' },
+  '/dashboard/conflicts.js': { path: () => join(dashboardDir, 'conflicts.js'), type: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { path: () => join(dashboardDir, 'style.css'), type: 'text/css; charset=utf-8' },
   '/dashboard/chart.umd.js': { path: chartJsPath, type: 'text/javascript; charset=utf-8' },
 };

@@ -10,7 +10,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { claimStateOf, type FeedRow } from '../zone/feedEntries.ts';
+import { claimChanges, type FeedRow } from '../zone/feedEntries.ts';
 import type { ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery } from './store.ts';
 import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, WEEKLY_CONFLICTS_SQL, weekOfConflictDay } from './zoneRows.ts';
 
@@ -49,35 +49,60 @@ export async function appendPgZone(
     ],
   );
   await c.query('SELECT pg_notify($1, $2)', [ZONE_FEED_CHANNEL, zone]);
-  const scoped = (zoneScope?.(zone) ?? 'station') === 'zone';
-  let found = 0;
-  for (const r of feed) {
-    const state = claimStateOf(r.type);
-    if (state === null || r.claimId === null) continue;
-    const key: Row | undefined = (
-      state === 'granted'
-        ? await c.query<Row>(
-            `INSERT INTO zone_claims (station_id, claim_id, zone, rider_id, day, ts, state, feed_age_ms) VALUES ($1, $2, $3, $4, $5, $6, 'granted', $7)
-             ON CONFLICT (station_id, claim_id) DO UPDATE SET state = 'granted', feed_age_ms = coalesce(excluded.feed_age_ms, zone_claims.feed_age_ms)
-             RETURNING zone, rider_id, day`,
-            [stationId, r.claimId, zone, r.riderId, r.day, r.ts, r.feedAgeMs],
-          )
-        : await c.query<Row>(`UPDATE zone_claims SET state = 'released' WHERE station_id = $1 AND claim_id = $2 RETURNING zone, rider_id, day`, [stationId, r.claimId])
-    ).rows[0];
-    if (!key || !scoped || key.zone !== zone) continue;
-    const n = (
-      await c.query<{ n: number }>(`SELECT count(DISTINCT station_id) AS n FROM zone_claims WHERE zone = $1 AND rider_id = $2 AND day = $3 AND state = 'granted'`, [
-        key.zone, key.rider_id, key.day,
-      ])
-    ).rows[0]!.n;
-    if (n >= 2) {
-      const ins = await c.query(`INSERT INTO zone_conflicts (zone, rider_id, day, week, found_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
-        key.zone, key.rider_id, key.day, weekOfConflictDay(key.day as string), at,
-      ]);
-      found += ins.rowCount ?? 0;
-    } else if (state === 'released') {
-      await c.query('DELETE FROM zone_conflicts WHERE zone = $1 AND rider_id = $2 AND day = $3', [key.zone, key.rider_id, key.day]);
+  // Each claim's standing (set-based: one statement for the grants, one for the releases), then
+  // one conflict check per (rider, day) the batch touched.
+  const { grants, releases } = claimChanges(feed);
+  const touched = new Map<string, { riderId: string; day: string; released: boolean }>();
+  const touch = (rows: Row[], released: boolean) => {
+    for (const k of rows) {
+      if (k.zone !== zone) continue;
+      const key = `${k.rider_id as string}\u0000${k.day as string}`;
+      const t = touched.get(key);
+      if (t) t.released ||= released;
+      else touched.set(key, { riderId: k.rider_id as string, day: k.day as string, released });
     }
+  };
+  if (grants.length > 0) {
+    const r = await c.query<Row>(
+      `INSERT INTO zone_claims (station_id, claim_id, zone, rider_id, day, ts, state, feed_age_ms)
+       SELECT $1, claim_id, $2, rider_id, day, ts, 'granted', feed_age_ms FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
+         AS u(claim_id, rider_id, day, ts, feed_age_ms)
+       ON CONFLICT (station_id, claim_id) DO UPDATE SET state = 'granted', feed_age_ms = coalesce(excluded.feed_age_ms, zone_claims.feed_age_ms)
+       RETURNING zone, rider_id, day`,
+      [stationId, zone, grants.map((g) => g.claimId), grants.map((g) => g.riderId), grants.map((g) => g.day), grants.map((g) => g.ts), grants.map((g) => g.feedAgeMs)],
+    );
+    touch(r.rows, false);
+  }
+  if (releases.length > 0) {
+    const r = await c.query<Row>(`UPDATE zone_claims SET state = 'released' WHERE station_id = $1 AND claim_id = ANY($2::text[]) RETURNING zone, rider_id, day`, [
+      stationId, releases,
+    ]);
+    touch(r.rows, true);
+  }
+  // Conflicts are kept only where the zone's policy is zone-scoped (SPEC §13).
+  if ((zoneScope?.(zone) ?? 'station') !== 'zone' || touched.size === 0) return 0;
+  const keys = [...touched.values()];
+  const counts = await c.query<{ rider_id: string; day: string; released: boolean; n: number }>(
+    `SELECT k.rider_id, k.day, k.released,
+       (SELECT count(DISTINCT z.station_id) FROM zone_claims z WHERE z.zone = $1 AND z.rider_id = k.rider_id AND z.day = k.day AND z.state = 'granted') AS n
+     FROM unnest($2::text[], $3::text[], $4::bool[]) AS k(rider_id, day, released)`,
+    [zone, keys.map((k) => k.riderId), keys.map((k) => k.day), keys.map((k) => k.released)],
+  );
+  const add = counts.rows.filter((k) => Number(k.n) >= 2);
+  const drop = counts.rows.filter((k) => Number(k.n) < 2 && k.released);
+  let found = 0;
+  if (add.length > 0) {
+    const ins = await c.query(
+      `INSERT INTO zone_conflicts (zone, rider_id, day, week, found_at) SELECT $1, rider_id, day, week, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(rider_id, day, week)
+       ON CONFLICT DO NOTHING`,
+      [zone, add.map((k) => k.rider_id), add.map((k) => k.day), add.map((k) => weekOfConflictDay(k.day)), at],
+    );
+    found = ins.rowCount ?? 0;
+  }
+  if (drop.length > 0) {
+    await c.query('DELETE FROM zone_conflicts WHERE zone = $1 AND (rider_id, day) IN (SELECT * FROM unnest($2::text[], $3::text[]))', [
+      zone, drop.map((k) => k.rider_id), drop.map((k) => k.day),
+    ]);
   }
   return found;
 }

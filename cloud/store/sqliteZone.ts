@@ -6,11 +6,14 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Database, Statement } from 'better-sqlite3';
-import { claimStateOf, type FeedRow } from '../zone/feedEntries.ts';
+import { claimChanges, type FeedRow } from '../zone/feedEntries.ts';
 import type { ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery } from './store.ts';
 import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, WEEKLY_CONFLICTS_SQL, weekOfConflictDay } from './zoneRows.ts';
 
 type Row = Record<string, unknown>;
+const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+/** Feed rows per multi-row INSERT (13 parameters each). */
+const FEED_ROWS = 40;
 /** Named parameters (`@p1`), so the shared SQL may use one twice. */
 const q = (n: number) => `@p${n}`;
 const named = (...v: unknown[]) => Object.fromEntries(v.map((x, i) => [`p${i + 1}`, x]));
@@ -27,7 +30,9 @@ export class SqliteZone {
       take: p(`INSERT INTO zone_heads (zone, zseq) VALUES (?, ?) ON CONFLICT (zone) DO UPDATE SET zseq = zseq + excluded.zseq RETURNING zseq`),
       head: p('SELECT zseq FROM zone_heads WHERE zone = ?'),
       insert: p(`INSERT INTO zone_feed (zone, zseq, station_id, seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, feed_age_ms)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        VALUES ${ROW}`),
+      insertMany: p(`INSERT INTO zone_feed (zone, zseq, station_id, seq, type, day, ts, rider_id, window_from, window_to, claim_id, outcome, feed_age_ms)
+        VALUES ${Array(FEED_ROWS).fill(ROW).join(', ')}`),
       after: p('SELECT * FROM zone_feed WHERE zone = ? AND zseq > ? ORDER BY zseq LIMIT ?'),
       bootstrap: p(BOOTSTRAP_SQL(q)),
       grant: p(`INSERT INTO zone_claims (station_id, claim_id, zone, rider_id, day, ts, state, feed_age_ms) VALUES (?, ?, ?, ?, ?, ?, 'granted', ?)
@@ -52,26 +57,42 @@ export class SqliteZone {
     // A station without a record (not provisioned) is in no zone: its log is kept, no feed.
     if (zone === undefined) return { zone: null, conflictsFound: 0 };
     const last = (this.s.take!.get(zone, feed.length) as { zseq: number }).zseq;
-    let zseq = last - feed.length;
-    for (const r of feed) {
-      this.s.insert!.run(zone, ++zseq, r.stationId, r.seq, r.type, r.day, r.ts, r.riderId, r.windowFrom, r.windowTo, r.claimId, r.outcome, r.feedAgeMs);
+    const first = last - feed.length + 1;
+    const params = (i: number, out: unknown[]) => {
+      const r = feed[i]!;
+      out.push(zone, first + i, r.stationId, r.seq, r.type, r.day, r.ts, r.riderId, r.windowFrom, r.windowTo, r.claimId, r.outcome, r.feedAgeMs);
+    };
+    let i = 0;
+    for (; i + FEED_ROWS <= feed.length; i += FEED_ROWS) {
+      const out: unknown[] = [];
+      for (let k = i; k < i + FEED_ROWS; k++) params(k, out);
+      this.s.insertMany!.run(out);
     }
-    const scoped = (zoneScope?.(zone) ?? 'station') === 'zone';
+    for (; i < feed.length; i++) {
+      const out: unknown[] = [];
+      params(i, out);
+      this.s.insert!.run(out);
+    }
+    // Each claim's standing, then one conflict check per (zone, rider, day) the batch touched.
+    const { grants, releases } = claimChanges(feed);
+    const touched = new Map<string, { zone: string; rider_id: string; day: string; released: boolean }>();
+    const touch = (k: { zone: string; rider_id: string; day: string } | undefined, released: boolean) => {
+      if (!k) return;
+      const key = `${k.zone}\u0000${k.rider_id}\u0000${k.day}`;
+      const t = touched.get(key);
+      if (t) t.released ||= released;
+      else touched.set(key, { ...k, released });
+    };
+    for (const r of grants) touch(this.s.grant!.get(stationId, r.claimId, zone, r.riderId, r.day, r.ts, r.feedAgeMs) as never, false);
+    for (const id of releases) touch(this.s.release!.get(stationId, id) as never, true);
+    // Conflicts are kept only where the zone's policy is zone-scoped (SPEC §13).
+    if ((zoneScope?.(zone) ?? 'station') !== 'zone') return { zone, conflictsFound: 0 };
     let found = 0;
-    for (const r of feed) {
-      const state = claimStateOf(r.type);
-      if (state === null || r.claimId === null) continue;
-      const key = (
-        state === 'granted'
-          ? this.s.grant!.get(stationId, r.claimId, zone, r.riderId, r.day, r.ts, r.feedAgeMs)
-          : this.s.release!.get(stationId, r.claimId)
-      ) as { zone: string; rider_id: string; day: string } | undefined;
-      if (!key) continue;
-      // Conflicts are kept only where the zone's policy is zone-scoped (SPEC §13).
-      if (!scoped || key.zone !== zone) continue;
-      const n = (this.s.grantedStations!.get(key.zone, key.rider_id, key.day) as { n: number }).n;
-      if (n >= 2) found += this.s.conflictAdd!.run(key.zone, key.rider_id, key.day, weekOfConflictDay(key.day), at).changes;
-      else if (state === 'released') this.s.conflictDrop!.run(key.zone, key.rider_id, key.day);
+    for (const k of touched.values()) {
+      if (k.zone !== zone) continue;
+      const n = (this.s.grantedStations!.get(k.zone, k.rider_id, k.day) as { n: number }).n;
+      if (n >= 2) found += this.s.conflictAdd!.run(k.zone, k.rider_id, k.day, weekOfConflictDay(k.day), at).changes;
+      else if (k.released) this.s.conflictDrop!.run(k.zone, k.rider_id, k.day);
     }
     return { zone, conflictsFound: found };
   }

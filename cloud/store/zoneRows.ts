@@ -47,7 +47,7 @@ export const weekOfConflictDay = (day: string): string => isoWeekOf(day);
 export const CONFLICTS_SQL = (p: (n: number) => string) => `
   SELECT c.zone, c.rider_id, c.day, c.found_at, z.station_id, z.claim_id, z.ts, z.feed_age_ms
   FROM zone_conflicts c JOIN zone_claims z ON z.zone = c.zone AND z.rider_id = c.rider_id AND z.day = c.day AND z.state = 'granted'
-  WHERE c.week = ${p(1)} AND (${p(2)} IS NULL OR c.zone = ${p(2)})
+  WHERE c.week = ${p(1)} AND (CAST(${p(2)} AS TEXT) IS NULL OR c.zone = ${p(2)})
   ORDER BY c.day, c.zone, c.rider_id, z.ts, z.station_id, z.claim_id`;
 
 /** Conflicts of a week per station involved ($1 week, $2 station or null). */
@@ -55,7 +55,7 @@ export const WEEKLY_CONFLICTS_SQL = (p: (n: number) => string) => `
   SELECT station_id, count(*) AS n FROM (
     SELECT DISTINCT z.station_id, c.zone, c.rider_id, c.day
     FROM zone_conflicts c JOIN zone_claims z ON z.zone = c.zone AND z.rider_id = c.rider_id AND z.day = c.day AND z.state = 'granted'
-    WHERE c.week = ${p(1)} AND (${p(2)} IS NULL OR z.station_id = ${p(2)})
+    WHERE c.week = ${p(1)} AND (CAST(${p(2)} AS TEXT) IS NULL OR z.station_id = ${p(2)})
   ) x GROUP BY station_id ORDER BY station_id`;
 
 /** One bootstrap page ($1 zone, $2 after, $3 head, $4 station, $5 windowsFrom, $6 claimsFrom, $7 limit). */

@@ -74,3 +74,25 @@ export function claimStateOf(type: FeedType): 'granted' | 'released' | null {
   if (type === 'claim.released') return 'released';
   return null;
 }
+
+/**
+ * What a batch does to its claims' standings: the last state event of each claim in the batch
+ * decides (an unknown claim released later in the same batch never held the quota at the
+ * cloud). `grants` keep their first row's day and rider; `releases` name claims by id.
+ */
+export function claimChanges(feed: readonly FeedRow[]): { grants: FeedRow[]; releases: string[] } {
+  const last = new Map<string, { state: 'granted' | 'released'; row: FeedRow }>();
+  for (const r of feed) {
+    const state = claimStateOf(r.type);
+    if (state === null || r.claimId === null) continue;
+    const prev = last.get(r.claimId);
+    // The claim's own row (day, rider, time) is its first granted one; a later one only adds its feed age.
+    const row = prev && prev.state === 'granted' && state === 'granted' ? { ...prev.row, feedAgeMs: r.feedAgeMs ?? prev.row.feedAgeMs } : r;
+    last.delete(r.claimId);
+    last.set(r.claimId, { state, row });
+  }
+  const grants: FeedRow[] = [];
+  const releases: string[] = [];
+  for (const [id, x] of last) (x.state === 'granted' ? grants.push(x.row) : releases.push(id));
+  return { grants, releases };
+}

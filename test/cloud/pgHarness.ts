@@ -4,8 +4,8 @@ import { PgStore } from '../../cloud/store/pg.ts';
 import { ManualClock, type StationEvent } from '../../protocol/index.ts';
 import { bearer, silent, testConfig, TOKENS } from './helpers.ts';
 
-export async function pgInstance(url: string, clock = new ManualClock(Date.parse('2026-11-25T04:00:00Z'))) {
-  const config = testConfig(undefined, { storage: { url, poolSize: 4 } });
+export async function pgInstance(url: string, clock = new ManualClock(Date.parse('2026-11-25T04:00:00Z')), overrides: Record<string, unknown> = {}) {
+  const config = testConfig(undefined, { storage: { url, poolSize: 4 }, ...overrides });
   const store = await PgStore.open(url, { maxConnections: 4 });
   const app = buildApp({ config, store, clock, logger: silent });
   await app.ready();

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, type StationEvent } from '../../protocol/index.ts';
 import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects.ts';
+import { feedRowOf } from '../../cloud/zone/feedEntries.ts';
 import type { CloudStore } from '../../cloud/store/store.ts';
 import { chain, noonOf, type EventSpec } from './helpers.ts';
 
@@ -28,6 +29,29 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       heads.set(stationId, { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash });
       return events;
     }
+
+    /** An append as ingest makes it (SPEC §13): feed rows of the events, zones scoped as `scoped`. */
+    async function appendZ(stationId: string, specs: EventSpec[], scoped: readonly string[] = ['z-a']): Promise<number> {
+      const prev = heads.get(stationId) ?? { seq: 0, hash: GENESIS_HASH };
+      const events = chain(specs, prev.seq, prev.hash);
+      const feed = events.map((e) => feedRowOf(stationId, e)).filter((r) => r !== null);
+      const r = await store.appendEvents({
+        stationId, prev, events, effects: events.map(rollupEffectsOf), receivedAt: 77, feed,
+        zoneScope: (z) => (scoped.includes(z) ? 'zone' : 'station'),
+      });
+      expect(r).toMatchObject({ ok: true, seq: prev.seq + events.length });
+      heads.set(stationId, { seq: events.at(-1)!.seq, hash: events.at(-1)!.hash });
+      return r.ok ? (r.conflictsFound ?? 0) : -1;
+    }
+    const zoned = async (...stations: Array<[string, string]>) => {
+      for (const [id, zone] of stations) await store.createStation({ id, tokenSha256: `${id}`.padEnd(64, '0').slice(0, 64), timezone: 'Asia/Shanghai', zone }, 1);
+    };
+    const unknown = (riderId: string, day: string, claimId: string): EventSpec => ({
+      type: 'claim.unknown', ts: noonOf(day) + 120_000, data: { claimId, riderId, dispenserId: 'disp-1', reason: 'timeout' },
+    });
+    const released = (riderId: string, day: string, claimId: string): EventSpec => ({
+      type: 'claim.released', ts: noonOf(day) + 180_000, data: { claimId, riderId, reason: 'late_report' },
+    });
 
     beforeEach(async () => {
       heads.clear();
@@ -132,6 +156,120 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
         ['board-2', 'online'],
         ['disp-1', 'online'],
       ]);
+    });
+
+    it('feeds each zone the quota rows of its stations in the order they were stored', async () => {
+      await zoned(['s-1', 'z-a'], ['s-2', 'z-a'], ['s-3', 'z-b']);
+      expect(await store.zoneFeedHead('z-a')).toBe(0);
+      await appendZ('s-1', [checkin('r1', '2026-11-23'), { type: 'station.heartbeat', ts: noonOf('2026-11-23'), data: {} }, bottle('r1', '2026-11-23', 'hot')]);
+      await appendZ('s-3', [checkin('r3', '2026-11-23')]);
+      await appendZ('s-2', [checkin('r2', '2026-11-23')]);
+      await appendZ('s-1', [checkin('r4', '2026-11-24')]);
+      const rows = await store.zoneFeedAfter('z-a', 0, 100);
+      expect(rows.map((r) => [r.zseq, r.stationId, r.seq, r.type, r.riderId])).toEqual([
+        [1, 's-1', 1, 'checkin', 'r1'],
+        [2, 's-1', 3, 'claim.committed', 'r1'],
+        [3, 's-2', 1, 'checkin', 'r2'],
+        [4, 's-1', 4, 'checkin', 'r4'],
+      ]);
+      expect(rows[0]).toMatchObject({ day: '2026-11-23', windowFrom: '2026-11-23', windowTo: '2026-11-23', claimId: null });
+      expect(rows[1]).toMatchObject({ claimId: 'c-r1-2026-11-23', windowTo: null });
+      expect((await store.zoneFeedAfter('z-a', 2, 1)).map((r) => r.zseq)).toEqual([3]);
+      expect(await store.zoneFeedHead('z-a')).toBe(4);
+      expect((await store.zoneFeedAfter('z-b', 0, 100)).map((r) => r.riderId)).toEqual(['r3']);
+      // A station with no record is in no zone: its log is stored, nothing is fed.
+      await appendZ('ghost', [checkin('r9', '2026-11-23')]);
+      expect(await store.countEvents('ghost')).toBe(1);
+      expect(await store.zoneFeedHead('z-a')).toBe(4);
+    });
+
+    it('bootstraps a zone with open windows and recent claims up to a head, page by page, leaving out the asking station', async () => {
+      await zoned(['s-1', 'z-a'], ['s-2', 'z-a']);
+      await appendZ('s-1', [
+        { type: 'checkin', ts: noonOf('2026-11-10'), data: { riderId: 'old', windowFrom: '2026-11-10', windowTo: '2026-11-16' } },
+        { type: 'checkin', ts: noonOf('2026-11-20'), data: { riderId: 'a', windowFrom: '2026-11-20', windowTo: '2026-11-26' } },
+        bottle('a', '2026-11-23', 'cold'),
+        bottle('a', '2026-11-24', 'cold'),
+        { type: 'checkin', ts: noonOf('2026-11-24'), data: { riderId: 'b', windowFrom: '2026-11-24', windowTo: '2026-11-30' } },
+      ]);
+      await appendZ('s-2', [{ type: 'checkin', ts: noonOf('2026-11-24'), data: { riderId: 'own', windowFrom: '2026-11-24', windowTo: '2026-11-30' } }]);
+      const q = { zone: 'z-a', stationId: 's-2', windowsFrom: '2026-11-25', claimsFrom: '2026-11-24', afterZseq: 0, limit: 2 };
+      const p1 = await store.zoneFeedBootstrap(q);
+      expect(p1.head).toBe(6);
+      expect(p1.rows.map((r) => [r.zseq, r.riderId, r.type])).toEqual([[2, 'a', 'checkin'], [4, 'a', 'claim.committed']]);
+      // Rows stored after the head are not in the bootstrap (the live feed brings them).
+      await appendZ('s-1', [checkin('late', '2026-11-25')]);
+      const p2 = await store.zoneFeedBootstrap({ ...q, head: p1.head, afterZseq: 4 });
+      expect(p2).toMatchObject({ head: 6 });
+      expect(p2.rows.map((r) => r.riderId)).toEqual(['b']);
+      // s-1 asking gets s-2's window (the late check-in is s-1's own).
+      expect((await store.zoneFeedBootstrap({ ...q, stationId: 's-1', limit: 10 })).rows.map((r) => r.riderId)).toEqual(['own']);
+    });
+
+    it('wakes zone-feed listeners after an append that fed a zone', async () => {
+      await zoned(['s-1', 'z-a']);
+      const woken: string[] = [];
+      const off = store.onZoneFeed((z) => woken.push(z));
+      // PostgreSQL listens on its own connection: let it start before the first append.
+      await new Promise((r) => setTimeout(r, 300));
+      await appendZ('s-1', [checkin('r1', '2026-11-23')]);
+      const end = Date.now() + 5000;
+      while (woken.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      expect(woken).toContain('z-a');
+      off();
+    });
+
+    it('finds a conflict once when a rider is granted claims at two stations of a zone-scoped zone on one day', async () => {
+      await zoned(['s-1', 'z-a'], ['s-2', 'z-a'], ['s-3', 'z-a']);
+      const day = '2026-11-25';
+      const withAge = (spec: EventSpec, ms: number): EventSpec => ({ ...spec, data: { ...spec.data, zoneFeedAgeMs: ms } });
+      expect(await appendZ('s-1', [checkin('r1', day), withAge(bottle('r1', day, 'hot'), 1500)])).toBe(0);
+      // Another day, another rider: no conflict.
+      expect(await appendZ('s-2', [bottle('r1', '2026-11-26', 'cold'), bottle('r2', day, 'cold')])).toBe(0);
+      expect(await appendZ('s-2', [withAge({ ...bottle('r1', day, 'cold'), data: { ...bottle('r1', day, 'cold').data, claimId: 'x-2' } }, 90_000)])).toBe(1);
+      // A third granted claim the same day joins the conflict; it is not a second one.
+      expect(await appendZ('s-3', [unknown('r1', day, 'u-3')])).toBe(0);
+      const [c] = await store.conflicts('2026-W48', null);
+      expect(c).toMatchObject({ riderId: 'r1', day, zone: 'z-a', foundAt: 77 });
+      expect(c!.claims).toEqual([
+        { stationId: 's-1', claimId: `c-r1-${day}`, ts: noonOf(day) + 60_000, feedLagMs: 1500 },
+        { stationId: 's-2', claimId: 'x-2', ts: noonOf(day) + 60_000, feedLagMs: 90_000 },
+        { stationId: 's-3', claimId: 'u-3', ts: noonOf(day) + 120_000, feedLagMs: null },
+      ]);
+      expect(await store.conflicts('2026-W48', 'z-b')).toEqual([]);
+      expect(await store.conflicts('2026-W49', null)).toEqual([]);
+      expect(await store.weeklyConflicts('2026-W48', null)).toEqual(new Map([['s-1', 1], ['s-2', 1], ['s-3', 1]]));
+      expect(await store.weeklyConflicts('2026-W48', 's-2')).toEqual(new Map([['s-2', 1]]));
+      // The unknown claim released: two granted claims remain, the conflict stays, without s-3.
+      await appendZ('s-3', [released('r1', day, 'u-3')]);
+      expect((await store.conflicts('2026-W48', null))[0]!.claims.map((x) => x.stationId)).toEqual(['s-1', 's-2']);
+      expect(await store.weeklyConflicts('2026-W48', null)).toEqual(new Map([['s-1', 1], ['s-2', 1]]));
+    });
+
+    it('drops a conflict whose second claim turns out released, and keeps none in a station-scoped zone', async () => {
+      await zoned(['s-1', 'z-a'], ['s-2', 'z-a'], ['t-1', 'z-b'], ['t-2', 'z-b']);
+      const day = '2026-11-25';
+      await appendZ('s-1', [bottle('r1', day, 'hot')]);
+      expect(await appendZ('s-2', [unknown('r1', day, 'u-2')])).toBe(1);
+      await appendZ('s-2', [released('r1', day, 'u-2')]);
+      expect(await store.conflicts('2026-W48', null)).toEqual([]);
+      // Unknown and released in one batch: it never held the quota at the cloud.
+      expect(await appendZ('s-2', [unknown('r1', day, 'u-3'), released('r1', day, 'u-3')])).toBe(0);
+      expect(await store.conflicts('2026-W48', null)).toEqual([]);
+      // Unknown, then committed after all (claim.resolved, then claim.committed) in one batch: a conflict.
+      expect(await appendZ('s-2', [
+        unknown('r1', day, 'u-4'),
+        { type: 'claim.resolved', ts: noonOf(day) + 200_000, data: { claimId: 'u-4', riderId: 'r1', outcome: 'committed' } },
+        { ...bottle('r1', day, 'cold'), data: { ...bottle('r1', day, 'cold').data, claimId: 'u-4' } },
+      ])).toBe(1);
+      expect((await store.conflicts('2026-W48', null))[0]!.claims.map((c) => c.claimId)).toEqual([`c-r1-${day}`, 'u-4']);
+      await appendZ('s-2', [released('r1', day, 'u-4')]);
+      expect(await store.conflicts('2026-W48', null)).toEqual([]);
+      // z-b is station-scoped: two stations may each grant the rider a bottle.
+      await appendZ('t-1', [bottle('r1', day, 'hot')], ['z-a']);
+      expect(await appendZ('t-2', [bottle('r1', day, 'cold')], ['z-a'])).toBe(0);
+      expect(await store.conflicts('2026-W48', null)).toEqual([]);
+      expect(await store.weeklyConflicts('2026-W48', null)).toEqual(new Map());
     });
 
     it('records an alert once per station, kind and seq, counting repeats', async () => {

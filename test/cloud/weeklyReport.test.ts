@@ -119,7 +119,9 @@ describe('weekly check-in report (SPEC §9)', () => {
       const report = r.json();
       const want = expected(raw, w);
       expect(report.week).toBe(week);
-      expect(report.stations.map(({ otherBottles: _, ...s }: { otherBottles: number }) => s)).toEqual(want.stations);
+      expect(report.stations.map(({ otherBottles: _, conflicts: __, ...s }: { otherBottles: number; conflicts: number }) => s)).toEqual(want.stations);
+      // Station-scoped zones (the default policy): no conflicts are kept.
+      expect(report.stations.map((s: { conflicts: number }) => s.conflicts)).toEqual(STATIONS.map(() => 0));
       expect(report.lapsedRiders).toEqual(want.lapsed);
       expect(report.sponsors.filter((s: { bottles: number }) => s.bottles > 0).map((s: { sponsor: string; bottles: number }) => [s.sponsor, s.bottles])).toEqual(
         want.sponsors,
@@ -172,6 +174,7 @@ describe('weekly check-in report (SPEC §9)', () => {
       returningRiders: Number(r['returning riders']),
       bottles: { hot: Number(r['hot bottles']), cold: Number(r['cold bottles']) },
       otherBottles: Number(r['other bottles']),
+      conflicts: Number(r.conflicts),
     }))).toEqual(json.stations);
     for (const r of stations) {
       expect(r['time zone']).toBe('Asia/Shanghai');
@@ -190,7 +193,7 @@ describe('weekly check-in report (SPEC §9)', () => {
     const bytes = res.rawPayload;
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(bytes.subarray(3).toString('utf8').split('\r\n')[0]).toBe(
-      '周,站点,签到次数,骑手人数,新骑手,回访骑手,热饮（瓶）,冷饮（瓶）,其他（瓶）,数据完整至（当地时间）,时区',
+      '周,站点,签到次数,骑手人数,新骑手,回访骑手,热饮（瓶）,冷饮（瓶）,其他（瓶）,跨站冲突,数据完整至（当地时间）,时区',
     );
     expect((await h.admin('GET', '/v1/reports/weekly?week=2026-W48&format=csv&table=nope')).statusCode).toBe(400);
   });

@@ -188,6 +188,21 @@ describe('zone feed (SPEC §13)', () => {
     expect(metrics).toMatch(/waystation_cloud_zone_feed_polls_open 0/);
   });
 
+  it('answers at once, without waiting, a poll past the process bound of open polls', async () => {
+    h = await harness(undefined, { zoneFeed: { fallbackPollMs: 60_000, maxPolls: 1 } });
+    const c2 = ((await feed(h, 'dn-002')).json() as ZoneFeedResponse).cursor;
+    const c1 = ((await feed(h, 'dn-001')).json() as ZoneFeedResponse).cursor;
+    const held = feed(h, 'dn-002', { after: c2, waitMs: 25_000 });
+    await until(async () => (await openPolls(h)) === 1);
+    const t0 = performance.now();
+    const r = await feed(h, 'dn-001', { after: c1, waitMs: 25_000 });
+    expect(r.statusCode).toBe(200);
+    expect((r.json() as ZoneFeedResponse).entries).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    await logOf(h, 'dn-001')(checkin('r1'));
+    expect(((await held).json() as ZoneFeedResponse).entries.map((e) => e.riderId)).toEqual(['r1']);
+  });
+
   it('answers a poll after waitMs with no entries when nothing comes', async () => {
     h = await harness();
     const { cursor } = (await feed(h, 'dn-002')).json() as ZoneFeedResponse;
