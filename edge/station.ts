@@ -306,7 +306,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
                 uploader: uploader.status(),
                 config: puller?.status() ?? null,
                 // SPEC §13: the zone feed's cursor, lag and last success (null fields in scope "station").
-                zoneFeed: zoneFeed ? zoneFeedHealth(zoneFeed.status()) : null,
+                zoneFeed: zoneFeed ? { ...zoneFeedHealth(zoneFeed.status()), factsHeld: zoneFacts.count() } : null,
               }
             : null,
       },

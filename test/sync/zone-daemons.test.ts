@@ -4,11 +4,14 @@
  * (`bin/waystation-edge.js` on plain node, config files with `cloud.zoneFeedWaitMs`), each with
  * its dispenser simulator over MQTT, and a real cloud. A check-in at one is honoured at the
  * other, and a bottle taken at one is refused at the other within the propagation time; what
- * the second daemon knows is read only through its HTTP API.
+ * the second daemon knows is read only through its HTTP API. Then the second daemon is killed
+ * with SIGKILL in the middle of catching up a backlog of the first one's check-ins: opened
+ * again, its ledger holds no entry twice, and the restarted daemon applies exactly the rest.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { DispenserSimulator } from '../../firmware-sim/dispenser/simulator.ts';
@@ -26,6 +29,8 @@ let cloud: RunningCloud;
 let key: SigningKey;
 const dirs: string[] = [];
 const daemons: Record<string, Daemon> = {};
+const daemonDirs: Record<string, string> = {};
+const configs: Record<string, object> = {};
 const sims: DispenserSimulator[] = [];
 
 beforeAll(async () => {
@@ -41,6 +46,8 @@ beforeAll(async () => {
         stations: IDS.map((id) => ({ id, tokenSha256: sha256Hex(tokenOf(id)), timezone: 'Asia/Shanghai', zone: 'daning' })),
         adminTokens: [{ name: 'office', sha256: sha256Hex('zone-daemon-admin') }],
         quota: { scope: 'zone' },
+        // Small answers, so a backlog takes many and a kill lands between two.
+        zoneFeed: { maxEntries: 20 },
         logLevel: 'silent',
       },
       { baseDir: cloudDir },
@@ -50,7 +57,8 @@ beforeAll(async () => {
   for (const id of IDS) {
     const dir = mkdtempSync(join(tmpdir(), `waystation-zone-daemon-${id}-`));
     dirs.push(dir);
-    const d = await startDaemon(dir, {
+    daemonDirs[id] = dir;
+    configs[id] = {
       stationId: id,
       timezone: 'Asia/Shanghai',
       dataDir: './data',
@@ -61,9 +69,11 @@ beforeAll(async () => {
       dispensers: [{ id: 'disp-1', password: 'disp-secret' }],
       lockBuses: [],
       dispense: { timeoutMs: 3000 },
+      rateLimit: { perCredentialPerMinute: 1_000_000, perAddressPerMinute: 1_000_000 },
       cloud: { url: cloud.url, token: tokenOf(id), zoneFeedWaitMs: 15_000 },
       logLevel: 'error',
-    });
+    };
+    const d = await startDaemon(dir, configs[id]!);
     daemons[id] = d;
     const sim = new DispenserSimulator({ url: `mqtt://127.0.0.1:${d.mqttPort}`, id: 'disp-1', password: 'disp-secret', motorMs: 0, telemetryIntervalMs: 1000, stock: 100 });
     await sim.start();
@@ -106,4 +116,46 @@ describe('a zone of two station daemons', () => {
     expect(feed).toMatchObject({ active: true, zone: 'daning', consecutiveFailures: 0 });
     expect(typeof feed.cursor).toBe('string');
   }, 60_000);
+
+  it('killed with SIGKILL while catching up, loses no entry, applies none twice and resumes from its stored cursor', async () => {
+    const [a, b] = [daemons['dn-001']!, daemons['dn-002']!];
+    const feedOf = async (url: string) =>
+      ((await getJson(url, '/v1/health', MAINT)).body.station as { sync: { zoneFeed: { factsHeld: number; entriesApplied: number; cursor: string } } }).sync.zoneFeed;
+    const boot = (await feedOf(b.url)).factsHeld;
+    // dn-002 goes down; dn-001 checks in a crowd meanwhile, and uploads it.
+    await b.stop();
+    const total = 600;
+    const creds = await Promise.all(Array.from({ length: total }, (_, i) => issueCredential(key, { riderId: `rider-daemon-bulk-${i}`, issuedAtMs: Date.now(), ttlSeconds: 86_400 })));
+    for (let i = 0; i < total; i += 50) {
+      const rs = await Promise.all(creds.slice(i, i + 50).map((credential) => post(a.url, '/v1/checkins', { credential })));
+      for (const r of rs) expect(r.status).toBe(201);
+    }
+    await waitFor(async () => ((await getJson(a.url, '/v1/health', MAINT)).body.station as { sync: { backlog: number } }).sync.backlog === 0, 30_000, 'dn-001 uploaded');
+
+    // dn-002 comes back, catches up in answers of 20 … and is killed part-way.
+    const back = await startDaemon(daemonDirs['dn-002']!, configs['dn-002']!);
+    await waitFor(async () => (await feedOf(back.url)).factsHeld > boot, 20_000, 'the first answers at dn-002');
+    back.child.kill('SIGKILL');
+    await new Promise<void>((r) => (back.child.exitCode !== null || back.child.signalCode !== null ? r() : back.child.once('exit', () => r())));
+    const db = new Database(join(daemonDirs['dn-002']!, 'data', 'station.db'), { readonly: true });
+    const heldAtKill = (db.prepare("SELECT COUNT(*) AS n FROM zone_facts WHERE rider_id LIKE 'rider-daemon-bulk-%'").get() as { n: number }).n;
+    const cursorAtKill = (db.prepare('SELECT cursor FROM zone_feed').get() as { cursor: string }).cursor;
+    db.close();
+    expect(heldAtKill).toBeGreaterThan(0);
+    expect(heldAtKill).toBeLessThan(total); // killed mid-feed, not after it
+
+    const again = await startDaemon(daemonDirs['dn-002']!, configs['dn-002']!);
+    daemons['dn-002'] = again;
+    // It starts from the cursor stored with the last answer it applied.
+    await waitFor(async () => (await feedOf(again.url)).factsHeld === boot + total, 30_000, 'the whole backlog at dn-002');
+    const feed = await feedOf(again.url);
+    expect(feed.entriesApplied).toBe(total - heldAtKill);
+    expect(feed.cursor).not.toBe(cursorAtKill);
+    const check = new Database(join(daemonDirs['dn-002']!, 'data', 'station.db'), { readonly: true });
+    const bulk = check.prepare("SELECT COUNT(*) AS n, COUNT(DISTINCT rider_id) AS riders FROM zone_facts WHERE rider_id LIKE 'rider-daemon-bulk-%'").get();
+    check.close();
+    expect(bulk).toEqual({ n: total, riders: total });
+    // And the facts decide: a rider of the crowd is already checked in here.
+    expect((await post(again.url, '/v1/checkins', { credential: creds[total - 1]! })).body).toMatchObject({ status: 'already_checked_in', station: 'dn-001' });
+  }, 120_000);
 });
