@@ -20,6 +20,8 @@ const q = (n: number) => `$${n}`;
 /** The NOTIFY channel of zone-feed wake-ups; the payload is the zone. */
 export const ZONE_FEED_CHANNEL = 'waystation_zone_feed';
 const RELISTEN_MS = 1000;
+/** `application_name` of the LISTEN connection, so an operator can tell it from the pool's. */
+export const LISTEN_APPLICATION = 'waystation-zone-feed';
 
 export async function appendPgZone(
   c: pg.PoolClient,
@@ -168,7 +170,7 @@ export class PgZone {
   /** One connection per process LISTENs; a lost one is opened again (polls cover the gap). */
   private listen(): void {
     if (this.closed || this.client || this.connecting) return;
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client({ connectionString: this.url, application_name: LISTEN_APPLICATION });
     const lost = (err?: Error) => {
       if (this.client !== client && this.connecting === null) return;
       this.client = null;

@@ -13,6 +13,9 @@ import type { CloudStore, StationRow, StoredFeedRow } from '../store/store.ts';
 import { bootstrapCursor, liveCursor, parseCursor } from './cursor.ts';
 import { feedEntryOf } from './feedEntries.ts';
 
+/** Pages of only the asking station's own rows read in one answer before it answers anyway. */
+const OWN_PAGES_PER_ANSWER = 20;
+
 /** Why a poll was answered (the metric's label). `closed`: the client went away or the cloud is stopping. */
 export type PollEnd = 'entries' | 'timeout' | 'superseded' | 'closed';
 
@@ -145,13 +148,20 @@ export class ZoneFeed {
     try {
       const deadline = performance.now() + waitMs;
       let zseq = from;
+      let ownPages = 0;
       for (;;) {
         w?.arm();
         const rows = await this.deps.store.zoneFeedAfter(zone, zseq, max);
         if (rows.length > 0) zseq = rows.at(-1)!.zseq;
         // Rows of the station itself move the cursor on but are not sent back.
         const others = rows.filter((r) => r.stationId !== stationId);
-        if (others.length > 0 || rows.length === max) return this.answer('entries', zone, liveCursor(zone, zseq), others);
+        if (others.length > 0) return this.answer('entries', zone, liveCursor(zone, zseq), others);
+        // A full page of its own rows (its backlog just synced): read on, a bounded number of
+        // pages, then answer so the station stores the cursor.
+        if (rows.length === max) {
+          if (++ownPages < OWN_PAGES_PER_ANSWER) continue;
+          return this.answer('entries', zone, liveCursor(zone, zseq), []);
+        }
         const left = deadline - performance.now();
         if (!w || left <= 0) return this.answer('timeout', zone, liveCursor(zone, zseq), []);
         if (w.endedBy) return this.answer(w.endedBy, zone, liveCursor(zone, zseq), []);

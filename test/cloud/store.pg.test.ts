@@ -76,3 +76,43 @@ describe('PgStore rollups', () => {
     await store.close();
   });
 });
+
+describe('PgStore zone-feed wake-ups', () => {
+  it('listens again after its LISTEN connection is cut, and wakes on the next append', async () => {
+    const db = await testDatabase('listen');
+    dbs.push(db);
+    const store = await PgStore.open(db.url, { maxConnections: 2 });
+    const { chain, noonOf } = await import('./helpers.ts');
+    const { rollupEffectsOf } = await import('../../cloud/ingest/rollupEffects.ts');
+    const { feedRowOf } = await import('../../cloud/zone/feedEntries.ts');
+    const { GENESIS_HASH } = await import('../../protocol/index.ts');
+    const { LISTEN_APPLICATION } = await import('../../cloud/store/pgZone.ts');
+    await store.createStation({ id: 's-1', tokenSha256: 'a'.repeat(64), timezone: 'Asia/Shanghai', zone: 'z-a' }, 1);
+    const woken: string[] = [];
+    store.onZoneFeed((z) => woken.push(z));
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const listening = async () =>
+      Number((await admin.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTEN_APPLICATION])).rows[0].n);
+    await expect.poll(listening, { timeout: 10_000 }).toBe(1);
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTEN_APPLICATION]);
+    await expect.poll(listening, { timeout: 10_000 }).toBe(0);
+    // Connected again and its LISTEN done (the last statement of that backend).
+    await expect
+      .poll(async () => (await admin.query(`SELECT query FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTEN_APPLICATION])).rows.map((r) => r.query), { timeout: 10_000 })
+      .toEqual(['LISTEN waystation_zone_feed']);
+    const events = chain([{ type: 'checkin', ts: noonOf('2026-11-25'), data: { riderId: 'r1', windowFrom: '2026-11-25', windowTo: '2026-12-01' } }]);
+    const feed = events.map((e) => feedRowOf('s-1', e)).filter((r) => r !== null);
+    expect(await store.appendEvents({ stationId: 's-1', prev: { seq: 0, hash: GENESIS_HASH }, events, effects: events.map(rollupEffectsOf), receivedAt: 1, feed })).toMatchObject({ ok: true });
+    await expect.poll(() => woken, { timeout: 5000 }).toContain('z-a');
+    await admin.end();
+    await store.close();
+    // Closed: the listen connection is gone too.
+    const check = new pg.Client({ connectionString: db.url });
+    await check.connect();
+    await expect
+      .poll(async () => Number((await check.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTEN_APPLICATION])).rows[0].n))
+      .toBe(0);
+    await check.end();
+  });
+});

@@ -107,6 +107,15 @@ describe('zone feed (SPEC §13)', () => {
     expect([...a.entries, ...b.entries].map((e) => e.riderId)).toEqual(['s0', 's1', 's2', 's3', 's4']);
   });
 
+  it('reads past a backlog of the station’s own rows to the others’ in one answer', async () => {
+    h = await harness(undefined, { zoneFeed: { maxEntries: 3 } });
+    const { cursor } = (await feed(h, 'dn-002')).json() as ZoneFeedResponse;
+    await logOf(h, 'dn-002')(...Array.from({ length: 10 }, (_, i) => checkin(`own${i}`)));
+    await logOf(h, 'dn-001')(checkin('r1'));
+    const r = (await feed(h, 'dn-002', { after: cursor })).json() as ZoneFeedResponse;
+    expect(r.entries.map((e) => e.riderId)).toEqual(['r1']);
+  });
+
   it('takes the station token of that station, and refuses a disabled station', async () => {
     h = await harness();
     expect((await h.app.inject({ method: 'GET', url: '/v1/stations/dn-002/zone-feed' })).statusCode).toBe(401);
