@@ -98,6 +98,8 @@ describe('one quota across a zone (SPEC §13)', () => {
         [B, b.body.claimId],
       ].sort(),
     );
+    // How stale each station's feed was when it granted (the edge's zoneFeedAgeMs): the cloud was away.
+    for (const c of conflicts[0]!.claims) expect(c.feedLagMs).toEqual(expect.any(Number));
     // Both bottles dropped, both counted, once each.
     const after = await weeklyBottles();
     expect(after[A]! - before[A]!).toBe(1);
@@ -110,6 +112,17 @@ describe('one quota across a zone (SPEC §13)', () => {
   it('restarted mid-feed, a station loses no entry, applies none twice and resumes from its stored cursor', async () => {
     const rb = z.stations[B]!;
     const total = 1200; // twelve answers of at most 100
+    // First B holds everything A did so far (the last test's claims may still be on their way).
+    const quotaTypes = new Set(['checkin', 'claim.committed', 'claim.unknown', 'claim.released', 'claim.resolved']);
+    const doneAtA = z.stations[A]!.station.ledger.eventsAfter(0, 100_000).filter((e) => quotaTypes.has(e.type));
+    await waitFor(
+      () => {
+        const held = rb.station.zoneFacts.all();
+        return doneAtA.every((e) => held.some((f) => f.riderId === e.data.riderId && f.type === e.type && (f.claimId ?? null) === ((e.data.claimId as string | undefined) ?? null)));
+      },
+      20_000,
+      'B caught up with A',
+    );
     const boot = rb.station.zoneFacts.count();
     // A check-in per rider at A while B is away from the cloud.
     z.links[B]!.partition();
@@ -134,7 +147,9 @@ describe('one quota across a zone (SPEC §13)', () => {
     try {
       // The stored cursor is where it resumes: the first request carries it.
       expect(restarted.zoneFacts.state()!.cursor).toBe(cursorAt);
-      await waitFor(() => restarted.zoneFacts.count() === boot + total, 20_000, 'the whole backlog at B');
+      await waitFor(() => restarted.zoneFacts.count() === boot + total, 20_000, 'the whole backlog at B').catch((e: unknown) => {
+        throw new Error(`${(e as Error).message}: ${restarted.zoneFacts.count()} of ${boot + total} held; feed ${JSON.stringify(restarted.zoneFeed!.status())}; config ${JSON.stringify(restarted.configPuller!.status())}`);
+      });
       const bulk = restarted.zoneFacts.all().filter((f) => f.riderId.startsWith('rider-zone-bulk-'));
       expect(new Set(bulk.map((f) => f.riderId)).size).toBe(total);
       expect(bulk).toHaveLength(total);
