@@ -207,6 +207,8 @@ export const StationConfigFile = Type.Object(
         {
           url: Type.String({ pattern: '^https?://[^\\s]+$', hint: 'must be an http(s) URL, e.g. "https://cloud.example"' }),
           token: Type.String({ minLength: 1, hint: 'must be the station token (non-empty)' }),
+          /** How long the cloud may hold one zone-feed long poll (SPEC §13, scope "zone" only). */
+          zoneFeedWaitMs: Type.Optional(int(0, 25_000, { default: 20_000 })),
         },
         { additionalProperties: false },
       ),

@@ -15,6 +15,8 @@ export interface StationMetricsSources {
   uptimeS: () => number;
   /** Clock jumps seen since start (SPEC §6c). */
   clockJumps?: () => number;
+  /** The zone feed's status (SPEC §13), when a cloud is configured. */
+  zoneFeed?: () => { active: boolean; lagMs: number | null } | undefined;
 }
 
 /** The station's metrics: what the API counts as it answers, plus gauges read from the parts. */
@@ -26,6 +28,8 @@ export class StationMetrics {
   readonly mqttRefusals: Counter;
   readonly events: Counter;
   readonly httpDuration: Histogram;
+  readonly zoneFeedApplied: Counter;
+  readonly zoneFeedErrors: Counter;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly src: StationMetricsSources) {
@@ -37,6 +41,14 @@ export class StationMetrics {
     this.events = r.add(new Counter('waystation_events_total', 'Events written to the station log since start, by type.'));
     this.httpDuration = r.add(
       new Histogram('waystation_http_request_duration_seconds', 'HTTP request latency by method, route and status code.', HTTP_DURATION_BUCKETS_S),
+    );
+    this.zoneFeedApplied = r.add(new Counter('waystation_zone_feed_entries_applied_total', 'Zone-feed entries of other stations applied to the ledger (replays not counted; SPEC §13).'));
+    this.zoneFeedErrors = r.add(new Counter('waystation_zone_feed_errors_total', 'Zone-feed requests that failed, by code (unreachable, bad_feed, http_… or the cloud’s error).'));
+    r.add(
+      new Gauge('waystation_zone_feed_lag_seconds', 'How far the station’s view of its zone trails the cloud (SPEC §13; absent in scope "station").', () => {
+        const s = src.zoneFeed?.();
+        return s?.active && s.lagMs !== null ? [{ value: s.lagMs / 1000 }] : [];
+      }),
     );
     r.add(
       new Gauge(

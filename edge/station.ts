@@ -28,7 +28,8 @@ import { Ledger } from './ledger/ledger.ts';
 import { QuotaLedger } from './ledger/quota-ledger.ts';
 import { createLogger, type Logger } from './log.ts';
 import { StationMetrics } from './metrics.ts';
-import { ConfigPuller, Uploader } from './sync/index.ts';
+import { ConfigPuller, Uploader, ZoneFeedClient, type ZoneSetting } from './sync/index.ts';
+import { ZoneFacts } from './ledger/zone-facts.ts';
 
 export interface StationOptions {
   clock?: Clock;
@@ -66,6 +67,10 @@ export interface Station {
   readonly metrics: StationMetrics;
   readonly app: TypedApp;
   readonly uploader: Uploader | undefined;
+  readonly configPuller: ConfigPuller | undefined;
+  /** The zone feed (SPEC §13), when a cloud is configured; it polls only in scope "zone". */
+  readonly zoneFeed: ZoneFeedClient | undefined;
+  readonly zoneFacts: ZoneFacts;
   stop(): Promise<void>;
 }
 
@@ -104,6 +109,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     stops.length = 0;
   }
 
+  let metricsRef: StationMetrics | undefined;
   try {
     const ledger = Ledger.open({ path: dbPathOf(config), clock, timezone: config.timezone, logger: logger.child({ module: 'ledger' }) });
     started('ledger', () => ledger.close());
@@ -113,6 +119,10 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     started('health', () => health.stop());
 
     const quota = new QuotaLedger(ledger, config.quota);
+    // The zone's remote facts (SPEC §13) are read only while the cloud's policy says scope "zone".
+    const zoneFacts = new ZoneFacts(ledger, config.stationId);
+    zoneFacts.windowDays = quota.policy.windowDays;
+    quota.zone = zoneFacts;
 
     const { host: mqttHost, port: mqttPort, ...limits } = config.mqtt;
     const broker = new Broker({ host: mqttHost, port: mqttPort, devices: config.dispensers, logger, health, limits });
@@ -191,6 +201,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
 
     let uploader: Uploader | undefined;
     let puller: ConfigPuller | undefined;
+    let zoneFeed: ZoneFeedClient | undefined;
+    let zoneSetting: ZoneSetting | undefined;
     if (config.cloud) {
       const link = { stationId: config.stationId, cloudUrl: config.cloud.url, token: config.cloud.token };
       const syncLog = logger.child({ module: 'sync' });
@@ -206,18 +218,41 @@ export async function startStation(config: StationConfig, opts: StationOptions =
           if (diff && diff.missingHere.length + diff.notListed.length + diff.kindDiffers.length > 0)
             syncLog.warn(diff, 'the cloud lists other devices for this station than its config drives; fix the station or the cloud config');
           // The cloud's quota policy wins over the file's (SPEC §9: the config pull carries it).
-          quota.policy = { windowDays: doc.quota.windowDays, claimsPerDay: doc.quota.claimsPerDay };
+          // SPEC §13: scope "zone" needs a zone; a station in none decides per station.
+          const scope = doc.quota.scope === 'zone' && doc.zone ? 'zone' : 'station';
+          quota.policy = { windowDays: doc.quota.windowDays, claimsPerDay: doc.quota.claimsPerDay, scope };
+          zoneFacts.windowDays = doc.quota.windowDays;
+          // The station's zone and the policy's scope decide whether the feed polls.
+          zoneSetting = { zone: doc.zone, scope };
+          zoneFeed?.settingChanged();
         },
       });
+      zoneFeed = new ZoneFeedClient({
+        ...link,
+        store: zoneFacts,
+        clock,
+        logger: syncLog.child({ part: 'zone-feed' }),
+        setting: () => zoneSetting,
+        waitMs: config.cloud.zoneFeedWaitMs ?? 20_000,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        onApplied: (r) => metricsRef?.zoneFeedApplied.inc({}, r.applied),
+        onError: (code) => metricsRef?.zoneFeedErrors.inc({ code }),
+        onInvalid: (n) => metricsRef?.zoneFeedErrors.inc({ code: 'invalid_entry' }, n),
+        onZoneMoved: () => puller?.pullSoon(),
+      });
+      quota.zoneFeedAgeMs = () => zoneFeed?.ageMs();
       await puller.start();
       started('config puller', () => puller!.stop());
       uploader = new Uploader({ ...link, ledger, clock, logger: syncLog, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
       uploader.start();
       started('uploader', () => uploader!.stop());
+      zoneFeed.start();
+      started('zone feed', () => zoneFeed!.stop());
     }
 
     let jobs: StationJobs | undefined;
     const metrics = new StationMetrics({
+      zoneFeed: () => zoneFeed?.status(),
       ledger,
       quota,
       health,
@@ -225,6 +260,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       clockJumps: () => jobs?.clockJumps().length ?? 0,
     });
     metrics.start();
+    metricsRef = metrics;
     started('metrics', () => metrics.stop());
     const offRefusals = broker.onRefusal((r) => metrics.mqttRefusals.inc({ kind: r.kind }));
     started('mqtt refusal counter', offRefusals);
@@ -265,7 +301,15 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         startedMono,
         clockJumps: () => theJobs.clockJumps(),
         clockFault: () => theJobs.clockFault(),
-        sync: () => (uploader ? { uploader: uploader.status(), config: puller?.status() ?? null } : null),
+        sync: () =>
+          uploader
+            ? {
+                uploader: uploader.status(),
+                config: puller?.status() ?? null,
+                // SPEC §13: the zone feed's cursor, lag and last success (null fields in scope "station").
+                zoneFeed: zoneFeed ? { ...zoneFeedHealth(zoneFeed.status()), factsHeld: zoneFacts.count() } : null,
+              }
+            : null,
       },
     };
     const app = buildApp(appDeps);
@@ -340,6 +384,9 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       metrics,
       app,
       uploader,
+      configPuller: puller,
+      zoneFeed,
+      zoneFacts,
       stop() {
         stopping ??= (async () => {
           log.info('station stopping');
@@ -353,4 +400,18 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     await unwind();
     throw e;
   }
+}
+
+/** The health view of the zone feed (SPEC §13 `sync.zoneFeed {cursor, lagMs, lastOkAt}` and why). */
+function zoneFeedHealth(s: ReturnType<ZoneFeedClient['status']>): Record<string, unknown> {
+  return {
+    cursor: s.cursor,
+    lagMs: s.lagMs,
+    lastOkAt: s.lastOkAt,
+    active: s.active,
+    zone: s.zone,
+    entriesApplied: s.entriesApplied,
+    consecutiveFailures: s.consecutiveFailures,
+    lastError: s.lastError,
+  };
 }

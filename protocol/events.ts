@@ -60,9 +60,18 @@ export const EVENT_DATA_SCHEMAS = {
     compartment: Compartment,
     dispenserId: Id,
     sponsor: Type.Optional(Type.String({ maxLength: 128 })),
+    /** SPEC §13, zone scope only: ms since the station's last successful zone-feed answer when it granted. */
+    zoneFeedAgeMs: Type.Optional(Type.Integer({ minimum: 0 })),
   }),
   'claim.released': Type.Object({ claimId: Id, riderId: Id, reason: Type.Optional(Type.String()) }),
-  'claim.unknown': Type.Object({ claimId: Id, riderId: Id, dispenserId: Id, reason: Type.Optional(Type.String()) }),
+  'claim.unknown': Type.Object({
+    claimId: Id,
+    riderId: Id,
+    dispenserId: Id,
+    reason: Type.Optional(Type.String()),
+    /** As in claim.committed: an unknown claim holds the quota, so it can be half of a conflict (SPEC §13). */
+    zoneFeedAgeMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  }),
   /** An unknown claim settled later (SPEC §3 rule 4); `by` when maintenance decided it. The settled event follows. */
   'claim.resolved': Type.Object({
     claimId: Id,

@@ -13,3 +13,4 @@ export * from './metrics-text.ts';
 export * from './dispenser/answer.ts';
 export * from './serial.ts';
 export * from './device.ts';
+export * from './zone.ts';

@@ -68,7 +68,9 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
     const { outcome } = ctx.quota.checkin(riderId);
     ctx.metrics.checkins.inc({ result: outcome.kind });
     if (outcome.kind === 'opened') return reply.code(201).send({ riderId, window: outcome.window });
-    return reply.code(200).send({ status: 'already_checked_in', riderId, window: outcome.window });
+    // Zone scope (SPEC §13): a window opened at another station of the zone covers here too.
+    const station = 'station' in outcome && outcome.station ? { station: outcome.station } : {};
+    return reply.code(200).send({ status: 'already_checked_in', riderId, window: outcome.window, ...station });
   });
 
   app.post('/v1/claims', { schema: { body: ClaimBody } }, async (req, reply) => {
@@ -82,10 +84,13 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
         throw apiError('not_checked_in');
       case 'already_claimed_today': {
         const w = outcome.window;
-        // The kiosk says when the window ends and when the next bottle can be taken.
-        throw apiError('already_claimed_today', `today's bottle has already been taken; the window ends ${w.to}`, {
+        // The kiosk says when the window ends and when the next bottle can be taken; in zone
+        // scope (SPEC §13) `station` names the other station of the zone where it was taken.
+        const where = outcome.station ? ` at ${outcome.station}` : '';
+        throw apiError('already_claimed_today', `today's bottle has already been taken${where}; the window ends ${w.to}`, {
           window: w,
           nextDay: addDays(outcome.day, 1) <= w.to ? addDays(outcome.day, 1) : null,
+          ...(outcome.station ? { station: outcome.station } : {}),
         });
       }
       case 'out_of_stock':
@@ -150,6 +155,8 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
         day: s.day,
         window: w,
         claimedToday: s.claimedToday,
+        // Zone scope: the other station of the zone where today's bottle was taken.
+        claimedAt: s.claimedAt,
         // Extras beside the SPEC §8 fields, for the kiosk:
         windowDaysLeft: w ? daysBetween(s.day, w.to) + 1 : 0,
         nextBottleDay: !w ? null : !s.claimedToday ? s.day : tomorrow <= w.to ? tomorrow : null,

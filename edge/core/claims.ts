@@ -129,7 +129,7 @@ export class ClaimService implements ClaimPort {
       commandTtlMs: this.commandTtlMs,
     });
     if (r.kind === 'not_checked_in') return { kind: 'not_checked_in', day: r.day };
-    if (r.kind === 'already_claimed_today') return { kind: 'already_claimed_today', day: r.day, window: r.window };
+    if (r.kind === 'already_claimed_today') return r;
     const claim = r.claim;
     let answer: DispenseAnswer;
     try {

@@ -10,7 +10,8 @@ import type { Claim } from '../ledger/quota-ledger.ts';
 export type ClaimOutcome =
   | { kind: 'committed'; claim: Claim; day: ServiceDay }
   | { kind: 'not_checked_in'; day: ServiceDay }
-  | { kind: 'already_claimed_today'; day: ServiceDay; window: Window }
+  /** `station`: the other station of the zone where the day's bottle was taken (SPEC §13). */
+  | { kind: 'already_claimed_today'; day: ServiceDay; window: Window; station?: string }
   | { kind: 'out_of_stock'; compartment: Compartment }
   | { kind: 'dispenser_unavailable'; reason: string }
   /** The dispenser said nothing moved or the motor ran without a drop: quota given back. */

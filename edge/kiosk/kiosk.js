@@ -11,6 +11,8 @@ const $ = (id) => document.getElementById(id);
 const TEXT = {
   checked_in: ['报到成功，{from} 至 {to} 每天可领一瓶水', 'Checked in: one bottle a day from {from} to {to}'],
   already_checked_in: ['您已报到，有效期至 {to}', 'You are already checked in; your window ends {to}'],
+  // One quota across a zone (SPEC §13): the window was opened, or the day's bottle taken, at another station.
+  already_checked_in_elsewhere: ['您已在 {station} 报到，本站同样有效，有效期至 {to}', 'You already checked in at {station}: the window is open here too, until {to}'],
   committed_hot: ['请取走您的热水', 'Please take your hot water'],
   committed_cold: ['请取走您的冷水', 'Please take your cold water'],
   deposited: ['{label} 号柜门已打开，请放入物品并关好柜门', 'Compartment {label} is open: put your items in and close the door'],
@@ -21,6 +23,7 @@ const TEXT = {
   revoked: ['此二维码已停用', 'This code has been revoked'],
   not_checked_in: ['请先报到', 'Please check in first'],
   already_claimed_today: ['今日已领取，有效期至 {to}', 'Already taken today; your window ends {to}'],
+  already_claimed_elsewhere: ['今日已在 {station} 领取，明天可再领，有效期至 {to}', 'Already taken today at {station}; come back tomorrow, your window ends {to}'],
   out_of_stock: ['该饮水已发完，请选择另一种', 'That water has run out; please choose the other'],
   dispenser_unavailable: ['饮水机暂不可用，请稍后再来', 'The water dispenser is not available right now; please come back later'],
   dispense_failed: ['出水失败，今日额度已退回，请再试一次', 'Nothing dropped; your quota was given back, please try once more'],
@@ -159,6 +162,8 @@ function renderStatus(s) {
   if (s.pendingClaim) {
     const ref = refOf(s.pendingClaim.claimId);
     lines.push(line(`今日这瓶尚未计入，工作人员会核实（编号 ${ref}）`, `Today's bottle is not counted yet; staff will check (reference ${ref})`, 'pending'));
+  } else if (s.claimedToday && s.claimedAt) {
+    lines.push(line(`今日已在 ${s.claimedAt} 领取`, `Already taken today at ${s.claimedAt}`, 'taken'));
   } else if (s.claimedToday) {
     lines.push(line('今日已领取', 'Already taken today', 'taken'));
   } else if (w) {
@@ -276,6 +281,7 @@ async function act(action) {
   if (action === 'checkin') {
     r = await api('POST', '/v1/checkins', { credential });
     if (r.status === 201) show('ok', 'checked_in', r.body.window);
+    else if (r.status === 200 && r.body.station) show('ok', 'already_checked_in_elsewhere', { ...r.body.window, station: r.body.station });
     else if (r.status === 200) show('ok', 'already_checked_in', r.body.window);
   } else if (action === 'hot' || action === 'cold') {
     r = await api('POST', '/v1/claims', { credential, compartment: action });
@@ -297,7 +303,8 @@ async function act(action) {
   if (r && (r.status >= 400 || r.status === 0)) {
     let err = TEXT[r.body.error] ? r.body.error : 'other';
     if (err === 'dispense_failed' && ++failedVends > 1) err = 'dispense_failed_again';
-    const vars = { ...(r.body.window ?? {}), label: r.body.label ?? r.body.compartment, ref: refOf(r.body.claimId) };
+    if (err === 'already_claimed_today' && r.body.station) err = 'already_claimed_elsewhere';
+    const vars = { ...(r.body.window ?? {}), label: r.body.label ?? r.body.compartment, ref: refOf(r.body.claimId), station: r.body.station };
     show(r.status >= 500 || r.status === 0 ? 'err' : 'warn', err, vars);
   }
   await refreshKeepingOutcome();

@@ -8,8 +8,11 @@ import {
   DEFAULT_POLICY,
   decideCheckin,
   decideClaim,
+  decideZoneCheckin,
+  decideZoneClaim,
   holdsQuota,
-  type CheckinOutcome,
+  type ZoneCheckinOutcome,
+  type ZoneClaimDecision,
   type ClaimOnDay,
   type ClaimStatus,
   type Compartment,
@@ -18,6 +21,7 @@ import {
   type Window,
 } from '../../protocol/index.ts';
 import type { Ledger, LedgerTx } from './ledger.ts';
+import type { ZoneFacts } from './zone-facts.ts';
 
 export interface Claim {
   id: string;
@@ -80,7 +84,8 @@ export interface ReserveRequest {
 export type ReserveResult =
   | { kind: 'granted'; claim: Claim; window: Window }
   | { kind: 'not_checked_in'; day: ServiceDay }
-  | { kind: 'already_claimed_today'; day: ServiceDay; window: Window };
+  /** `station`: the other station of the zone where the day's bottle was taken (SPEC §13). */
+  | { kind: 'already_claimed_today'; day: ServiceDay; window: Window; station?: string };
 
 export type Settlement = 'committed' | 'released' | 'unknown';
 
@@ -99,6 +104,15 @@ export interface ClaimOfDay extends ClaimOnDay {
 export class QuotaLedger {
   private readonly s: Record<string, Statement>;
   policy: QuotaPolicy;
+  /**
+   * The remote facts of the zone (SPEC §13); decisions read them only while the policy's scope
+   * is "zone", so with scope "station" everything is exactly §3 per station.
+   */
+  zone: ZoneFacts | null = null;
+  /** Ms since the zone feed's last successful answer (written into claim.committed in zone scope). */
+  zoneFeedAgeMs: () => number | undefined = () => undefined;
+  /** The feed's age when each claim in flight was granted (the grant is what the cloud judges). */
+  private readonly grantedAge = new Map<string, number>();
 
   constructor(
     readonly ledger: Ledger,
@@ -140,10 +154,17 @@ export class QuotaLedger {
     return this.s.claimsOn!.all(riderId, day) as ClaimOfDay[];
   }
 
-  /** SPEC §3 rules 1–2: open a window or answer `already_checked_in`. */
-  checkin(riderId: string): { outcome: CheckinOutcome; day: ServiceDay } {
+  /** The zone's facts when the policy is zone-scoped, else none (SPEC §13). */
+  private zoneFacts(): ZoneFacts | null {
+    return this.policy.scope === 'zone' ? this.zone : null;
+  }
+
+  /** SPEC §3 rules 1–2 (across the zone with scope "zone", §13): open a window or answer `already_checked_in`. */
+  checkin(riderId: string): { outcome: ZoneCheckinOutcome; day: ServiceDay } {
     return this.ledger.tx((t) => {
-      const outcome = decideCheckin(this.windowsCovering(riderId, t.day), t.day, this.policy);
+      const local = this.windowsCovering(riderId, t.day);
+      const zone = this.zoneFacts();
+      const outcome = zone ? decideZoneCheckin(local, zone.view(riderId, t.day), t.day, this.policy) : decideCheckin(local, t.day, this.policy);
       if (outcome.kind === 'opened') {
         this.s.insertWindow!.run(riderId, outcome.window.from, outcome.window.to, t.now);
         t.append('checkin', { riderId, windowFrom: outcome.window.from, windowTo: outcome.window.to });
@@ -161,15 +182,26 @@ export class QuotaLedger {
     return this.ledger.tx((t) => {
       const day = t.day;
       const claims = this.s.claimsOn!.all(req.riderId, day) as Array<ClaimOnDay & { slot: number | null }>;
-      const decision = decideClaim(this.windowsCovering(req.riderId, day), claims, day, this.policy);
+      const zone = this.zoneFacts();
+      const local = this.windowsCovering(req.riderId, day);
+      const decision: ZoneClaimDecision = zone
+        ? decideZoneClaim(local, claims, zone.view(req.riderId, day), day, this.policy)
+        : decideClaim(local, claims, day, this.policy);
       if (decision.kind === 'not_checked_in') return { kind: 'not_checked_in', day };
-      if (decision.kind === 'already_claimed_today') return { kind: 'already_claimed_today', day, window: decision.window };
+      if (decision.kind === 'already_claimed_today') {
+        const { station } = decision;
+        return { kind: 'already_claimed_today', day, window: decision.window, ...(station ? { station } : {}) };
+      }
       const used = new Set(claims.filter((c) => holdsQuota(c.status)).map((c) => c.slot));
       let slot = 0;
       while (used.has(slot)) slot++;
       const id = randomUUID();
       const expiresAt = t.now + req.commandTtlMs;
       this.s.insertClaim!.run(id, req.riderId, day, slot, req.compartment, req.dispenserId, req.sponsor ?? null, t.now, t.now, expiresAt);
+      if (zone) {
+        const age = this.zoneFeedAgeMs();
+        if (age !== undefined) this.grantedAge.set(id, Math.max(0, Math.round(age)));
+      }
       const claim: Claim = {
         id,
         riderId: req.riderId,
@@ -226,6 +258,9 @@ export class QuotaLedger {
     const base = { claimId, riderId: claim.riderId };
     // Events keep the claim's own service day, so a late resolution counts on the day of the claim.
     const day = { day: claim.day };
+    // The feed's age when this claim was granted (zone scope); a claim granted before a restart has none.
+    const zoneFeedAgeMs = this.grantedAge.get(claimId);
+    if (to !== 'unknown') this.grantedAge.delete(claimId);
     if (from === 'unknown' && to !== 'unknown') {
       t.append('claim.resolved', { ...base, outcome: to, ...(detail.by ? { by: detail.by } : {}) }, day);
     }
@@ -237,23 +272,38 @@ export class QuotaLedger {
           compartment: claim.compartment,
           dispenserId: claim.dispenserId,
           ...(claim.sponsor ? { sponsor: claim.sponsor } : {}),
+          ...(zoneFeedAgeMs !== undefined ? { zoneFeedAgeMs } : {}),
         },
         day,
       );
     } else if (to === 'released') {
       t.append('claim.released', { ...base, ...(reason ? { reason } : {}) }, day);
     } else {
-      t.append('claim.unknown', { ...base, dispenserId: claim.dispenserId, ...(reason ? { reason } : {}) }, day);
+      t.append('claim.unknown', { ...base, dispenserId: claim.dispenserId, ...(reason ? { reason } : {}), ...(zoneFeedAgeMs !== undefined ? { zoneFeedAgeMs } : {}) }, day);
     }
     return { kind: 'settled', claim: { ...claim, status: to, reason, updatedTs: t.now, slot: to === 'released' ? null : claim.slot }, from };
   }
 
   /** SPEC §8 rider status: the window covering today and whether today's quota is used. */
-  riderStatus(riderId: string): { day: ServiceDay; window: Window | null; claimedToday: boolean; claimsToday: ClaimOfDay[] } {
+  riderStatus(riderId: string): {
+    day: ServiceDay;
+    window: Window | null;
+    claimedToday: boolean;
+    claimsToday: ClaimOfDay[];
+    /** Zone scope: the other station where today's bottle was taken, if it was. */
+    claimedAt: string | null;
+  } {
     const day = this.ledger.serviceDay();
-    const window = this.windowsCovering(riderId, day)[0] ?? null;
+    const zone = this.zoneFacts();
+    const view = zone?.view(riderId, day);
+    const remoteWindow = view?.windows.slice().sort((a, b) => a.from.localeCompare(b.from) || a.stationId.localeCompare(b.stationId))[0];
+    const window = this.windowsCovering(riderId, day)[0] ?? (remoteWindow ? { from: remoteWindow.from, to: remoteWindow.to } : null);
     const claimsToday = this.claimsOn(riderId, day);
-    const held = claimsToday.filter((c) => holdsQuota(c.status)).length;
-    return { day, window, claimedToday: held >= this.policy.claimsPerDay, claimsToday };
+    const remoteHeld = (view?.claims ?? []).filter((c) => holdsQuota(c.status)).sort((a, b) => a.ts - b.ts);
+    const localHeld = claimsToday.filter((c) => holdsQuota(c.status)).length;
+    const claimedToday = localHeld + remoteHeld.length >= this.policy.claimsPerDay;
+    // Taken here: the kiosk says so as it always did; taken elsewhere: it names the station.
+    const claimedAt = claimedToday && localHeld < this.policy.claimsPerDay ? (remoteHeld[0]?.stationId ?? null) : null;
+    return { day, window, claimedToday, claimsToday, claimedAt };
   }
 }

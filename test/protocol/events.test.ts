@@ -308,7 +308,8 @@ describe('event data schemas, one per type (SPEC §10, issue 2)', () => {
     const required = (t: EventType) => [...(EVENT_DATA_SCHEMAS[t].required ?? [])].sort();
     expect(required('checkin')).toEqual(['riderId', 'windowFrom', 'windowTo']);
     expect(required('claim.committed')).toEqual(['claimId', 'compartment', 'dispenserId', 'riderId']);
-    expect(Object.keys(EVENT_DATA_SCHEMAS['claim.committed'].properties).sort()).toEqual(['claimId', 'compartment', 'dispenserId', 'riderId', 'sponsor']);
+    // zoneFeedAgeMs: optional, zone scope only (SPEC §13: how stale the feed was when it granted).
+    expect(Object.keys(EVENT_DATA_SCHEMAS['claim.committed'].properties).sort()).toEqual(['claimId', 'compartment', 'dispenserId', 'riderId', 'sponsor', 'zoneFeedAgeMs']);
     expect(required('dispenser.restocked')).toEqual(['by', 'compartment', 'count', 'dispenserId']);
     expect(Object.keys(EVENT_DATA_SCHEMAS['dispenser.restocked'].properties).sort()).toEqual(['by', 'compartment', 'count', 'dispenserId', 'sponsor']);
     // The reports' subset is the same schemas, not copies.
