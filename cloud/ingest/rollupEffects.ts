@@ -12,8 +12,8 @@ export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
 
 export type RollupEffect =
   | { kind: 'checkin'; week: string; day: string; riderId: string }
-  | { kind: 'bottle'; week: string; riderId: string; compartment: 'hot' | 'cold' | null; sponsor: string }
-  | { kind: 'restock'; week: string; sponsor: string; count: number; dispenserId: string; compartment: string }
+  | { kind: 'bottle'; week: string; day: string; riderId: string; compartment: 'hot' | 'cold' | null; sponsor: string }
+  | { kind: 'restock'; week: string; day: string; sponsor: string; count: number; dispenserId: string; compartment: string }
   | {
       kind: 'device';
       deviceId: string;
@@ -89,6 +89,7 @@ export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
         {
           kind: 'bottle',
           week,
+          day: e.day,
           riderId: d.riderId as string,
           compartment: d.compartment as 'hot' | 'cold',
           sponsor: str(d.sponsor) ?? NO_SPONSOR,
@@ -103,6 +104,7 @@ export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
         {
           kind: 'restock',
           week,
+          day: e.day,
           sponsor: str(d.sponsor) ?? NO_SPONSOR,
           count: d.count as number,
           dispenserId: d.dispenserId as string,

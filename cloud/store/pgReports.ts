@@ -1,10 +1,12 @@
 /**
- * The PostgreSQL side of SPEC §17 (the same queries as sqliteReports.ts): report facts read from
- * the event log by type and day, sponsor records, relays and outreach notes.
+ * The PostgreSQL side of SPEC §17 (the same queries as sqliteReports.ts): day facts (kept by
+ * ingest in the append transaction), sponsor records, relays and outreach notes.
  */
 import type pg from 'pg';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
 import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
+import { dayFactsOf } from '../ingest/dayFacts.ts';
+import type { RollupEffect } from '../ingest/rollupEffects.ts';
 
 type Row = Record<string, unknown>;
 
@@ -21,20 +23,22 @@ export class PgReports {
     return (await this.pool.query<Row>(sql, params)).rows;
   }
 
+  /** Add a batch's day facts (inside the append transaction `c`). */
+  static async addDayFacts(c: pg.PoolClient, stationId: string, effects: readonly (readonly RollupEffect[])[]): Promise<void> {
+    const f = dayFactsOf(effects);
+    if (f.length === 0) return;
+    await c.query(
+      `INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
+       SELECT d, $1, k, r, c, s, e, n FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[]) AS x (d, k, r, c, s, e, n)
+       ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor)
+       DO UPDATE SET events = day_facts.events + excluded.events, count = day_facts.count + excluded.count`,
+      [stationId, f.map((x) => x.day), f.map((x) => x.kind), f.map((x) => x.riderId), f.map((x) => x.compartment), f.map((x) => x.sponsor), f.map((x) => x.events), f.map((x) => x.count)],
+    );
+  }
+
   async dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]> {
-    // Only events whose data the weekly rollups would count too (a string riderId; a numeric count).
     const rows = await this.rows(
-      `SELECT station_id, day, CASE type WHEN 'checkin' THEN 'checkin' WHEN 'claim.committed' THEN 'bottle' ELSE 'restock' END AS kind,
-          CASE WHEN type = 'dispenser.restocked' THEN NULL ELSE d->>'riderId' END AS rider_id,
-          CASE WHEN jsonb_typeof(d->'compartment') = 'string' THEN d->>'compartment' END AS compartment,
-          CASE WHEN jsonb_typeof(d->'sponsor') = 'string' THEN d->>'sponsor' ELSE '' END AS sponsor,
-          count(*) AS events,
-          sum(CASE WHEN type = 'dispenser.restocked' THEN (d->>'count')::numeric ELSE 0 END) AS count
-        FROM (SELECT station_id, day, type, data::jsonb AS d FROM events
-              WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked') AND day BETWEEN $1 AND $2
-                AND ($3::text[] IS NULL OR station_id = ANY($3::text[]))) e
-        WHERE CASE WHEN type = 'dispenser.restocked' THEN jsonb_typeof(d->'count') = 'number' ELSE jsonb_typeof(d->'riderId') = 'string' END
-        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3`,
+      'SELECT * FROM day_facts WHERE day BETWEEN $1 AND $2 AND ($3::text[] IS NULL OR station_id = ANY($3::text[]))',
       [fromDay, toDay, stationIds === null ? null : [...stationIds]],
     );
     return rows.map(dayFactOf);

@@ -1,10 +1,12 @@
 /**
- * The SQLite side of SPEC §17: report facts read from the event log by type and day, sponsor
+ * The SQLite side of SPEC §17: day facts (kept by ingest in the append transaction), sponsor
  * records, relays and outreach notes (sqlite.ts delegates here).
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
 import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
+import { dayFactsOf } from '../ingest/dayFacts.ts';
+import type { RollupEffect } from '../ingest/rollupEffects.ts';
 
 type Row = Record<string, unknown>;
 
@@ -17,18 +19,9 @@ export class SqliteReports {
   constructor(private readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      // Only events whose data the weekly rollups would count too (a string riderId; a numeric count).
-      facts: p(`SELECT station_id, day, CASE type WHEN 'checkin' THEN 'checkin' WHEN 'claim.committed' THEN 'bottle' ELSE 'restock' END AS kind,
-          CASE WHEN type = 'dispenser.restocked' THEN NULL ELSE json_extract(data, '$.riderId') END AS rider_id,
-          json_extract(data, '$.compartment') AS compartment,
-          CASE WHEN json_type(data, '$.sponsor') = 'text' THEN json_extract(data, '$.sponsor') ELSE '' END AS sponsor,
-          count(*) AS events,
-          sum(CASE WHEN type = 'dispenser.restocked' THEN json_extract(data, '$.count') ELSE 0 END) AS count
-        FROM events
-        WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked') AND day BETWEEN ? AND ?
-          AND (? IS NULL OR station_id IN (SELECT value FROM json_each(?)))
-          AND (CASE WHEN type = 'dispenser.restocked' THEN json_type(data, '$.count') IN ('integer', 'real') ELSE json_type(data, '$.riderId') = 'text' END)
-        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`),
+      facts: p(`SELECT * FROM day_facts WHERE day BETWEEN ? AND ? AND (? IS NULL OR station_id IN (SELECT value FROM json_each(?)))`),
+      factAdd: p(`INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor) DO UPDATE SET events = events + excluded.events, count = count + excluded.count`),
       sponsorInsert: p('INSERT OR IGNORE INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)'),
       sponsors: p('SELECT * FROM sponsors ORDER BY name_key, id'),
       sponsor: p('SELECT * FROM sponsors WHERE id = ?'),
@@ -38,6 +31,11 @@ export class SqliteReports {
       outreachInsert: p('INSERT INTO rider_outreach (rider_id, at, by_name, note) VALUES (?, ?, ?, ?)'),
       outreachCount: p('SELECT count(*) AS n FROM rider_outreach WHERE rider_id = ?'),
     };
+  }
+
+  /** Add a batch's day facts (inside the append transaction). */
+  addDayFacts(stationId: string, effects: readonly (readonly RollupEffect[])[]): void {
+    for (const f of dayFactsOf(effects)) this.s.factAdd!.run(f.day, stationId, f.kind, f.riderId, f.compartment, f.sponsor, f.events, f.count);
   }
 
   dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): DayFactRow[] {

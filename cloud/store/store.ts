@@ -248,9 +248,10 @@ export type StationPatch = Partial<Pick<StationRow, 'tokenSha256' | 'timezone' |
 
 /**
  * Report facts of one station and service day (SPEC §17): the `checkin`, `claim.committed` and
- * `dispenser.restocked` events grouped by rider, compartment and named sponsor. Range reports,
- * sponsor statements and lapsed riders are computed from these at report time, so a relay
- * added after the events arrived counts them correctly.
+ * `dispenser.restocked` events grouped by rider, compartment and named sponsor, kept by ingest
+ * (cloud/ingest/dayFacts.ts). Range reports, sponsor statements and lapsed riders are computed
+ * from these, with sponsors decided at report time, so a relay added after the events arrived
+ * counts them correctly.
  */
 export interface DayFactRow {
   stationId: string;
