@@ -12,6 +12,8 @@ type Row = Record<string, unknown>;
 
 /** Riders per `IN (...)` lookup: far below SQLite's parameter limit. */
 const CHUNK = 500;
+/** Day facts per multi-row upsert (8 parameters each). */
+const FACT_ROWS = 40;
 
 export class SqliteReports {
   private readonly s: Record<string, Statement>;
@@ -21,6 +23,10 @@ export class SqliteReports {
     this.s = {
       facts: p(`SELECT * FROM day_facts WHERE day BETWEEN ? AND ? AND (? IS NULL OR station_id IN (SELECT value FROM json_each(?)))`),
       factAdd: p(`INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor) DO UPDATE SET events = events + excluded.events, count = count + excluded.count`),
+      // Rows of one batch are distinct keys (dayFactsOf groups them), so one statement may hold many.
+      factsAdd: p(`INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
+        VALUES ${Array(FACT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
         ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor) DO UPDATE SET events = events + excluded.events, count = count + excluded.count`),
       sponsorInsert: p('INSERT OR IGNORE INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)'),
       sponsors: p('SELECT * FROM sponsors ORDER BY name_key, id'),
@@ -35,7 +41,21 @@ export class SqliteReports {
 
   /** Add a batch's day facts (inside the append transaction). */
   addDayFacts(stationId: string, effects: readonly (readonly RollupEffect[])[]): void {
-    for (const f of dayFactsOf(effects)) this.s.factAdd!.run(f.day, stationId, f.kind, f.riderId, f.compartment, f.sponsor, f.events, f.count);
+    const facts = dayFactsOf(effects);
+    // FACT_ROWS rows per statement (one statement step instead of one per row), the rest one by one.
+    let i = 0;
+    for (; i + FACT_ROWS <= facts.length; i += FACT_ROWS) {
+      const params: unknown[] = [];
+      for (let k = i; k < i + FACT_ROWS; k++) {
+        const f = facts[k]!;
+        params.push(f.day, stationId, f.kind, f.riderId, f.compartment, f.sponsor, f.events, f.count);
+      }
+      this.s.factsAdd!.run(params);
+    }
+    for (; i < facts.length; i++) {
+      const f = facts[i]!;
+      this.s.factAdd!.run(f.day, stationId, f.kind, f.riderId, f.compartment, f.sponsor, f.events, f.count);
+    }
   }
 
   dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): DayFactRow[] {

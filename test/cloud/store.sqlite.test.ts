@@ -51,6 +51,9 @@ describe('SqliteStore rollups across restarts and large batches', () => {
       { stationId: 'dn-001', checkins: 150, riders: 150, newRiders: 150, returningRiders: 0, bottlesHot: 0, bottlesCold: 70, bottlesOther: 0 },
     ]);
     expect(await store.lapsedRiders('2026-W50', '2026-W49', null)).toHaveLength(150);
+    // Day facts go in many rows per statement too: one per rider and kind, none lost.
+    const facts = await store.dayFacts('2026-12-01', '2026-12-01', null);
+    expect([facts.filter((f) => f.kind === 'checkin').length, facts.filter((f) => f.kind === 'bottle').length, facts.reduce((a, f) => a + f.events, 0)]).toEqual([150, 70, 220]);
     await store.close();
   });
 });
