@@ -4,7 +4,7 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
-import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
+import { relayOf, sponsorOf } from './reportRows.ts';
 import { dayFactsOf } from '../ingest/dayFacts.ts';
 import type { RollupEffect } from '../ingest/rollupEffects.ts';
 
@@ -21,7 +21,8 @@ export class SqliteReports {
   constructor(private readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      facts: p(`SELECT * FROM day_facts WHERE day BETWEEN ? AND ? AND (? IS NULL OR station_id IN (SELECT value FROM json_each(?)))`),
+      facts: p(`SELECT station_id, day, kind, rider_id, compartment, sponsor, events, count FROM day_facts
+        WHERE day BETWEEN ? AND ? AND (? IS NULL OR station_id IN (SELECT value FROM json_each(?)))`).raw(),
       factAdd: p(`INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor) DO UPDATE SET events = events + excluded.events, count = count + excluded.count`),
       // Rows of one batch are distinct keys (dayFactsOf groups them), so one statement may hold many.
@@ -60,7 +61,12 @@ export class SqliteReports {
 
   dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): DayFactRow[] {
     const ids = stationIds === null ? null : JSON.stringify(stationIds);
-    return (this.s.facts!.all(fromDay, toDay, ids, ids) as Row[]).map(dayFactOf);
+    // Rows as arrays: a month of a district is tens of thousands of rows.
+    return (this.s.facts!.all(fromDay, toDay, ids, ids) as Array<[string, string, DayFactRow['kind'], string, string, string, number, number]>).map(
+      ([stationId, day, kind, riderId, compartment, sponsor, events, count]) => ({
+        stationId, day, kind, riderId: riderId || null, compartment: compartment || null, sponsor, events, count,
+      }),
+    );
   }
 
   firstCheckinDays(riderIds: readonly string[]): Map<string, string> {
