@@ -1,9 +1,9 @@
 /**
- * The day facts of one batch (SPEC §17): its check-ins, bottles and restocks grouped by service
+ * The day facts of some events (SPEC §17): its check-ins, bottles and restocks grouped by service
  * day, rider, compartment and named sponsor, from the batch's rollup effects (so exactly the
- * events the weekly rollups count). The store adds them to its `day_facts` rows in the append
- * transaction; range reports, statements and lapsed lists read those rows, and decide sponsors
- * at report time.
+ * events the weekly rollups count). The store folds them into its `day_facts` rows from a cursor
+ * per station when a report asks; range reports, statements and lapsed lists read those rows,
+ * and decide sponsors at report time.
  */
 import type { RollupEffect } from './rollupEffects.ts';
 

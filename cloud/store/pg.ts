@@ -144,7 +144,6 @@ export class PgStore extends PgReads implements CloudStore {
         ],
       );
       await applyPgRollups(c, b.stationId, b.effects);
-      await PgReports.addDayFacts(c, b.stationId, b.effects);
       const last = ev[ev.length - 1]!;
       await c.query(
         `INSERT INTO station_sync (station_id, last_seq, last_hash, last_ts, updated_at) VALUES ($1, $2, $3, $4, $5)

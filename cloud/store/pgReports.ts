@@ -1,17 +1,21 @@
 /**
- * The PostgreSQL side of SPEC §17 (the same queries as sqliteReports.ts): day facts (kept by
- * ingest in the append transaction), sponsor records, relays and outreach notes.
+ * The PostgreSQL side of SPEC §17 (the same queries as sqliteReports.ts): day facts (folded from
+ * the event log by the reports, from a cursor per station), sponsor records, relays and outreach.
  */
 import type pg from 'pg';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
 import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
 import { dayFactsOf } from '../ingest/dayFacts.ts';
-import type { RollupEffect } from '../ingest/rollupEffects.ts';
+import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
 type Row = Record<string, unknown>;
 
 /** Advisory lock of relay writes (`'WSrl'`): the overlap check and the insert serialise on it. */
 const RELAY_LOCK = 0x5753726c;
+/** Advisory lock of day-fact folds (`'WSdf'`). */
+const FOLD_LOCK = 0x57536466;
+/** Events read per step of a fold. */
+const FOLD_CHUNK = 5000;
 
 export class PgReports {
   constructor(
@@ -23,7 +27,7 @@ export class PgReports {
     return (await this.pool.query<Row>(sql, params)).rows;
   }
 
-  /** Add a batch's day facts (inside the append transaction `c`). */
+  /** Add the day facts of some events' rollup effects (inside the fold's transaction `c`). */
   static async addDayFacts(c: pg.PoolClient, stationId: string, effects: readonly (readonly RollupEffect[])[]): Promise<void> {
     const f = dayFactsOf(effects);
     if (f.length === 0) return;
@@ -36,7 +40,41 @@ export class PgReports {
     );
   }
 
+  /**
+   * Fold the report events stored since each station's cursor into the day facts and move the
+   * cursor, in one transaction under an advisory lock: two instances reporting at once fold once
+   * (the second finds the cursors moved). Only events up to the head read here are folded; later
+   * ones wait for the next report.
+   */
+  async fold(): Promise<void> {
+    const behindSql = `SELECT s.station_id, s.last_seq, coalesce(c.seq, 0) AS folded FROM station_sync s
+      LEFT JOIN day_facts_cursor c ON c.station_id = s.station_id WHERE s.last_seq > coalesce(c.seq, 0)`;
+    if ((await this.rows(behindSql)).length === 0) return;
+    await this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [FOLD_LOCK]);
+      for (const b of (await c.query<Row>(behindSql)).rows) {
+        const stationId = b.station_id as string;
+        let after = Number(b.folded);
+        for (;;) {
+          const rows = (await c.query<Row>(
+            `SELECT seq, type, ts, day, data, hash FROM events WHERE station_id = $1 AND seq > $2 AND seq <= $3
+             AND type IN ('checkin', 'claim.committed', 'dispenser.restocked') ORDER BY seq LIMIT $4`,
+            [stationId, after, b.last_seq, FOLD_CHUNK],
+          )).rows;
+          if (rows.length === 0) break;
+          const effects = rows.map((r) =>
+            rollupEffectsOf({ seq: Number(r.seq), type: r.type as string, ts: Number(r.ts), day: r.day as string, data: JSON.parse(r.data as string) as Record<string, unknown>, hash: r.hash as string }),
+          );
+          await PgReports.addDayFacts(c, stationId, effects);
+          after = Number(rows[rows.length - 1]!.seq);
+        }
+        await c.query('INSERT INTO day_facts_cursor (station_id, seq) VALUES ($1, $2) ON CONFLICT (station_id) DO UPDATE SET seq = excluded.seq', [stationId, b.last_seq]);
+      }
+    });
+  }
+
   async dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]> {
+    await this.fold();
     const rows = await this.rows(
       'SELECT * FROM day_facts WHERE day BETWEEN $1 AND $2 AND ($3::text[] IS NULL OR station_id = ANY($3::text[]))',
       [fromDay, toDay, stationIds === null ? null : [...stationIds]],

@@ -26,6 +26,8 @@ export const PG_REPORTS_MIGRATION = `
     FROM (SELECT station_id, day, type, data::jsonb AS d FROM events WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked')) e
     WHERE CASE WHEN type = 'dispenser.restocked' THEN jsonb_typeof(d->'count') = 'number' ELSE jsonb_typeof(d->'riderId') = 'string' END
     GROUP BY 1, 2, 3, 4, 5, 6;
+  CREATE TABLE day_facts_cursor (station_id TEXT COLLATE "C" PRIMARY KEY, seq INTEGER NOT NULL);
+  INSERT INTO day_facts_cursor (station_id, seq) SELECT station_id, last_seq FROM station_sync;
   CREATE TABLE sponsors (
     id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, name_key TEXT COLLATE "C" NOT NULL UNIQUE, contact TEXT,
     created_at BIGINT NOT NULL, created_by TEXT NOT NULL
@@ -157,8 +159,8 @@ const MIGRATIONS: readonly string[] = [
   `,
   // reports (SPEC §17): day facts (check-ins, bottles and restocks per station, service day,
   // rider, compartment and named sponsor) for range reports and statements, built here from the
-  // stored events and kept by ingest from then on; sponsor records (unique by normalised name),
-  // relays per station and days, outreach notes.
+  // stored events and folded forward from each station's cursor by the reports from then on;
+  // sponsor records (unique by normalised name), relays per station and days, outreach notes.
   PG_REPORTS_MIGRATION,
 ];
 

@@ -180,7 +180,6 @@ export class SqliteStore implements CloudStore {
       this.s.insertEvent!.run(params);
     }
     this.rollups.apply(b.stationId, b.effects);
-    this.reports.addDayFacts(b.stationId, b.effects);
     const last = b.events[b.events.length - 1]!;
     this.s.setHead!.run(b.stationId, last.seq, last.hash, last.ts, b.receivedAt);
     return { ok: true, seq: last.seq };

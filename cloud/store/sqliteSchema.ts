@@ -23,6 +23,9 @@ const REPORTS_MIGRATION = `
     WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked')
       AND CASE WHEN type = 'dispenser.restocked' THEN json_type(data, '$.count') = 'integer' ELSE json_type(data, '$.riderId') = 'text' END
     GROUP BY 1, 2, 3, 4, 5, 6;
+  CREATE TABLE IF NOT EXISTS day_facts_cursor (station_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+  DELETE FROM day_facts_cursor;
+  INSERT INTO day_facts_cursor (station_id, seq) SELECT station_id, last_seq FROM station_sync;
   CREATE TABLE IF NOT EXISTS sponsors (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, name_key TEXT NOT NULL UNIQUE, contact TEXT,
     created_at INTEGER NOT NULL, created_by TEXT NOT NULL
@@ -186,8 +189,9 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   `,
   // reports (SPEC §17): day facts (check-ins, bottles and restocks per station, service day,
   // rider, compartment and named sponsor) for range reports and statements, built here from the
-  // stored events (rebuilt whole, so running it again changes nothing) and kept by ingest from
-  // then on; sponsor records (unique by normalised name), relays per station and days, outreach.
+  // stored events (rebuilt whole, so running it again changes nothing) and folded forward from
+  // each station's cursor by the reports from then on; sponsor records (unique by normalised
+  // name), relays per station and days, outreach notes.
   REPORTS_MIGRATION,
 ];
 

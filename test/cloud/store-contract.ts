@@ -207,6 +207,17 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect(await store.firstCheckinDays(['r1', 'r2', 'nobody'])).toEqual(new Map([['r1', '2026-11-23'], ['r2', '2026-11-30']]));
     });
 
+    it('folds events uploaded after a report into the day facts once, also with reports at once', async () => {
+      await append('dn-001', [checkin('r1', '2026-11-23'), bottle('r1', '2026-11-23', 'hot')]);
+      const total = async () => (await store.dayFacts('2026-11-01', '2026-11-30', null)).reduce((a, f) => a + f.events, 0);
+      expect(await total()).toBe(2);
+      await append('dn-001', [bottle('r1', '2026-11-24', 'cold'), { type: 'station.heartbeat', ts: noonOf('2026-11-24'), data: { uptimeS: 1, backlog: 0 } }]);
+      await append('dn-002', [checkin('r2', '2026-11-24')]);
+      const both = await Promise.all([total(), total(), total()]);
+      expect(both).toEqual([4, 4, 4]);
+      expect(await total()).toBe(4);
+    });
+
     it('keeps sponsor records unique by normalised name', async () => {
       const rec = (id: string, name: string, nameKey: string) => ({ id, name, nameKey, contact: null, createdAt: 5, createdBy: 'street-office (admin)' });
       expect(await store.createSponsor(rec('sp-a', '农夫山泉 Nongfu Spring', '农夫山泉 nongfu spring'))).toMatchObject({ id: 'sp-a' });

@@ -78,7 +78,7 @@ describe('PgStore rollups', () => {
 });
 
 describe('PgStore day facts migration', () => {
-  it('builds the day facts of events stored before it, the same as ingest keeps them', async () => {
+  it('builds the day facts of events stored before it, the same as the reports fold them', async () => {
     const db = await testDatabase('dayfacts');
     dbs.push(db);
     let store = await PgStore.open(db.url, { maxConnections: 2 });
@@ -99,7 +99,7 @@ describe('PgStore day facts migration', () => {
     // A database from before the migration: none of its tables; then the migration runs on it.
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    await c.query('DROP TABLE day_facts, sponsor_relays, sponsors, rider_outreach');
+    await c.query('DROP TABLE day_facts, day_facts_cursor, sponsor_relays, sponsors, rider_outreach');
     await c.query(PG_REPORTS_MIGRATION);
     await c.end();
     store = await PgStore.open(db.url, { maxConnections: 2 });

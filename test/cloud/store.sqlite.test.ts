@@ -90,7 +90,7 @@ describe('SqliteStore migration 4', () => {
 });
 
 describe('SqliteStore day facts migration', () => {
-  it('builds the day facts of events stored before it, the same as ingest keeps them, and again without doubling', async () => {
+  it('builds the day facts of events stored before it, the same as the reports fold them, and again without doubling', async () => {
     const path = join(tempDir('wc-store-'), 'cloud.db');
     let store = SqliteStore.open(path);
     const events = chain([
