@@ -4,7 +4,10 @@
  *    the function behind POST /v1/stations/:id/events, without HTTP) against raw batched SQLite
  *    inserts of the same rows in the same run (target ≥ 0.5);
  * 2. the weekly report (the function behind GET /v1/reports/weekly) on a generated year of data
- *    for 100 stations (~900,000 claims) against the same report on one week of data (target < 2).
+ *    for 100 stations (~900,000 claims) against the same report on one week of data (target < 2);
+ * 3. the range report (GET /v1/reports/range, SPEC §17): the first one, which folds the year's
+ *    events into day facts, then that week and a month on the year of data, against the weekly
+ *    report on the same store.
  */
 import { seededRandom } from '../firmware-sim/faults.ts';
 import Database from 'better-sqlite3';
@@ -16,6 +19,7 @@ import { GENESIS_HASH, addDays, canonicalJson, isoWeekMonday, sealEvent, systemC
 import { Ingestor } from '../cloud/ingest/ingestor.ts';
 import { rollupEffectsOf } from '../cloud/ingest/rollupEffects.ts';
 import { weeklyReport } from '../cloud/reports/weeklyReport.ts';
+import { rangeReport } from '../cloud/reports/rangeReport.ts';
 import { SqliteStore } from '../cloud/store/sqlite.ts';
 import { fmt, percentile, type BenchContext, type BenchRow } from './lib.ts';
 
@@ -176,6 +180,16 @@ async function timeReport(store: SqliteStore, stationIds: string[], week: string
   return percentile(samples, 50);
 }
 
+async function timeRange(store: SqliteStore, stationIds: string[], from: string, to: string, runs: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const t0 = performance.now();
+    await rangeReport(store, stationIds, from, to, false);
+    if (i >= 1) samples.push(performance.now() - t0);
+  }
+  return percentile(samples, 50);
+}
+
 async function reportBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> {
   const STATIONS = 100;
   const WEEK = '2026-W48';
@@ -189,12 +203,22 @@ async function reportBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> 
   await generate(ctx, one, STATIONS, WEEK, 1);
   const yearMs = await timeReport(year, stationIds, WEEK, 40);
   const weekMs = await timeReport(one, stationIds, WEEK, 40);
+  const monday = isoWeekMonday(WEEK);
+  // The first range report folds the whole year's events into the day facts (once).
+  const f0 = performance.now();
+  await rangeReport(year, stationIds, monday, addDays(monday, 6), false);
+  const foldS = (performance.now() - f0) / 1000;
+  const rangeWeekMs = await timeRange(year, stationIds, monday, addDays(monday, 6), 10);
+  const rangeMonthMs = await timeRange(year, stationIds, '2026-11-01', '2026-11-30', 5);
   await year.close();
   await one.close();
   return [
     { name: `generate a year for ${STATIONS} stations through the rollup path`, value: `${genS.toFixed(1)} s`, ratio: `${fmt(claims)} claims, ${fmt(events)} events` },
     { name: 'weekly report, one week of data (baseline, median)', value: `${weekMs.toFixed(2)} ms` },
     { name: 'weekly report, a year of data (median)', value: `${yearMs.toFixed(2)} ms`, ratio: `${(yearMs / weekMs).toFixed(2)}× one week (target < 2)` },
+    { name: 'first range report after a year of uploads (folds every event into day facts)', value: `${foldS.toFixed(1)} s`, ratio: `${((foldS * 1000) / (genS * 1000)).toFixed(2)}× generating the year` },
+    { name: 'range report of that week, a year of data (median)', value: `${rangeWeekMs.toFixed(1)} ms`, ratio: `${(rangeWeekMs / yearMs).toFixed(1)}× the weekly report` },
+    { name: 'range report of a month, a year of data (median)', value: `${rangeMonthMs.toFixed(1)} ms`, ratio: `${(rangeMonthMs / rangeWeekMs).toFixed(2)}× the range of one week` },
   ];
 }
 

@@ -12,8 +12,8 @@ export type DeviceState = 'online' | 'degraded' | 'offline' | 'out_of_service';
 
 export type RollupEffect =
   | { kind: 'checkin'; week: string; day: string; riderId: string }
-  | { kind: 'bottle'; week: string; riderId: string; compartment: 'hot' | 'cold' | null; sponsor: string }
-  | { kind: 'restock'; week: string; sponsor: string; count: number; dispenserId: string; compartment: string }
+  | { kind: 'bottle'; week: string; day: string; riderId: string; compartment: 'hot' | 'cold' | null; sponsor: string }
+  | { kind: 'restock'; week: string; day: string; sponsor: string; count: number; dispenserId: string; compartment: string }
   | {
       kind: 'device';
       deviceId: string;
@@ -103,7 +103,7 @@ export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
       const riderId = d.riderId as string;
       const compartment = d.compartment as 'hot' | 'cold';
       return [
-        { kind: 'bottle', week, riderId, compartment, sponsor: str(d.sponsor) ?? NO_SPONSOR },
+        { kind: 'bottle', week, day: e.day, riderId, compartment, sponsor: str(d.sponsor) ?? NO_SPONSOR },
         { kind: 'rider.claim', riderId, day: e.day, ts: e.ts, compartment },
         { kind: 'rider.seen', riderId, ts: e.ts },
       ];
@@ -117,6 +117,7 @@ export function rollupEffectsOf(e: StationEvent): RollupEffect[] {
         {
           kind: 'restock',
           week,
+          day: e.day,
           sponsor: str(d.sponsor) ?? NO_SPONSOR,
           count: d.count as number,
           dispenserId: d.dispenserId as string,

@@ -42,7 +42,8 @@ export async function lapsedReport(
   const from = isoWeekMonday(prevWeek);
   const to = addDays(isoWeekMonday(week), 6);
   const facts = await store.dayFacts(from, to, null);
-  const inScope = scopeStations === null ? () => true : ((s) => (id: string) => s.has(id))(new Set(scopeStations));
+  const scope = scopeStations === null ? null : new Set(scopeStations);
+  const inScope = (stationId: string) => scope === null || scope.has(stationId);
   const seenThisWeek = new Set<string>();
   const last = new Map<string, { station: string; day: string; inScope: boolean }>();
   for (const f of facts) {

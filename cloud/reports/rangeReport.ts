@@ -1,7 +1,7 @@
 /**
  * The range report of SPEC §17: the weekly report's fields (SPEC §9) over any service days
  * `from..to` (a month is a range), with a daily series for charts. Computed at report time from
- * the day facts of the event log (store.dayFacts), so sponsors follow the relays as they are now.
+ * the day facts (store.dayFacts, folded from the log), so sponsors follow the relays as they are now.
  *
  * - `riders`: distinct riders who checked in or took water in the range; `newRiders`: who checked
  *   in in the range and whose first check-in ever (anywhere) is in it; `returningRiders`: who

@@ -42,7 +42,17 @@ export interface SponsorStatement {
   relays: { stationId: string; from: string; to: string }[];
 }
 
-export async function sponsorStatement(store: CloudStore, sponsor: SponsorRecord, from: string, to: string): Promise<SponsorStatement> {
+/**
+ * `timezoneOf` names each station's zone: the page labels the service days with the stations'
+ * one zone, or Asia/Shanghai when they differ (a district's stations share one).
+ */
+export async function sponsorStatement(
+  store: CloudStore,
+  sponsor: SponsorRecord,
+  from: string,
+  to: string,
+  timezoneOf: (stationId: string) => string = () => DEFAULT_TIMEZONE,
+): Promise<SponsorStatement> {
   checkRange(from, to);
   const [facts, sponsors, relays] = await Promise.all([store.dayFacts(from, to, null), store.sponsorRecords(), store.relays()]);
   const who = new Sponsorship(sponsors, relays);
@@ -76,11 +86,12 @@ export async function sponsorStatement(store: CloudStore, sponsor: SponsorRecord
     a.stationId < b.stationId ? -1 : a.stationId > b.stationId ? 1 : k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0;
   const weekRows = [...weeks.values()].sort(byKey((w) => w.week));
   const restockRows = [...restocks.values()].sort(byKey((r) => r.day));
+  const zones = new Set([...stations].map(timezoneOf));
   return {
     sponsor: { id: sponsor.id, name: sponsor.name },
     from,
     to,
-    timezone: DEFAULT_TIMEZONE,
+    timezone: zones.size === 1 ? [...zones][0]! : DEFAULT_TIMEZONE,
     bottles: weekRows,
     ridersServed: riders.size,
     restocks: restockRows,

@@ -29,6 +29,7 @@ export class Sponsorship {
   private readonly byKey: Map<string, SponsorRecord>;
   private readonly byId: Map<string, SponsorRecord>;
   private readonly relaysByStation = new Map<string, RelayRow[]>();
+  private readonly named = new Map<string, Attribution>();
 
   constructor(sponsors: readonly SponsorRecord[], relays: readonly RelayRow[]) {
     this.byKey = new Map(sponsors.map((s) => [s.nameKey, s]));
@@ -55,8 +56,14 @@ export class Sponsorship {
 
   of(f: Pick<DayFactRow, 'stationId' | 'day' | 'sponsor'>): Attribution {
     if (f.sponsor !== '') {
-      const s = this.byKey.get(sponsorNameKey(f.sponsor));
-      return s ? { sponsorId: s.id, sponsor: s.name, by: 'named' } : { sponsorId: null, sponsor: f.sponsor, by: 'named' };
+      // A report sees few distinct names: normalise each once.
+      let a = this.named.get(f.sponsor);
+      if (!a) {
+        const s = this.byKey.get(sponsorNameKey(f.sponsor));
+        a = s ? { sponsorId: s.id, sponsor: s.name, by: 'named' } : { sponsorId: null, sponsor: f.sponsor, by: 'named' };
+        this.named.set(f.sponsor, a);
+      }
+      return a;
     }
     const s = this.inRelay(f.stationId, f.day);
     return s ? { sponsorId: s.id, sponsor: s.name, by: 'relay' } : { sponsorId: null, sponsor: '', by: 'none' };

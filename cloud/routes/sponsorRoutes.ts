@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
+import { DEFAULT_TIMEZONE } from '../../protocol/index.ts';
 import { apiError } from '../errors.ts';
 import { checkDay, checkRange } from '../reports/rangeReport.ts';
 import { sponsorNameKey, tidySponsorName } from '../reports/sponsorship.ts';
@@ -141,7 +142,8 @@ export function sponsorRoutes(app: CloudApp, ctx: RouteContext): void {
       if (!sponsor) throw apiError('unknown_sponsor', `no sponsor ${req.params.id}`);
       const q = req.query;
       const { from, to } = checkRange(q.from, q.to);
-      const s = await sponsorStatement(ctx.store, sponsor, from, to);
+      const zones = new Map((await ctx.store.stations()).map((st) => [st.id, st.timezone]));
+      const s = await sponsorStatement(ctx.store, sponsor, from, to, (id) => zones.get(id) ?? DEFAULT_TIMEZONE);
       const name = `waystation-statement-${sponsor.id}-${from}-${to}`;
       const c = statementColumns(s);
       switch (q.format) {

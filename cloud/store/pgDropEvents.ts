@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import { GENESIS_HASH, isoWeekOf, type StationEvent } from '../../protocol/index.ts';
 import { applyPgRollups } from './pgRollups.ts';
+import { FOLD_LOCK } from './pgReports.ts';
 import { REBUILD_PAGE_EVENTS, STATION_ROLLUP_TABLES, type DropEventsInput, type DropEventsResult } from './store.ts';
 
 
@@ -42,6 +43,12 @@ export async function dropPgEvents(c: pg.PoolClient, d: DropEventsInput): Promis
 
   const dropped = (await c.query('DELETE FROM events WHERE station_id = $1 AND seq >= $2', [stationId, fromSeq])).rowCount ?? 0;
   for (const t of STATION_ROLLUP_TABLES) await c.query(`DELETE FROM ${t} WHERE station_id = $1`, [stationId]);
+  // The report day facts are folded lazily from a cursor (pgReports.ts): forget the station's, so
+  // the next report folds its kept log again — under the fold's lock, so no fold in flight
+  // writes facts of the dropped events after this commits.
+  await c.query('SELECT pg_advisory_xact_lock($1)', [FOLD_LOCK]);
+  await c.query('DELETE FROM day_facts WHERE station_id = $1', [stationId]);
+  await c.query('DELETE FROM day_facts_cursor WHERE station_id = $1', [stationId]);
   if (riders.length > 0) await c.query('DELETE FROM rider_first_any WHERE rider_id = ANY($1::text[])', [riders]);
 
   let last: StationEvent | undefined;

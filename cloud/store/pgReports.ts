@@ -1,15 +1,22 @@
 /**
- * The PostgreSQL side of SPEC §17 (the same queries as sqliteReports.ts): report facts read from
- * the event log by type and day, sponsor records, relays and outreach notes.
+ * The PostgreSQL side of SPEC §17 (the same queries as sqliteReports.ts): day facts (folded from
+ * the event log by the reports, from a cursor per station), sponsor records, relays and outreach.
  */
 import type pg from 'pg';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
 import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
+import { dayFactsOf } from '../ingest/dayFacts.ts';
+import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
 type Row = Record<string, unknown>;
 
 /** Advisory lock of relay writes (`'WSrl'`): the overlap check and the insert serialise on it. */
 const RELAY_LOCK = 0x5753726c;
+/** Advisory lock of day-fact folds (`'WSdf'`). */
+/** Taken by the fold and by re-admitting a log (pgDropEvents.ts), which resets a station's day facts. */
+export const FOLD_LOCK = 0x57536466;
+/** Events read per step of a fold. */
+const FOLD_CHUNK = 5000;
 
 export class PgReports {
   constructor(
@@ -21,20 +28,56 @@ export class PgReports {
     return (await this.pool.query<Row>(sql, params)).rows;
   }
 
+  /** Add the day facts of some events' rollup effects (inside the fold's transaction `c`). */
+  static async addDayFacts(c: pg.PoolClient, stationId: string, effects: readonly (readonly RollupEffect[])[]): Promise<void> {
+    const f = dayFactsOf(effects);
+    if (f.length === 0) return;
+    await c.query(
+      `INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
+       SELECT d, $1, k, r, c, s, e, n FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[]) AS x (d, k, r, c, s, e, n)
+       ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor)
+       DO UPDATE SET events = day_facts.events + excluded.events, count = day_facts.count + excluded.count`,
+      [stationId, f.map((x) => x.day), f.map((x) => x.kind), f.map((x) => x.riderId), f.map((x) => x.compartment), f.map((x) => x.sponsor), f.map((x) => x.events), f.map((x) => x.count)],
+    );
+  }
+
+  /**
+   * Fold the report events stored since each station's cursor into the day facts and move the
+   * cursor, in one transaction under an advisory lock: two instances reporting at once fold once
+   * (the second finds the cursors moved). Only events up to the head read here are folded; later
+   * ones wait for the next report.
+   */
+  async fold(): Promise<void> {
+    const behindSql = `SELECT s.station_id, s.last_seq, coalesce(c.seq, 0) AS folded FROM station_sync s
+      LEFT JOIN day_facts_cursor c ON c.station_id = s.station_id WHERE s.last_seq > coalesce(c.seq, 0)`;
+    if ((await this.rows(behindSql)).length === 0) return;
+    await this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [FOLD_LOCK]);
+      for (const b of (await c.query<Row>(behindSql)).rows) {
+        const stationId = b.station_id as string;
+        let after = Number(b.folded);
+        for (;;) {
+          const rows = (await c.query<Row>(
+            `SELECT seq, type, ts, day, data, hash FROM events WHERE station_id = $1 AND seq > $2 AND seq <= $3
+             AND type IN ('checkin', 'claim.committed', 'dispenser.restocked') ORDER BY seq LIMIT $4`,
+            [stationId, after, b.last_seq, FOLD_CHUNK],
+          )).rows;
+          if (rows.length === 0) break;
+          const effects = rows.map((r) =>
+            rollupEffectsOf({ seq: Number(r.seq), type: r.type as string, ts: Number(r.ts), day: r.day as string, data: JSON.parse(r.data as string) as Record<string, unknown>, hash: r.hash as string }),
+          );
+          await PgReports.addDayFacts(c, stationId, effects);
+          after = Number(rows[rows.length - 1]!.seq);
+        }
+        await c.query('INSERT INTO day_facts_cursor (station_id, seq) VALUES ($1, $2) ON CONFLICT (station_id) DO UPDATE SET seq = excluded.seq', [stationId, b.last_seq]);
+      }
+    });
+  }
+
   async dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]> {
-    // Only events whose data the weekly rollups would count too (a string riderId; a numeric count).
+    await this.fold();
     const rows = await this.rows(
-      `SELECT station_id, day, CASE type WHEN 'checkin' THEN 'checkin' WHEN 'claim.committed' THEN 'bottle' ELSE 'restock' END AS kind,
-          CASE WHEN type = 'dispenser.restocked' THEN NULL ELSE d->>'riderId' END AS rider_id,
-          CASE WHEN jsonb_typeof(d->'compartment') = 'string' THEN d->>'compartment' END AS compartment,
-          CASE WHEN jsonb_typeof(d->'sponsor') = 'string' THEN d->>'sponsor' ELSE '' END AS sponsor,
-          count(*) AS events,
-          sum(CASE WHEN type = 'dispenser.restocked' THEN (d->>'count')::numeric ELSE 0 END) AS count
-        FROM (SELECT station_id, day, type, data::jsonb AS d FROM events
-              WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked') AND day BETWEEN $1 AND $2
-                AND ($3::text[] IS NULL OR station_id = ANY($3::text[]))) e
-        WHERE CASE WHEN type = 'dispenser.restocked' THEN jsonb_typeof(d->'count') = 'number' ELSE jsonb_typeof(d->'riderId') = 'string' END
-        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3`,
+      'SELECT * FROM day_facts WHERE day BETWEEN $1 AND $2 AND ($3::text[] IS NULL OR station_id = ANY($3::text[]))',
       [fromDay, toDay, stationIds === null ? null : [...stationIds]],
     );
     return rows.map(dayFactOf);

@@ -10,6 +10,39 @@ import type pg from 'pg';
 /** Advisory lock key of the migrations (`'WSmg'`); the ingest lock uses its own class. */
 export const MIGRATION_LOCK = 0x57536d67;
 
+/** Reports (SPEC §17): exported so a test can run it over a database from before it. */
+export const PG_REPORTS_MIGRATION = `
+  CREATE TABLE day_facts (
+    day TEXT COLLATE "C" NOT NULL, station_id TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL, rider_id TEXT COLLATE "C" NOT NULL,
+    compartment TEXT COLLATE "C" NOT NULL, sponsor TEXT COLLATE "C" NOT NULL, events INTEGER NOT NULL, count BIGINT NOT NULL,
+    PRIMARY KEY (day, station_id, kind, rider_id, compartment, sponsor)
+  );
+  INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
+    SELECT day, station_id, CASE type WHEN 'checkin' THEN 'checkin' WHEN 'claim.committed' THEN 'bottle' ELSE 'restock' END,
+      CASE WHEN type = 'dispenser.restocked' THEN '' ELSE d->>'riderId' END,
+      CASE WHEN type <> 'checkin' AND jsonb_typeof(d->'compartment') = 'string' THEN d->>'compartment' ELSE '' END,
+      CASE WHEN type <> 'checkin' AND jsonb_typeof(d->'sponsor') = 'string' THEN d->>'sponsor' ELSE '' END,
+      count(*), sum(CASE WHEN type = 'dispenser.restocked' THEN (d->>'count')::numeric ELSE 0 END)::bigint
+    FROM (SELECT station_id, day, type, data::jsonb AS d FROM events WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked')) e
+    WHERE CASE WHEN type = 'dispenser.restocked' THEN jsonb_typeof(d->'count') = 'number' ELSE jsonb_typeof(d->'riderId') = 'string' END
+    GROUP BY 1, 2, 3, 4, 5, 6;
+  CREATE TABLE day_facts_cursor (station_id TEXT COLLATE "C" PRIMARY KEY, seq INTEGER NOT NULL);
+  INSERT INTO day_facts_cursor (station_id, seq) SELECT station_id, last_seq FROM station_sync;
+  CREATE TABLE sponsors (
+    id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, name_key TEXT COLLATE "C" NOT NULL UNIQUE, contact TEXT,
+    created_at BIGINT NOT NULL, created_by TEXT NOT NULL
+  );
+  CREATE TABLE sponsor_relays (
+    id BIGSERIAL PRIMARY KEY, sponsor_id TEXT COLLATE "C" NOT NULL REFERENCES sponsors (id), station_id TEXT COLLATE "C" NOT NULL,
+    from_day TEXT COLLATE "C" NOT NULL, to_day TEXT COLLATE "C" NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL
+  );
+  CREATE INDEX sponsor_relays_by_station ON sponsor_relays (station_id, from_day);
+  CREATE TABLE rider_outreach (
+    id BIGSERIAL PRIMARY KEY, rider_id TEXT COLLATE "C" NOT NULL, at BIGINT NOT NULL, by_name TEXT NOT NULL, note TEXT NOT NULL
+  );
+  CREATE INDEX rider_outreach_by_rider ON rider_outreach (rider_id, at);
+  `;
+
 const MIGRATIONS: readonly string[] = [
   // 1: the sync log, rollups, alerts, riders and signing keys.
   `
@@ -158,25 +191,7 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX hazard_changes_by_hazard ON hazard_changes (hazard_id, at);
   `,
-  // reports (SPEC §17): range reports and statements read the report events by type and day;
-  // sponsor records (unique by normalised name), relays per station and days, outreach notes.
-  `
-  CREATE INDEX events_by_type_day ON events (type, day);
-  CREATE TABLE sponsors (
-    id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, name_key TEXT COLLATE "C" NOT NULL UNIQUE, contact TEXT,
-    created_at BIGINT NOT NULL, created_by TEXT NOT NULL
-  );
-  CREATE TABLE sponsor_relays (
-    id BIGSERIAL PRIMARY KEY, sponsor_id TEXT COLLATE "C" NOT NULL REFERENCES sponsors (id), station_id TEXT COLLATE "C" NOT NULL,
-    from_day TEXT COLLATE "C" NOT NULL, to_day TEXT COLLATE "C" NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL
-  );
-  CREATE INDEX sponsor_relays_by_station ON sponsor_relays (station_id, from_day);
-  CREATE TABLE rider_outreach (
-    id BIGSERIAL PRIMARY KEY, rider_id TEXT COLLATE "C" NOT NULL, at BIGINT NOT NULL, by_name TEXT NOT NULL, note TEXT NOT NULL
-  );
-  CREATE INDEX rider_outreach_by_rider ON rider_outreach (rider_id, at);
-  `,
-  // 5: one quota across a zone (SPEC §13, issue 16); as SQLite migration 8. zone_heads is the
+  // one quota across a zone (SPEC §13, issue 16); as the SQLite migration. zone_heads is the
   // zone's counter: taken with UPDATE … RETURNING in the ingest transaction, its row lock orders
   // the zone's appends, so a reader never sees a later zseq without every earlier one.
   `
@@ -201,6 +216,11 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX zone_conflicts_week ON zone_conflicts (week, zone);
   `,
+  // reports (SPEC §17): day facts (check-ins, bottles and restocks per station, service day,
+  // rider, compartment and named sponsor) for range reports and statements, built here from the
+  // stored events and folded forward from each station's cursor by the reports from then on;
+  // sponsor records (unique by normalised name), relays per station and days, outreach notes.
+  PG_REPORTS_MIGRATION,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

@@ -45,6 +45,10 @@ export function dropEventsInTx(db: Database, rollups: SqliteRollups, d: DropEven
 
   const dropped = db.prepare('DELETE FROM events WHERE station_id = ? AND seq >= ?').run(stationId, fromSeq).changes;
   for (const t of STATION_ROLLUP_TABLES) db.prepare(`DELETE FROM ${t} WHERE station_id = ?`).run(stationId);
+  // The report day facts are folded lazily from a cursor (sqliteReports.ts): forget the
+  // station's, so the next report folds its kept log again.
+  db.prepare('DELETE FROM day_facts WHERE station_id = ?').run(stationId);
+  db.prepare('DELETE FROM day_facts_cursor WHERE station_id = ?').run(stationId);
   const forgetFirst = db.prepare('DELETE FROM rider_first_any WHERE rider_id = ?');
   for (const r of riders) forgetFirst.run(r);
 

@@ -1,15 +1,21 @@
 /**
- * The SQLite side of SPEC §17: report facts read from the event log by type and day, sponsor
- * records, relays and outreach notes (sqlite.ts delegates here).
+ * The SQLite side of SPEC §17: day facts (folded from the event log by the reports, from a cursor
+ * per station), sponsor records, relays and outreach notes (sqlite.ts delegates here).
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
-import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
+import { relayOf, sponsorOf } from './reportRows.ts';
+import { dayFactsOf } from '../ingest/dayFacts.ts';
+import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
 type Row = Record<string, unknown>;
 
 /** Riders per `IN (...)` lookup: far below SQLite's parameter limit. */
 const CHUNK = 500;
+/** Day facts per multi-row upsert (8 parameters each). */
+const FACT_ROWS = 40;
+/** Events read per step of a fold. */
+const FOLD_CHUNK = 5000;
 
 export class SqliteReports {
   private readonly s: Record<string, Statement>;
@@ -17,18 +23,19 @@ export class SqliteReports {
   constructor(private readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      // Only events whose data the weekly rollups would count too (a string riderId; a numeric count).
-      facts: p(`SELECT station_id, day, CASE type WHEN 'checkin' THEN 'checkin' WHEN 'claim.committed' THEN 'bottle' ELSE 'restock' END AS kind,
-          CASE WHEN type = 'dispenser.restocked' THEN NULL ELSE json_extract(data, '$.riderId') END AS rider_id,
-          json_extract(data, '$.compartment') AS compartment,
-          CASE WHEN json_type(data, '$.sponsor') = 'text' THEN json_extract(data, '$.sponsor') ELSE '' END AS sponsor,
-          count(*) AS events,
-          sum(CASE WHEN type = 'dispenser.restocked' THEN json_extract(data, '$.count') ELSE 0 END) AS count
-        FROM events
-        WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked') AND day BETWEEN ? AND ?
-          AND (? IS NULL OR station_id IN (SELECT value FROM json_each(?)))
-          AND (CASE WHEN type = 'dispenser.restocked' THEN json_type(data, '$.count') IN ('integer', 'real') ELSE json_type(data, '$.riderId') = 'text' END)
-        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`),
+      facts: p(`SELECT station_id, day, kind, rider_id, compartment, sponsor, events, count FROM day_facts
+        WHERE day BETWEEN ? AND ? AND (? IS NULL OR station_id IN (SELECT value FROM json_each(?)))`).raw(),
+      factAdd: p(`INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor) DO UPDATE SET events = events + excluded.events, count = count + excluded.count`),
+      behind: p(`SELECT s.station_id, s.last_seq, coalesce(c.seq, 0) AS folded FROM station_sync s
+        LEFT JOIN day_facts_cursor c ON c.station_id = s.station_id WHERE s.last_seq > coalesce(c.seq, 0)`),
+      foldEvents: p(`SELECT seq, type, ts, day, data, hash FROM events WHERE station_id = ? AND seq > ? AND seq <= ?
+        AND type IN ('checkin', 'claim.committed', 'dispenser.restocked') ORDER BY seq LIMIT ?`),
+      cursorSet: p(`INSERT INTO day_facts_cursor (station_id, seq) VALUES (?, ?) ON CONFLICT (station_id) DO UPDATE SET seq = excluded.seq`),
+      // Rows of one batch are distinct keys (dayFactsOf groups them), so one statement may hold many.
+      factsAdd: p(`INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
+        VALUES ${Array(FACT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+        ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor) DO UPDATE SET events = events + excluded.events, count = count + excluded.count`),
       sponsorInsert: p('INSERT OR IGNORE INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)'),
       sponsors: p('SELECT * FROM sponsors ORDER BY name_key, id'),
       sponsor: p('SELECT * FROM sponsors WHERE id = ?'),
@@ -40,9 +47,57 @@ export class SqliteReports {
     };
   }
 
+  /** Add the day facts of some events' rollup effects (inside the fold's transaction). */
+  addDayFacts(stationId: string, effects: readonly (readonly RollupEffect[])[]): void {
+    const facts = dayFactsOf(effects);
+    // FACT_ROWS rows per statement (one statement step instead of one per row), the rest one by one.
+    let i = 0;
+    for (; i + FACT_ROWS <= facts.length; i += FACT_ROWS) {
+      const params: unknown[] = [];
+      for (let k = i; k < i + FACT_ROWS; k++) {
+        const f = facts[k]!;
+        params.push(f.day, stationId, f.kind, f.riderId, f.compartment, f.sponsor, f.events, f.count);
+      }
+      this.s.factsAdd!.run(params);
+    }
+    for (; i < facts.length; i++) {
+      const f = facts[i]!;
+      this.s.factAdd!.run(f.day, stationId, f.kind, f.riderId, f.compartment, f.sponsor, f.events, f.count);
+    }
+  }
+
+  /**
+   * Fold the report events stored since each station's cursor into the day facts, and move the
+   * cursor to the station's head, in one IMMEDIATE transaction (no append can come between).
+   * Ingest stays as fast as before; the first report after an upload pays for its events once.
+   */
+  fold(): void {
+    const behind = this.s.behind!.all() as Array<{ station_id: string; last_seq: number; folded: number }>;
+    if (behind.length === 0) return;
+    this.db.transaction(() => {
+      for (const b of this.s.behind!.all() as Array<{ station_id: string; last_seq: number; folded: number }>) {
+        let after = b.folded;
+        for (;;) {
+          const rows = this.s.foldEvents!.all(b.station_id, after, b.last_seq, FOLD_CHUNK) as Array<{ seq: number; type: string; ts: number; day: string; data: string; hash: string }>;
+          if (rows.length === 0) break;
+          const effects = rows.map((r) => rollupEffectsOf({ seq: r.seq, type: r.type, ts: r.ts, day: r.day, data: JSON.parse(r.data) as Record<string, unknown>, hash: r.hash }));
+          this.addDayFacts(b.station_id, effects);
+          after = rows[rows.length - 1]!.seq;
+        }
+        this.s.cursorSet!.run(b.station_id, b.last_seq);
+      }
+    }).immediate();
+  }
+
   dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): DayFactRow[] {
+    this.fold();
     const ids = stationIds === null ? null : JSON.stringify(stationIds);
-    return (this.s.facts!.all(fromDay, toDay, ids, ids) as Row[]).map(dayFactOf);
+    // Rows as arrays: a month of a district is tens of thousands of rows.
+    return (this.s.facts!.all(fromDay, toDay, ids, ids) as Array<[string, string, DayFactRow['kind'], string, string, string, number, number]>).map(
+      ([stationId, day, kind, riderId, compartment, sponsor, events, count]) => ({
+        stationId, day, kind, riderId: riderId || null, compartment: compartment || null, sponsor, events, count,
+      }),
+    );
   }
 
   firstCheckinDays(riderIds: readonly string[]): Map<string, string> {

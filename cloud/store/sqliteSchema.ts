@@ -5,6 +5,42 @@
 import type { Database } from 'better-sqlite3';
 import { isoWeekOf } from '../../protocol/index.ts';
 
+/** Reports (SPEC §17); written to run again (the day facts are rebuilt whole). */
+const REPORTS_MIGRATION = `
+  CREATE TABLE IF NOT EXISTS day_facts (
+    day TEXT NOT NULL, station_id TEXT NOT NULL, kind TEXT NOT NULL, rider_id TEXT NOT NULL,
+    compartment TEXT NOT NULL, sponsor TEXT NOT NULL, events INTEGER NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (day, station_id, kind, rider_id, compartment, sponsor)
+  ) WITHOUT ROWID;
+  DELETE FROM day_facts;
+  INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
+    SELECT day, station_id, CASE type WHEN 'checkin' THEN 'checkin' WHEN 'claim.committed' THEN 'bottle' ELSE 'restock' END,
+      CASE WHEN type = 'dispenser.restocked' THEN '' ELSE json_extract(data, '$.riderId') END,
+      CASE WHEN type <> 'checkin' AND json_type(data, '$.compartment') = 'text' THEN json_extract(data, '$.compartment') ELSE '' END,
+      CASE WHEN type <> 'checkin' AND json_type(data, '$.sponsor') = 'text' THEN json_extract(data, '$.sponsor') ELSE '' END,
+      count(*), sum(CASE WHEN type = 'dispenser.restocked' THEN json_extract(data, '$.count') ELSE 0 END)
+    FROM events
+    WHERE type IN ('checkin', 'claim.committed', 'dispenser.restocked')
+      AND CASE WHEN type = 'dispenser.restocked' THEN json_type(data, '$.count') = 'integer' ELSE json_type(data, '$.riderId') = 'text' END
+    GROUP BY 1, 2, 3, 4, 5, 6;
+  CREATE TABLE IF NOT EXISTS day_facts_cursor (station_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+  DELETE FROM day_facts_cursor;
+  INSERT INTO day_facts_cursor (station_id, seq) SELECT station_id, last_seq FROM station_sync;
+  CREATE TABLE IF NOT EXISTS sponsors (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, name_key TEXT NOT NULL UNIQUE, contact TEXT,
+    created_at INTEGER NOT NULL, created_by TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS sponsor_relays (
+    id INTEGER PRIMARY KEY, sponsor_id TEXT NOT NULL REFERENCES sponsors (id), station_id TEXT NOT NULL,
+    from_day TEXT NOT NULL, to_day TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS sponsor_relays_by_station ON sponsor_relays (station_id, from_day);
+  CREATE TABLE IF NOT EXISTS rider_outreach (
+    id INTEGER PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL, by_name TEXT NOT NULL, note TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS rider_outreach_by_rider ON rider_outreach (rider_id, at);
+  `;
+
 /** A migration: SQL, or a function for one that needs to compute (run in the same transaction). */
 const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   `
@@ -188,25 +224,7 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   );
   CREATE INDEX IF NOT EXISTS hazard_changes_by_hazard ON hazard_changes (hazard_id, at);
   `,
-  // reports (SPEC §17): range reports and statements read the report events by type and day;
-  // sponsor records (unique by normalised name), relays per station and days, outreach notes.
-  `
-  CREATE INDEX IF NOT EXISTS events_by_type_day ON events (type, day);
-  CREATE TABLE IF NOT EXISTS sponsors (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, name_key TEXT NOT NULL UNIQUE, contact TEXT,
-    created_at INTEGER NOT NULL, created_by TEXT NOT NULL
-  );
-  CREATE TABLE IF NOT EXISTS sponsor_relays (
-    id INTEGER PRIMARY KEY, sponsor_id TEXT NOT NULL REFERENCES sponsors (id), station_id TEXT NOT NULL,
-    from_day TEXT NOT NULL, to_day TEXT NOT NULL, created_at INTEGER NOT NULL, created_by TEXT NOT NULL
-  );
-  CREATE INDEX IF NOT EXISTS sponsor_relays_by_station ON sponsor_relays (station_id, from_day);
-  CREATE TABLE IF NOT EXISTS rider_outreach (
-    id INTEGER PRIMARY KEY, rider_id TEXT NOT NULL, at INTEGER NOT NULL, by_name TEXT NOT NULL, note TEXT NOT NULL
-  );
-  CREATE INDEX IF NOT EXISTS rider_outreach_by_rider ON rider_outreach (rider_id, at);
-  `,
-  // 8: one quota across a zone (SPEC §13, issue 16): the zone feed (each zone's quota-relevant
+  // one quota across a zone (SPEC §13, issue 16): the zone feed (each zone's quota-relevant
   // rows in the order the zone's counter gave them at ingest), each claim's standing in its zone,
   // and the conflicts found at ingest (one row per rider, day and zone).
   `
@@ -230,7 +248,16 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   );
   CREATE INDEX IF NOT EXISTS zone_conflicts_week ON zone_conflicts (week, zone);
   `,
+  // reports (SPEC §17): day facts (check-ins, bottles and restocks per station, service day,
+  // rider, compartment and named sponsor) for range reports and statements, built here from the
+  // stored events (rebuilt whole, so running it again changes nothing) and folded forward from
+  // each station's cursor by the reports from then on; sponsor records (unique by normalised
+  // name), relays per station and days, outreach notes.
+  REPORTS_MIGRATION,
 ];
+
+/** The user_version after the reports migration (tests set it back to one less to run it again). */
+export const REPORTS_MIGRATION_VERSION = MIGRATIONS.indexOf(REPORTS_MIGRATION) + 1;
 
 const MIGRATION_5 = `
   ALTER TABLE alerts ADD COLUMN fingerprint TEXT;

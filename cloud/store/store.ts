@@ -327,9 +327,10 @@ export type StationPatch = Partial<Pick<StationRow, 'tokenSha256' | 'timezone' |
 
 /**
  * Report facts of one station and service day (SPEC §17): the `checkin`, `claim.committed` and
- * `dispenser.restocked` events grouped by rider, compartment and named sponsor. Range reports,
- * sponsor statements and lapsed riders are computed from these at report time, so a relay
- * added after the events arrived counts them correctly.
+ * `dispenser.restocked` events grouped by rider, compartment and named sponsor, folded from the
+ * log by `dayFacts` itself (cloud/ingest/dayFacts.ts). Range reports, sponsor statements and lapsed riders are computed
+ * from these, with sponsors decided at report time, so a relay added after the events arrived
+ * counts them correctly.
  */
 export interface DayFactRow {
   stationId: string;
@@ -576,7 +577,10 @@ export interface CloudStore {
   sponsors(week: string, scope: Scope): Promise<SponsorRow[]>;
 
   // --- range reports, sponsors, relays, outreach (SPEC §17) ---
-  /** Facts of the days `fromDay..toDay` (inclusive) at `stationIds` (null: every station). */
+  /**
+   * Facts of the days `fromDay..toDay` (inclusive) at `stationIds` (null: every station), after
+   * folding the events stored since each station's cursor (once, whoever calls at the same time).
+   */
   dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]>;
   /** The service day of each rider's first check-in anywhere, for the riders that have one. */
   firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>>;

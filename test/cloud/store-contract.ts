@@ -226,6 +226,8 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       const kept = heads.get('dn-001')!;
       await append('dn-001', forged);
       expect((await store.weeklyStations('2026-W48', 'dn-001'))[0]).toMatchObject({ checkins: 4, riders: 3 });
+      // A report folded the forged events into the day facts before the drop.
+      expect((await store.dayFacts('2026-11-23', '2026-11-23', ['dn-001'])).length).toBeGreaterThan(0);
 
       const effectsOf = rollupEffectsOf;
       expect(await store.dropEventsFrom({ stationId: 'dn-001', fromSeq: 9, effectsOf, at: 2 })).toEqual({ ok: false, reason: 'beyond_head', seq: 8 });
@@ -248,6 +250,7 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
         faults: await s.openFaults(),
         overdue: await s.overdueLockers(),
         heartbeats: await s.heartbeats(),
+        dayFacts: (await s.dayFacts('2026-11-01', '2026-12-31', null)).map((f) => JSON.stringify(f)).sort(),
       });
       const got = await reads(store);
       const reference = await open();
@@ -475,6 +478,17 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect((await store.dayFacts('2026-11-23', '2026-11-30', null)).map((f) => `${f.stationId}/${f.day}/${f.riderId}`).filter((x) => x.endsWith('r3') || x.endsWith('r2')).sort())
         .toEqual(['dn-001/2026-11-30/r2', 'dn-002/2026-11-23/r3']);
       expect(await store.firstCheckinDays(['r1', 'r2', 'nobody'])).toEqual(new Map([['r1', '2026-11-23'], ['r2', '2026-11-30']]));
+    });
+
+    it('folds events uploaded after a report into the day facts once, also with reports at once', async () => {
+      await append('dn-001', [checkin('r1', '2026-11-23'), bottle('r1', '2026-11-23', 'hot')]);
+      const total = async () => (await store.dayFacts('2026-11-01', '2026-11-30', null)).reduce((a, f) => a + f.events, 0);
+      expect(await total()).toBe(2);
+      await append('dn-001', [bottle('r1', '2026-11-24', 'cold'), { type: 'station.heartbeat', ts: noonOf('2026-11-24'), data: { uptimeS: 1, backlog: 0 } }]);
+      await append('dn-002', [checkin('r2', '2026-11-24')]);
+      const both = await Promise.all([total(), total(), total()]);
+      expect(both).toEqual([4, 4, 4]);
+      expect(await total()).toBe(4);
     });
 
     it('keeps sponsor records unique by normalised name', async () => {

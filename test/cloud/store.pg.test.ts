@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgStore } from '../../cloud/store/pg.ts';
-import { PG_SCHEMA_VERSION } from '../../cloud/store/pgSchema.ts';
+import { PG_REPORTS_MIGRATION, PG_SCHEMA_VERSION } from '../../cloud/store/pgSchema.ts';
 import { testDatabase } from '../helpers/pgDatabase.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -114,5 +114,37 @@ describe('PgStore zone-feed wake-ups', () => {
       .poll(async () => Number((await check.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`, [LISTEN_APPLICATION])).rows[0].n))
       .toBe(0);
     await check.end();
+  });
+});
+
+describe('PgStore day facts migration', () => {
+  it('builds the day facts of events stored before it, the same as the reports fold them', async () => {
+    const db = await testDatabase('dayfacts');
+    dbs.push(db);
+    let store = await PgStore.open(db.url, { maxConnections: 2 });
+    const { chain, noonOf } = await import('./helpers.ts');
+    const { rollupEffectsOf } = await import('../../cloud/ingest/rollupEffects.ts');
+    const { GENESIS_HASH } = await import('../../protocol/index.ts');
+    const day = '2026-11-24';
+    const events = chain([
+      { type: 'checkin', ts: noonOf(day), data: { riderId: 'r1', windowFrom: day, windowTo: day } },
+      { type: 'claim.committed', ts: noonOf(day) + 1, data: { claimId: 'c1', riderId: 'r1', compartment: 'cold', dispenserId: 'd1', sponsor: '农夫山泉' } },
+      { type: 'claim.committed', ts: noonOf(day) + 2, data: { claimId: 'c2', riderId: 'r1', compartment: 'cold', dispenserId: 'd1', sponsor: '农夫山泉' } },
+      { type: 'dispenser.restocked', ts: noonOf(day) + 3, data: { dispenserId: 'd1', compartment: 'hot', count: 24, by: 'ops-wang' } },
+    ]);
+    expect(await store.appendEvents({ stationId: 'dn-001', prev: { seq: 0, hash: GENESIS_HASH }, events, effects: events.map(rollupEffectsOf), receivedAt: 1 })).toMatchObject({ ok: true });
+    const kept = await store.dayFacts(day, day, null);
+    expect(kept.map((f) => [f.kind, f.events, f.count])).toEqual(expect.arrayContaining([['checkin', 1, 0], ['bottle', 2, 0], ['restock', 1, 24]]));
+    await store.close();
+    // A database from before the migration: none of its tables; then the migration runs on it.
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    await c.query('DROP TABLE day_facts, day_facts_cursor, sponsor_relays, sponsors, rider_outreach');
+    await c.query(PG_REPORTS_MIGRATION);
+    await c.end();
+    store = await PgStore.open(db.url, { maxConnections: 2 });
+    const sorted = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).sort();
+    expect(sorted(await store.dayFacts(day, day, null))).toEqual(sorted(kept));
+    await store.close();
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, type StationEvent } from '../../protocol/index.ts';
 import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects.ts';
 import { SqliteStore } from '../../cloud/store/sqlite.ts';
+import { REPORTS_MIGRATION_VERSION } from '../../cloud/store/sqliteSchema.ts';
 import { chain, noonOf, tempDir, type EventSpec } from './helpers.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -50,6 +51,9 @@ describe('SqliteStore rollups across restarts and large batches', () => {
       { stationId: 'dn-001', checkins: 150, riders: 150, newRiders: 150, returningRiders: 0, bottlesHot: 0, bottlesCold: 70, bottlesOther: 0 },
     ]);
     expect(await store.lapsedRiders('2026-W50', '2026-W49', null)).toHaveLength(150);
+    // Day facts go in many rows per statement too: one per rider and kind, none lost.
+    const facts = await store.dayFacts('2026-12-01', '2026-12-01', null);
+    expect([facts.filter((f) => f.kind === 'checkin').length, facts.filter((f) => f.kind === 'bottle').length, facts.reduce((a, f) => a + f.events, 0)]).toEqual([150, 70, 220]);
     await store.close();
   });
 });
@@ -81,6 +85,39 @@ describe('SqliteStore migration 4', () => {
     expect(row).toMatchObject({ bottlesHot: 0, bottlesCold: 1, bottlesOther: 0 });
     const sponsors = (await store.sponsors('2026-W48', null)).filter((x) => x.bottles > 0);
     expect(sponsors.map((x) => [x.sponsor, x.bottles])).toEqual([['bank-a', 1]]);
+    await store.close();
+  });
+});
+
+describe('SqliteStore day facts migration', () => {
+  it('builds the day facts of events stored before it, the same as the reports fold them, and again without doubling', async () => {
+    const path = join(tempDir('wc-store-'), 'cloud.db');
+    let store = SqliteStore.open(path);
+    const events = chain([
+      checkin('r1', '2026-11-23'), bottle('r1', '2026-11-23'), bottle('r2', '2026-11-24'),
+      { type: 'claim.committed', ts: noonOf('2026-11-24') + 5, data: { claimId: 'c9', riderId: 'r2', compartment: 'hot', dispenserId: 'disp-1', sponsor: '农夫山泉' } },
+      { type: 'dispenser.restocked', ts: noonOf('2026-11-25'), data: { dispenserId: 'disp-1', compartment: 'cold', count: 40, by: 'ops-wang' } },
+      { type: 'dispenser.restocked', ts: noonOf('2026-11-25') + 1, data: { dispenserId: 'disp-1', compartment: 'cold', count: 8, by: 'ops-wang' } },
+    ]);
+    expect(await store.appendEvents({ stationId: 'dn-001', prev: { seq: 0, hash: GENESIS_HASH }, events, effects: events.map(rollupEffectsOf), receivedAt: 1 })).toMatchObject({ ok: true });
+    const kept = await store.dayFacts('2026-11-01', '2026-11-30', null);
+    expect(kept).toHaveLength(5);
+    await store.close();
+    // A database from before the migration: no day facts.
+    const db = new Database(path);
+    db.exec('DROP TABLE day_facts');
+    db.pragma(`user_version = ${REPORTS_MIGRATION_VERSION - 1}`);
+    db.close();
+    const sorted = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).sort();
+    store = SqliteStore.open(path);
+    expect(sorted(await store.dayFacts('2026-11-01', '2026-11-30', null))).toEqual(sorted(kept));
+    await store.close();
+    // Run again over a database that has it: rebuilt, not added to.
+    const again = new Database(path);
+    again.pragma(`user_version = ${REPORTS_MIGRATION_VERSION - 1}`);
+    again.close();
+    store = SqliteStore.open(path);
+    expect(sorted(await store.dayFacts('2026-11-01', '2026-11-30', null))).toEqual(sorted(kept));
     await store.close();
   });
 });

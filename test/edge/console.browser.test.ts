@@ -184,4 +184,20 @@ describe('maintenance console', () => {
     await noHorizontalOverflow(p);
     await p.close();
   });
+
+  it('offers the sponsors synced from the cloud, with the one in relay today picked first', async () => {
+    const doc = (sponsors: Array<{ id: string; name: string }>, sponsorToday: { id: string; name: string } | null) => ({
+      stationId: h.station.config.stationId, jwks: { keys: [] }, revokedRiders: [], quota: { windowDays: 7, claimsPerDay: 1 }, maintenanceTokens: [], devices: [], sponsors, sponsorToday,
+    });
+    const cestbon = { id: 'sp-cestbon', name: "怡宝 C'estbon" };
+    h.station.trust.applyCloudConfig(doc([{ id: 'sp-nongfu', name: '农夫山泉 Nongfu Spring' }, cestbon], cestbon));
+    try {
+      const p = await loggedIn();
+      expect(await p.locator('#restock-sponsor option').allTextContents()).toEqual(['无 / none', '农夫山泉 Nongfu Spring', "怡宝 C'estbon"]);
+      expect(await p.inputValue('#restock-sponsor')).toBe("怡宝 C'estbon");
+      await p.close();
+    } finally {
+      h.station.trust.applyCloudConfig(doc([], null));
+    }
+  });
 });
