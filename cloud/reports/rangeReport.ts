@@ -26,6 +26,8 @@ export interface RangeStation {
   returningRiders: number;
   bottles: { hot: number; cold: number };
   otherBottles: number;
+  /** SPEC §13: zone conflicts in the range this station granted one of the claims of (totals: distinct conflicts). */
+  conflicts: number;
 }
 
 export interface RangeDay {
@@ -84,11 +86,12 @@ export async function rangeReport(store: CloudStore, stationIds: readonly string
   const lapsedFrom = addDays(from, -length);
   const lapsedTo = addDays(from, -1);
   const ids = scoped ? stationIds : null;
-  const [facts, heads, sponsorRecords, relays] = await Promise.all([
+  const [facts, heads, sponsorRecords, relays, conflictKeys] = await Promise.all([
     store.dayFacts(lapsedFrom, to, ids),
     store.syncHeads(),
     store.sponsorRecords(),
     store.relays(),
+    store.conflictsBetween(from, to),
   ]);
   const inScope = new Set(stationIds);
   const before = new Set<string>();
@@ -96,7 +99,7 @@ export async function rangeReport(store: CloudStore, stationIds: readonly string
   const per = new Map<string, { row: RangeStation; riders: Set<string>; checkedIn: Set<string> }>(
     stationIds.map((id) => [
       id,
-      { row: { stationId: id, checkins: 0, riders: 0, newRiders: 0, returningRiders: 0, bottles: { hot: 0, cold: 0 }, otherBottles: 0 }, riders: new Set(), checkedIn: new Set() },
+      { row: { stationId: id, checkins: 0, riders: 0, newRiders: 0, returningRiders: 0, bottles: { hot: 0, cold: 0 }, otherBottles: 0, conflicts: 0 }, riders: new Set(), checkedIn: new Set() },
     ]),
   );
   const daily = new Map(dayList(from, to).map((d) => [d, { day: d, checkins: 0, bottles: 0 }]));
@@ -135,6 +138,14 @@ export async function rangeReport(store: CloudStore, stationIds: readonly string
       sponsorOf(f).bottles += f.events;
     }
   }
+  // Conflicts: per station involved; in the totals each conflict once (it involves two stations or more).
+  const conflictsInScope = new Set<string>();
+  for (const c of conflictKeys) {
+    const p = per.get(c.stationId);
+    if (!p || !inScope.has(c.stationId)) continue;
+    p.row.conflicts++;
+    conflictsInScope.add(`${c.zone}\u0000${c.riderId}\u0000${c.day}`);
+  }
   const checkedInAny = new Set<string>();
   for (const p of per.values()) for (const r of p.checkedIn) checkedInAny.add(r);
   const firstDays = await store.firstCheckinDays([...checkedInAny]);
@@ -165,6 +176,7 @@ export async function rangeReport(store: CloudStore, stationIds: readonly string
       returningRiders: [...checkedInAny].filter((r) => !isNew(r)).length,
       bottles: { hot: sum((s) => s.bottles.hot), cold: sum((s) => s.bottles.cold) },
       otherBottles: sum((s) => s.otherBottles),
+      conflicts: conflictsInScope.size,
     },
     sponsors: [...sponsors.values()].sort((a, b) => (a.sponsor < b.sponsor ? -1 : a.sponsor > b.sponsor ? 1 : 0)),
   };
@@ -187,6 +199,7 @@ export function rangeColumns(r: RangeReport, timezoneOf: (stationId: string) => 
       { zh: '热饮（瓶）', en: 'hot bottles', value: (s) => s.bottles.hot },
       { zh: '冷饮（瓶）', en: 'cold bottles', value: (s) => s.bottles.cold },
       { zh: '其他（瓶）', en: 'other bottles', value: (s) => s.otherBottles },
+      { zh: '跨站冲突', en: 'conflicts', value: (s) => s.conflicts },
       {
         zh: '数据完整至（当地时间）', en: 'complete through (local time)',
         value: (s) => (r.completeThrough[s.stationId] ? localDateTime(r.completeThrough[s.stationId]!, timezoneOf(s.stationId)) : null),

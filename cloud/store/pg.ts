@@ -12,7 +12,7 @@ import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, DropEventsInput, DropEventsResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
   StationInput, StationPatch, StationRow, AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
-  ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery,
+  ConflictKeyRow, ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery,
 } from './store.ts';
 import { PgReports } from './pgReports.ts';
 import { PgRiderPages } from './pgRiderPages.ts';
@@ -218,6 +218,10 @@ export class PgStore extends PgReads implements CloudStore {
 
   weeklyConflicts(week: string, scope: Scope): Promise<Map<string, number>> {
     return this.zone.weekly(week, scope);
+  }
+
+  conflictsBetween(fromDay: string, toDay: string): Promise<ConflictKeyRow[]> {
+    return this.zone.between(fromDay, toDay);
   }
 
   async raiseAlert(a: AlertInput): Promise<void> {

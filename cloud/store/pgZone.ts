@@ -11,8 +11,8 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { claimChanges, type FeedRow } from '../zone/feedEntries.ts';
-import type { ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery } from './store.ts';
-import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, WEEKLY_CONFLICTS_SQL, weekOfConflictDay } from './zoneRows.ts';
+import type { ConflictKeyRow, ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery } from './store.ts';
+import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, RANGE_CONFLICTS_SQL, WEEKLY_CONFLICTS_SQL, weekOfConflictDay } from './zoneRows.ts';
 
 type Row = Record<string, unknown>;
 const q = (n: number) => `$${n}`;
@@ -157,6 +157,11 @@ export class PgZone {
   async weekly(week: string, scope: Scope): Promise<Map<string, number>> {
     const r = await this.pool.query<{ station_id: string; n: number }>(WEEKLY_CONFLICTS_SQL(q), [week, scope]);
     return new Map(r.rows.map((x) => [x.station_id, Number(x.n)]));
+  }
+
+  async between(fromDay: string, toDay: string): Promise<ConflictKeyRow[]> {
+    const r = await this.pool.query<{ station_id: string; zone: string; rider_id: string; day: string }>(RANGE_CONFLICTS_SQL(q), [fromDay, toDay]);
+    return r.rows.map((x) => ({ stationId: x.station_id, zone: x.zone, riderId: x.rider_id, day: x.day }));
   }
 
   onZoneFeed(listener: (zone: string) => void): () => void {

@@ -11,7 +11,7 @@ import type {
   EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
   AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
-  ConflictRow, StoredFeedRow, ZoneBootstrapQuery,
+  ConflictKeyRow, ConflictRow, StoredFeedRow, ZoneBootstrapQuery,
 } from './store.ts';
 import { SqliteReports } from './sqliteReports.ts';
 import { SqliteRiderPages } from './sqliteRiderPages.ts';
@@ -492,6 +492,10 @@ export class SqliteStore implements CloudStore {
 
   async weeklyConflicts(week: string, scope: Scope): Promise<Map<string, number>> {
     return this.zone.weekly(week, scope);
+  }
+
+  async conflictsBetween(fromDay: string, toDay: string): Promise<ConflictKeyRow[]> {
+    return this.zone.between(fromDay, toDay);
   }
 
   async heartbeats(): Promise<HeartbeatRow[]> {

@@ -7,8 +7,8 @@
 import { EventEmitter } from 'node:events';
 import type { Database, Statement } from 'better-sqlite3';
 import { claimChanges, type FeedRow } from '../zone/feedEntries.ts';
-import type { ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery } from './store.ts';
-import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, WEEKLY_CONFLICTS_SQL, weekOfConflictDay } from './zoneRows.ts';
+import type { ConflictKeyRow, ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery } from './store.ts';
+import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, RANGE_CONFLICTS_SQL, WEEKLY_CONFLICTS_SQL, weekOfConflictDay } from './zoneRows.ts';
 
 type Row = Record<string, unknown>;
 const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
@@ -44,6 +44,7 @@ export class SqliteZone {
       conflictDrop: p('DELETE FROM zone_conflicts WHERE zone = ? AND rider_id = ? AND day = ?'),
       conflicts: p(CONFLICTS_SQL(q)),
       weekly: p(WEEKLY_CONFLICTS_SQL(q)),
+      range: p(RANGE_CONFLICTS_SQL(q)),
     };
   }
 
@@ -129,5 +130,14 @@ export class SqliteZone {
 
   weekly(week: string, scope: Scope): Map<string, number> {
     return new Map((this.s.weekly!.all(named(week, scope)) as { station_id: string; n: number }[]).map((r) => [r.station_id, r.n]));
+  }
+
+  between(fromDay: string, toDay: string): ConflictKeyRow[] {
+    return (this.s.range!.all(named(fromDay, toDay)) as { station_id: string; zone: string; rider_id: string; day: string }[]).map((r) => ({
+      stationId: r.station_id,
+      zone: r.zone,
+      riderId: r.rider_id,
+      day: r.day,
+    }));
   }
 }

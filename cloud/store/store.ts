@@ -72,6 +72,14 @@ export interface ConflictClaimRow {
   feedLagMs: number | null;
 }
 
+/** One station involved in one conflict (a rider's day in a zone): the range reports count these. */
+export interface ConflictKeyRow {
+  stationId: string;
+  zone: string;
+  riderId: string;
+  day: string;
+}
+
 export interface ConflictRow {
   riderId: string;
   day: string;
@@ -617,6 +625,8 @@ export interface CloudStore {
   conflicts(week: string, zone: string | null): Promise<ConflictRow[]>;
   /** Conflicts of the week per station involved in them. */
   weeklyConflicts(week: string, scope: Scope): Promise<Map<string, number>>;
+  /** Every station involved in each conflict of the service days `fromDay..toDay` (range reports). */
+  conflictsBetween(fromDay: string, toDay: string): Promise<ConflictKeyRow[]>;
 
   // --- fleet health ---
   heartbeats(): Promise<HeartbeatRow[]>;

@@ -58,6 +58,12 @@ export const WEEKLY_CONFLICTS_SQL = (p: (n: number) => string) => `
     WHERE c.week = ${p(1)} AND (CAST(${p(2)} AS TEXT) IS NULL OR z.station_id = ${p(2)})
   ) x GROUP BY station_id ORDER BY station_id`;
 
+/** The (station, zone, rider, day) of every conflict on the service days $1..$2 (range reports, SPEC §17). */
+export const RANGE_CONFLICTS_SQL = (p: (n: number) => string) => `
+  SELECT DISTINCT z.station_id, c.zone, c.rider_id, c.day
+  FROM zone_conflicts c JOIN zone_claims z ON z.zone = c.zone AND z.rider_id = c.rider_id AND z.day = c.day AND z.state = 'granted'
+  WHERE c.day BETWEEN ${p(1)} AND ${p(2)} ORDER BY c.day, c.zone, c.rider_id, z.station_id`;
+
 /** One bootstrap page ($1 zone, $2 after, $3 head, $4 station, $5 windowsFrom, $6 claimsFrom, $7 limit). */
 export const BOOTSTRAP_SQL = (p: (n: number) => string) => `
   SELECT * FROM zone_feed WHERE zone = ${p(1)} AND zseq > ${p(2)} AND zseq <= ${p(3)} AND station_id <> ${p(4)}

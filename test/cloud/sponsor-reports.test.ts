@@ -174,11 +174,11 @@ describe.each(backends)('reports, sponsors and lapsed riders on $name (SPEC §17
     expect(r.statusCode).toBe(200);
     const rep = r.json();
     expect(rep.stations).toEqual([
-      { stationId: 'dn-001', checkins: 4, riders: 3, newRiders: 2, returningRiders: 1, bottles: { hot: 4, cold: 3 }, otherBottles: 0 },
-      { stationId: 'dn-002', checkins: 2, riders: 3, newRiders: 2, returningRiders: 0, bottles: { hot: 1, cold: 3 }, otherBottles: 0 },
-      { stationId: 'jd-003', checkins: 2, riders: 2, newRiders: 2, returningRiders: 0, bottles: { hot: 0, cold: 1 }, otherBottles: 0 },
+      { stationId: 'dn-001', checkins: 4, riders: 3, newRiders: 2, returningRiders: 1, bottles: { hot: 4, cold: 3 }, otherBottles: 0, conflicts: 0 },
+      { stationId: 'dn-002', checkins: 2, riders: 3, newRiders: 2, returningRiders: 0, bottles: { hot: 1, cold: 3 }, otherBottles: 0, conflicts: 0 },
+      { stationId: 'jd-003', checkins: 2, riders: 2, newRiders: 2, returningRiders: 0, bottles: { hot: 0, cold: 1 }, otherBottles: 0, conflicts: 0 },
     ]);
-    expect(rep.totals).toEqual({ checkins: 8, riders: 7, newRiders: 5, returningRiders: 1, bottles: { hot: 5, cold: 7 }, otherBottles: 0 });
+    expect(rep.totals).toEqual({ checkins: 8, riders: 7, newRiders: 5, returningRiders: 1, bottles: { hot: 5, cold: 7 }, otherBottles: 0, conflicts: 0 });
     expect(rep.days).toHaveLength(30);
     const busy = (rep.days as Array<{ day: string; checkins: number; bottles: number }>).filter((d) => d.checkins + d.bottles > 0);
     expect(busy.map((d) => `${d.day} ${d.checkins} ${d.bottles}`)).toEqual([
@@ -201,7 +201,7 @@ describe.each(backends)('reports, sponsors and lapsed riders on $name (SPEC §17
     const zone = (await admin('GET', '/v1/reports/range?from=2026-11-01&to=2026-11-30&zone=jingan')).json();
     expect([zone.zone, zone.stations.map((s: { stationId: string }) => s.stationId), zone.totals.riders, zone.lapsedRiders]).toEqual(['jingan', ['jd-003'], 2, [R7]]);
     const one = (await admin('GET', '/v1/reports/range?from=2026-11-16&to=2026-11-22&station=dn-002')).json();
-    expect(one.stations).toEqual([{ stationId: 'dn-002', checkins: 1, riders: 1, newRiders: 0, returningRiders: 1, bottles: { hot: 0, cold: 1 }, otherBottles: 0 }]);
+    expect(one.stations).toEqual([{ stationId: 'dn-002', checkins: 1, riders: 1, newRiders: 0, returningRiders: 1, bottles: { hot: 0, cold: 1 }, otherBottles: 0, conflicts: 0 }]);
     // One ISO week as a range gives the weekly report's SPEC §9 figures.
     const week = (await admin('GET', '/v1/reports/weekly?week=2026-W47')).json();
     const range = (await admin('GET', '/v1/reports/range?from=2026-11-16&to=2026-11-22')).json();
@@ -232,7 +232,7 @@ describe.each(backends)('reports, sponsors and lapsed riders on $name (SPEC §17
     expect(lines).toHaveLength(32);
     const en = await admin('GET', '/v1/reports/range?from=2026-11-01&to=2026-11-30&format=csv&table=stations&lang=en');
     expect(en.payload.slice(1).split('\r\n')[0]).toMatch(/^dates,station,check-ins,riders,new riders,returning riders,hot bottles,cold bottles/);
-    expect(en.payload).toContain('2026-11-01..2026-11-30,dn-001,4,3,2,1,4,3,0,2026-11-30 09:05:00,Asia/Shanghai');
+    expect(en.payload).toContain('2026-11-01..2026-11-30,dn-001,4,3,2,1,4,3,0,0,2026-11-30 09:05:00,Asia/Shanghai');
   });
 
   it('writes the statement of each sponsor: bottles per station and ISO week, riders served, restocks by station and day', async () => {

@@ -56,6 +56,12 @@ describe('zone conflicts (SPEC §13)', () => {
     expect(weekly.totals).toMatchObject({ conflicts: 1, bottles: { hot: 1, cold: 2 } });
     const one = (await h.admin('GET', '/v1/reports/weekly?week=2026-W48&station=dn-002')).json();
     expect(one.stations[0].conflicts).toBe(1);
+    // The range report over the same week carries the same conflicts (SPEC §17: the weekly report's fields).
+    const range = (await h.admin('GET', '/v1/reports/range?from=2026-11-23&to=2026-11-29')).json();
+    expect(range.stations.map((s: { stationId: string; conflicts: number }) => [s.stationId, s.conflicts])).toEqual([['dn-001', 1], ['dn-002', 1], ['jd-003', 0]]);
+    expect(range.totals.conflicts).toBe(1);
+    const outside = (await h.admin('GET', '/v1/reports/range?from=2026-11-30&to=2026-12-06')).json();
+    expect(outside.totals.conflicts).toBe(0);
     const csv = (await h.admin('GET', '/v1/reports/weekly?week=2026-W48&format=csv')).body.replace(/^\uFEFF/, '').split('\r\n');
     const col = csv[0]!.split(',').indexOf('跨站冲突');
     expect(col).toBeGreaterThan(0);
