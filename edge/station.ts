@@ -18,7 +18,7 @@ import { DeviceHealth } from './core/health.ts';
 import { LockerService } from './core/lockers.ts';
 import { Broker } from './drivers/broker.ts';
 import { DispenserDriver } from './drivers/dispensers.ts';
-import { LockBus } from './drivers/lockbus.ts';
+import { LockBus, type LockBusTimeouts } from './drivers/lockbus.ts';
 import { ScannerReader } from './drivers/scanner.ts';
 import type { BindingInterface } from './drivers/lockbus/open-port.ts';
 import { StationJobs } from './jobs.ts';
@@ -39,8 +39,8 @@ export interface StationOptions {
   serialBinding?: BindingInterface;
   /** Run the jobs on their timers (default true; tests may drive `station.jobs` by hand). */
   scheduleJobs?: boolean;
-  /** Lock-bus reply timeout and polling (tests shorten them). */
-  lockBusTimeouts?: ConstructorParameters<typeof LockBus>[0]['timeouts'];
+  /** Lock-bus reply timeout and polling (tests shorten them; config `lockers` otherwise). */
+  lockBusTimeouts?: Partial<LockBusTimeouts>;
   /** fetch for the sync jobs (tests). */
   fetch?: typeof fetch;
   /** When the start-up summary of which devices answered is logged (default 5000 ms after start). */
@@ -83,6 +83,18 @@ export const DB_FILE = 'station.db';
 
 export function dbPathOf(config: StationConfig): string {
   return join(config.dataDir, DB_FILE);
+}
+
+/** A lock bus's timeouts from the config's `lockers` keys (SPEC §6). */
+export function lockBusTimeoutsOf(l: StationConfig['lockers']): LockBusTimeouts {
+  return {
+    replyTimeoutMs: l.replyTimeoutMs,
+    queryRetries: l.queryRetries,
+    pollIntervalMs: l.pollIntervalMs,
+    offlinePollIntervalMs: l.offlinePollIntervalMs,
+    reopenInitialMs: l.portReopenInitialMs,
+    reopenMaxMs: l.portReopenMaxMs,
+  };
 }
 
 export async function startStation(config: StationConfig, opts: StationOptions = {}): Promise<Station> {
@@ -128,12 +140,19 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       dispensers: config.dispensers,
       telemetryIntervalMs: config.heartbeatIntervalMs,
       dispenseTimeoutMs: config.dispense.timeoutMs,
-      lowStockThreshold: config.lowStockThreshold,
+      queryTimeoutMs: config.dispense.queryTimeoutMs,
     });
     await driver.start();
     started('dispensers', () => driver.stop());
 
-    const claims = new ClaimService({ quota, driver, health, logger });
+    const claims = new ClaimService({
+      quota,
+      driver,
+      health,
+      logger,
+      neverReceivedMarginMs: config.dispense.neverReceivedMarginMs,
+      alerts: { lowStockThreshold: config.lowStockThreshold, temperatureRangeC: config.dispense.temperatureRangeC },
+    });
     await claims.start();
     started('claims', () => claims.stop());
 
@@ -148,7 +167,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
           logger,
           health,
           clock,
-          timeouts: { pollIntervalMs: config.lockers.pollIntervalMs, ...opts.lockBusTimeouts },
+          timeouts: { ...lockBusTimeoutsOf(config.lockers), ...opts.lockBusTimeouts },
         }),
     );
     for (const bus of buses) {
@@ -164,6 +183,9 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       buses,
       storageLimitMs: config.lockers.storageLimitMs,
       doorLeftOpenMs: config.lockers.doorLeftOpenMs,
+      unlockAttempts: config.lockers.unlockAttempts,
+      unlockGraceMs: config.lockers.unlockGraceMs,
+      maxCompartmentsPerDeposit: config.lockers.maxCompartmentsPerDeposit,
     });
     lockers.start();
     started('lockers', () => lockers.stop());

@@ -221,6 +221,7 @@ describe('no final answer in time: unknown, then resolved', () => {
     const { s } = await setup();
     const r = s.quota.reserve({ riderId: checkedIn(s), compartment: 'hot', dispenserId: 'disp-1', commandTtlMs: 1000 });
     if (r.kind !== 'granted') throw new Error('not granted');
+    s.quota.markSent(r.claim.id);
     s.quota.settle(r.claim.id, 'unknown', { reason: 'timeout' });
     expect(await s.claims.resolveUnknownClaims()).toBe(0);
     expect(s.quota.getClaim(r.claim.id)?.status).toBe('unknown');
@@ -232,7 +233,8 @@ describe('no final answer in time: unknown, then resolved', () => {
     const reserve = (rider: string) => {
       const r = s.quota.reserve({ riderId: checkedIn(s, rider), compartment: 'hot', dispenserId: 'disp-1', commandTtlMs: 1000 });
       if (r.kind !== 'granted') throw new Error('not granted');
-      s.quota.settle(r.claim.id, 'unknown', { reason: 'restart' }); // as after a kill between store and publish
+      s.quota.markSent(r.claim.id);
+      s.quota.settle(r.claim.id, 'unknown', { reason: 'restart' }); // as after a kill between marking it sent and publishing
       return r.claim.id;
     };
     const recent = reserve('rider-recent');
@@ -322,6 +324,7 @@ describe('restart, restock, availability, shutdown', () => {
     if (r.kind !== 'granted') throw new Error('not granted');
     // The core dies right after publishing: nobody settles the claim.
     await first.claims.stop();
+    first.quota.markSent(r.claim.id);
     await first.broker.publish('dispensers/disp-1/cmd/dispense', Buffer.from(JSON.stringify({ id: r.claim.id, compartment: 'hot', expiresAt: r.claim.expiresAt })), { qos: 1 });
     await waitFor(() => sim.droppedTotal === 1);
     await first.stopEdge();

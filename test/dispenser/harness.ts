@@ -16,6 +16,7 @@ import { DispenserDriver } from '../../edge/drivers/dispensers.ts';
 import { Ledger } from '../../edge/ledger/ledger.ts';
 import { QuotaLedger } from '../../edge/ledger/quota-ledger.ts';
 import { silentLogger, type Logger } from '../../edge/log.ts';
+import { claimPolicy } from '../helpers/defaults.ts';
 import { DispenserSimulator, type DispenserSimOptions } from '../../firmware-sim/dispenser/simulator.ts';
 
 export interface StationOptions {
@@ -80,7 +81,6 @@ export async function startStation(o: StationOptions = {}, existingDir?: string)
     telemetryIntervalMs,
     dispenseTimeoutMs: o.dispenseTimeoutMs ?? 1500,
     queryTimeoutMs: o.queryTimeoutMs ?? 1000,
-    ...(o.lowStockThreshold !== undefined ? { lowStockThreshold: o.lowStockThreshold } : {}),
   });
   await driver.start();
   health.start();
@@ -89,6 +89,7 @@ export async function startStation(o: StationOptions = {}, existingDir?: string)
     driver,
     health,
     logger,
+    ...claimPolicy(o.lowStockThreshold !== undefined ? { lowStockThreshold: o.lowStockThreshold } : {}),
     ...(o.commandTtlMs !== undefined ? { commandTtlMs: o.commandTtlMs } : {}),
     ...(o.resolveOnReconnect !== undefined ? { resolveOnReconnect: o.resolveOnReconnect } : {}),
   });

@@ -18,6 +18,7 @@ import { Ledger } from '../../edge/ledger/ledger.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { systemClock } from '../../protocol/time.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { busTimeouts, lockerTimings } from '../helpers/defaults.ts';
 
 const logger = silentLogger();
 const BOARDS = [
@@ -71,10 +72,10 @@ describe('over a socat pty pair', () => {
       logger,
       health,
       clock: systemClock,
-      timeouts: { replyTimeoutMs: 250 },
+      timeouts: busTimeouts({ replyTimeoutMs: 250 }),
       poll: false,
     });
-    const lockers = new LockerService({ ledger, health, clock: systemClock, logger, buses: [bus] });
+    const lockers = new LockerService({ ledger, health, clock: systemClock, logger, buses: [bus], ...lockerTimings() });
     await bus.start();
     lockers.start();
     cleanups.push(async () => {
@@ -135,7 +136,7 @@ describe('over a socat pty pair', () => {
       logger,
       health,
       clock: systemClock,
-      timeouts: { replyTimeoutMs: 300, queryRetries: 1 },
+      timeouts: busTimeouts({ replyTimeoutMs: 300, queryRetries: 1 }),
       poll: false,
     });
     await bus.start();
