@@ -161,7 +161,8 @@ function onDeviceWord(c: ClaimFacts, word: DeviceWord, source: 'dispenser' | 'la
     case 'timeout':
       return c.status === 'dispensing' && source === 'dispenser' ? settle(c, 'unknown', 'timeout', undefined) : stay(c);
     case 'unknown':
-      if (source === 'query' && c.status === 'unknown' && neverReceived(c, ctx.now, ctx.neverReceivedMarginMs)) {
+      // An indeterminate vend waits for maintenance: the device did start it, whatever it says later.
+      if (source === 'query' && c.status === 'unknown' && c.reason !== INDETERMINATE && neverReceived(c, ctx.now, ctx.neverReceivedMarginMs)) {
         return settle(c, 'released', 'never_received', source);
       }
       return stay(c);

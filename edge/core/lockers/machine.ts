@@ -196,7 +196,7 @@ export function stepCompartment(s: CompartmentState, input: CompartmentInput, ct
       return onTick(s, ctx);
     case 'recover_opening':
       // The door may have opened and the rider may have put things in: keep the holding.
-      if (s.phase !== 'opening' || !s.holding) return { state: s, effects: [] };
+      if (s.phase !== 'opening' || !s.holding || s.unlock) return { state: s, effects: [] };
       return {
         state: { ...s, phase: 'depositing' },
         effects: [
