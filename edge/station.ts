@@ -17,6 +17,7 @@ import { ClaimService } from './core/claims.ts';
 import { DeviceHealth } from './core/health.ts';
 import { LockerService } from './core/lockers.ts';
 import { Broker } from './drivers/broker.ts';
+import type { BrokerLimits } from './drivers/mqtt-guard.ts';
 import { DispenserDriver } from './drivers/dispensers.ts';
 import { LockBus, type LockBusTimeouts } from './drivers/lockbus.ts';
 import { ScannerReader } from './drivers/scanner.ts';
@@ -41,6 +42,13 @@ export interface StationOptions {
   scheduleJobs?: boolean;
   /** Lock-bus reply timeout and polling (tests shorten them; config `lockers` otherwise). */
   lockBusTimeouts?: Partial<LockBusTimeouts>;
+  /** Device health's own clock and silence check (tests: a ManualClock moved by days would mark every device silent). */
+  healthClock?: Clock;
+  healthCheckIntervalMs?: number;
+  /** Test overrides below the config's ranges: health events per device, broker limits, claim timings. */
+  eventBudget?: { events: number; windowMs: number };
+  brokerLimits?: Partial<BrokerLimits>;
+  claims?: { commandTtlMs?: number; resolveOnReconnect?: boolean };
   /** fetch for the sync jobs (tests). */
   fetch?: typeof fetch;
   /** When the start-up summary of which devices answered is logged (default 5000 ms after start). */
@@ -66,6 +74,10 @@ export interface Station {
   readonly metrics: StationMetrics;
   readonly app: TypedApp;
   readonly uploader: Uploader | undefined;
+  /** The device side (tests and tools drive the broker and the dispenser driver directly). */
+  readonly broker: Broker;
+  readonly dispensers: DispenserDriver;
+  readonly lockBuses: readonly LockBus[];
   stop(): Promise<void>;
 }
 
@@ -120,14 +132,20 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     const ledger = Ledger.open({ path: dbPathOf(config), clock, timezone: config.timezone, logger: logger.child({ module: 'ledger' }) });
     started('ledger', () => ledger.close());
 
-    const health = new DeviceHealth({ ledger, clock, logger: logger.child({ module: 'health' }), eventBudget: config.deviceEventBudget });
+    const health = new DeviceHealth({
+      ledger,
+      clock: opts.healthClock ?? clock,
+      logger: logger.child({ module: 'health' }),
+      eventBudget: opts.eventBudget ?? config.deviceEventBudget,
+      ...(opts.healthCheckIntervalMs !== undefined ? { checkIntervalMs: opts.healthCheckIntervalMs } : {}),
+    });
     health.start();
     started('health', () => health.stop());
 
     const quota = new QuotaLedger(ledger, config.quota);
 
     const { host: mqttHost, port: mqttPort, ...limits } = config.mqtt;
-    const broker = new Broker({ host: mqttHost, port: mqttPort, devices: config.dispensers, logger, health, limits });
+    const broker = new Broker({ host: mqttHost, port: mqttPort, devices: config.dispensers, logger, health, limits: { ...limits, ...opts.brokerLimits } });
     const mqtt = await broker.start().catch((e: unknown) => {
       throw new StationStartError('mqtt_port_in_use', (e as Error).message, { cause: e });
     });
@@ -151,6 +169,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       health,
       logger,
       neverReceivedMarginMs: config.dispense.neverReceivedMarginMs,
+      ...(opts.claims?.commandTtlMs !== undefined ? { commandTtlMs: opts.claims.commandTtlMs } : {}),
+      ...(opts.claims?.resolveOnReconnect !== undefined ? { resolveOnReconnect: opts.claims.resolveOnReconnect } : {}),
       alerts: { lowStockThreshold: config.lowStockThreshold, temperatureRangeC: config.dispense.temperatureRangeC },
     });
     await claims.start();
@@ -358,6 +378,9 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       jobs: theJobs,
       kiosk,
       trust,
+      broker,
+      dispensers: driver,
+      lockBuses: buses,
       metrics,
       app,
       uploader,

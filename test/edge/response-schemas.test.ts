@@ -9,7 +9,7 @@ import { Value } from '@sinclair/typebox/value';
 import { routesOf } from '../../edge/api/app.ts';
 import { StationHealth } from '../../edge/api/schemas.ts';
 import { call } from './http.ts';
-import { MAINTENANCE_TOKEN, startHarness, type Harness } from './harness.ts';
+import { MAINTENANCE_TOKEN, startHarness, type Harness } from '../helpers/station.ts';
 
 /** SPEC §8, as written there (fastify spells path parameters `:id`). */
 const SPEC_ROUTES = [

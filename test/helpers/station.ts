@@ -1,10 +1,13 @@
 /**
- * A whole station in-process for the edge tests: real ledger, broker, drivers and services on
- * port 0, with the dispenser simulator over MQTT and the lock-board simulator on a mock serial
- * line (binding-mock). Credentials are signed with a fresh key the station trusts.
+ * The one station harness of the tests (issue 10, item 7): a whole station in-process through
+ * `startStation` (edge/station.ts) — real ledger, broker, drivers, services and HTTP on port 0 —
+ * with dispenser simulators over MQTT (TCP loopback, or the broker's in-memory connection), the
+ * lock-board simulator on a mock serial line (binding-mock) and, on request, a scanner.
+ * Credentials are signed with a fresh key the station trusts. Nothing of ours is mocked.
+ * test/dispenser/harness.ts is this harness seen from the dispenser tests.
  */
 import { createHash } from 'node:crypto';
-import { DispenserSimulator } from '../../firmware-sim/dispenser/simulator.ts';
+import { DispenserSimulator, type DispenserSimOptions } from '../../firmware-sim/dispenser/simulator.ts';
 import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link.ts';
 import { LockBoardSim } from '../../firmware-sim/lockboard/sim.ts';
 import { ScannerSim } from '../../firmware-sim/scanner/sim.ts';
@@ -13,7 +16,7 @@ import { resolveConfig, type StationConfig } from '../../edge/config.ts';
 import type { BindingInterface } from '../../edge/drivers/lockbus/open-port.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { startStation, type Station, type StationOptions } from '../../edge/station.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDir } from './tmp.ts';
 
 export const MAINTENANCE_TOKEN = 'maint-token-for-tests-0123456789';
 export const DISPENSER_PASSWORD = 'disp-secret';
@@ -25,8 +28,16 @@ export function sha256(text: string): string {
 export interface HarnessOptions {
   /** Extra or overriding config keys. */
   config?: Record<string, unknown>;
-  /** Start the dispenser simulator (default true). */
+  /** The dispensers the station drives (default `['disp-1']`), each with the password `passwordOf(id)`. */
+  dispensers?: string[];
+  /** Start a simulator for the first dispenser (default true); more with `addSim`. */
   dispenser?: boolean;
+  /** Options of every simulator the harness starts (motor, telemetry period, stock…). */
+  sim?: Partial<DispenserSimOptions>;
+  /** Simulators connect through the broker's in-memory connection instead of TCP loopback. */
+  inMemory?: boolean;
+  /** An existing data directory (a restart test reopens the same one); kept at stop. */
+  dir?: string;
   /** Lock board 1 with this many locks (default 4; 0 = no lock bus). */
   locks?: number;
   station?: StationOptions;
@@ -38,6 +49,14 @@ export interface HarnessOptions {
 
 export interface Harness {
   station: Station;
+  /** The station's MQTT URL (simulators dial it). */
+  mqttUrl: string;
+  /** The password of a configured dispenser. */
+  password(id: string): string;
+  /** Start one more simulator (`id` must be configured) and wait until the station sees it online. */
+  addSim(id: string, opts?: Partial<DispenserSimOptions>): Promise<DispenserSimulator>;
+  /** Stop the station only, keeping its data directory and the simulators' state (a crash or restart test). */
+  stopStation(): Promise<void>;
   config: StationConfig;
   key: SigningKey;
   dispenser: DispenserSimulator | undefined;
@@ -60,8 +79,13 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = 'con
   }
 }
 
+export const passwordOf = (id: string): string => (id === 'disp-1' ? DISPENSER_PASSWORD : `secret-of-${id}`);
+
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const { dir, cleanup } = tempDir('waystation-edge-');
+  const fresh = opts.dir === undefined ? tempDir('waystation-edge-') : undefined;
+  const dir = opts.dir ?? fresh!.dir;
+  const cleanup = fresh?.cleanup ?? (() => {});
+  const dispenserIds = opts.dispensers ?? ['disp-1'];
   const key = await generateSigningKey('test-key-1');
   const locks = opts.locks ?? 4;
   const line = locks > 0 ? createMockLine() : undefined;
@@ -77,7 +101,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     mqtt: { host: '127.0.0.1', port: 0 },
     credentials: { jwks: { keys: [key.publicJwk] }, revokedRiders: ['rider-revoked'] },
     maintenanceTokens: [{ name: 'ops-wang', sha256: sha256(MAINTENANCE_TOKEN) }],
-    dispensers: [{ id: 'disp-1', password: DISPENSER_PASSWORD }],
+    dispensers: dispenserIds.map((id) => ({ id, password: passwordOf(id) })),
     lockBuses: line ? [{ path: line.path, baudRate: 9600, boards: [{ address: 1, locks }] }] : [],
     ...(scannerLine ? { scanner: { path: scannerLine.path, baudRate: 9600 } } : {}),
     heartbeatIntervalMs: 2000,
@@ -98,19 +122,22 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
   let station = await startStation(config, stationOpts);
   let dispenser: DispenserSimulator | undefined;
+  const sims: DispenserSimulator[] = [];
+  let stationStopped = false;
+
+  async function addSim(id: string, o: Partial<DispenserSimOptions> = {}): Promise<DispenserSimulator> {
+    // A test's own `url` or `connect` wins; otherwise the harness's way of connecting.
+    const dial = o.url !== undefined || o.connect !== undefined ? {} : opts.inMemory ? { connect: () => station.broker.connectInMemory() } : { url: `mqtt://127.0.0.1:${station.mqttPort}` };
+    const sim = new DispenserSimulator({ ...dial, id, password: passwordOf(id), motorMs: 0, telemetryIntervalMs: 1000, stock: 40, ...opts.sim, ...o });
+    sims.push(sim);
+    await sim.start();
+    await waitFor(() => station.health.usable(id), 5000, `${id} online`);
+    return sim;
+  }
 
   async function startDispenser(): Promise<void> {
     if (opts.dispenser === false) return;
-    dispenser = new DispenserSimulator({
-      url: `mqtt://127.0.0.1:${station.mqttPort}`,
-      id: 'disp-1',
-      password: DISPENSER_PASSWORD,
-      motorMs: 0,
-      telemetryIntervalMs: 1000,
-      stock: 40,
-    });
-    await dispenser.start();
-    await waitFor(() => station.health.usable('disp-1'), 5000, 'dispenser online');
+    dispenser = await addSim(dispenserIds[0]!);
   }
   await startDispenser();
   if (board) await waitFor(() => station.health.usable('lockboard-1'), 5000, 'lock board online');
@@ -118,6 +145,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const h: Harness = {
     get station() {
       return station;
+    },
+    get mqttUrl() {
+      return `mqtt://127.0.0.1:${station.mqttPort}`;
+    },
+    password: passwordOf,
+    addSim,
+    async stopStation() {
+      if (stationStopped) return;
+      stationStopped = true;
+      await station.stop();
     },
     config,
     key,
@@ -132,15 +169,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     credential: (riderId, o = {}) =>
       issueCredential(o.key ?? key, { riderId, issuedAtMs: o.issuedAtMs ?? Date.now(), ttlSeconds: o.ttlSeconds ?? 3600 }),
     async restart() {
-      await dispenser?.stop();
+      await Promise.all(sims.splice(0).map((s) => s.stop()));
       await station.stop();
       station = await startStation(config, stationOpts);
+      stationStopped = false;
       await startDispenser();
       if (board) await waitFor(() => station.health.usable('lockboard-1'), 5000, 'lock board online');
     },
     async stop() {
-      await dispenser?.stop();
-      await station.stop();
+      await Promise.all(sims.splice(0).map((s) => s.stop().catch(() => {})));
+      await h.stopStation();
       board?.stop();
       cleanup();
     },
