@@ -103,9 +103,9 @@ function apply(l: Ledger, effects: CompartmentEffect[], before: CompartmentState
   if (before.door !== 'open' || after.door !== 'open') l.leftOpen = 0;
 }
 
-function check(steps: Array<[CompartmentInput, number]>, start: Partial<CompartmentState> = {}): void {
+function check(steps: Array<[CompartmentInput, number]>, start: Partial<CompartmentState> = {}, holding?: Ledger['holding']): void {
   let s: CompartmentState = { ...newCompartmentState('1-5'), door: 'closed', ...start };
-  const l: Ledger = { holding: undefined, journalOpen: false, pulses: 0, deposited: 0, overdue: 0, leftOpen: 0 };
+  const l: Ledger = { holding, journalOpen: false, pulses: 0, deposited: 0, overdue: 0, leftOpen: 0 };
   let mono = 1_000_000;
   for (const [i, seconds] of steps) {
     mono += seconds * 1000;
@@ -120,11 +120,12 @@ function check(steps: Array<[CompartmentInput, number]>, start: Partial<Compartm
       expect(i.type === 'recover_opening' || (i.type === 'unlock_result' && i.result.kind === 'opened')).toBe(true);
     }
     s = r.state;
-    // Phase invariants.
+    // Phase invariants (a deposit a restart interrupted is `opening` with no unlock until it is recovered).
+    if (s.phase === 'opening' && !s.unlock) expect(i.type).not.toBe('recover_opening');
     expect(s.holding !== undefined).toBe(s.phase === 'opening' || s.phase === 'depositing' || s.phase === 'held');
     expect(l.holding !== undefined).toBe(s.holding !== undefined);
     if (s.phase === 'held') expect(s.holding!.storedMono).not.toBeNull();
-    if (s.phase === 'opening') expect(s.unlock?.purpose).toBe('deposit');
+    if (s.phase === 'opening' && s.unlock) expect(s.unlock.purpose).toBe('deposit');
     expect(l.journalOpen).toBe(s.unlock !== undefined);
     expect(l.deposited).toBeLessThanOrEqual(1);
     expect(l.overdue).toBeLessThanOrEqual(1);
@@ -141,6 +142,19 @@ describe('compartment machine (SPEC §6a)', () => {
     fc.assert(
       fc.property(fc.constantFrom('open' as const, 'closed' as const, 'unknown' as const), fc.boolean(), history, (door, inService, steps) =>
         check(steps, { door, inService, doorOpenSinceMono: door === 'open' ? 1_000_000 : undefined }),
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('keeps them after a restart that found a deposit interrupted (opening, no unlock) and recovers it', () => {
+    fc.assert(
+      fc.property(history, (steps) =>
+        check(
+          [[{ type: 'recover_opening' }, 0], ...steps],
+          { phase: 'opening', door: 'unknown', holding: { riderId: 'rider-a', storedTs: null, storedMono: null, overdue: false } },
+          'opening',
+        ),
       ),
       { numRuns: 1000 },
     );
