@@ -155,7 +155,7 @@ export default async function dispenserBench(ctx: BenchContext): Promise<BenchRo
         ratio: `${fmt(percentile(nagle, 50) / e50, 0)}× no-delay echo p50`,
       },
       {
-        name: 'whole claim p50 (reserve + dispense + settle, fsynced)',
+        name: 'whole claim p50 (reserve + send + dispense + settle, 3 fsynced commits)',
         value: ms(percentile(claim, 50)),
         ratio: `${fmt(percentile(claim, 50) / d50, 1)}× dispense p50`,
       },
