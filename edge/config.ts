@@ -95,9 +95,6 @@ const Tuning = {
       queryRetries: Type.Optional(int(0, 3, { default: 3 })),
       /** How often a board that stopped answering is asked again (once, no retries). */
       offlinePollIntervalMs: Type.Optional(int(0, 600_000, { default: 5_000 })),
-      /** Reopening a serial port that failed or vanished: first and longest wait of the backoff. */
-      portReopenInitialMs: Type.Optional(int(10, 60_000, { default: 500 })),
-      portReopenMaxMs: Type.Optional(int(10, 600_000, { default: 10_000 })),
       /** The shortest time between one rider's locker actions (issue 11); 0 turns it off. */
       riderCooldownMs: Type.Optional(int(0, 60_000, { default: 2_000 })),
       /** What is printed on each door, by compartment name (`{"1-5": "A05"}`); the name otherwise. */
@@ -131,6 +128,9 @@ const Tuning = {
     { additionalProperties: false, default: {} },
   ),
   lowStockThreshold: int(0, 10_000, { default: 5 }),
+  /** Reopening a serial port (a lock bus, the scanner) that failed or vanished: first and longest wait of the backoff. */
+  serialReopenInitialMs: int(10, 60_000, { default: 500 }),
+  serialReopenMaxMs: int(10, 600_000, { default: 10_000 }),
   /** Health events one device may cause per window before it is `flapping` (issue 11, docs/station.md). */
   deviceEventBudget: Type.Object(
     {

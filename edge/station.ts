@@ -97,15 +97,16 @@ export function dbPathOf(config: StationConfig): string {
   return join(config.dataDir, DB_FILE);
 }
 
-/** A lock bus's timeouts from the config's `lockers` keys (SPEC §6). */
-export function lockBusTimeoutsOf(l: StationConfig['lockers']): LockBusTimeouts {
+/** A lock bus's timeouts from the config's `lockers` and serial keys (SPEC §6). */
+export function lockBusTimeoutsOf(c: Pick<StationConfig, 'lockers' | 'serialReopenInitialMs' | 'serialReopenMaxMs'>): LockBusTimeouts {
+  const l = c.lockers;
   return {
     replyTimeoutMs: l.replyTimeoutMs,
     queryRetries: l.queryRetries,
     pollIntervalMs: l.pollIntervalMs,
     offlinePollIntervalMs: l.offlinePollIntervalMs,
-    reopenInitialMs: l.portReopenInitialMs,
-    reopenMaxMs: l.portReopenMaxMs,
+    reopenInitialMs: c.serialReopenInitialMs,
+    reopenMaxMs: c.serialReopenMaxMs,
   };
 }
 
@@ -187,7 +188,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
           logger,
           health,
           clock,
-          timeouts: { ...lockBusTimeoutsOf(config.lockers), ...opts.lockBusTimeouts },
+          timeouts: { ...lockBusTimeoutsOf(config), ...opts.lockBusTimeouts },
         }),
     );
     for (const bus of buses) {
@@ -224,6 +225,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         binding: opts.bindings?.[config.scanner.path] ?? opts.serialBinding,
         logger,
         health,
+        reopenInitialMs: config.serialReopenInitialMs,
+        reopenMaxMs: config.serialReopenMaxMs,
         onCode: (code) => kiosk.publishScan(code),
       });
       await scanner.start();

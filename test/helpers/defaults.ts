@@ -10,7 +10,7 @@ export const TUNING = tuningDefaults();
 
 /** A lock bus's timings: the config defaults with a test's overrides. */
 export function busTimeouts(over: Partial<LockBusTimeouts> = {}): LockBusTimeouts {
-  return { ...lockBusTimeoutsOf(TUNING.lockers), ...over };
+  return { ...lockBusTimeoutsOf(TUNING), ...over };
 }
 
 /** The dispenser driver's timings from the config defaults, with overrides. */
@@ -42,3 +42,6 @@ export function lockerTimings() {
     unlockGraceMs: l.unlockGraceMs,
   };
 }
+
+/** A serial port's reopen backoff from the config defaults. */
+export const serialReopen = () => ({ reopenInitialMs: TUNING.serialReopenInitialMs, reopenMaxMs: TUNING.serialReopenMaxMs });

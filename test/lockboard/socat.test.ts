@@ -18,7 +18,7 @@ import { Ledger } from '../../edge/ledger/ledger.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { systemClock } from '../../protocol/time.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { busTimeouts, lockerTimings } from '../helpers/defaults.ts';
+import { busTimeouts, lockerTimings, serialReopen } from '../helpers/defaults.ts';
 
 const logger = silentLogger();
 const BOARDS = [
@@ -107,7 +107,7 @@ describe('over a socat pty pair', () => {
   it('reads codes from the in-process scanner simulator through the real serialport binding', async () => {
     const p = await pair();
     const codes: string[] = [];
-    const reader = new ScannerReader({ path: p.host, logger, onCode: (c) => codes.push(c) });
+    const reader = new ScannerReader({ path: p.host, logger, onCode: (c) => codes.push(c), ...serialReopen() });
     await reader.start();
     cleanups.push(() => reader.stop());
     const link = await openSerialLink(p.device);
@@ -158,7 +158,7 @@ describe('over a socat pty pair', () => {
   it('sends codes typed into the scanner CLI', async () => {
     const p = await pair();
     const codes: string[] = [];
-    const reader = new ScannerReader({ path: p.host, logger, onCode: (c) => codes.push(c) });
+    const reader = new ScannerReader({ path: p.host, logger, onCode: (c) => codes.push(c), ...serialReopen() });
     await reader.start();
     cleanups.push(() => reader.stop());
     const cli = spawnSim(['scanner', '--path', p.device, '--terminator', 'crlf']);
