@@ -315,6 +315,29 @@ describe('malformed payloads', () => {
 });
 
 describe('restart, restock, availability, shutdown', () => {
+  it('gives the quota back at start for a claim a crash left reserved: it was never sent', async () => {
+    const first = await startStation({ dispenseTimeoutMs: 600, queryTimeoutMs: 500 });
+    const sim = await first.addSim('disp-1');
+    const rider = 'rider-reserved';
+    first.quota.checkin(rider);
+    const r = first.quota.reserve({ riderId: rider, compartment: 'hot', dispenserId: 'disp-1', commandTtlMs: 60_000 });
+    if (r.kind !== 'granted') throw new Error('not granted');
+    // The station dies between the reservation and marking it sent: nothing was published.
+    await first.stopEdge();
+    station = await startStation({ dispenseTimeoutMs: 600, queryTimeoutMs: 500, port: first.port }, first.dir);
+    const s = station;
+    try {
+      expect(s.quota.getClaim(r.claim.id)).toMatchObject({ status: 'released', reason: 'not_sent' });
+      expect(eventsOf(s.ledger, 'claim.released')).toEqual([{ claimId: r.claim.id, riderId: rider, reason: 'not_sent' }]);
+      expect(eventsOf(s.ledger, 'claim.unknown')).toEqual([]);
+      await waitFor(() => s.health.usable('disp-1'), 5000, 'dispenser back');
+      expect((await s.claims.claim(rider, 'hot')).kind).toBe('committed');
+      expect(sim.motorRuns).toBe(1);
+    } finally {
+      await sim.stop();
+    }
+  });
+
   it('turns a claim a crash left dispensing into unknown at start and queries it, never dispensing it again', async () => {
     const first = await startStation({ dispenseTimeoutMs: 600, queryTimeoutMs: 500 });
     const sim = await first.addSim('disp-1');
