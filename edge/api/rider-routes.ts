@@ -145,7 +145,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
       const tomorrow = addDays(s.day, 1);
       // A bottle whose outcome is not known yet holds today's quota but is not "taken": the kiosk
       // says it is being checked and quotes its reference.
-      const pending = s.claimsToday.find((c) => c.status === 'unknown' || c.status === 'dispensing');
+      const pending = s.claimsToday.find((c) => c.status === 'unknown' || c.status === 'dispensing' || c.status === 'reserved');
       return reply.code(200).send({
         riderId,
         day: s.day,
