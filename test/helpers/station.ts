@@ -9,9 +9,9 @@
 import { createHash } from 'node:crypto';
 import { DispenserSimulator, type DispenserSimOptions } from '../../firmware-sim/dispenser/simulator.ts';
 import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link.ts';
-import { LockBoardSim } from '../../firmware-sim/lockboard/sim.ts';
-import { ScannerSim } from '../../firmware-sim/scanner/sim.ts';
-import { generateSigningKey, issueCredential, type SigningKey } from '../../protocol/index.ts';
+import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim.ts';
+import { ScannerSim, type ScannerSimOptions } from '../../firmware-sim/scanner/sim.ts';
+import { generateSigningKey, issueCredential, systemClock, type SigningKey } from '../../protocol/index.ts';
 import { resolveConfig, type StationConfig } from '../../edge/config.ts';
 import type { BindingInterface } from '../../edge/drivers/lockbus/open-port.ts';
 import { silentLogger } from '../../edge/log.ts';
@@ -38,8 +38,16 @@ export interface HarnessOptions {
   inMemory?: boolean;
   /** An existing data directory (a restart test reopens the same one); kept at stop. */
   dir?: string;
-  /** Lock board 1 with this many locks (default 4; 0 = no lock bus). */
+  /** Locks per lock board (default 4; 0 = no lock bus). */
   locks?: number;
+  /** Lock boards on the one bus, addresses 1..n (default 1). */
+  boards?: number;
+  /** Options of the lock-board simulator (latency, faults…). */
+  board?: Partial<LockBoardSimOptions>;
+  /** Options of the scanner simulator. */
+  scannerSim?: ScannerSimOptions;
+  /** How long the credentials `credential()` signs live by default (default 1 h). */
+  credentialTtlSeconds?: number;
   station?: StationOptions;
   /** Close an opened door again after this long (default 150 ms). */
   closeAfterMs?: number | null;
@@ -88,11 +96,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const dispenserIds = opts.dispensers ?? ['disp-1'];
   const key = await generateSigningKey('test-key-1');
   const locks = opts.locks ?? 4;
-  const line = locks > 0 ? createMockLine() : undefined;
-  const board = line ? new LockBoardSim({ boards: [{ address: 1, locks }], latencyMs: 2, closeAfterMs: opts.closeAfterMs === undefined ? 150 : opts.closeAfterMs }) : undefined;
+  const addresses = locks > 0 ? Array.from({ length: opts.boards ?? 1 }, (_, i) => ({ address: i + 1, locks })) : [];
+  const line = addresses.length > 0 ? createMockLine() : undefined;
+  const board = line
+    ? new LockBoardSim({ boards: addresses, latencyMs: 2, closeAfterMs: opts.closeAfterMs === undefined ? 150 : opts.closeAfterMs, ...opts.board })
+    : undefined;
   if (board && line) board.attach(line.device);
-  const scannerLine = opts.scanner ? createMockLine() : undefined;
-  const scanner = scannerLine ? new ScannerSim(scannerLine.device) : undefined;
+  const scannerLine = opts.scanner || opts.scannerSim ? createMockLine() : undefined;
+  const scanner = scannerLine ? new ScannerSim(scannerLine.device, opts.scannerSim) : undefined;
+  const boardsOnline = () => waitFor(() => addresses.every((b) => station.health.usable(`lockboard-${b.address}`)), 10_000, 'lock boards online');
   const doc = {
     stationId: 'dn-test',
     timezone: 'Asia/Shanghai',
@@ -102,7 +114,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     credentials: { jwks: { keys: [key.publicJwk] }, revokedRiders: ['rider-revoked'] },
     maintenanceTokens: [{ name: 'ops-wang', sha256: sha256(MAINTENANCE_TOKEN) }],
     dispensers: dispenserIds.map((id) => ({ id, password: passwordOf(id) })),
-    lockBuses: line ? [{ path: line.path, baudRate: 9600, boards: [{ address: 1, locks }] }] : [],
+    lockBuses: line ? [{ path: line.path, baudRate: 9600, boards: addresses }] : [],
     ...(scannerLine ? { scanner: { path: scannerLine.path, baudRate: 9600 } } : {}),
     heartbeatIntervalMs: 2000,
     dispense: { timeoutMs: 1500 },
@@ -140,7 +152,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     dispenser = await addSim(dispenserIds[0]!);
   }
   await startDispenser();
-  if (board) await waitFor(() => station.health.usable('lockboard-1'), 5000, 'lock board online');
+  if (board) await boardsOnline();
 
   const h: Harness = {
     get station() {
@@ -167,14 +179,19 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     dir,
     url: (path) => `${station.httpUrl}${path}`,
     credential: (riderId, o = {}) =>
-      issueCredential(o.key ?? key, { riderId, issuedAtMs: o.issuedAtMs ?? Date.now(), ttlSeconds: o.ttlSeconds ?? 3600 }),
+      issueCredential(o.key ?? key, {
+        riderId,
+        // Signed at the station's own time (a ManualClock in long-running tests).
+        issuedAtMs: o.issuedAtMs ?? (opts.station?.clock ?? systemClock).now(),
+        ttlSeconds: o.ttlSeconds ?? opts.credentialTtlSeconds ?? 3600,
+      }),
     async restart() {
       await Promise.all(sims.splice(0).map((s) => s.stop()));
       await station.stop();
       station = await startStation(config, stationOpts);
       stationStopped = false;
       await startDispenser();
-      if (board) await waitFor(() => station.health.usable('lockboard-1'), 5000, 'lock board online');
+      if (board) await boardsOnline();
     },
     async stop() {
       await Promise.all(sims.splice(0).map((s) => s.stop().catch(() => {})));
