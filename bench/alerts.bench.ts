@@ -7,7 +7,7 @@
  * and sending add on top.
  */
 import { startCloud } from '../cloud/server.ts';
-import { startHarness } from '../test/edge/harness.ts';
+import { startHarness } from '../test/helpers/station.ts';
 import { silent, testConfig, TOKENS } from '../test/cloud/helpers.ts';
 import { receiver } from '../test/cloud/notifyReceiver.ts';
 import { fmt, percentile, type BenchContext, type BenchRow } from './lib.ts';

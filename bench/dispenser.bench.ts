@@ -21,6 +21,7 @@ import { Ledger } from '../edge/ledger/ledger.ts';
 import { QuotaLedger } from '../edge/ledger/quota-ledger.ts';
 import { silentLogger } from '../edge/log.ts';
 import { DispenserSimulator } from '../firmware-sim/dispenser/simulator.ts';
+import { claimPolicy, driverTimings } from '../test/helpers/defaults.ts';
 import { fmt, percentile, type BenchContext, type BenchRow } from './lib.ts';
 
 const WARMUP = 200;
@@ -95,7 +96,7 @@ export default async function dispenserBench(ctx: BenchContext): Promise<BenchRo
   const rows: BenchRow[] = [];
   try {
     const { port } = await broker.start();
-    const driver = new DispenserDriver({ bus: broker, health, logger, dispensers: [{ id: 'disp-1' }], dispenseTimeoutMs: 5000 });
+    const driver = new DispenserDriver({ bus: broker, health, logger, dispensers: [{ id: 'disp-1' }], ...driverTimings({ dispenseTimeoutMs: 5000 }) });
     await driver.start();
     const sim = new DispenserSimulator({
       url: `mqtt://127.0.0.1:${port}`,
@@ -119,7 +120,7 @@ export default async function dispenserBench(ctx: BenchContext): Promise<BenchRo
     }
 
     ctx.progress(`whole claims through the ledger (${CLAIM_SAMPLES})`);
-    const claims = new ClaimService({ quota, driver, health, logger, resolveOnReconnect: false });
+    const claims = new ClaimService({ quota, driver, health, logger, resolveOnReconnect: false, ...claimPolicy() });
     await claims.start();
     const claim: number[] = [];
     for (let i = 0; i < CLAIM_SAMPLES; i++) {
@@ -154,7 +155,7 @@ export default async function dispenserBench(ctx: BenchContext): Promise<BenchRo
         ratio: `${fmt(percentile(nagle, 50) / e50, 0)}× no-delay echo p50`,
       },
       {
-        name: 'whole claim p50 (reserve + dispense + settle, fsynced)',
+        name: 'whole claim p50 (reserve + send + dispense + settle, 3 fsynced commits)',
         value: ms(percentile(claim, 50)),
         ratio: `${fmt(percentile(claim, 50) / d50, 1)}× dispense p50`,
       },

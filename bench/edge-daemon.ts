@@ -52,7 +52,8 @@ export function startDaemon(dir: string, config: object, runtime: Runtime = 'com
     const t = setTimeout(() => reject(new Error(`edge daemon did not start: ${err}`)), 30_000);
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      const m = /running: kiosk (http:\/\/[^/\s]+)\/\s+(?:console \S+\s+)?mqtt port (\d+)/.exec(err);
+      // The line also names the console since issue 13: `running: kiosk <url>/  console <url>/maintenance  mqtt port <n>`.
+      const m = /running: kiosk (http:\/\/[^/\s]+)\/.*?mqtt port (\d+)/.exec(err);
       if (m) {
         clearTimeout(t);
         resolve({ child, url: m[1]!, mqttPort: Number(m[2]), startMs: performance.now() - t0, stop });

@@ -20,6 +20,7 @@ import { encodeReply, encodeRequest } from '../protocol/lockboard/index.ts';
 import { openSerialPort } from '../edge/drivers/lockbus/open-port.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { busTimeouts } from '../test/helpers/defaults.ts';
 
 const WIRE_MS = ((5 + 7) * 10 * 1000) / 9600; // 12.5 ms at 9600 baud 8N1
 const WARMUP = 100;
@@ -39,7 +40,7 @@ export default async function lockboardBench(ctx: BenchContext): Promise<BenchRo
   const sim = new LockBoardSim({ boards: [{ address: 1, locks: 24 }], latencyMs: 0, closeAfterMs: null });
   const link = await openSerialLink(pair.device);
   sim.attach(link);
-  const bus = new LockBus({ path: pair.host, boards: [{ address: 1, locks: 24 }], logger, health, clock: systemClock, poll: false });
+  const bus = new LockBus({ path: pair.host, boards: [{ address: 1, locks: 24 }], logger, health, clock: systemClock, poll: false, timeouts: busTimeouts() });
   await bus.start();
   const driver = await sample(async () => {
     const r = await bus.queryAll(1);

@@ -66,6 +66,11 @@ const LockBus = Type.Object(
   { additionalProperties: false },
 );
 
+function TemperatureRange(min: number, max: number) {
+  const celsius = (d: number) => Type.Number({ minimum: -40, maximum: 120, default: d, hint: 'must be a temperature in °C, −40 to 120' });
+  return Type.Object({ min: Type.Optional(celsius(min)), max: Type.Optional(celsius(max)) }, { additionalProperties: false, default: {} });
+}
+
 /** Tuning keys: optional, defaulted, units in names; every timeout has a range. */
 const Tuning = {
   quota: Type.Object(
@@ -78,6 +83,18 @@ const Tuning = {
       doorLeftOpenMs: Type.Optional(int(1_000, 3_600_000, { default: 120_000 })),
       pollIntervalMs: Type.Optional(int(100, 60_000, { default: 1_000 })),
       timerCheckIntervalMs: Type.Optional(int(100, 600_000, { default: 5_000 })),
+      /** Unlocks of one door for one deposit, retrieve or forced opening before it counts as stuck (SPEC §6a: retried once). */
+      unlockAttempts: Type.Optional(int(1, 5, { default: 2 })),
+      /** After an unlock without a confirmed opening, a door found open within this is ours, not forced. */
+      unlockGraceMs: Type.Optional(int(0, 600_000, { default: 30_000 })),
+      /** Compartments tried for one deposit before it answers `no_free_compartment`. */
+      maxCompartmentsPerDeposit: Type.Optional(int(1, 24, { default: 3 })),
+      /** A lock board's reply, per attempt (SPEC §6: within 1 s). */
+      replyTimeoutMs: Type.Optional(int(10, 10_000, { default: 1_000 })),
+      /** Extra attempts of a query after a timeout or a bad frame (SPEC §6: up to 3). */
+      queryRetries: Type.Optional(int(0, 3, { default: 3 })),
+      /** How often a board that stopped answering is asked again (once, no retries). */
+      offlinePollIntervalMs: Type.Optional(int(0, 600_000, { default: 5_000 })),
       /** The shortest time between one rider's locker actions (issue 11); 0 turns it off. */
       riderCooldownMs: Type.Optional(int(0, 60_000, { default: 2_000 })),
       /** What is printed on each door, by compartment name (`{"1-5": "A05"}`); the name otherwise. */
@@ -90,7 +107,24 @@ const Tuning = {
     { additionalProperties: false, default: {} },
   ),
   dispense: Type.Object(
-    { timeoutMs: Type.Optional(int(100, 300_000, { default: 8_000 })) },
+    {
+      /** How long a dispense waits for the final `evt/dispense` (SPEC §5); also the command's lifetime. */
+      timeoutMs: Type.Optional(int(100, 300_000, { default: 8_000 })),
+      /** How long a `cmd/query` waits for the stored outcome. */
+      queryTimeoutMs: Type.Optional(int(100, 300_000, { default: 3_000 })),
+      /** An `unknown` claim the device never saw is released this long after its command expired (a margin for the device's clock). */
+      neverReceivedMarginMs: Type.Optional(int(0, 86_400_000, { default: 600_000 })),
+      /** Readings outside these ranges raise `temp_out_of_range_{compartment}` (SPEC §6b). */
+      temperatureRangeC: Type.Optional(
+        Type.Object(
+          {
+            hot: Type.Optional(TemperatureRange(70, 98)),
+            cold: Type.Optional(TemperatureRange(1, 12)),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      ),
+    },
     { additionalProperties: false, default: {} },
   ),
   lowStockThreshold: int(0, 10_000, { default: 5 }),
@@ -100,6 +134,9 @@ const Tuning = {
    * is reported at once); 0 reports every change.
    */
   deviceStateHoldMs: int(0, 600_000, { default: DEVICE_STATE_HOLD_MS }),
+  /** Reopening a serial port (a lock bus, the scanner) that failed or vanished: first and longest wait of the backoff. */
+  serialReopenInitialMs: int(10, 60_000, { default: 500 }),
+  serialReopenMaxMs: int(10, 600_000, { default: 10_000 }),
   /** Health events one device may cause per window before it is `flapping` (issue 11, docs/station.md). */
   deviceEventBudget: Type.Object(
     {
@@ -251,6 +288,11 @@ export type StationConfig = Readonly<
     scanner?: { path: string; baudRate: number };
   }
 >;
+
+/** Every tuning key with its schema default: what a component gets when the file says nothing (tests and benches build parts with it). */
+export function tuningDefaults(): StationConfig extends infer C ? { [K in TuningKey]: C[K & keyof C] } : never {
+  return deepFreeze(Object.fromEntries(Object.entries(Tuning).map(([k, s]) => [k, Value.Default(s, structuredClone((s as { default?: unknown }).default))]))) as never;
+}
 
 export class ConfigError extends Error {
   readonly code = 'config_invalid';

@@ -17,8 +17,9 @@ import { ClaimService } from './core/claims.ts';
 import { DeviceHealth } from './core/health.ts';
 import { LockerService } from './core/lockers.ts';
 import { Broker } from './drivers/broker.ts';
+import type { BrokerLimits } from './drivers/mqtt-guard.ts';
 import { DispenserDriver } from './drivers/dispensers.ts';
-import { LockBus } from './drivers/lockbus.ts';
+import { LockBus, type LockBusTimeouts } from './drivers/lockbus.ts';
 import { ScannerReader } from './drivers/scanner.ts';
 import type { BindingInterface } from './drivers/lockbus/open-port.ts';
 import { StationJobs } from './jobs.ts';
@@ -40,8 +41,15 @@ export interface StationOptions {
   serialBinding?: BindingInterface;
   /** Run the jobs on their timers (default true; tests may drive `station.jobs` by hand). */
   scheduleJobs?: boolean;
-  /** Lock-bus reply timeout and polling (tests shorten them). */
-  lockBusTimeouts?: ConstructorParameters<typeof LockBus>[0]['timeouts'];
+  /** Lock-bus reply timeout and polling (tests shorten them; config `lockers` otherwise). */
+  lockBusTimeouts?: Partial<LockBusTimeouts>;
+  /** Device health's own clock and silence check (tests: a ManualClock moved by days would mark every device silent). */
+  healthClock?: Clock;
+  healthCheckIntervalMs?: number;
+  /** Test overrides below the config's ranges: health events per device, broker limits, claim timings. */
+  eventBudget?: { events: number; windowMs: number };
+  brokerLimits?: Partial<BrokerLimits>;
+  claims?: { commandTtlMs?: number; resolveOnReconnect?: boolean };
   /** fetch for the sync jobs (tests). */
   fetch?: typeof fetch;
   /** When the start-up summary of which devices answered is logged (default 5000 ms after start). */
@@ -71,6 +79,10 @@ export interface Station {
   /** The zone feed (SPEC §13), when a cloud is configured; it polls only in scope "zone". */
   readonly zoneFeed: ZoneFeedClient | undefined;
   readonly zoneFacts: ZoneFacts;
+  /** The device side (tests and tools drive the broker and the dispenser driver directly). */
+  readonly broker: Broker;
+  readonly dispensers: DispenserDriver;
+  readonly lockBuses: readonly LockBus[];
   stop(): Promise<void>;
 }
 
@@ -88,6 +100,19 @@ export const DB_FILE = 'station.db';
 
 export function dbPathOf(config: StationConfig): string {
   return join(config.dataDir, DB_FILE);
+}
+
+/** A lock bus's timeouts from the config's `lockers` and serial keys (SPEC §6). */
+export function lockBusTimeoutsOf(c: Pick<StationConfig, 'lockers' | 'serialReopenInitialMs' | 'serialReopenMaxMs'>): LockBusTimeouts {
+  const l = c.lockers;
+  return {
+    replyTimeoutMs: l.replyTimeoutMs,
+    queryRetries: l.queryRetries,
+    pollIntervalMs: l.pollIntervalMs,
+    offlinePollIntervalMs: l.offlinePollIntervalMs,
+    reopenInitialMs: c.serialReopenInitialMs,
+    reopenMaxMs: c.serialReopenMaxMs,
+  };
 }
 
 export async function startStation(config: StationConfig, opts: StationOptions = {}): Promise<Station> {
@@ -114,7 +139,14 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     const ledger = Ledger.open({ path: dbPathOf(config), clock, timezone: config.timezone, logger: logger.child({ module: 'ledger' }) });
     started('ledger', () => ledger.close());
 
-    const health = new DeviceHealth({ ledger, clock, logger: logger.child({ module: 'health' }), eventBudget: config.deviceEventBudget, stateHoldMs: config.deviceStateHoldMs });
+    const health = new DeviceHealth({
+      ledger,
+      clock: opts.healthClock ?? clock,
+      logger: logger.child({ module: 'health' }),
+      eventBudget: opts.eventBudget ?? config.deviceEventBudget,
+      stateHoldMs: config.deviceStateHoldMs,
+      ...(opts.healthCheckIntervalMs !== undefined ? { checkIntervalMs: opts.healthCheckIntervalMs } : {}),
+    });
     health.start();
     started('health', () => health.stop());
 
@@ -125,7 +157,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
     quota.zone = zoneFacts;
 
     const { host: mqttHost, port: mqttPort, ...limits } = config.mqtt;
-    const broker = new Broker({ host: mqttHost, port: mqttPort, devices: config.dispensers, logger, health, limits });
+    const broker = new Broker({ host: mqttHost, port: mqttPort, devices: config.dispensers, logger, health, limits: { ...limits, ...opts.brokerLimits } });
     const mqtt = await broker.start().catch((e: unknown) => {
       throw new StationStartError('mqtt_port_in_use', (e as Error).message, { cause: e });
     });
@@ -138,12 +170,21 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       dispensers: config.dispensers,
       telemetryIntervalMs: config.heartbeatIntervalMs,
       dispenseTimeoutMs: config.dispense.timeoutMs,
-      lowStockThreshold: config.lowStockThreshold,
+      queryTimeoutMs: config.dispense.queryTimeoutMs,
     });
     await driver.start();
     started('dispensers', () => driver.stop());
 
-    const claims = new ClaimService({ quota, driver, health, logger });
+    const claims = new ClaimService({
+      quota,
+      driver,
+      health,
+      logger,
+      neverReceivedMarginMs: config.dispense.neverReceivedMarginMs,
+      ...(opts.claims?.commandTtlMs !== undefined ? { commandTtlMs: opts.claims.commandTtlMs } : {}),
+      ...(opts.claims?.resolveOnReconnect !== undefined ? { resolveOnReconnect: opts.claims.resolveOnReconnect } : {}),
+      alerts: { lowStockThreshold: config.lowStockThreshold, temperatureRangeC: config.dispense.temperatureRangeC },
+    });
     await claims.start();
     started('claims', () => claims.stop());
 
@@ -158,7 +199,7 @@ export async function startStation(config: StationConfig, opts: StationOptions =
           logger,
           health,
           clock,
-          timeouts: { pollIntervalMs: config.lockers.pollIntervalMs, ...opts.lockBusTimeouts },
+          timeouts: { ...lockBusTimeoutsOf(config), ...opts.lockBusTimeouts },
         }),
     );
     for (const bus of buses) {
@@ -175,6 +216,9 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       storageLimitMs: config.lockers.storageLimitMs,
       doorLeftOpenMs: config.lockers.doorLeftOpenMs,
       labels: config.lockers.labels,
+      unlockAttempts: config.lockers.unlockAttempts,
+      unlockGraceMs: config.lockers.unlockGraceMs,
+      maxCompartmentsPerDeposit: config.lockers.maxCompartmentsPerDeposit,
     });
     lockers.start();
     started('lockers', () => lockers.stop());
@@ -193,6 +237,8 @@ export async function startStation(config: StationConfig, opts: StationOptions =
         binding: opts.bindings?.[config.scanner.path] ?? opts.serialBinding,
         logger,
         health,
+        reopenInitialMs: config.serialReopenInitialMs,
+        reopenMaxMs: config.serialReopenMaxMs,
         onCode: (code) => kiosk.publishScan(code),
       });
       await scanner.start();
@@ -381,6 +427,9 @@ export async function startStation(config: StationConfig, opts: StationOptions =
       jobs: theJobs,
       kiosk,
       trust,
+      broker,
+      dispensers: driver,
+      lockBuses: buses,
       metrics,
       app,
       uploader,

@@ -65,6 +65,20 @@ export interface BuildAppOptions {
   https?: { key: Buffer; cert: Buffer };
 }
 
+/** A route as registered: method, path and its schemas (the response-schema test reads them). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  schema: { response?: Record<string, unknown> } | undefined;
+}
+
+const routeTables = new WeakMap<object, RouteEntry[]>();
+
+/** Every route `buildApp` registered on this app, in order. */
+export function routesOf(app: TypedApp): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
+
 export function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): TypedApp {
   const { config, clock, logger, metrics } = deps;
   const log = logger.child({ module: opts.surface === 'maintenance' ? 'http-maintenance' : 'http' });
@@ -209,6 +223,11 @@ export function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): TypedApp {
   });
 
   const typed = app as unknown as TypedApp;
+  const table: RouteEntry[] = [];
+  routeTables.set(typed, table);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) table.push({ method, url: r.url, schema: r.schema as RouteEntry['schema'] });
+  });
   registerConsolePage(typed);
   registerMaintenanceRoutes(typed, ctx);
   if (opts.surface === 'maintenance') return typed;

@@ -13,6 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
 import { stationHealth } from './station-health.ts';
+import { ClaimResolved, ForcedOpen, Restocked, ServiceSet, StationHealth } from './schemas.ts';
 import { registerConsoleApi } from '../console/routes.ts';
 import { restockSponsors } from './sponsors.ts';
 
@@ -54,13 +55,13 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
   const auth = { onRequest: authenticate };
   registerConsoleApi(app, ctx, { onRequest: authenticate });
 
-  app.get('/v1/health', auth, async (req, reply) => {
+  app.get('/v1/health', { ...auth, schema: { response: { 200: StationHealth } } }, async (req, reply) => {
     const body = stationHealth(ctx);
     ctx.audited(req, 'ok', {}, () => true);
     return reply.send(body);
   });
 
-  app.post('/v1/maintenance/dispensers/:id/restock', { ...auth, schema: { params: DeviceParams, body: RestockBody } }, async (req, reply) => {
+  app.post('/v1/maintenance/dispensers/:id/restock', { ...auth, schema: { params: DeviceParams, body: RestockBody, response: { 200: Restocked } } }, async (req, reply) => {
     const { id } = req.params;
     const { compartment, sponsor } = req.body;
     const mode = req.body.mode ?? 'add';
@@ -94,7 +95,7 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     return reply.send({ ...detail, by, deviceTold });
   });
 
-  app.post('/v1/maintenance/lockers/:compartment/open', { ...auth, schema: { params: CompartmentParams, body: OpenBody } }, async (req, reply) => {
+  app.post('/v1/maintenance/lockers/:compartment/open', { ...auth, schema: { params: CompartmentParams, body: OpenBody, response: { 200: ForcedOpen } } }, async (req, reply) => {
     const { compartment } = req.params;
     if (!ctx.lockers.hasCompartment(compartment)) throw apiError('unknown_compartment', `no compartment "${compartment}"`);
     const by = ctx.state(req).operator!;
@@ -103,7 +104,7 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     return reply.send({ compartment, opened: true, by });
   });
 
-  app.put('/v1/maintenance/devices/:id/service', { ...auth, schema: { params: DeviceParams, body: ServiceBody } }, async (req, reply) => {
+  app.put('/v1/maintenance/devices/:id/service', { ...auth, schema: { params: DeviceParams, body: ServiceBody, response: { 200: ServiceSet } } }, async (req, reply) => {
     const { id } = req.params;
     const { inService } = req.body;
     const by = ctx.state(req).operator!;
@@ -124,7 +125,7 @@ export function registerMaintenanceRoutes(app: TypedApp, ctx: AppContext): void 
     return reply.send({ id, inService: v.inService, state: v.state, by });
   });
 
-  app.post('/v1/maintenance/claims/:claimId/resolve', { ...auth, schema: { params: ClaimParams, body: ResolveBody } }, async (req, reply) => {
+  app.post('/v1/maintenance/claims/:claimId/resolve', { ...auth, schema: { params: ClaimParams, body: ResolveBody, response: { 200: ClaimResolved } } }, async (req, reply) => {
     const { claimId } = req.params;
     const { outcome } = req.body;
     const before = ctx.quota.getClaim(claimId);

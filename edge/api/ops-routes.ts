@@ -5,9 +5,10 @@
  */
 import { CONTENT_TYPE } from '../../protocol/index.ts';
 import type { AppContext, TypedApp } from './context.ts';
+import { Liveness, MetricsText } from './schemas.ts';
 
 export function registerOpsRoutes(app: TypedApp, ctx: AppContext): void {
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { schema: { response: { 200: Liveness, 503: Liveness } } }, async (_req, reply) => {
     let ledger = 'ok';
     try {
       ctx.ledger.head();
@@ -18,5 +19,5 @@ export function registerOpsRoutes(app: TypedApp, ctx: AppContext): void {
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'failing', ledger, uptimeS: Math.round((ctx.clock.monotonic() - ctx.probe.startedMono) / 1000) });
   });
 
-  app.get('/metrics', async (_req, reply) => reply.type(CONTENT_TYPE).send(ctx.metrics.render()));
+  app.get('/metrics', { schema: { response: { 200: { content: { [CONTENT_TYPE]: { schema: MetricsText } } } } } }, async (_req, reply) => reply.type(CONTENT_TYPE).send(ctx.metrics.render()));
 }

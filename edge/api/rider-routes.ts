@@ -11,6 +11,7 @@ import { Compartment, addDays, daysBetween } from '../../protocol/index.ts';
 import type { AppContext, TypedApp } from './context.ts';
 import { apiError } from './errors.ts';
 import { Cooldown } from './limiter.ts';
+import { CheckinAlready, CheckinOpened, ClaimCommitted, LockerOpened, RiderStatus } from './schemas.ts';
 
 const Credential = Type.String({ minLength: 1, maxLength: 4096 });
 const CredentialBody = Type.Object({ credential: Credential }, { additionalProperties: false });
@@ -63,7 +64,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
   // What is printed on the door (config `lockers.labels`), the compartment's name otherwise.
   const labelOf = (compartment: string) => ctx.config.lockers.labels[compartment] ?? compartment;
 
-  app.post('/v1/checkins', { schema: { body: CredentialBody } }, async (req, reply) => {
+  app.post('/v1/checkins', { schema: { body: CredentialBody, response: { 201: CheckinOpened, 200: CheckinAlready } } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
     const { outcome } = ctx.quota.checkin(riderId);
     ctx.metrics.checkins.inc({ result: outcome.kind });
@@ -73,7 +74,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
     return reply.code(200).send({ status: 'already_checked_in', riderId, window: outcome.window, ...station });
   });
 
-  app.post('/v1/claims', { schema: { body: ClaimBody } }, async (req, reply) => {
+  app.post('/v1/claims', { schema: { body: ClaimBody, response: { 201: ClaimCommitted } } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
     const outcome = await ctx.claims.claim(riderId, req.body.compartment);
     ctx.metrics.claimOutcomes.inc({ outcome: outcome.kind });
@@ -106,7 +107,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
     }
   });
 
-  app.post('/v1/lockers/deposit', { schema: { body: CredentialBody } }, async (req, reply) => {
+  app.post('/v1/lockers/deposit', { schema: { body: CredentialBody, response: { 201: LockerOpened } } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
     notTooSoon(riderId);
     const r = await ctx.lockers.deposit(riderId);
@@ -122,7 +123,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
     }
   });
 
-  app.post('/v1/lockers/retrieve', { schema: { body: CredentialBody } }, async (req, reply) => {
+  app.post('/v1/lockers/retrieve', { schema: { body: CredentialBody, response: { 200: LockerOpened } } }, async (req, reply) => {
     const riderId = await riderOf(ctx, req.body.credential);
     notTooSoon(riderId);
     const r = await ctx.lockers.retrieve(riderId);
@@ -140,7 +141,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
 
   app.get(
     '/v1/riders/status',
-    { schema: { querystring: StatusQuery } },
+    { schema: { querystring: StatusQuery, response: { 200: RiderStatus } } },
     async (req, reply) => {
       const riderId = await riderOf(ctx, req.query.credential);
       const s = ctx.quota.riderStatus(riderId);
@@ -149,7 +150,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
       const tomorrow = addDays(s.day, 1);
       // A bottle whose outcome is not known yet holds today's quota but is not "taken": the kiosk
       // says it is being checked and quotes its reference.
-      const pending = s.claimsToday.find((c) => c.status === 'unknown' || c.status === 'dispensing');
+      const pending = s.claimsToday.find((c) => c.status === 'unknown' || c.status === 'dispensing' || c.status === 'reserved');
       return reply.code(200).send({
         riderId,
         day: s.day,

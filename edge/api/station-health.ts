@@ -3,6 +3,8 @@
  * stock, and the station itself — uptime, disk free, database size, sync backlog, clock
  * faults, and claims by status including `unknown` ones awaiting a report or maintenance.
  */
+import type { Static } from '@sinclair/typebox';
+import type { StationHealth } from './schemas.ts';
 import { statfsSync } from 'node:fs';
 import { DEVICE_STATES } from '../../protocol/index.ts';
 import type { AppDeps } from './context.ts';
@@ -36,7 +38,7 @@ export function deviceListDiff(
   };
 }
 
-export function stationHealth(d: AppDeps): Record<string, unknown> {
+export function stationHealth(d: AppDeps): Static<typeof StationHealth> {
   const now = d.clock.now();
   const devices = d.health.all();
   const deviceList = deviceListDiff(d.trust.cloudConfig()?.devices, devices);

@@ -4,7 +4,7 @@
  * the types that cross them. The drivers in edge/drivers/ implement these and import nothing
  * else from edge/core/; the core imports nothing from edge/drivers/ (test/architecture.test.ts).
  */
-import type { Compartment, DispenseAnswer, DispenseEvent, QueryAnswer } from '../../protocol/index.ts';
+import type { Compartment, DispenseAnswer, DispenseEvent, QueryAnswer, TelemetryPayload } from '../../protocol/index.ts';
 
 export type { DispenseAnswer, QueryAnswer };
 
@@ -66,6 +66,8 @@ export interface DispenserPort {
   onUnclaimedEvent(listener: (dispenserId: string, evt: FinalDispenseEvent) => void): () => void;
   /** The device announced itself online (connect, reconnect, restart). */
   onOnline(listener: (dispenserId: string) => void): () => void;
+  /** Every valid telemetry report as it came: the core keeps the stock and raises its own alerts. */
+  onTelemetry(listener: (dispenserId: string, telemetry: TelemetryPayload) => void): () => void;
   /** `cmd/dispense`, then its final event or `timeout`. */
   dispense(req: DispenseRequest, timeoutMs?: number): Promise<DispenseAnswer>;
   /** `cmd/query`: the stored outcome of `claimId`. */

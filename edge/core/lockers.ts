@@ -14,8 +14,11 @@
  * - A board that stops answering makes its compartments unavailable, not lost: holdings are in
  *   the ledger and come back with the board (and across restarts).
  *
- * Every state change is written with its event in one ledger transaction. Durations use the
- * injected clock's monotonic time.
+ * Every decision about a compartment is its pure machine's (`lockers/machine.ts`): this service
+ * feeds it inputs (rider operations, unlock results, doors seen, ticks) and applies the effects
+ * in `step` — every ledger write of one step, with its events, in one transaction — then does
+ * the unlock the effects ask for and feeds its result back. Durations use the injected clock's
+ * monotonic time.
  */
 import type { Clock } from '../../protocol/time.ts';
 import type { Ledger, LedgerTx } from '../ledger/ledger.ts';
@@ -27,7 +30,8 @@ import { writeAudit } from './audit.ts';
 import type { AuditRecord, DepositOutcome, LockerPort, LockerView, RetrieveOutcome } from './ports.ts';
 import * as store from './lockers/store.ts';
 import { DoorObserver } from './lockers/doors.ts';
-import { leftOpenDue, newCompartment, overdueDue, viewOf, type Compartment } from './lockers/model.ts';
+import { handable, stepCompartment, type CompartmentContext, type CompartmentEffect, type CompartmentInput, type CompartmentState, type StepOutcome } from './lockers/machine.ts';
+import { newCompartment, viewOf, type Compartment } from './lockers/model.ts';
 
 export interface LockerServiceOptions {
   ledger: Ledger;
@@ -35,19 +39,24 @@ export interface LockerServiceOptions {
   clock: Clock;
   logger: Logger;
   buses: readonly LockPort[];
-  /** Storage limit before `locker.overdue` (SPEC §6a default 24 h). */
-  storageLimitMs?: number;
+  /** Storage limit before `locker.overdue` (config `lockers.storageLimitMs`). */
+  storageLimitMs: number;
   /** What is printed on each door (config `lockers.labels`), written into `locker.deposited` for the rider page. */
   labels?: Readonly<Record<string, string>>;
-  /** A door open longer than this raises `locker.door_left_open` (default 120 s). */
-  doorLeftOpenMs?: number;
-  /** Compartments tried for one deposit before giving up (default 3). */
-  maxCompartmentsPerDeposit?: number;
-  /** After an unlock without a confirmed opening, a door found open within this is not "forced" (default 30 s). */
-  unlockGraceMs?: number;
+  /** A door open longer than this raises `locker.door_left_open` (config `lockers.doorLeftOpenMs`). */
+  doorLeftOpenMs: number;
+  /** Pulses per unlock intent before the door counts as stuck (config `lockers.unlockAttempts`). */
+  unlockAttempts: number;
+  /** Compartments tried for one deposit before giving up (config `lockers.maxCompartmentsPerDeposit`). */
+  maxCompartmentsPerDeposit: number;
+  /** After an unlock without a confirmed opening, a door found open within this is not "forced" (config `lockers.unlockGraceMs`). */
+  unlockGraceMs: number;
   /** Also run `checkTimers()` after every poll (default true). */
   timersOnPoll?: boolean;
 }
+
+type Write = Exclude<CompartmentEffect, { kind: 'unlock' | 'fault' | 'log' }>;
+const isWrite = (e: CompartmentEffect): e is Write => e.kind !== 'unlock' && e.kind !== 'fault' && e.kind !== 'log';
 
 export class LockerService implements LockerPort {
   private readonly comps = new Map<string, Compartment>();
@@ -55,24 +64,18 @@ export class LockerService implements LockerPort {
   /** Holdings on compartments of boards no longer configured: kept, shown, not openable. */
   private readonly orphans = new Map<string, { compartment: string; storedTs: number | null }>();
   private readonly log: Logger;
-  private readonly storageLimitMs: number;
-  private readonly doorLeftOpenMs: number;
-  private readonly unlockGraceMs: number;
   private offs: Array<() => void> = [];
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: LockerServiceOptions) {
     this.log = opts.logger.child({ module: 'lockers' });
-    this.storageLimitMs = opts.storageLimitMs ?? 86_400_000;
-    this.doorLeftOpenMs = opts.doorLeftOpenMs ?? 120_000;
-    this.unlockGraceMs = opts.unlockGraceMs ?? 30_000;
     this.doors = new DoorObserver({
-      ledger: opts.ledger,
       health: opts.health,
       clock: opts.clock,
       log: this.log,
       compartment: (name) => this.comps.get(name),
       boardComps: (board) => this.boardComps(board),
+      step: (c, input) => void this.step(c, input),
       afterPoll: () => {
         if (opts.timersOnPoll !== false) this.checkTimers();
       },
@@ -100,8 +103,7 @@ export class LockerService implements LockerPort {
     for (const row of store.loadCompartments(ledger.db)) {
       const c = this.comps.get(row.name);
       if (!c) continue; // a board no longer configured: its rows and holdings stay in the ledger
-      c.inService = row.in_service === 1;
-      c.phase = row.phase;
+      c.s = { ...c.s, inService: row.in_service === 1, phase: row.phase };
     }
     const mono = this.opts.clock.monotonic();
     const now = this.opts.clock.now();
@@ -111,16 +113,20 @@ export class LockerService implements LockerPort {
         this.orphans.set(h.rider_id, { compartment: h.compartment, storedTs: h.stored_ts });
         continue;
       }
-      c.holding = {
-        id: h.id,
-        riderId: h.rider_id,
-        depositedTs: h.deposited_ts,
-        storedTs: h.stored_ts,
-        // The monotonic clock restarts with the process: rebuild the start from the wall clock.
-        storedMono: h.stored_ts === null ? null : mono - Math.max(0, now - h.stored_ts),
-        overdue: h.overdue_ts !== null,
+      c.holdingId = h.id;
+      c.s = {
+        ...c.s,
+        holding: {
+          riderId: h.rider_id,
+          storedTs: h.stored_ts,
+          // The monotonic clock restarts with the process: rebuild the start from the wall clock.
+          storedMono: h.stored_ts === null ? null : mono - Math.max(0, now - h.stored_ts),
+          overdue: h.overdue_ts !== null,
+        },
       };
-      if (h.status === 'opening') this.recoverOpening(c);
+      // A deposit whose unlock was in flight when the station stopped: the door may have opened
+      // and the rider may have put things in, so the holding is kept (never lose a rider's items).
+      if (h.status === 'opening') this.step(c, { type: 'recover_opening' });
     }
     for (const bus of this.opts.buses) {
       this.offs.push(bus.on((e) => this.doors.onBusEvent(e)));
@@ -138,25 +144,137 @@ export class LockerService implements LockerPort {
     this.offs = [];
   }
 
-  /**
-   * A deposit whose unlock was in flight when the station stopped: the door may have opened and
-   * the rider may have put things in, so the holding is kept (never lose a rider's items).
-   */
-  private recoverOpening(c: Compartment): void {
-    const h = c.holding!;
-    this.opts.ledger.tx((t) => {
-      store.activateHolding(t.db, h.id, t.now);
-      store.setPhase(t.db, c.name, 'depositing', t.now);
-      t.append('locker.deposited', { ...this.depositFacts(h.riderId, c), recovered: true });
-      h.depositedTs = t.now;
-    });
-    c.phase = 'depositing';
-    this.log.warn({ compartment: c.name }, 'deposit interrupted by a restart; kept as a holding');
+  // ---- the machine --------------------------------------------------------------------------
+
+  private context(): CompartmentContext {
+    return {
+      mono: this.opts.clock.monotonic(),
+      now: this.opts.clock.now(),
+      unlockAttempts: this.opts.unlockAttempts,
+      unlockGraceMs: this.opts.unlockGraceMs,
+      storageLimitMs: this.opts.storageLimitMs,
+      doorLeftOpenMs: this.opts.doorLeftOpenMs,
+    };
   }
 
-  /** A deposit's event data: with the door's label and the storage limit, so the rider's page can show the deadline (issue 12). */
-  private depositFacts(riderId: string, c: Compartment): { riderId: string; compartment: string; bus: string; label: string; limitMs: number } {
-    return { riderId, compartment: c.name, bus: c.bus.id, label: this.opts.labels?.[c.name] ?? c.name, limitMs: this.storageLimitMs };
+  /**
+   * Feed one input to a compartment's machine and apply its effects: every ledger write in one
+   * transaction (with `audit`, when the step records a forced opening), then faults and logs.
+   * A ledger that cannot write throws here and the state stays as it was: nothing is unlocked
+   * without its record.
+   */
+  private step(c: Compartment, input: CompartmentInput, audit?: AuditRecord): { effects: CompartmentEffect[]; outcome?: StepOutcome } {
+    const r = stepCompartment(c.s, input, this.context());
+    const writes = r.effects.filter(isWrite);
+    if (writes.length > 0) {
+      const ids = this.opts.ledger.tx((t) => {
+        const ids = { holdingId: c.holdingId, journalId: c.journalId };
+        for (const e of writes) this.write(t, c, r.state, e, ids);
+        if (writes.some((e) => e.kind === 'event' && e.type === 'locker.forced_open')) writeAudit(t, audit);
+        return ids;
+      });
+      c.holdingId = ids.holdingId;
+      c.journalId = ids.journalId;
+    }
+    c.s = r.state;
+    for (const e of r.effects) {
+      if (e.kind === 'fault') {
+        if (e.on) this.opts.health.addFault(c.deviceId, e.fault);
+        else this.opts.health.clearFault(c.deviceId, e.fault);
+      } else if (e.kind === 'log') this.log[e.level]({ compartment: c.name, phase: r.state.phase }, e.message);
+    }
+    return r;
+  }
+
+  /** One ledger write of a step (lockers/store.ts), with the event data as SPEC §10 names it. */
+  private write(t: LedgerTx, c: Compartment, next: CompartmentState, e: Write, ids: { holdingId: number | undefined; journalId: number | undefined }): void {
+    const hid = () => {
+      if (ids.holdingId === undefined) throw new Error(`compartment ${c.name}: no holding row`);
+      return ids.holdingId;
+    };
+    switch (e.kind) {
+      case 'holding_open':
+        ids.holdingId = store.insertOpeningHolding(t.db, e.riderId, c.name, t.now);
+        return;
+      case 'holding_activate':
+        return store.activateHolding(t.db, hid(), t.now);
+      case 'holding_drop':
+        store.deleteHolding(t.db, hid());
+        ids.holdingId = undefined;
+        return;
+      case 'holding_end':
+        store.endHolding(t.db, hid(), e.reason, t.now);
+        ids.holdingId = undefined;
+        return;
+      case 'storage_start':
+        return store.startStorage(t.db, hid(), next.holding?.storedTs ?? t.now);
+      case 'overdue':
+        return store.markOverdue(t.db, hid(), t.now);
+      case 'phase':
+        return store.setPhase(t.db, c.name, e.phase, t.now);
+      case 'service':
+        store.setService(t.db, c.name, e.inService, e.reason, t.now);
+        t.append('device.service', {
+          deviceId: c.deviceId,
+          kind: 'lockboard',
+          compartment: c.name,
+          inService: e.inService,
+          by: e.by,
+          ...(e.reason !== null ? { reason: e.reason } : {}),
+        });
+        return;
+      case 'record_unlock':
+        ids.journalId = store.startUnlock(t.db, c.name, e.purpose, e.actor, t.now);
+        return;
+      case 'end_unlock':
+        if (ids.journalId !== undefined) store.endUnlock(t.db, ids.journalId, e.outcome, t.now);
+        ids.journalId = undefined;
+        return;
+      case 'event':
+        switch (e.type) {
+          case 'locker.deposited':
+            // With the door's label and the storage limit, so the rider's page can show the deadline (issue 12).
+            t.append('locker.deposited', {
+              riderId: e.riderId,
+              compartment: c.name,
+              bus: c.bus.id,
+              label: this.opts.labels?.[c.name] ?? c.name,
+              limitMs: this.opts.storageLimitMs,
+              ...(e.recovered ? { recovered: true } : {}),
+            });
+            return;
+          case 'locker.retrieved':
+            t.append('locker.retrieved', { riderId: e.riderId, compartment: c.name, storedSince: e.storedSince });
+            return;
+          case 'locker.forced_open':
+            t.append('locker.forced_open', { compartment: c.name, reason: e.reason, by: e.by, riderId: e.riderId, overdue: e.overdue });
+            return;
+          case 'locker.overdue':
+            t.append('locker.overdue', { riderId: e.riderId, compartment: c.name, storedSince: e.storedSince, limitMs: this.opts.storageLimitMs });
+            return;
+          case 'locker.door_left_open':
+            t.append('locker.door_left_open', { compartment: c.name, openForMs: e.openForMs, riderId: e.riderId, state: e.state });
+            return;
+        }
+    }
+  }
+
+  /**
+   * Run an operation to its end: step it, pulse the latch while the machine asks for it (the
+   * journal row is on disk before each pulse), and feed each result back.
+   */
+  private async operate(c: Compartment, input: CompartmentInput, audit?: AuditRecord): Promise<StepOutcome | undefined> {
+    let r = this.step(c, input, audit);
+    while (r.effects.some((e) => e.kind === 'unlock')) {
+      let result: UnlockResult;
+      try {
+        result = await c.bus.unlock(c.board, c.lock);
+      } catch {
+        result = { kind: 'no_answer', error: 'stopped' };
+      }
+      r = this.step(c, { type: 'unlock_result', result }, audit);
+    }
+    return r.outcome;
   }
 
   // ---- rider operations ---------------------------------------------------------------------
@@ -167,38 +285,14 @@ export class LockerService implements LockerPort {
       if (held) return { kind: 'locker_already_held', compartment: held.compartment };
       const tried = new Set<string>();
       let unreachable = false;
-      const max = this.opts.maxCompartmentsPerDeposit ?? 3;
-      for (let i = 0; i < max; i++) {
+      for (let i = 0; i < this.opts.maxCompartmentsPerDeposit; i++) {
         const c = this.pickFree(tried);
         if (!c) break;
         tried.add(c.name);
-        // The holding and the unlock's journal row in one transaction: both or neither.
-        const { holdingId, journalId } = this.opts.ledger.tx((t) => {
-          const id = store.insertOpeningHolding(t.db, riderId, c.name, t.now);
-          store.setPhase(t.db, c.name, 'opening', t.now);
-          return { holdingId: id, journalId: store.startUnlock(t.db, c.name, 'deposit', riderId, t.now) };
-        });
-        c.phase = 'opening';
-        c.holding = { id: holdingId, riderId, depositedTs: null, storedTs: null, storedMono: null, overdue: false };
-        const r = await this.unlockOnceMore(c, 'deposit', riderId, journalId);
-        if (r.kind === 'opened') {
-          this.opts.ledger.tx((t) => {
-            store.activateHolding(t.db, holdingId, t.now);
-            store.setPhase(t.db, c.name, 'depositing', t.now);
-            t.append('locker.deposited', this.depositFacts(riderId, c));
-            c.holding!.depositedTs = t.now;
-          });
-          c.phase = 'depositing';
-          return { kind: 'deposited', compartment: c.name };
-        }
-        this.opts.ledger.tx((t) => {
-          store.deleteHolding(t.db, holdingId);
-          store.setPhase(t.db, c.name, 'free', t.now);
-        });
-        c.phase = 'free';
-        c.holding = undefined;
-        if (r.kind === 'stayed_shut') this.outOfService(c, 'door_never_opened', 'station');
-        else unreachable = true;
+        const out = await this.operate(c, { type: 'deposit', riderId });
+        if (out?.kind === 'done' && out.outcome === 'opened') return { kind: 'deposited', compartment: c.name };
+        // stayed shut: the machine put it out of service; the rider gets the next one.
+        if (out?.kind === 'done' && out.outcome === 'no_answer') unreachable = true;
       }
       if (unreachable || this.freeOnUnusableBoard()) return { kind: 'locker_unavailable', reason: 'lock board not answering' };
       return { kind: 'no_free_compartment' };
@@ -211,22 +305,12 @@ export class LockerService implements LockerPort {
       const orphan = this.orphans.get(riderId);
       if (!c && orphan) return { kind: 'locker_unavailable', compartment: orphan.compartment, reason: 'its lock board is not configured' };
       if (!c) return { kind: 'no_locker_held' };
-      if (!c.bus.isReachable(c.board))
-        return { kind: 'locker_unavailable', compartment: c.name, reason: 'lock board not answering; the holding is kept' };
-      const r = await this.unlockOnceMore(c, 'retrieve', riderId);
-      if (r.kind === 'no_answer') return { kind: 'locker_unavailable', compartment: c.name, reason: 'lock board not answering; the holding is kept' };
-      if (r.kind === 'stayed_shut') {
-        this.outOfService(c, 'door_never_opened', 'station');
-        return { kind: 'locker_unavailable', compartment: c.name, reason: 'the door did not open; maintenance has been alerted' };
-      }
-      const h = c.holding!;
-      this.opts.ledger.tx((t) => {
-        store.endHolding(t.db, h.id, 'retrieved', t.now);
-        store.setPhase(t.db, c.name, 'retrieving', t.now);
-        t.append('locker.retrieved', { riderId, compartment: c.name, storedSince: h.storedTs });
-      });
-      c.holding = undefined;
-      c.phase = 'retrieving';
+      const kept = 'lock board not answering; the holding is kept';
+      if (!c.bus.isReachable(c.board)) return { kind: 'locker_unavailable', compartment: c.name, reason: kept };
+      const out = await this.operate(c, { type: 'retrieve', riderId });
+      if (out?.kind !== 'done') return { kind: 'locker_unavailable', compartment: c.name, reason: 'the compartment is busy; try again' };
+      if (out.outcome === 'no_answer') return { kind: 'locker_unavailable', compartment: c.name, reason: kept };
+      if (out.outcome === 'stayed_shut') return { kind: 'locker_unavailable', compartment: c.name, reason: 'the door did not open; maintenance has been alerted' };
       return { kind: 'retrieved', compartment: c.name };
     });
   }
@@ -236,23 +320,11 @@ export class LockerService implements LockerPort {
       const c = this.comps.get(compartment);
       if (!c) return { ok: false as const, error: 'unknown_compartment' as const, message: `no compartment ${compartment}` };
       if (!c.bus.isReachable(c.board)) return { ok: false as const, error: 'locker_unavailable' as const, message: `board ${c.board} is not answering` };
-      const r = await this.unlockOnceMore(c, 'forced_open', by);
-      if (r.kind !== 'opened')
-        return {
-          ok: false as const,
-          error: 'locker_unavailable' as const,
-          message: r.kind === 'stayed_shut' ? `the door of ${compartment} did not open` : `board ${c.board} is not answering`,
-        };
-      const h = c.holding;
-      this.opts.ledger.tx((t) => {
-        if (h) store.endHolding(t.db, h.id, 'forced_open', t.now);
-        store.setPhase(t.db, c.name, 'retrieving', t.now);
-        t.append('locker.forced_open', { compartment: c.name, reason, by, riderId: h?.riderId ?? null, overdue: h?.overdue ?? false });
-        writeAudit(t, audit);
-      });
-      c.holding = undefined;
-      c.phase = 'retrieving';
-      return { ok: true as const };
+      const out = await this.operate(c, { type: 'force_open', by, reason }, audit);
+      if (out?.kind === 'done' && out.outcome === 'opened') return { ok: true as const };
+      const message =
+        out?.kind !== 'done' ? `compartment ${compartment} is busy` : out.outcome === 'stayed_shut' ? `the door of ${compartment} did not open` : `board ${c.board} is not answering`;
+      return { ok: false as const, error: 'locker_unavailable' as const, message };
     });
   }
 
@@ -260,15 +332,7 @@ export class LockerService implements LockerPort {
   setCompartmentService(compartment: string, inService: boolean, by: string): boolean {
     const c = this.comps.get(compartment);
     if (!c) return false;
-    if (inService) {
-      if (c.inService) return true;
-      this.opts.ledger.tx((t) => {
-        store.setService(t.db, c.name, true, null, t.now);
-        t.append('device.service', { deviceId: c.deviceId, kind: 'lockboard', compartment: c.name, inService: true, by });
-      });
-      c.inService = true;
-      this.opts.health.clearFault(c.deviceId, `door_stuck:${c.name}`);
-    } else this.outOfService(c, 'maintenance', by);
+    this.step(c, { type: 'service', inService, by, reason: 'maintenance' });
     return true;
   }
 
@@ -276,7 +340,7 @@ export class LockerService implements LockerPort {
 
   holdingOf(riderId: string): { compartment: string; since: number | null } | null {
     const c = this.holdingCompartment(riderId);
-    if (c) return { compartment: c.name, since: c.holding!.storedTs };
+    if (c) return { compartment: c.name, since: c.s.holding!.storedTs };
     const orphan = this.orphans.get(riderId);
     return orphan ? { compartment: orphan.compartment, since: orphan.storedTs } : null;
   }
@@ -293,59 +357,10 @@ export class LockerService implements LockerPort {
 
   /** Overdue holdings and doors left open (SPEC §6a); the jobs call this, and every poll does. */
   checkTimers(): void {
-    const mono = this.opts.clock.monotonic();
-    for (const c of this.comps.values()) {
-      const h = c.holding;
-      if (h && overdueDue(c, mono, this.storageLimitMs)) {
-        this.opts.ledger.tx((t) => {
-          store.markOverdue(t.db, h.id, t.now);
-          t.append('locker.overdue', { riderId: h.riderId, compartment: c.name, storedSince: h.storedTs, limitMs: this.storageLimitMs });
-        });
-        h.overdue = true;
-        this.log.warn({ compartment: c.name }, 'locker overdue');
-      }
-      if (leftOpenDue(c, mono, this.doorLeftOpenMs)) {
-        this.opts.ledger.append('locker.door_left_open', {
-          compartment: c.name,
-          openForMs: Math.round(mono - c.doorOpenSinceMono!),
-          riderId: h?.riderId ?? null,
-          state: c.phase,
-        });
-        c.leftOpenReported = true;
-        this.log.warn({ compartment: c.name }, 'locker door left open');
-      }
-    }
+    for (const c of this.comps.values()) this.step(c, { type: 'tick' });
   }
 
   // ---- helpers ------------------------------------------------------------------------------
-
-  /**
-   * Unlock; when the door stayed shut, once more (SPEC §6a). The unlock journal records it
-   * (fsynced) before the command goes on the wire, and its outcome after; a ledger that cannot
-   * write the record throws here and nothing is unlocked.
-   */
-  private async unlockOnceMore(c: Compartment, purpose: store.UnlockPurpose, actor: string, journalled?: number): Promise<UnlockResult> {
-    const journalId = journalled ?? this.opts.ledger.tx((t) => store.startUnlock(t.db, c.name, purpose, actor, t.now));
-    c.expectOpenUntilMono = Infinity;
-    let r: UnlockResult = { kind: 'no_answer', error: 'stopped' };
-    try {
-      r = await c.bus.unlock(c.board, c.lock);
-      if (r.kind === 'stayed_shut') {
-        this.log.warn({ compartment: c.name }, 'door did not open; unlocking once more');
-        r = await c.bus.unlock(c.board, c.lock);
-      }
-      return r;
-    } finally {
-      // Unconfirmed (no answer): the latch may still have fired, so a door found open soon is ours.
-      c.expectOpenUntilMono = r.kind === 'no_answer' ? this.opts.clock.monotonic() + this.unlockGraceMs : -Infinity;
-      try {
-        this.opts.ledger.tx((t) => store.endUnlock(t.db, journalId, r.kind, t.now));
-      } catch (e) {
-        // The start is on disk; at the next start this unlock shows as interrupted.
-        this.log.error({ err: e, compartment: c.name, purpose }, 'unlock outcome not recorded');
-      }
-    }
-  }
 
   /** Unlocks the station stopped in the middle of: their doors may have opened. */
   private recoverUnlocks(): void {
@@ -372,28 +387,16 @@ export class LockerService implements LockerPort {
     return this.opts.ledger.tx((t) => store.pruneUnlocks(t.db, olderThanTs));
   }
 
-  private outOfService(c: Compartment, reason: string, by: string): void {
-    if (c.inService) {
-      this.opts.ledger.tx((t) => {
-        store.setService(t.db, c.name, false, reason, t.now);
-        t.append('device.service', { deviceId: c.deviceId, kind: 'lockboard', compartment: c.name, inService: false, by, reason });
-      });
-      c.inService = false;
-    }
-    this.log.error({ compartment: c.name, reason }, 'compartment out of service');
-    if (reason === 'door_never_opened') this.opts.health.addFault(c.deviceId, `door_stuck:${c.name}`);
-  }
-
   private pickFree(skip: ReadonlySet<string>): Compartment | undefined {
     for (const c of this.sorted()) {
-      if (skip.has(c.name) || !c.inService || c.phase !== 'free' || c.holding || c.door !== 'closed' || c.forced) continue;
+      if (skip.has(c.name) || !handable(c.s)) continue;
       if (this.boardUsable(c)) return c;
     }
     return undefined;
   }
 
   private freeOnUnusableBoard(): boolean {
-    return [...this.comps.values()].some((c) => c.inService && c.phase === 'free' && !this.boardUsable(c));
+    return [...this.comps.values()].some((c) => c.s.inService && c.s.phase === 'free' && !this.boardUsable(c));
   }
 
   private boardUsable(c: Compartment): boolean {
@@ -401,7 +404,7 @@ export class LockerService implements LockerPort {
   }
 
   private holdingCompartment(riderId: string): Compartment | undefined {
-    for (const c of this.comps.values()) if (c.holding?.riderId === riderId) return c;
+    for (const c of this.comps.values()) if (c.s.holding?.riderId === riderId) return c;
     return undefined;
   }
 

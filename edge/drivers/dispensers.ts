@@ -6,8 +6,9 @@
  *   a warning and counted against the device (`malformed`), never thrown.
  * - Status, last will and telemetry silence drive online/offline in DeviceHealth (heartbeat =
  *   the telemetry period, so a silent device is offline within two periods); telemetry gives
- *   stock, temperatures, door and faults, plus the edge's own alerts (low stock, temperature
- *   out of the configured range).
+ *   stock, temperatures, door and the device's faults, and goes to `onTelemetry` listeners as
+ *   it came: the edge's own alerts and the stock it serves from are the core's
+ *   (edge/core/dispensers.ts). This driver decides nothing about them.
  * - `dispense()` registers its waiter *before* publishing `cmd/dispense` (QoS 1), waits for the
  *   final `evt/dispense` (`accepted` is only progress) or the timeout, and re-publishes the same
  *   command — same id — when the device comes back online meanwhile (SPEC §5 rule 1).
@@ -15,7 +16,6 @@
  *   to `onUnclaimedEvent` listeners: the claim service settles `unknown` claims with it.
  */
 import {
-  COMPARTMENTS,
   decodePayload,
   encodePayload,
   parseTopic,
@@ -38,22 +38,13 @@ export interface DispenserDriverOptions {
   logger: Logger;
   /** Configured dispensers (config `dispensers`); others are ignored. */
   dispensers: ReadonlyArray<{ id: string }>;
-  /** The devices' telemetry period = their heartbeat (SPEC §5 default 10 s). */
-  telemetryIntervalMs?: number;
-  /** How long to wait for the final `evt/dispense` (default 8000 ms). */
-  dispenseTimeoutMs?: number;
-  /** How long to wait for the answer to `cmd/query` (default 3000 ms). */
-  queryTimeoutMs?: number;
-  /** A compartment at or below this many bottles (and not empty) raises `low_stock_{compartment}`. */
-  lowStockThreshold?: number;
-  /** Outside these readings (°C) the edge raises `temp_out_of_range_{compartment}`. */
-  temperatureRangeC?: Record<Compartment, { min: number; max: number }>;
+  /** The devices' telemetry period = their heartbeat (config `heartbeatIntervalMs`). */
+  telemetryIntervalMs: number;
+  /** How long to wait for the final `evt/dispense` (config `dispense.timeoutMs`). */
+  dispenseTimeoutMs: number;
+  /** How long to wait for the answer to `cmd/query` (config `dispense.queryTimeoutMs`). */
+  queryTimeoutMs: number;
 }
-
-export const DEFAULT_TEMPERATURE_RANGE_C: Record<Compartment, { min: number; max: number }> = {
-  hot: { min: 70, max: 98 },
-  cold: { min: 1, max: 12 },
-};
 
 interface Waiter {
   kind: 'dispense' | 'query';
@@ -69,6 +60,7 @@ export class DispenserDriver implements DispenserPort {
   private readonly unsubscribes: Array<() => Promise<void>> = [];
   private readonly unclaimed: Emitter<[dispenserId: string, evt: FinalDispenseEvent]>;
   private readonly online: Emitter<[dispenserId: string]>;
+  private readonly telemetry: Emitter<[dispenserId: string, telemetry: TelemetryPayload]>;
   private readonly log: Logger;
   readonly telemetryIntervalMs: number;
   readonly dispenseTimeoutMs: number;
@@ -79,9 +71,10 @@ export class DispenserDriver implements DispenserPort {
     this.log = opts.logger.child({ module: 'dispensers' });
     this.unclaimed = new Emitter('dispenser-unclaimed-event', this.log);
     this.online = new Emitter('dispenser-online', this.log);
-    this.telemetryIntervalMs = opts.telemetryIntervalMs ?? 10_000;
-    this.dispenseTimeoutMs = opts.dispenseTimeoutMs ?? 8000;
-    this.queryTimeoutMs = opts.queryTimeoutMs ?? 3000;
+    this.telemetry = new Emitter('dispenser-telemetry', this.log);
+    this.telemetryIntervalMs = opts.telemetryIntervalMs;
+    this.dispenseTimeoutMs = opts.dispenseTimeoutMs;
+    this.queryTimeoutMs = opts.queryTimeoutMs;
   }
 
   async start(): Promise<void> {
@@ -127,6 +120,11 @@ export class DispenserDriver implements DispenserPort {
     return this.online.on(listener);
   }
 
+  /** Every valid telemetry report, as it came (the core's stock and alerts). */
+  onTelemetry(listener: (dispenserId: string, telemetry: TelemetryPayload) => void): () => void {
+    return this.telemetry.on(listener);
+  }
+
   /** Dispense waits in progress (for drain and tests). */
   pending(): number {
     let n = 0;
@@ -149,12 +147,7 @@ export class DispenserDriver implements DispenserPort {
     this.log.debug({ claimId: req.id, dispenserId: req.dispenserId, compartment: req.compartment }, 'cmd/dispense');
     send();
     // `unknown` only answers queries, so a dispense waiter never resolves with it.
-    return (answer as Promise<DispenseAnswer>).then((a) => {
-      // Keep the stock we show current until the next telemetry says it exactly.
-      const stock = this.states.get(req.dispenserId)?.stock;
-      if (a.result === 'dropped' && stock) stock[req.compartment] = Math.max(0, stock[req.compartment] - 1);
-      return a;
-    });
+    return answer as Promise<DispenseAnswer>;
   }
 
   /** Ask the device for the stored outcome of `claimId` (SPEC §5 `cmd/query`). */
@@ -228,7 +221,7 @@ export class DispenserDriver implements DispenserPort {
       return;
     }
     if (name === 'status') this.onStatus(state, payload, topic);
-    else if (name === 'telemetry') this.onTelemetry(state, payload, topic);
+    else if (name === 'telemetry') this.handleTelemetry(state, payload, topic);
     else if (name === 'dispenseEvent') this.onDispenseEvent(state, payload, topic);
   }
 
@@ -251,7 +244,7 @@ export class DispenserDriver implements DispenserPort {
     }
   }
 
-  private onTelemetry(state: DispenserState, payload: Buffer, topic: string): void {
+  private handleTelemetry(state: DispenserState, payload: Buffer, topic: string): void {
     const d = decodePayload('telemetry', payload);
     if (!d.ok) return this.malformed(state.id, topic, d.error);
     const t = d.value;
@@ -264,20 +257,9 @@ export class DispenserDriver implements DispenserPort {
     state.telemetryTs = t.ts;
     this.opts.health.seen(state.id);
     this.opts.health.setDetail(state.id, { stock: t.stock, tempC: t.tempC, door: t.door, telemetryTs: t.ts });
-    this.opts.health.setFaults(state.id, [...t.faults, ...this.alerts(t)]);
+    this.opts.health.setFaults(state.id, t.faults);
+    this.telemetry.emit(state.id, t);
     if (!wasOnline) this.resendPending(state.id);
-  }
-
-  /** SPEC §6b alerts the edge raises itself, named like faults so they become device.fault events. */
-  private alerts(t: TelemetryPayload): string[] {
-    const out: string[] = [];
-    const threshold = this.opts.lowStockThreshold ?? 5;
-    const ranges = this.opts.temperatureRangeC ?? DEFAULT_TEMPERATURE_RANGE_C;
-    for (const c of COMPARTMENTS) {
-      if (t.stock[c] > 0 && t.stock[c] <= threshold) out.push(`low_stock_${c}`);
-      if (t.tempC[c] < ranges[c].min || t.tempC[c] > ranges[c].max) out.push(`temp_out_of_range_${c}`);
-    }
-    return out;
   }
 
   private onDispenseEvent(state: DispenserState, payload: Buffer, topic: string): void {

@@ -4,8 +4,9 @@
  * - One request in flight per bus (a queue; rider-facing requests ahead of polls); the reply
  *   waiter is registered before the request is written; every attempt has its own timeout.
  * - Queries are retried on a timeout or a bad frame (`queryRetries`, SPEC §6: up to 3). An
- *   unlock is never blindly re-sent: it is verified by querying the lock, and only the query's
- *   answer (or the unlock's own reply) says whether the door opened.
+ *   unlock is never re-sent here: it is verified by querying the lock, and only the query's
+ *   answer (or the unlock's own reply) says whether the door opened; trying again is the
+ *   locker core's decision.
  * - Discarded bytes, bad checksums, timeouts and wrong-address replies are counted per board in
  *   the device health; a board that stops answering is marked offline and its doors unknown.
  * - Door states are polled with query-all (~1 s); changes are emitted as `doors` events.
@@ -26,20 +27,19 @@ import { LockBusWire } from './lockbus/wire.ts';
 
 export type { LockBusError, LockBusEvent, UnlockResult };
 
+/** The bus's timings, from config `lockers` (edge/station.ts `lockBusTimeoutsOf`); the defaults are the config schema's. */
 export interface LockBusTimeouts {
-  /** Per attempt (SPEC §6: a board answers within 1 s). Default 1000. */
-  replyTimeoutMs?: number;
-  /** Extra attempts of a query after a timeout or a bad frame. Default 3. */
-  queryRetries?: number;
-  /** Extra unlocks, each only after a query showed the door still shut and the unlock got no reply. Default 0. */
-  unlockRetries?: number;
-  /** Door-state polling with query-all. Default 1000. */
-  pollIntervalMs?: number;
-  /** How often an unreachable board is asked again (one attempt, no retries). Default 5000. */
-  offlinePollIntervalMs?: number;
-  /** Reopen backoff after the port fails or closes. Defaults 500 → 10 000. */
-  reopenInitialMs?: number;
-  reopenMaxMs?: number;
+  /** Per attempt (SPEC §6: a board answers within 1 s). */
+  replyTimeoutMs: number;
+  /** Extra attempts of a query after a timeout or a bad frame (SPEC §6: up to 3). */
+  queryRetries: number;
+  /** Door-state polling with query-all. */
+  pollIntervalMs: number;
+  /** How often an unreachable board is asked again (one attempt, no retries). */
+  offlinePollIntervalMs: number;
+  /** Reopen backoff after the port fails or closes. */
+  reopenInitialMs: number;
+  reopenMaxMs: number;
 }
 
 export interface LockBusOptions {
@@ -54,7 +54,7 @@ export interface LockBusOptions {
   logger: Logger;
   health: DeviceHealthReporter;
   clock: Clock;
-  timeouts?: LockBusTimeouts;
+  timeouts: LockBusTimeouts;
   /** Poll door states on a timer (default true); tests may poll by hand with `pollNow()`. */
   poll?: boolean;
 }
@@ -77,7 +77,7 @@ export class LockBus implements LockPort {
   readonly profile: BoardProfile;
   private readonly boards = new Map<number, BoardState>();
   private readonly log: Logger;
-  private readonly t: Required<LockBusTimeouts>;
+  private readonly t: LockBusTimeouts;
   private readonly wire: LockBusWire;
   private readonly queue = new SerialQueue();
   private readonly events: Emitter<[LockBusEvent]>;
@@ -89,16 +89,7 @@ export class LockBus implements LockPort {
     this.profile = opts.profile ?? PROFILE_8A80;
     this.log = opts.logger.child({ module: 'lockboard', port: opts.path });
     this.events = new Emitter('lock-bus', this.log);
-    const t = opts.timeouts ?? {};
-    this.t = {
-      replyTimeoutMs: t.replyTimeoutMs ?? 1000,
-      queryRetries: t.queryRetries ?? 3,
-      unlockRetries: t.unlockRetries ?? 0,
-      pollIntervalMs: t.pollIntervalMs ?? 1000,
-      offlinePollIntervalMs: t.offlinePollIntervalMs ?? 5000,
-      reopenInitialMs: t.reopenInitialMs ?? 500,
-      reopenMaxMs: t.reopenMaxMs ?? 10_000,
-    };
+    this.t = { ...opts.timeouts };
     for (const b of opts.boards) {
       const locks = b.locks ?? this.profile.locksPerBoard;
       this.boards.set(b.address, {
@@ -197,28 +188,25 @@ export class LockBus implements LockPort {
   }
 
   /**
-   * Pulse one latch and find out whether the door opened (SPEC §6: never assume an unlock worked
-   * without a reply or a later query saying the door is open). The unlock itself is sent once;
-   * a query of the lock then decides. Only when the unlock got no reply and the query shows the
-   * door shut is it sent again, up to `unlockRetries` times (default 0).
+   * Pulse one latch once and report what the board says of the door (SPEC §6: never assume an
+   * unlock worked without a reply or a later query saying the door is open): the unlock, then a
+   * query of the lock; the query's answer decides, or, when it cannot be had, the unlock's own
+   * reply. The pulse is never re-sent here: whether to try again is the locker core's decision
+   * (its compartment machine, config `lockers.unlockAttempts`), the one retry layer for unlocks.
    */
   async unlock(board: number, lock: number): Promise<UnlockResult> {
     const r = await this.run(board, 'high', async (b): Promise<Result<UnlockResult>> => {
-      for (let attempt = 0; ; attempt++) {
-        const u = await this.wire.exchange({ kind: 'unlock', board, lock }, 0);
-        if (u.ok) this.markSeen(b);
-        const q = await this.doQuery(b, lock);
-        if (q.ok && q.value) return { ok: true, value: { kind: 'opened', confirmedBy: 'query' } };
-        if (q.ok && u.ok) return { ok: true, value: { kind: 'stayed_shut', unlockReplied: true } };
-        if (q.ok && attempt < this.t.unlockRetries) continue;
-        if (q.ok) return { ok: true, value: { kind: 'stayed_shut', unlockReplied: false } };
-        // The query failed: the unlock's own reply is all there is.
-        if (u.ok && u.reply.kind === 'unlock') {
-          this.setDoor(b, lock, u.reply.open, 'unlock');
-          return { ok: true, value: u.reply.open ? { kind: 'opened', confirmedBy: 'reply' } : { kind: 'stayed_shut', unlockReplied: true } };
-        }
-        return { ok: true, value: { kind: 'no_answer', error: q.error } };
+      const u = await this.wire.exchange({ kind: 'unlock', board, lock }, 0);
+      if (u.ok) this.markSeen(b);
+      const q = await this.doQuery(b, lock);
+      if (q.ok && q.value) return { ok: true, value: { kind: 'opened', confirmedBy: 'query' } };
+      if (q.ok) return { ok: true, value: { kind: 'stayed_shut', unlockReplied: u.ok } };
+      // The query failed: the unlock's own reply is all there is.
+      if (u.ok && u.reply.kind === 'unlock') {
+        this.setDoor(b, lock, u.reply.open, 'unlock');
+        return { ok: true, value: u.reply.open ? { kind: 'opened', confirmedBy: 'reply' } : { kind: 'stayed_shut', unlockReplied: true } };
       }
+      return { ok: true, value: { kind: 'no_answer', error: q.error } };
     });
     return r.ok ? r.value : { kind: 'no_answer', error: r.error };
   }

@@ -95,9 +95,9 @@ export interface ScannerReaderOptions {
   health?: DeviceHealthReporter;
   deviceId?: string;
   maxLineBytes?: number;
-  /** Reopen backoff after the port fails or closes. Defaults 500 → 10 000. */
-  reopenInitialMs?: number;
-  reopenMaxMs?: number;
+  /** Reopen backoff after the port fails or closes (config `serialReopenInitialMs`, `serialReopenMaxMs`). */
+  reopenInitialMs: number;
+  reopenMaxMs: number;
 }
 
 export class ScannerReader {
@@ -118,8 +118,8 @@ export class ScannerReader {
       binding: opts.binding,
       name: 'scanner',
       log: this.log,
-      reopenInitialMs: opts.reopenInitialMs ?? 500,
-      reopenMaxMs: opts.reopenMaxMs ?? 10_000,
+      reopenInitialMs: opts.reopenInitialMs,
+      reopenMaxMs: opts.reopenMaxMs,
       onData: (chunk) => this.receive(chunk),
       onOpen: () => {
         this.splitter.reset();

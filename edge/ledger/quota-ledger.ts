@@ -22,6 +22,8 @@ import {
 } from '../../protocol/index.ts';
 import type { Ledger, LedgerTx } from './ledger.ts';
 import type { ZoneFacts } from './zone-facts.ts';
+// The claim's transition table is the core's (a pure leaf module); this class only writes.
+import { mayMove } from '../core/claims/machine.ts';
 
 export interface Claim {
   id: string;
@@ -129,8 +131,9 @@ export class QuotaLedger {
       claimsOn: db.prepare('SELECT id, day, status, slot, created_ts AS createdTs FROM claims WHERE rider_id = ? AND day = ?'),
       insertClaim: db.prepare(
         `INSERT INTO claims (id, rider_id, day, slot, compartment, dispenser_id, sponsor, status, created_ts, updated_ts, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'dispensing', ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?)`,
       ),
+      markSent: db.prepare("UPDATE claims SET status = 'dispensing', updated_ts = ? WHERE id = ? AND status = 'reserved'"),
       getClaim: db.prepare('SELECT * FROM claims WHERE id = ?'),
       setStatus: db.prepare(
         "UPDATE claims SET status = @status, reason = @reason, updated_ts = @ts, slot = CASE WHEN @status = 'released' THEN NULL ELSE slot END WHERE id = @id",
@@ -174,9 +177,9 @@ export class QuotaLedger {
   }
 
   /**
-   * SPEC §3 rule 3 and ARCHITECTURE step 2: decide and reserve in one durable transaction.
-   * The claim is stored as `dispensing` with its command id (= claim id) before anything is
-   * published, so a crash after this point leaves a claim to query, never an unrecorded drop.
+   * SPEC §3 rules 3–4: decide and reserve in one durable transaction. The claim is stored as
+   * `reserved` with its command id (= claim id): the quota is held, the dispenser not yet told.
+   * `markSent` writes `dispensing` before the command is published (edge/core/claims/machine.ts).
    */
   reserve(req: ReserveRequest): ReserveResult {
     return this.ledger.tx((t) => {
@@ -210,7 +213,7 @@ export class QuotaLedger {
         compartment: req.compartment,
         dispenserId: req.dispenserId,
         sponsor: req.sponsor ?? null,
-        status: 'dispensing',
+        status: 'reserved',
         reason: null,
         createdTs: t.now,
         updatedTs: t.now,
@@ -218,6 +221,19 @@ export class QuotaLedger {
       };
       return { kind: 'granted', claim, window: decision.window };
     });
+  }
+
+  /**
+   * `reserved` → `dispensing`, durably, right before `cmd/dispense` is published (SPEC §5 rule
+   * 1): a claim still `reserved` after a crash was provably never sent. False when the claim
+   * was not `reserved` (nothing is written then, and nothing may be published).
+   */
+  markSent(claimId: string): boolean {
+    return this.ledger.tx((t) => this.markSentIn(t, claimId));
+  }
+
+  markSentIn(t: LedgerTx, claimId: string): boolean {
+    return this.s.markSent!.run(t.now, claimId).changes === 1;
   }
 
   getClaim(id: string): Claim | undefined {
@@ -236,10 +252,11 @@ export class QuotaLedger {
   }
 
   /**
-   * Settle a claim (SPEC §3 rule 4, §5 rule 4). In flight → committed | released | unknown;
-   * unknown → committed | released (a late report or a maintenance decision), which also writes
-   * `claim.resolved`. Final states never change: a second `dropped` for a committed claim is
-   * `unchanged`, so one claim is never counted twice.
+   * Write a settlement (SPEC §3 rule 4, §5 rule 4) and its events, when the claim machine's
+   * transition table allows it (`mayMove`): dispensing → committed | released | unknown,
+   * reserved → released, unknown → committed | released (which also writes `claim.resolved`).
+   * Final states never change: a second `dropped` for a committed claim is `unchanged`, so one
+   * claim is never counted twice.
    */
   settle(claimId: string, to: Settlement, detail: { reason?: string; by?: string } = {}): SettleResult {
     return this.ledger.tx((t) => this.settleIn(t, claimId, to, detail));
@@ -250,9 +267,7 @@ export class QuotaLedger {
     if (!row) return { kind: 'not_found' };
     const claim = toClaim(row);
     const from = claim.status;
-    const inFlight = from === 'reserved' || from === 'dispensing';
-    const allowed = inFlight || (from === 'unknown' && to !== 'unknown');
-    if (!allowed) return { kind: 'unchanged', claim };
+    if (!mayMove(from, to)) return { kind: 'unchanged', claim };
     const reason = detail.reason ?? null;
     this.s.setStatus!.run({ status: to, reason, ts: t.now, id: claimId });
     const base = { claimId, riderId: claim.riderId };

@@ -1,27 +1,24 @@
 /**
  * What the chaos tests share: an in-process station on port 0 with the real simulators (the
- * dispenser over MQTT, lock boards on a mock serial line, optionally a scanner), credentials
+ * dispenser over MQTT, lock boards on a mock serial line, optionally a scanner) — the one
+ * station harness of the tests (test/helpers/station.ts) at the chaos runs' sizes — credentials
  * signed by a key the station trusts, and small measuring helpers (resident memory, open file
  * descriptors). Nothing of ours is mocked: the station is `startStation` with a real config.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { DispenserSimulator, type DispenserSimOptions } from '../../firmware-sim/dispenser/simulator.ts';
+import type { DispenserSimOptions, DispenserSimulator } from '../../firmware-sim/dispenser/simulator.ts';
 import { seededRandom } from '../../firmware-sim/faults.ts';
-import { createMockLine } from '../../firmware-sim/lockboard/link.ts';
-import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim.ts';
-import { ScannerSim, type ScannerSimOptions } from '../../firmware-sim/scanner/sim.ts';
-import { generateSigningKey, issueCredential, systemClock, type Clock, type SigningKey } from '../../protocol/index.ts';
-import { resolveConfig, type StationConfig } from '../../edge/config.ts';
-import type { BindingInterface } from '../../edge/drivers/lockbus/open-port.ts';
-import { silentLogger } from '../../edge/log.ts';
-import { startStation, type Station, type StationOptions } from '../../edge/station.ts';
+import type { LockBoardSim, LockBoardSimOptions } from '../../firmware-sim/lockboard/sim.ts';
+import type { ScannerSim, ScannerSimOptions } from '../../firmware-sim/scanner/sim.ts';
+import { systemClock, type Clock, type SigningKey } from '../../protocol/index.ts';
+import type { StationConfig } from '../../edge/config.ts';
+import type { Station, StationOptions } from '../../edge/station.ts';
 import { deviceClockBeside } from '../helpers/clock.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { startHarness } from '../helpers/station.ts';
 
-export const MAINTENANCE_TOKEN = 'chaos-maintenance-token-0123456789';
-export const DISPENSER_PASSWORD = 'chaos-disp-secret';
+export { DISPENSER_PASSWORD, MAINTENANCE_TOKEN } from '../helpers/station.ts';
 
 export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
@@ -83,84 +80,47 @@ export interface Rig {
 }
 
 export async function startRig(o: RigOptions = {}): Promise<Rig> {
-  const tmp = tempDir('waystation-chaos-');
   const clock = o.clock ?? systemClock;
-  const key = await generateSigningKey('chaos-key-1');
-  const boardCount = o.boards ?? 1;
-  const locks = o.locks ?? 8;
-  const addresses = Array.from({ length: boardCount }, (_, i) => ({ address: i + 1, locks }));
-  const line = boardCount > 0 ? createMockLine() : undefined;
-  const boards = line ? new LockBoardSim({ boards: addresses, latencyMs: 2, closeAfterMs: 150, ...o.board }) : undefined;
-  if (boards && line) boards.attach(line.device);
-  const scanLine = o.scanner ? createMockLine() : undefined;
-  const scanner = scanLine ? new ScannerSim(scanLine.device, o.scanner) : undefined;
-  const config = resolveConfig(
-    {
-      stationId: 'dn-chaos',
-      timezone: 'Asia/Shanghai',
-      dataDir: './data',
-      http: { host: '127.0.0.1', port: 0 },
-      mqtt: { host: '127.0.0.1', port: 0 },
-      credentials: { jwks: { keys: [key.publicJwk] }, revokedRiders: [] },
-      maintenanceTokens: [{ name: 'ops-chaos', sha256: sha256(MAINTENANCE_TOKEN) }],
-      dispensers: [{ id: 'disp-1', password: DISPENSER_PASSWORD }],
-      lockBuses: line ? [{ path: line.path, baudRate: 9600, boards: addresses }] : [],
-      ...(scanLine ? { scanner: { path: scanLine.path, baudRate: 9600 } } : {}),
-      heartbeatIntervalMs: 2000,
-      dispense: { timeoutMs: 1500 },
-      lockers: { pollIntervalMs: 100, riderCooldownMs: 0 },
-      rateLimit: { perCredentialPerMinute: 1_000_000, perAddressPerMinute: 1_000_000 },
-      logLevel: 'silent',
-      ...o.config,
-    },
-    tmp.dir,
-  );
-  const station = await startStation(config, {
-    clock,
-    logger: silentLogger(),
-    scheduleJobs: false,
-    bindings: {
-      ...(line ? { [line.path]: line.binding as unknown as BindingInterface } : {}),
-      ...(scanLine ? { [scanLine.path]: scanLine.binding as unknown as BindingInterface } : {}),
-    },
-    lockBusTimeouts: { replyTimeoutMs: 200, queryRetries: 1 },
-    ...o.station,
-  });
-  let dispenser: DispenserSimulator | undefined;
-  if (o.dispenser !== false) {
-    dispenser = new DispenserSimulator({
-      url: `mqtt://127.0.0.1:${station.mqttPort}`,
-      id: 'disp-1',
-      password: DISPENSER_PASSWORD,
+  // The one station harness (test/helpers/station.ts), with the chaos runs' sizes and pace.
+  const h = await startHarness({
+    boards: o.boards ?? 1,
+    locks: (o.boards ?? 1) > 0 ? (o.locks ?? 8) : 0,
+    ...(o.board ? { board: o.board } : {}),
+    ...(o.scanner ? { scannerSim: o.scanner } : {}),
+    dispenser: o.dispenser !== false,
+    sim: {
       clock: o.clock ? deviceClockBeside(o.clock) : systemClock,
-      motorMs: 0,
       telemetryIntervalMs: 500,
       stock: 100_000,
       reconnectPeriodMs: 100,
       powerOffMs: 100,
       offlineMs: 100,
       lateEventMs: 400,
-      ...o.dispenser,
-    });
-    await dispenser.start();
-    await waitFor(() => station.health.usable('disp-1'), 10_000, 'dispenser online');
-  }
-  if (boards) await waitFor(() => addresses.every((b) => station.health.usable(`lockboard-${b.address}`)), 10_000, 'lock boards online');
-  return {
-    station,
-    config,
-    key,
-    dispenser,
-    boards,
-    scanner,
-    dir: tmp.dir,
-    credential: (riderId, c = {}) => issueCredential(key, { riderId, issuedAtMs: c.issuedAtMs ?? clock.now(), ttlSeconds: c.ttlSeconds ?? 30 * 86_400 }),
-    async stop() {
-      await dispenser?.stop().catch(() => {});
-      await station.stop();
-      boards?.stop();
-      tmp.cleanup();
+      ...(o.dispenser || {}),
     },
+    credentialTtlSeconds: 30 * 86_400,
+    config: {
+      stationId: 'dn-chaos',
+      rateLimit: { perCredentialPerMinute: 1_000_000, perAddressPerMinute: 1_000_000 },
+      logLevel: 'silent',
+      ...o.config,
+    },
+    station: { clock, ...o.station },
+  });
+  return {
+    get station() {
+      return h.station;
+    },
+    config: h.config,
+    key: h.key,
+    get dispenser() {
+      return h.dispenser;
+    },
+    boards: h.board,
+    scanner: h.scanner,
+    dir: h.dir,
+    credential: (riderId, c = {}) => h.credential(riderId, c),
+    stop: () => h.stop(),
   };
 }
 

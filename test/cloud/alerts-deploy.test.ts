@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../protocol/index.ts';
 import { buildApp } from '../../cloud/app.ts';
 import { SqliteStore } from '../../cloud/store/sqlite.ts';
-import { startHarness, type Harness } from '../edge/harness.ts';
+import { startHarness, type Harness } from '../helpers/station.ts';
 import { bearer, silent, testConfig, TOKENS } from './helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloud, type RunningCloud } from '../../cloud/server.ts';
-import { startHarness, type Harness } from '../edge/harness.ts';
+import { startHarness, type Harness } from '../helpers/station.ts';
 import { bearer, silent, testConfig, TOKENS } from './helpers.ts';
 import { receiver, type Receiver } from './notifyReceiver.ts';
 

@@ -11,7 +11,7 @@ import { resolveConfig } from '../../edge/config.ts';
 import { TrustStore } from '../../edge/api/trust.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { call } from '../edge/http.ts';
-import { startHarness, waitFor, type Harness as StationHarness } from '../edge/harness.ts';
+import { startHarness, waitFor, type Harness as StationHarness } from '../helpers/station.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { harness, type Harness } from './appHarness.ts';
 import { bearer, silent, testConfig, TOKENS } from './helpers.ts';

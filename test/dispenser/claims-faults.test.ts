@@ -221,6 +221,7 @@ describe('no final answer in time: unknown, then resolved', () => {
     const { s } = await setup();
     const r = s.quota.reserve({ riderId: checkedIn(s), compartment: 'hot', dispenserId: 'disp-1', commandTtlMs: 1000 });
     if (r.kind !== 'granted') throw new Error('not granted');
+    s.quota.markSent(r.claim.id);
     s.quota.settle(r.claim.id, 'unknown', { reason: 'timeout' });
     expect(await s.claims.resolveUnknownClaims()).toBe(0);
     expect(s.quota.getClaim(r.claim.id)?.status).toBe('unknown');
@@ -232,7 +233,8 @@ describe('no final answer in time: unknown, then resolved', () => {
     const reserve = (rider: string) => {
       const r = s.quota.reserve({ riderId: checkedIn(s, rider), compartment: 'hot', dispenserId: 'disp-1', commandTtlMs: 1000 });
       if (r.kind !== 'granted') throw new Error('not granted');
-      s.quota.settle(r.claim.id, 'unknown', { reason: 'restart' }); // as after a kill between store and publish
+      s.quota.markSent(r.claim.id);
+      s.quota.settle(r.claim.id, 'unknown', { reason: 'restart' }); // as after a kill between marking it sent and publishing
       return r.claim.id;
     };
     const recent = reserve('rider-recent');
@@ -313,6 +315,29 @@ describe('malformed payloads', () => {
 });
 
 describe('restart, restock, availability, shutdown', () => {
+  it('gives the quota back at start for a claim a crash left reserved: it was never sent', async () => {
+    const first = await startStation({ dispenseTimeoutMs: 600, queryTimeoutMs: 500 });
+    const sim = await first.addSim('disp-1');
+    const rider = 'rider-reserved';
+    first.quota.checkin(rider);
+    const r = first.quota.reserve({ riderId: rider, compartment: 'hot', dispenserId: 'disp-1', commandTtlMs: 60_000 });
+    if (r.kind !== 'granted') throw new Error('not granted');
+    // The station dies between the reservation and marking it sent: nothing was published.
+    await first.stopEdge();
+    station = await startStation({ dispenseTimeoutMs: 600, queryTimeoutMs: 500, port: first.port }, first.dir);
+    const s = station;
+    try {
+      expect(s.quota.getClaim(r.claim.id)).toMatchObject({ status: 'released', reason: 'not_sent' });
+      expect(eventsOf(s.ledger, 'claim.released')).toEqual([{ claimId: r.claim.id, riderId: rider, reason: 'not_sent' }]);
+      expect(eventsOf(s.ledger, 'claim.unknown')).toEqual([]);
+      await waitFor(() => s.health.usable('disp-1'), 5000, 'dispenser back');
+      expect((await s.claims.claim(rider, 'hot')).kind).toBe('committed');
+      expect(sim.motorRuns).toBe(1);
+    } finally {
+      await sim.stop();
+    }
+  });
+
   it('turns a claim a crash left dispensing into unknown at start and queries it, never dispensing it again', async () => {
     const first = await startStation({ dispenseTimeoutMs: 600, queryTimeoutMs: 500 });
     const sim = await first.addSim('disp-1');
@@ -322,6 +347,7 @@ describe('restart, restock, availability, shutdown', () => {
     if (r.kind !== 'granted') throw new Error('not granted');
     // The core dies right after publishing: nobody settles the claim.
     await first.claims.stop();
+    first.quota.markSent(r.claim.id);
     await first.broker.publish('dispensers/disp-1/cmd/dispense', Buffer.from(JSON.stringify({ id: r.claim.id, compartment: 'hot', expiresAt: r.claim.expiresAt })), { qos: 1 });
     await waitFor(() => sim.droppedTotal === 1);
     await first.stopEdge();

@@ -1,22 +1,23 @@
 /**
- * A whole dispenser side of a station for tests: real ledger (temp dir), real broker on port 0,
- * real driver and claim service, real simulators over TCP loopback (or, with `inMemory`, over
- * the broker's in-memory connection). Nothing of ours is mocked.
+ * The dispenser tests' view of the one station harness (test/helpers/station.ts): a whole
+ * station through `startStation` with no lock bus and no simulator started — tests add their
+ * dispenser simulators with `addSim` — and the dispenser side's parts at hand (broker, driver,
+ * claims). Over TCP loopback or, with `inMemory`, the broker's in-memory connection. Nothing
+ * of ours is mocked.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { systemClock, type Clock } from '../../protocol/index.ts';
-import { ClaimService } from '../../edge/core/claims.ts';
-import { DeviceHealth } from '../../edge/core/health.ts';
-import { Broker } from '../../edge/drivers/broker.ts';
+import type { ClaimService } from '../../edge/core/claims.ts';
+import type { DeviceHealth } from '../../edge/core/health.ts';
+import type { Broker } from '../../edge/drivers/broker.ts';
 import type { BrokerLimits } from '../../edge/drivers/mqtt-guard.ts';
-import { DispenserDriver } from '../../edge/drivers/dispensers.ts';
-import { Ledger } from '../../edge/ledger/ledger.ts';
-import { QuotaLedger } from '../../edge/ledger/quota-ledger.ts';
+import type { DispenserDriver } from '../../edge/drivers/dispensers.ts';
+import type { Ledger } from '../../edge/ledger/ledger.ts';
+import type { QuotaLedger } from '../../edge/ledger/quota-ledger.ts';
 import { silentLogger, type Logger } from '../../edge/log.ts';
-import { DispenserSimulator, type DispenserSimOptions } from '../../firmware-sim/dispenser/simulator.ts';
+import type { DispenserSimOptions, DispenserSimulator } from '../../firmware-sim/dispenser/simulator.ts';
+import { passwordOf, startHarness } from '../helpers/station.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 export interface StationOptions {
   dispensers?: string[];
@@ -61,92 +62,62 @@ export interface Station {
   stop(): Promise<void>;
 }
 
-export const password = (id: string): string => `secret-of-${id}`;
+export const password = passwordOf;
 
 export async function startStation(o: StationOptions = {}, existingDir?: string): Promise<Station> {
-  const dir = existingDir ?? mkdtempSync(join(tmpdir(), 'waystation-disp-'));
-  const ids = o.dispensers ?? ['disp-1'];
+  const own = existingDir === undefined ? tempDir('waystation-disp-') : undefined;
+  const dir = existingDir ?? own!.dir;
   const clock = o.clock ?? systemClock;
-  const logger = o.logger ?? silentLogger();
-  const ledger = Ledger.open({ path: join(dir, 'station.db'), clock, timezone: 'Asia/Shanghai', logger });
-  const quota = new QuotaLedger(ledger);
-  const health = new DeviceHealth({ ledger, clock: o.healthClock ?? systemClock, logger, checkIntervalMs: o.healthCheckIntervalMs ?? 50, ...(o.eventBudget ? { eventBudget: o.eventBudget } : {}), ...(o.stateHoldMs !== undefined ? { stateHoldMs: o.stateHoldMs } : {}) });
-  const broker = new Broker({ port: o.port ?? 0, devices: ids.map((id) => ({ id, password: password(id) })), logger, health, ...(o.brokerLimits ? { limits: o.brokerLimits } : {}) });
-  const { port } = await broker.start();
-  const telemetryIntervalMs = o.telemetryIntervalMs ?? 10_000;
-  const driver = new DispenserDriver({
-    bus: broker,
-    health,
-    logger,
-    dispensers: ids.map((id) => ({ id })),
-    telemetryIntervalMs,
-    dispenseTimeoutMs: o.dispenseTimeoutMs ?? 1500,
-    queryTimeoutMs: o.queryTimeoutMs ?? 1000,
-    ...(o.lowStockThreshold !== undefined ? { lowStockThreshold: o.lowStockThreshold } : {}),
+  const h = await startHarness({
+    dir,
+    dispensers: o.dispensers ?? ['disp-1'],
+    dispenser: false,
+    locks: 0,
+    inMemory: o.inMemory,
+    // The simulators' clock is the ledger's (expiresAt); short outages so fault tests run fast.
+    sim: { clock, telemetryIntervalMs: o.telemetryIntervalMs ?? 10_000, powerOffMs: 100, offlineMs: 100, lateEventMs: 400, reconnectPeriodMs: 100 },
+    config: {
+      mqtt: { host: '127.0.0.1', port: o.port ?? 0 },
+      heartbeatIntervalMs: o.telemetryIntervalMs ?? 10_000,
+      dispense: { timeoutMs: o.dispenseTimeoutMs ?? 1500, queryTimeoutMs: o.queryTimeoutMs ?? 1000 },
+      ...(o.lowStockThreshold !== undefined ? { lowStockThreshold: o.lowStockThreshold } : {}),
+      ...(o.stateHoldMs !== undefined ? { deviceStateHoldMs: o.stateHoldMs } : {}),
+    },
+    station: {
+      clock,
+      healthClock: o.healthClock ?? systemClock,
+      healthCheckIntervalMs: o.healthCheckIntervalMs ?? 50,
+      logger: o.logger ?? silentLogger(),
+      scheduleJobs: false,
+      ...(o.eventBudget ? { eventBudget: o.eventBudget } : {}),
+      ...(o.brokerLimits ? { brokerLimits: o.brokerLimits } : {}),
+      claims: {
+        ...(o.commandTtlMs !== undefined ? { commandTtlMs: o.commandTtlMs } : {}),
+        ...(o.resolveOnReconnect !== undefined ? { resolveOnReconnect: o.resolveOnReconnect } : {}),
+      },
+    },
   });
-  await driver.start();
-  health.start();
-  const claims = new ClaimService({
-    quota,
-    driver,
-    health,
-    logger,
-    ...(o.commandTtlMs !== undefined ? { commandTtlMs: o.commandTtlMs } : {}),
-    ...(o.resolveOnReconnect !== undefined ? { resolveOnReconnect: o.resolveOnReconnect } : {}),
-  });
-  await claims.start();
-  const url = `mqtt://127.0.0.1:${port}`;
-  const sims: DispenserSimulator[] = [];
-  let edgeStopped = false;
-  const stopEdge = async (): Promise<void> => {
-    if (edgeStopped) return;
-    edgeStopped = true;
-    await claims.stop();
-    await driver.stop();
-    health.stop();
-    await broker.stop();
-    ledger.close();
-  };
+  const s = h.station;
   return {
     dir,
-    ledger,
-    quota,
-    health,
-    broker,
-    driver,
-    claims,
-    url,
-    port,
+    ledger: s.ledger,
+    quota: s.quota,
+    health: s.health,
+    broker: s.broker,
+    driver: s.dispensers,
+    claims: s.claims,
+    url: h.mqttUrl,
+    port: s.mqttPort,
     password,
-    async addSim(id, opts = {}) {
-      // A test's own `url` or `connect` wins; otherwise the station's way of connecting.
-      const dial = opts.url !== undefined || opts.connect !== undefined ? {} : o.inMemory ? { connect: () => broker.connectInMemory() } : { url };
-      const sim = new DispenserSimulator({
-        ...dial,
-        id,
-        password: password(id),
-        clock,
-        motorMs: 0,
-        telemetryIntervalMs: telemetryIntervalMs,
-        powerOffMs: 100,
-        offlineMs: 100,
-        lateEventMs: 400,
-        reconnectPeriodMs: 100,
-        ...opts,
-      });
-      sims.push(sim);
-      await sim.start();
-      await waitFor(() => health.usable(id), 3000, `${id} online`);
-      return sim;
-    },
-    stopEdge,
+    addSim: (id, opts) => h.addSim(id, opts),
+    stopEdge: () => h.stopStation(),
     async stop() {
-      await Promise.all(sims.map((s) => s.stop().catch(() => {})));
-      await stopEdge();
-      if (!existingDir) rmSync(dir, { recursive: true, force: true });
+      await h.stop();
+      own?.cleanup();
     },
   };
 }
+
 
 export async function waitFor(pred: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
   const start = Date.now();

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../edge/config.ts';
 import { checkWarnings } from '../../edge/tools/check.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { sha256 } from './harness.ts';
+import { sha256 } from '../helpers/station.ts';
 
 const root = join(import.meta.dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.ts';
-import { sha256 } from './harness.ts';
+import { sha256 } from '../helpers/station.ts';
 
 const root = join(import.meta.dirname, '../..');
 const tmp = tempDir('waystation-compiled-');

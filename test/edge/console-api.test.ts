@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from './http.ts';
-import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
+import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 let h: Harness;

@@ -9,7 +9,7 @@ import { ensureSocat, openPtyPair } from '../../firmware-sim/lockboard/pty.ts';
 import { ReopeningPort } from '../../edge/drivers/reopening-port.ts';
 import { createLogger } from '../../edge/log.ts';
 import type { StartupSummary } from '../../edge/tools/startup-summary.ts';
-import { startHarness, waitFor } from './harness.ts';
+import { startHarness, waitFor } from '../helpers/station.ts';
 
 interface Line {
   level: number;

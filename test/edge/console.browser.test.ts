@@ -8,7 +8,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from './http.ts';
-import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
+import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 let h: Harness;
 let browser: Browser;

@@ -15,7 +15,7 @@ import { LockBoardSim } from '../../firmware-sim/lockboard/sim.ts';
 import { resolveConfig } from '../../edge/config.ts';
 import { runDoctor, type DoctorLine } from '../../edge/tools/doctor.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { sha256 } from './harness.ts';
+import { sha256 } from '../helpers/station.ts';
 
 const root = join(import.meta.dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Emitter } from '../../edge/emitter.ts';
 import { call } from './http.ts';
-import { startHarness, type Harness } from './harness.ts';
+import { startHarness, type Harness } from '../helpers/station.ts';
 
 describe('Emitter', () => {
   it('runs every listener, logs and counts the one that throws, and never throws itself', () => {

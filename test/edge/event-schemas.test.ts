@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES, eventErrors, type StationEvent } from '../../protocol/index.ts';
 import { JumpableClock } from '../helpers/clock.ts';
 import { call } from './http.ts';
-import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
+import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 const clock = new JumpableClock();
 let h: Harness;

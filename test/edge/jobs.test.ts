@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JumpableClock } from '../helpers/clock.ts';
 import { call } from './http.ts';
-import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
+import { MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 import { heartbeat } from '../helpers/events.ts';
 
 const clock = new JumpableClock();

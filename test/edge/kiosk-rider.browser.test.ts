@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../protocol/index.ts';
 import { ZBARIMG } from '../setup/system-tools.ts';
 import { call } from './http.ts';
-import { MAINTENANCE_TOKEN, sha256, startHarness, waitFor, type Harness } from './harness.ts';
+import { MAINTENANCE_TOKEN, sha256, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 const ENROL_URL = 'https://waystation.example/r/?invite=KX7Q2M';
 const HELP_LINE = '服务电话 / Help: 021-5555 0000';

@@ -6,7 +6,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from './http.ts';
-import { startHarness, waitFor, type Harness } from './harness.ts';
+import { startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 

@@ -8,7 +8,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../edge/log.ts';
 import { call } from './http.ts';
-import { DISPENSER_PASSWORD, MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from './harness.ts';
+import { DISPENSER_PASSWORD, MAINTENANCE_TOKEN, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 const lines: string[] = [];
 let h: Harness;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StationEvent } from '../../protocol/index.ts';
 import { call } from './http.ts';
-import { MAINTENANCE_TOKEN, ledgerSnapshot, sha256, startHarness, waitFor, type Harness } from './harness.ts';
+import { MAINTENANCE_TOKEN, ledgerSnapshot, sha256, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 let h: Harness;
 const base = () => h.station.httpUrl;

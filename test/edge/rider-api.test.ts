@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, issueCredential } from '../../protocol/index.ts';
 import { call } from './http.ts';
-import { ledgerSnapshot, startHarness, waitFor, type Harness } from './harness.ts';
+import { ledgerSnapshot, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 let h: Harness;
 const post = (path: string, body?: unknown, opts?: Parameters<typeof call>[4]) => call(h.station.httpUrl, 'POST', path, body, opts);

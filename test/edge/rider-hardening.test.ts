@@ -9,7 +9,7 @@ import { ManualClock } from '../../protocol/index.ts';
 import { FixedWindowLimiter } from '../../edge/api/limiter.ts';
 import { getWithHost } from '../helpers/hostile.ts';
 import { call } from './http.ts';
-import { ledgerSnapshot, sha256, startHarness, type Harness } from './harness.ts';
+import { ledgerSnapshot, sha256, startHarness, type Harness } from '../helpers/station.ts';
 
 const KIOSK_TOKEN = 'kiosk-screen-token-0123456789abcdef';
 

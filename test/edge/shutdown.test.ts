@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { call } from './http.ts';
-import { startHarness } from './harness.ts';
+import { startHarness } from '../helpers/station.ts';
 
 describe('shutdown', () => {
   it('refuses requests that arrive while stopping with 503 shutting_down, and lets the claim in flight finish', async () => {

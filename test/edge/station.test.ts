@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStation, StationStartError } from '../../edge/station.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { call } from './http.ts';
-import { startHarness, waitFor, type Harness } from './harness.ts';
+import { startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 let h: Harness;
 beforeAll(async () => {

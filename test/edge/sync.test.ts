@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, issueCredential, type SigningKey, type StationEvent } from '../../protocol/index.ts';
 import { deviceListDiff } from '../../edge/api/station-health.ts';
 import { call } from './http.ts';
-import { sha256, startHarness, waitFor, type Harness } from './harness.ts';
+import { sha256, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 const STATION_TOKEN = 'station-token-for-sync-test';
 let cloud: FastifyInstance;

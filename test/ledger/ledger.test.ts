@@ -55,15 +55,18 @@ describe('the station ledger', () => {
     expect(quota.reserve(claimReq('r1')).kind).toBe('granted');
   });
 
-  it('stores the reservation as dispensing, durably, before anything is sent', () => {
+  it('stores the reservation as reserved, durably, and dispensing before anything is sent', () => {
     quota.checkin('r1');
     const r = quota.reserve(claimReq('r1'));
     if (r.kind !== 'granted') throw new Error('expected granted');
     // A second connection (another process would see the same) reads the committed row.
     const other = new Database(`${tmp.dir}/station.db`, { readonly: true });
     const row = other.prepare('SELECT status, expires_at FROM claims WHERE id = ?').get(r.claim.id) as { status: string; expires_at: number };
+    expect(row).toEqual({ status: 'reserved', expires_at: T0 + 10_000 });
+    expect(quota.markSent(r.claim.id)).toBe(true);
+    expect(other.prepare('SELECT status FROM claims WHERE id = ?').get(r.claim.id)).toEqual({ status: 'dispensing' });
+    expect(quota.markSent(r.claim.id)).toBe(false); // sent once only
     other.close();
-    expect(row).toEqual({ status: 'dispensing', expires_at: T0 + 10_000 });
     expect(ledger.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     expect(ledger.db.pragma('journal_mode', { simple: true })).toBe('wal');
   });
@@ -76,6 +79,7 @@ describe('the station ledger', () => {
     const b = quota.reserve(claimReq('r1'));
     expect(b.kind).toBe('granted');
     if (b.kind !== 'granted') return;
+    quota.markSent(b.claim.id);
     quota.settle(b.claim.id, 'unknown');
     expect(quota.reserve(claimReq('r1')).kind).toBe('already_claimed_today');
     expect(allEvents().map((e) => e.type)).toEqual(['checkin', 'claim.released', 'claim.unknown']);
@@ -85,6 +89,7 @@ describe('the station ledger', () => {
     quota.checkin('r1');
     const a = quota.reserve(claimReq('r1'));
     if (a.kind !== 'granted') throw new Error('expected granted');
+    quota.markSent(a.claim.id);
     quota.settle(a.claim.id, 'unknown');
     clock.advance(DAY); // the late report arrives the next day
     expect(quota.settle(a.claim.id, 'committed', { by: 'query' }).kind).toBe('settled');
@@ -161,8 +166,8 @@ describe('the station ledger', () => {
     expect((err as LedgerUnavailableError).code).toBe('ledger_unavailable');
     expect((err as LedgerUnavailableError).message).toMatch(/disk is full/);
     // Every claim that was granted is on disk; the refused one left nothing behind.
-    expect(quota.countByStatus().dispensing).toBe(granted.length);
-    for (const id of granted) expect(quota.getClaim(id)?.status).toBe('dispensing');
+    expect(quota.countByStatus().reserved).toBe(granted.length);
+    for (const id of granted) expect(quota.getClaim(id)?.status).toBe('reserved');
     expect(() => ledger.append('station.heartbeat', bigHeartbeat(5000))).toThrow(LedgerUnavailableError);
     expect(ledger.verifyStoredChain().ok).toBe(true);
   });

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsOf, rig, type Rig } from './harness.ts';
 import { boardDeviceId } from '../../protocol/index.ts';
+import { busTimeouts } from '../helpers/defaults.ts';
 
 let r: Rig;
 afterEach(async () => {
@@ -20,7 +21,7 @@ describe('lockers under a seeded 10 % random wire-fault profile', () => {
         { address: 2, locks: 24 },
       ],
       sim: { faults: `flaky@${seed}`, lateReplyMs: 45 },
-      timeouts: { replyTimeoutMs: 30 },
+      timeouts: busTimeouts({ replyTimeoutMs: 30 }),
     });
     const lockers = r.lockers!;
     const holding = new Map<string, string>();

@@ -12,9 +12,10 @@ import { LockerService, type LockerServiceOptions } from '../../edge/core/locker
 import { createMockLine, type MockLine } from '../../firmware-sim/lockboard/link.ts';
 import { LockBoardSim, type LockBoardSimOptions } from '../../firmware-sim/lockboard/sim.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { busTimeouts, lockerTimings } from '../helpers/defaults.ts';
 
 /** Fast timeouts: the simulator answers at once, so 60 ms is a long silence. */
-export const FAST: LockBusTimeouts = { replyTimeoutMs: 60, queryRetries: 3, pollIntervalMs: 1000, offlinePollIntervalMs: 0 };
+export const FAST: Partial<LockBusTimeouts> = { replyTimeoutMs: 60, queryRetries: 3, pollIntervalMs: 1000, offlinePollIntervalMs: 0 };
 
 export interface Rig {
   dir: string;
@@ -35,7 +36,7 @@ export interface Rig {
 export interface RigOptions {
   boards?: LockBoardSimOptions['boards'];
   sim?: Partial<LockBoardSimOptions>;
-  timeouts?: LockBusTimeouts;
+  timeouts?: Partial<LockBusTimeouts>;
   clock?: Clock;
   lockers?: Partial<LockerServiceOptions> | false;
 }
@@ -59,11 +60,11 @@ export async function rig(opts: RigOptions = {}): Promise<Rig> {
       logger,
       health,
       clock,
-      timeouts: { ...FAST, ...opts.timeouts },
+      timeouts: busTimeouts({ ...FAST, ...opts.timeouts }),
       poll: false,
     });
     const lockers =
-      opts.lockers === false ? undefined : new LockerService({ ledger, health, clock, logger, buses: [bus], ...(opts.lockers ?? {}) });
+      opts.lockers === false ? undefined : new LockerService({ ledger, health, clock, logger, buses: [bus], ...lockerTimings(), ...(opts.lockers ?? {}) });
     await bus.start();
     lockers?.start();
     await bus.pollNow();

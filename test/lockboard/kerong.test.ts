@@ -20,6 +20,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { startStation } from '../../edge/station.ts';
 import type { BindingInterface } from '../../edge/drivers/lockbus/open-port.ts';
 import { FAST } from './harness.ts';
+import { busTimeouts } from '../helpers/defaults.ts';
 
 const K = PROFILE_KERONG_CU16;
 
@@ -34,7 +35,7 @@ interface KerongRig {
 }
 
 /** The lock-board rig of harness.ts with both ends on the Kerong profile, and a wire tap. */
-async function kerongRig(opts: { boards?: LockBoardSimOptions['boards']; timeouts?: LockBusTimeouts; poll?: boolean } = {}): Promise<KerongRig> {
+async function kerongRig(opts: { boards?: LockBoardSimOptions['boards']; timeouts?: Partial<LockBusTimeouts>; poll?: boolean } = {}): Promise<KerongRig> {
   const { dir, cleanup } = tempDir('waystation-kerong-');
   const boards = opts.boards ?? [{ address: 1 }];
   const line = createMockLine();
@@ -64,7 +65,7 @@ async function kerongRig(opts: { boards?: LockBoardSimOptions['boards']; timeout
     logger,
     health,
     clock: systemClock,
-    timeouts: { ...FAST, ...opts.timeouts },
+    timeouts: busTimeouts({ ...FAST, ...opts.timeouts }),
     poll: opts.poll ?? false,
   });
   await bus.start();

@@ -89,6 +89,16 @@ describe('lockers', () => {
     expect(await r.lockers!.deposit('rider-b')).toEqual({ kind: 'deposited', compartment: '1-3' });
   });
 
+  it('pulses a stuck door exactly lockers.unlockAttempts times, the one retry layer (the bus sends each pulse once)', async () => {
+    r = await rig({ lockers: { unlockAttempts: 3 } });
+    r.sim.setLockFault(1, 1, 'jammed');
+    expect(await r.lockers!.deposit('rider-a')).toEqual({ kind: 'deposited', compartment: '1-2' });
+    expect(r.sim.unlockCount(1, 1)).toBe(3);
+    expect(r.sim.unlockCount(1, 2)).toBe(1);
+    // One journal row per intent, however many pulses it took.
+    expect(r.lockers!.unlockJournal().filter((u) => u.compartment === '1-1')).toEqual([expect.objectContaining({ purpose: 'deposit', outcome: 'stayed_shut' })]);
+  });
+
   it('moves a rider on when the latch reports open but the door stays shut', async () => {
     r = await rig();
     r.sim.setLockFault(1, 1, 'jammed_reports_open');

@@ -12,6 +12,7 @@ import { boardDeviceId } from '../../protocol/index.ts';
 import { LockBus, type LockBusEvent } from '../../edge/drivers/lockbus.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { rig, type Rig } from './harness.ts';
+import { busTimeouts } from '../helpers/defaults.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -131,7 +132,7 @@ describe('polling', () => {
       logger: silentLogger(),
       health: r.health,
       clock: r.clock,
-      timeouts: { replyTimeoutMs: 50, pollIntervalMs: 15 },
+      timeouts: busTimeouts({ replyTimeoutMs: 50, pollIntervalMs: 15 }),
     });
     const changes: LockBusEvent[] = [];
     bus.on((e) => e.type === 'doors' && e.changed.length > 0 && changes.push(e));

@@ -18,6 +18,7 @@ import { Ledger } from '../../edge/ledger/ledger.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { systemClock } from '../../protocol/time.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { busTimeouts, lockerTimings, serialReopen } from '../helpers/defaults.ts';
 
 const logger = silentLogger();
 const BOARDS = [
@@ -71,10 +72,10 @@ describe('over a socat pty pair', () => {
       logger,
       health,
       clock: systemClock,
-      timeouts: { replyTimeoutMs: 250 },
+      timeouts: busTimeouts({ replyTimeoutMs: 250 }),
       poll: false,
     });
-    const lockers = new LockerService({ ledger, health, clock: systemClock, logger, buses: [bus] });
+    const lockers = new LockerService({ ledger, health, clock: systemClock, logger, buses: [bus], ...lockerTimings() });
     await bus.start();
     lockers.start();
     cleanups.push(async () => {
@@ -106,7 +107,7 @@ describe('over a socat pty pair', () => {
   it('reads codes from the in-process scanner simulator through the real serialport binding', async () => {
     const p = await pair();
     const codes: string[] = [];
-    const reader = new ScannerReader({ path: p.host, logger, onCode: (c) => codes.push(c) });
+    const reader = new ScannerReader({ path: p.host, logger, onCode: (c) => codes.push(c), ...serialReopen() });
     await reader.start();
     cleanups.push(() => reader.stop());
     const link = await openSerialLink(p.device);
@@ -135,7 +136,7 @@ describe('over a socat pty pair', () => {
       logger,
       health,
       clock: systemClock,
-      timeouts: { replyTimeoutMs: 300, queryRetries: 1 },
+      timeouts: busTimeouts({ replyTimeoutMs: 300, queryRetries: 1 }),
       poll: false,
     });
     await bus.start();
@@ -157,7 +158,7 @@ describe('over a socat pty pair', () => {
   it('sends codes typed into the scanner CLI', async () => {
     const p = await pair();
     const codes: string[] = [];
-    const reader = new ScannerReader({ path: p.host, logger, onCode: (c) => codes.push(c) });
+    const reader = new ScannerReader({ path: p.host, logger, onCode: (c) => codes.push(c), ...serialReopen() });
     await reader.start();
     cleanups.push(() => reader.stop());
     const cli = spawnSim(['scanner', '--path', p.device, '--terminator', 'crlf']);

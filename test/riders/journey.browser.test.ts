@@ -20,7 +20,7 @@ import { ScannerSim } from '../../firmware-sim/scanner/sim.ts';
 import { startCloud, type RunningCloud } from '../../cloud/server.ts';
 import { bearer, silent, tempDir, testConfig, TOKENS } from '../cloud/helpers.ts';
 import { JumpableClock } from '../helpers/clock.ts';
-import { startHarness, waitFor, type Harness } from '../edge/harness.ts';
+import { startHarness, waitFor, type Harness } from '../helpers/station.ts';
 import { ZBARIMG } from '../setup/system-tools.ts';
 
 const PHONE = { width: 390, height: 844 };

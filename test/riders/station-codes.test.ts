@@ -10,7 +10,7 @@ import { startCloud, type RunningCloud } from '../../cloud/server.ts';
 import { bearer, silent, testConfig, TOKENS } from '../cloud/helpers.ts';
 import { JumpableClock } from '../helpers/clock.ts';
 import { call } from '../edge/http.ts';
-import { ledgerSnapshot, startHarness, waitFor, type Harness } from '../edge/harness.ts';
+import { ledgerSnapshot, startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 function phone(): { key: KeyObject; jwk: DeviceJwk } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');

@@ -9,7 +9,7 @@ import { isoWeekOf } from '../../protocol/index.ts';
 import { startCloud, type RunningCloud } from '../../cloud/server.ts';
 import { bearer, silent, testConfig, TOKENS } from '../cloud/helpers.ts';
 import { call } from '../edge/http.ts';
-import { startHarness, waitFor, type Harness } from '../edge/harness.ts';
+import { startHarness, waitFor, type Harness } from '../helpers/station.ts';
 
 let cloud: RunningCloud;
 let h: Harness;

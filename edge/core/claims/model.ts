@@ -1,15 +1,11 @@
 /**
  * The claim service's decisions that only read: which dispenser serves a claim, what a settled
- * claim means to the API, and when a device's `unknown` answer proves a claim was never acted on.
+ * claim means to the API (the claim's own transitions are in claims/machine.ts).
  */
 import type { Compartment } from '../../../protocol/index.ts';
-import type { DispenserPort } from '../device-ports.ts';
 import type { Claim } from '../../ledger/quota-ledger.ts';
 import type { DeviceHealth } from '../health.ts';
 import type { ClaimOutcome } from '../ports.ts';
-
-/** The reason an unknown claim carries when it waits for maintenance. */
-export const INDETERMINATE = 'indeterminate';
 
 /** Faults that make a dispenser a worse choice while another one is fine. */
 const BLOCKING_FAULTS = new Set(['jam', 'drop_sensor', 'door_open', 'temp_sensor']);
@@ -18,32 +14,32 @@ const COMPARTMENT_FAULTS: Record<Compartment, string[]> = {
   cold: ['compressor', 'out_of_stock_cold', 'temp_out_of_range_cold'],
 };
 
-/** How long a dispenser remembers a command id at least (SPEC §5 rule 2). */
-const DEVICE_MEMORY_MS = 24 * 3_600_000;
-
 export type DispenserPick = { kind: 'ok'; dispenserId: string } | { kind: 'refused'; outcome: ClaimOutcome };
 
 /**
  * A usable dispenser with stock in the compartment: fewest relevant faults first, then most
  * stock, then by id.
  */
-export function pickDispenser(
-  compartment: Compartment,
-  driver: Pick<DispenserPort, 'ids' | 'state'>,
-  health: Pick<DeviceHealth, 'usable' | 'get'>,
-): DispenserPick {
-  const usable = driver.ids().filter((id) => health.usable(id));
+/** Where the claim service reads the dispensers and their stock (the core's, edge/core/dispensers.ts). */
+export interface DispenserStocks {
+  ids(): string[];
+  /** Undefined before the first telemetry. */
+  stockOf(id: string): Readonly<Record<Compartment, number>> | undefined;
+}
+
+export function pickDispenser(compartment: Compartment, stocks: DispenserStocks, health: Pick<DeviceHealth, 'usable' | 'get'>): DispenserPick {
+  const usable = stocks.ids().filter((id) => health.usable(id));
   if (usable.length === 0) {
     return { kind: 'refused', outcome: { kind: 'dispenser_unavailable', reason: 'no dispenser is reachable and in service' } };
   }
   // Unknown stock (no telemetry yet) is worth a try: the device refuses `out_of_stock` itself.
-  const stocked = usable.filter((id) => (driver.state(id)?.stock?.[compartment] ?? 1) > 0);
+  const stocked = usable.filter((id) => (stocks.stockOf(id)?.[compartment] ?? 1) > 0);
   if (stocked.length === 0) return { kind: 'refused', outcome: { kind: 'out_of_stock', compartment } };
   const penalty = (id: string): number => {
     const faults = health.get(id)?.faults ?? [];
     return faults.filter((f) => BLOCKING_FAULTS.has(f) || COMPARTMENT_FAULTS[compartment].includes(f)).length;
   };
-  const stockOf = (id: string): number => driver.state(id)?.stock?.[compartment] ?? 0;
+  const stockOf = (id: string): number => stocks.stockOf(id)?.[compartment] ?? 0;
   stocked.sort((a, b) => penalty(a) - penalty(b) || stockOf(b) - stockOf(a) || a.localeCompare(b));
   return { kind: 'ok', dispenserId: stocked[0]! };
 }
@@ -51,14 +47,10 @@ export function pickDispenser(
 /** What the kiosk may offer (issue 12): `empty` and `unavailable` (offline, out of service, or every stocked one jammed) grey a button out. */
 export type ServingState = 'ok' | 'empty' | 'unavailable';
 
-export function servingState(
-  compartment: Compartment,
-  driver: Pick<DispenserPort, 'ids' | 'state'>,
-  health: Pick<DeviceHealth, 'usable' | 'get'>,
-): ServingState {
-  const usable = driver.ids().filter((id) => health.usable(id));
+export function servingState(compartment: Compartment, stocks: DispenserStocks, health: Pick<DeviceHealth, 'usable' | 'get'>): ServingState {
+  const usable = stocks.ids().filter((id) => health.usable(id));
   if (usable.length === 0) return 'unavailable';
-  const stocked = usable.filter((id) => (driver.state(id)?.stock?.[compartment] ?? 1) > 0);
+  const stocked = usable.filter((id) => (stocks.stockOf(id)?.[compartment] ?? 1) > 0);
   if (stocked.length === 0) return 'empty';
   const blocked = (id: string) => (health.get(id)?.faults ?? []).some((f) => BLOCKING_FAULTS.has(f) || COMPARTMENT_FAULTS[compartment].includes(f));
   return stocked.every(blocked) ? 'unavailable' : 'ok';
@@ -75,15 +67,4 @@ export function outcomeOf(claim: Claim): ClaimOutcome {
     default:
       return { kind: 'dispense_unknown', claim };
   }
-}
-
-/**
- * True when a device's `unknown` answer proves nothing can drop for this claim: the device
- * remembers every id it saw for 24 h and writes "dispensing" before the motor runs (SPEC §5
- * rule 2), and refuses a command whose `expiresAt` has passed (rule 3). So an id it does not
- * know, asked well after expiry but inside its memory, was never acted on and never will be —
- * typically a daemon killed between storing the claim and publishing it. The quota goes back.
- */
-export function neverReceived(claim: Claim, now: number, marginMs: number): boolean {
-  return now > claim.expiresAt + marginMs && now < claim.createdTs + DEVICE_MEMORY_MS;
 }

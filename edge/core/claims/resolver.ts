@@ -6,12 +6,10 @@
  */
 import { answerOf } from '../../../protocol/index.ts';
 import type { DispenserPort, QueryAnswer } from '../device-ports.ts';
-import type { Ledger } from '../../ledger/ledger.ts';
 import type { Claim, QuotaLedger } from '../../ledger/quota-ledger.ts';
 import type { Logger } from '../../log.ts';
 import type { DeviceHealth } from '../health.ts';
-import { INDETERMINATE, neverReceived } from './model.ts';
-import * as store from './store.ts';
+import { INDETERMINATE, type ClaimInput, type DeviceWord } from './machine.ts';
 
 export interface UnknownClaimResolverDeps {
   quota: QuotaLedger;
@@ -20,19 +18,20 @@ export interface UnknownClaimResolverDeps {
   log: Logger;
   /** Resolve unknown claims automatically when their dispenser comes back (default true). */
   resolveOnReconnect?: boolean;
-  /** See `ClaimServiceOptions.neverReceivedMarginMs` (default 10 min). */
-  neverReceivedMarginMs?: number;
+  /** The claim service's machine step (claims/machine.ts, applied in one transaction); true when it settled the claim. */
+  apply(claimId: string, input: ClaimInput): boolean;
+}
+
+function wordOf(answer: QueryAnswer): DeviceWord {
+  return answer.result === 'rejected' || answer.result === 'failed' ? { result: answer.result, reason: answer.reason } : { result: answer.result };
 }
 
 export class UnknownClaimResolver {
-  private readonly ledger: Ledger;
   private readonly offs: Array<() => void> = [];
   private resolving: Promise<number> | undefined;
   private resolveAgain = false;
 
-  constructor(private readonly d: UnknownClaimResolverDeps) {
-    this.ledger = d.quota.ledger;
-  }
+  constructor(private readonly d: UnknownClaimResolverDeps) {}
 
   /** Follow late final events and, unless turned off, query as soon as dispensers come back. */
   start(): void {
@@ -59,51 +58,7 @@ export class UnknownClaimResolver {
       this.d.log.error({ claimId, dispenserId, expected: claim.dispenserId }, 'event from the wrong dispenser ignored');
       return;
     }
-    this.apply(claim, answer, 'late_event');
-  }
-
-  /** Settle an open claim from a stored outcome (late event or query answer); true when it was settled. */
-  private apply(claim: Claim, answer: QueryAnswer, by: string): boolean {
-    const q = this.d.quota;
-    const open = claim.status === 'unknown' || claim.status === 'dispensing' || claim.status === 'reserved';
-    if (!open) {
-      const agrees =
-        (claim.status === 'committed' && answer.result === 'dropped') ||
-        (claim.status === 'released' && (answer.result === 'rejected' || answer.result === 'failed'));
-      if (!agrees && answer.result !== 'unknown' && answer.result !== 'timeout') {
-        this.d.log.error({ claimId: claim.id, status: claim.status, answer }, 'dispenser report contradicts a settled claim');
-      }
-      return false;
-    }
-    switch (answer.result) {
-      case 'dropped':
-        return q.settle(claim.id, 'committed', { by }).kind === 'settled';
-      case 'rejected':
-      case 'failed':
-        return q.settle(claim.id, 'released', { reason: answer.reason, by }).kind === 'settled';
-      case 'indeterminate':
-        this.markIndeterminate(claim);
-        return false;
-      case 'unknown':
-        if (by === 'query' && neverReceived(claim, this.ledger.clock.now(), this.d.neverReceivedMarginMs ?? 600_000)) {
-          return q.settle(claim.id, 'released', { reason: 'never_received', by }).kind === 'settled';
-        }
-        return false;
-      case 'timeout':
-        return false;
-    }
-  }
-
-  /** An unknown claim the device cannot decide: mark it for maintenance (the quota stays held). */
-  private markIndeterminate(claim: Claim): void {
-    if (claim.status === 'dispensing' || claim.status === 'reserved') {
-      this.d.quota.settle(claim.id, 'unknown', { reason: INDETERMINATE });
-    } else if (claim.reason !== INDETERMINATE) {
-      this.ledger.tx((t) => {
-        store.setUnknownReason(t.db, claim.id, INDETERMINATE, t.now);
-      });
-    }
-    this.d.log.error({ claimId: claim.id, dispenserId: claim.dispenserId }, 'vend indeterminate (power lost mid-vend): maintenance must decide');
+    this.d.apply(claim.id, { type: 'device', word: wordOf(answer), source: 'late_event' });
   }
 
   private kickResolve(): void {
@@ -148,8 +103,7 @@ export class UnknownClaimResolver {
         let n = 0;
         for (const c of claims) {
           const answer = await this.d.driver.query(dispenserId, c.id);
-          const fresh = this.d.quota.getClaim(c.id);
-          if (fresh && this.apply(fresh, answer, 'query')) {
+          if (this.d.apply(c.id, { type: 'device', word: wordOf(answer), source: 'query' })) {
             n++;
             this.d.log.info({ claimId: c.id, dispenserId, result: answer.result }, 'unknown claim resolved by query');
           }

@@ -1,27 +1,27 @@
 /**
- * What a door observation means (SPEC §6a): a door seen closed after a deposit starts the
- * storage clock, after a retrieve frees the compartment; a door found open that no unlock of
- * ours explains is a `door_forced:{compartment}` fault on its board; every door of a board
- * reading open at once is one `feedback_suspect` fault instead (inverted or broken feedback).
+ * What a lock bus's door reports mean, board by board (SPEC §6a): each changed door goes to its
+ * compartment's machine as a `door` input (lockers/machine.ts decides storage, freeing and
+ * forced doors); every door of a board reading open at once is one `feedback_suspect` fault on
+ * the board instead (inverted or broken feedback), and nothing on it is handed out meanwhile.
  */
 import type { Clock } from '../../../protocol/time.ts';
 import { boardDeviceId } from '../../../protocol/index.ts';
 import type { LockBusEvent } from '../device-ports.ts';
-import type { Ledger } from '../../ledger/ledger.ts';
 import type { Logger } from '../../log.ts';
 import type { DeviceHealth } from '../health.ts';
-import { feedbackLooksWrong, openExpected, type Compartment } from './model.ts';
-import * as store from './store.ts';
+import type { CompartmentInput } from './machine.ts';
+import { feedbackLooksWrong, type Compartment } from './model.ts';
 
 export const FEEDBACK_SUSPECT = 'feedback_suspect';
 
 export interface DoorObserverDeps {
-  ledger: Ledger;
   health: DeviceHealth;
   clock: Clock;
   log: Logger;
   compartment(name: string): Compartment | undefined;
   boardComps(board: number): Compartment[];
+  /** Feed an input to a compartment's machine (the service applies its effects). */
+  step(c: Compartment, input: CompartmentInput): void;
   /** After every poll (the service runs its timers). */
   afterPoll(): void;
 }
@@ -38,16 +38,16 @@ export class DoorObserver {
 
   onBusEvent(e: LockBusEvent): void {
     if (e.type === 'reachability') {
-      if (!e.reachable) for (const c of this.d.boardComps(e.board)) c.door = 'unknown';
+      if (!e.reachable) for (const c of this.d.boardComps(e.board)) this.d.step(c, { type: 'board_lost' });
       return;
     }
     if (e.source === 'poll' && this.feedbackSuspect(e.board, e.open)) return;
     for (const lock of e.changed) {
       const c = this.d.compartment(`${e.board}-${lock}`);
-      if (c) this.doorSeen(c, e.open[lock - 1] ?? false);
+      if (c) this.d.step(c, { type: 'door', open: e.open[lock - 1] ?? false });
     }
     if (e.source === 'poll') {
-      const open = this.d.boardComps(e.board).filter((c) => c.door === 'open').map((c) => c.name);
+      const open = this.d.boardComps(e.board).filter((c) => c.s.door === 'open').map((c) => c.name);
       this.d.health.setDetail(boardDeviceId(e.board), { doorsOpen: open });
       this.d.afterPoll();
     }
@@ -64,41 +64,5 @@ export class DoorObserver {
       this.d.health.clearFault(boardDeviceId(board), FEEDBACK_SUSPECT);
     }
     return suspect;
-  }
-
-  private doorSeen(c: Compartment, open: boolean): void {
-    const was = c.door;
-    c.door = open ? 'open' : 'closed';
-    const mono = this.d.clock.monotonic();
-    if (open) {
-      if (was === 'open') return;
-      c.doorOpenSinceMono ??= mono;
-      if (!openExpected(c, mono) && !c.forced) {
-        c.forced = true;
-        this.d.log.error({ compartment: c.name, phase: c.phase }, 'door found open without an unlock');
-        this.d.health.addFault(c.deviceId, `door_forced:${c.name}`);
-      }
-      return;
-    }
-    c.doorOpenSinceMono = undefined;
-    c.leftOpenReported = false;
-    if (c.forced) {
-      c.forced = false;
-      this.d.health.clearFault(c.deviceId, `door_forced:${c.name}`);
-    }
-    if (c.phase === 'depositing' && c.holding) {
-      const h = c.holding;
-      // The storage clock starts when the door is seen closed again (SPEC §6a).
-      this.d.ledger.tx((t) => {
-        store.startStorage(t.db, h.id, t.now);
-        store.setPhase(t.db, c.name, 'held', t.now);
-        h.storedTs = t.now;
-      });
-      h.storedMono = mono;
-      c.phase = 'held';
-    } else if (c.phase === 'retrieving') {
-      this.d.ledger.tx((t) => store.setPhase(t.db, c.name, 'free', t.now));
-      c.phase = 'free';
-    }
   }
 }

@@ -1,21 +1,11 @@
 /**
- * The locker service's in-memory model of a compartment and its holding, and the pure
- * decisions about it: is an open door explained, is a timer due, what the view shows.
+ * The locker service's in-memory compartment: where it is on the buses, the pure machine's
+ * state (lockers/machine.ts) and the ledger row ids its effects write to; plus the read-only
+ * decisions about a board and the view.
  */
 import type { LockPort } from '../device-ports.ts';
 import type { LockerView } from '../ports.ts';
-import type { Phase } from './store.ts';
-
-export interface Holding {
-  id: number;
-  riderId: string;
-  depositedTs: number | null;
-  /** Wall-clock start of storage (door seen closed after the deposit); null before. */
-  storedTs: number | null;
-  /** Monotonic start of storage, for the limit (rebuilt from `storedTs` after a restart). */
-  storedMono: number | null;
-  overdue: boolean;
-}
+import { newCompartmentState, openExpected, type CompartmentState } from './machine.ts';
 
 export interface Compartment {
   name: string;
@@ -23,38 +13,17 @@ export interface Compartment {
   board: number;
   lock: number;
   deviceId: string;
-  inService: boolean;
-  phase: Phase;
-  holding: Holding | undefined;
-  door: 'open' | 'closed' | 'unknown';
-  doorOpenSinceMono: number | undefined;
-  leftOpenReported: boolean;
-  forced: boolean;
-  /** An unlock of ours may have opened the door until then (monotonic ms). */
-  expectOpenUntilMono: number;
+  /** The machine's state; only `LockerService.step` replaces it. */
+  s: CompartmentState;
+  /** The open holding's row (`locker_holdings.id`). */
+  holdingId: number | undefined;
+  /** The unlock in flight's journal row (`locker_unlocks.id`). */
+  journalId: number | undefined;
 }
 
 export function newCompartment(bus: LockPort, board: number, lock: number, deviceId: string): Compartment {
-  return {
-    name: `${board}-${lock}`,
-    bus,
-    board,
-    lock,
-    deviceId,
-    inService: true,
-    phase: 'free',
-    holding: undefined,
-    door: 'unknown',
-    doorOpenSinceMono: undefined,
-    leftOpenReported: false,
-    forced: false,
-    expectOpenUntilMono: -Infinity,
-  };
-}
-
-/** An open door is ours when a deposit or retrieve is under way, or an unconfirmed unlock of ours is recent. */
-export function openExpected(c: Compartment, mono: number): boolean {
-  return c.phase === 'opening' || c.phase === 'depositing' || c.phase === 'retrieving' || mono <= c.expectOpenUntilMono;
+  const name = `${board}-${lock}`;
+  return { name, bus, board, lock, deviceId, s: newCompartmentState(name), holdingId: undefined, journalId: undefined };
 }
 
 /**
@@ -63,29 +32,21 @@ export function openExpected(c: Compartment, mono: number): boolean {
  */
 export function feedbackLooksWrong(comps: readonly Compartment[], open: readonly boolean[], mono: number): boolean {
   if (comps.length < 4 || !comps.every((c) => open[c.lock - 1] === true)) return false;
-  return comps.some((c) => !openExpected(c, mono));
-}
-
-export function overdueDue(c: Compartment, mono: number, storageLimitMs: number): boolean {
-  const h = c.holding;
-  return !!h && c.phase === 'held' && h.storedMono !== null && !h.overdue && mono - h.storedMono >= storageLimitMs;
-}
-
-export function leftOpenDue(c: Compartment, mono: number, doorLeftOpenMs: number): boolean {
-  return c.door === 'open' && c.doorOpenSinceMono !== undefined && !c.leftOpenReported && mono - c.doorOpenSinceMono >= doorLeftOpenMs;
+  return comps.some((c) => !openExpected(c.s, mono));
 }
 
 export function viewOf(c: Compartment, boardUsable: boolean): LockerView {
+  const s = c.s;
   return {
     compartment: c.name,
     board: c.board,
     lock: c.lock,
     bus: c.bus.id,
-    inService: c.inService,
-    state: !c.inService ? 'out_of_service' : !boardUsable ? 'unavailable' : c.phase,
-    door: c.door,
-    riderId: c.holding?.riderId ?? null,
-    heldSince: c.holding?.storedTs ?? null,
-    overdue: c.holding?.overdue ?? false,
+    inService: s.inService,
+    state: !s.inService ? 'out_of_service' : !boardUsable ? 'unavailable' : s.phase,
+    door: s.door,
+    riderId: s.holding?.riderId ?? null,
+    heldSince: s.holding?.storedTs ?? null,
+    overdue: s.holding?.overdue ?? false,
   };
 }

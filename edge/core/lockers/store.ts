@@ -5,13 +5,9 @@
 import type { Database } from 'better-sqlite3';
 import { registerMigration } from '../../ledger/migrations.ts';
 import type { UnlockJournalRow } from '../ports.ts';
+import type { Phase } from './machine.ts';
 
-/**
- * free: nobody's · opening: a deposit's unlock is in flight · depositing: the rider has it, the
- * door has not been seen closed yet · held: stored (the storage clock runs) · retrieving: the
- * holding ended, free once the door is seen closed.
- */
-export type Phase = 'free' | 'opening' | 'depositing' | 'held' | 'retrieving';
+export type { Phase };
 
 registerMigration({
   version: 100,
