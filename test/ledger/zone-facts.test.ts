@@ -145,6 +145,7 @@ describe('remote facts in the ledger', () => {
     quota.checkin('r1');
     const g = quota.reserve(req('r1'));
     if (g.kind !== 'granted') throw new Error('expected a grant');
+    quota.markSent(g.claim.id); // dispensing: the command went out (SPEC §3 rule 4)
     quota.settle(g.claim.id, 'committed');
     expect(ledger.eventsAfter(0, 10).find((e) => e.type === 'claim.committed')?.data).toMatchObject({ zoneFeedAgeMs: 1234 });
 
@@ -153,6 +154,7 @@ describe('remote facts in the ledger', () => {
     quota.zoneFeedAgeMs = () => 99;
     const u = quota.reserve(req('r3'));
     if (u.kind !== 'granted') throw new Error('expected a grant');
+    quota.markSent(u.claim.id); // dispensing: the command went out (SPEC §3 rule 4)
     quota.zoneFeedAgeMs = () => 5;
     quota.settle(u.claim.id, 'unknown', { reason: 'timeout' });
     quota.settle(u.claim.id, 'committed');
@@ -167,6 +169,7 @@ describe('remote facts in the ledger', () => {
     quota.checkin('r2');
     const h = quota.reserve(req('r2'));
     if (h.kind !== 'granted') throw new Error('expected a grant');
+    quota.markSent(h.claim.id); // dispensing: the command went out (SPEC §3 rule 4)
     quota.settle(h.claim.id, 'committed');
     expect(ledger.eventsAfter(0, 10).filter((e) => e.type === 'claim.committed').at(-1)?.data).not.toHaveProperty('zoneFeedAgeMs');
   });

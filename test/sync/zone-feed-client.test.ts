@@ -5,10 +5,10 @@
  * growing lag in health and metrics, then comes back by itself.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { getJson, metricSum, post, waitFor } from '../chaos/rig.ts';
+import { getJson, MAINTENANCE_TOKEN, metricSum, post, waitFor } from '../chaos/rig.ts';
 import { startZone, type Zone } from './zoneRig.ts';
 
-const MAINTENANCE = 'chaos-maintenance-token-0123456789';
+const MAINTENANCE = MAINTENANCE_TOKEN;
 let z: Zone | undefined;
 afterEach(async () => {
   await z?.stop();

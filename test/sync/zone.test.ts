@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoWeekOf } from '../../protocol/index.ts';
 import { startStation, type Station } from '../../edge/station.ts';
 import { silentLogger } from '../../edge/log.ts';
-import { getJson, metricSum, post, waitFor } from '../chaos/rig.ts';
+import { getJson, MAINTENANCE_TOKEN, metricSum, post, waitFor } from '../chaos/rig.ts';
 import { startZone, type Zone } from './zoneRig.ts';
 
 let z: Zone;
@@ -56,7 +56,7 @@ describe('one quota across a zone (SPEC §13)', () => {
   });
 
   it('shows the feed in health and metrics, and writes how old the feed was into claim.committed', async () => {
-    const h = await getJson(base(B), '/v1/health', 'chaos-maintenance-token-0123456789');
+    const h = await getJson(base(B), '/v1/health', MAINTENANCE_TOKEN);
     const feed = (h.body.station as { sync: { zoneFeed: Record<string, unknown> } }).sync.zoneFeed;
     expect(feed).toMatchObject({ active: true, zone: 'daning', consecutiveFailures: 0 });
     expect(typeof feed.cursor).toBe('string');
