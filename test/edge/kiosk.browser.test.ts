@@ -83,6 +83,14 @@ describe('kiosk page', () => {
     await p.close();
   });
 
+  it('shows no enrolment QR box when the station has no kiosk.enrolUrl (no broken image on the idle screen)', async () => {
+    const p = await openKiosk();
+    expect(await p.locator('#enrol').getAttribute('hidden')).not.toBeNull();
+    expect(await p.locator('#enrol').isVisible()).toBe(false);
+    expect(await p.locator('#enrol-qr').isVisible()).toBe(false);
+    await p.close();
+  });
+
   it('shows a clear refusal for a code that is not a rider credential', async () => {
     const p = await openKiosk();
     await p.fill('#code-input', 'https://example.com/not-a-credential');
