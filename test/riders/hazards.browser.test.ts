@@ -80,6 +80,8 @@ describe('a hazard report from the rider page to the office and back', () => {
     await phone.waitForSelector('#hazard-list li');
 
     await phone.click('#hazard-details summary');
+    // No photo picked yet: no empty preview image in the form.
+    expect(await phone.locator('#hazard-preview').isVisible()).toBe(false);
     // Refused on the phone before anything is sent: no category, then no text.
     await phone.click('#hazard-send');
     await phone.waitForSelector('#hazard-message[data-code="no_category"]');
