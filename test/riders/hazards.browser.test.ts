@@ -102,6 +102,8 @@ describe('a hazard report from the rider page to the office and back', () => {
     await phone.waitForSelector('#hazard-message[data-code="sent"]');
     await phone.waitForSelector('#hazard-list li[data-state="new"]');
     expect(await phone.locator('#hazard-list li').first().textContent()).toMatch(/已提交 \/ sent[\s\S]*安全隐患[\s\S]*井盖缺失/);
+    // The report's time says which clock it is.
+    expect(await phone.locator('#hazard-list li').first().textContent()).toMatch(/\d\d:\d\d（北京时间 \/ Beijing time）/);
 
     // Stored as the JPEG the phone made, not the PNG that was picked.
     const [stored] = await cloud.store.hazards({ limit: 5 });
