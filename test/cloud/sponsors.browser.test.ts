@@ -37,6 +37,13 @@ describe('dashboard sponsors in headless Chromium', () => {
     await page.fill('#token', TOKENS.admin);
     await page.click('#login');
     await expect.poll(() => page.locator('#sponsors-table tbody tr').count()).toBe(1);
+    // At 390 px each field's label sits above its box (not broken across lines beside it).
+    const misplaced = await page.evaluate(() => Array.from(document.querySelectorAll('#sponsors-section form label'), (label) => {
+      const box = label.querySelector('input, select')!.getBoundingClientRect();
+      const l = label.getBoundingClientRect();
+      return Math.abs(box.left - l.left) > 1 || box.right > 390 ? label.textContent : null;
+    }).filter(Boolean));
+    expect(misplaced).toEqual([]);
 
     await page.fill('#sponsor-name', '农夫山泉 Nongfu Spring');
     await page.fill('#sponsor-contact', '王经理 / Mr Wang');
