@@ -66,7 +66,9 @@ async function loadSponsors() {
   for (const id of ['relay-sponsor', 'statement-sponsor']) {
     const sel = $(id);
     const keep = sel.value;
-    sel.replaceChildren(...sponsorList.map((s) => new Option(s.name, s.id)));
+    // No sponsor yet: say so in the box (empty value, so the required select stops the form).
+    const options = sponsorList.length ? sponsorList.map((s) => new Option(s.name, s.id)) : [new Option('请先新增赞助方 Add a sponsor first', '')];
+    sel.replaceChildren(...options);
     if (sponsorList.some((s) => s.id === keep)) sel.value = keep;
   }
 }
