@@ -58,6 +58,10 @@ let sponsorList = [];
 
 async function loadSponsors() {
   sponsorList = (await (await api('/v1/sponsors')).json()).sponsors;
+  renderSponsors();
+}
+
+function renderSponsors() {
   fillTable('sponsors-table', sponsorList, (s) => [
     s.name,
     s.contact || '—',
@@ -160,6 +164,8 @@ function wireSponsors() {
     if (!$('app-view').hidden && token()) loadSponsors().catch(() => undefined);
   }).observe($('app-view'), { attributes: true, attributeFilter: ['hidden'] });
   if (token() && !$('app-view').hidden) loadSponsors().catch(() => undefined);
+  // The table's empty row is the dashboard's shared text: redrawn when the language flips.
+  i18n.onChange(() => { if (!$('app-view').hidden) renderSponsors(); });
 }
 
 wireSponsors();

@@ -51,6 +51,11 @@ describe('dashboard sponsors in headless Chromium', () => {
       return Math.abs(box.left - l.left) > 1 || box.right > 390 ? label.textContent : null;
     }).filter(Boolean));
     expect(misplaced).toEqual([]);
+    // The empty table follows the language toggle.
+    await page.click('[data-set-lang="en"]');
+    await expect.poll(() => page.locator('#sponsors-table tbody td.empty').innerText()).toBe('none');
+    await page.click('[data-set-lang="zh"]');
+    await expect.poll(() => page.locator('#sponsors-table tbody td.empty').innerText()).toBe('暂无');
 
     await page.fill('#sponsor-name', '农夫山泉 Nongfu Spring');
     await page.fill('#sponsor-contact', '王经理 / Mr Wang');
