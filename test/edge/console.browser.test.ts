@@ -147,6 +147,24 @@ describe('maintenance console', () => {
     await p.close();
   });
 
+  it('greys out the doors of an offline lock board and says the board is offline (not "being worked on")', async () => {
+    const p = await loggedIn();
+    expect(await text(p, '.legend')).toContain('板离线 board offline');
+    h.board!.inject(1, 'offline');
+    try {
+      await waitFor(() => !h.station.health.usable('lockboard-1'), 5000, 'board offline');
+      await p.waitForSelector('[data-compartment="1-3"][data-cell="unavailable"]', { timeout: 5000 });
+      await p.click('[data-compartment="1-3"]');
+      await p.waitForSelector('#locker-panel:not([hidden])');
+      expect(await text(p, '#locker-info')).toContain('A03 (1-3): 锁控板离线，暂不可用 board offline, unavailable');
+    } finally {
+      h.board!.clear(1, 'offline');
+    }
+    await waitFor(() => h.station.health.usable('lockboard-1'), 8000, 'board back');
+    await p.waitForSelector('[data-compartment="1-3"]:not([data-cell="unavailable"])', { timeout: 5000 });
+    await p.close();
+  });
+
   it('lists an unknown vend with rider, time and dispenser, and settles it as dropped', async () => {
     const p = await loggedIn();
     const credential = await h.credential('rider-console');
