@@ -165,6 +165,18 @@ describe('maintenance console', () => {
     await p.close();
   });
 
+  it('gives every control on a 390 px phone a touch target at least 44 px tall', async () => {
+    const p = await loggedIn();
+    await p.click('[data-compartment="1-1"]');
+    await p.waitForSelector('#locker-panel:not([hidden])');
+    const small = await p.evaluate(() => Array.from(document.querySelectorAll('button, select, input:not([type="radio"]), fieldset label'))
+      .filter((e) => (e as HTMLElement).offsetParent !== null && e.getBoundingClientRect().height < 44)
+      .map((e) => `${e.tagName}#${e.id} ${Math.round(e.getBoundingClientRect().height)}px`));
+    expect(small).toEqual([]);
+    await noHorizontalOverflow(p);
+    await p.close();
+  });
+
   it('lists an unknown vend with rider, time and dispenser, and settles it as dropped', async () => {
     const p = await loggedIn();
     const credential = await h.credential('rider-console');
