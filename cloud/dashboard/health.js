@@ -95,7 +95,7 @@ function renderHealth() {
     ]);
     fillTable('station-health', h.stations, (s) => [
       s.stationId, s.zone, [word('state', s.online ? 'online' : 'offline'), s.online ? 'online' : 'offline'], stationTimeOf(s.lastHeartbeatAt, s.stationId),
-      s.backlog ?? '—', s.syncedSeq,
+      [s.backlog ?? '—', 'n'], s.syncedSeq,
     ]);
     fillTable('fault-table', h.openFaults, (f) => [f.stationId, f.deviceId, faultWord(f.fault), stationTimeOf(f.since, f.stationId)]);
     fillTable('lowstock-table', h.lowStock, (f) => [f.stationId, f.deviceId, faultWord(f.fault), stationTimeOf(f.since, f.stationId)]);
