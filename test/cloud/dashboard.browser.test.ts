@@ -56,6 +56,10 @@ describe('dashboard in headless Chromium', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // No console errors either (the wrong token's 401 aside): not even a missing icon.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/401/.test(m.text())) errors.push(`${m.text()} ${m.location().url}`);
+    });
     await page.goto(`${cloud.url}/dashboard`);
     await page.fill('#token', 'wrong-token');
     await page.click('#login');
