@@ -30,9 +30,10 @@ $('card-form').addEventListener('submit', async (ev) => {
     const auth = { authorization: `Bearer ${token()}` };
     const res = await fetch('/v1/riders', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ group, ...(platform ? { platform } : {}) }) });
     const rider = await res.json();
-    if (res.status !== 201) throw new Error(rider.message ?? rider.error ?? String(res.status));
+    // ApiFailure (app.js): its message is the page-language text saying what to do next.
+    if (res.status !== 201) throw new ApiFailure(rider.error ?? `http_${res.status}`, res.status);
     const card = await fetch(`/v1/riders/${rider.riderId}/card`, { headers: auth });
-    if (!card.ok) throw new Error(String(card.status));
+    if (!card.ok) throw new ApiFailure(`http_${card.status}`, card.status);
     const html = await card.text();
     const frame = $('card-frame');
     const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
@@ -44,7 +45,7 @@ $('card-form').addEventListener('submit', async (ev) => {
     out.textContent = `${cardText('cards.issued')} ${rider.riderId}`;
   } catch (e) {
     out.className = 'error';
-    out.textContent = `${cardText('cards.failed')}${e.message}`;
+    out.textContent = `${cardText('cards.failed')}${e instanceof ApiFailure ? e.message : errorText('network')}`;
   }
 });
 

@@ -49,7 +49,7 @@ async function loadConflicts() {
 }
 
 function showConflictsError(e) {
-  $('conflicts-count').textContent = `未能载入，请点“Refresh”重试 Could not load: press Refresh to try again (${e.message})`;
+  $('conflicts-count').textContent = `未能载入，请点“刷新”重试 Could not load: press Refresh to try again (${e.message})`;
 }
 
 $('refresh').addEventListener('click', () => loadConflicts().catch(showConflictsError));

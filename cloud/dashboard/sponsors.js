@@ -58,6 +58,10 @@ let sponsorList = [];
 
 async function loadSponsors() {
   sponsorList = (await (await api('/v1/sponsors')).json()).sponsors;
+  renderSponsors();
+}
+
+function renderSponsors() {
   fillTable('sponsors-table', sponsorList, (s) => [
     s.name,
     s.contact || '—',
@@ -66,7 +70,9 @@ async function loadSponsors() {
   for (const id of ['relay-sponsor', 'statement-sponsor']) {
     const sel = $(id);
     const keep = sel.value;
-    sel.replaceChildren(...sponsorList.map((s) => new Option(s.name, s.id)));
+    // No sponsor yet: say so in the box (empty value, so the required select stops the form).
+    const options = sponsorList.length ? sponsorList.map((s) => new Option(s.name, s.id)) : [new Option('请先新增赞助方 Add a sponsor first', '')];
+    sel.replaceChildren(...options);
     if (sponsorList.some((s) => s.id === keep)) sel.value = keep;
   }
 }
@@ -158,6 +164,8 @@ function wireSponsors() {
     if (!$('app-view').hidden && token()) loadSponsors().catch(() => undefined);
   }).observe($('app-view'), { attributes: true, attributeFilter: ['hidden'] });
   if (token() && !$('app-view').hidden) loadSponsors().catch(() => undefined);
+  // The table's empty row is the dashboard's shared text: redrawn when the language flips.
+  i18n.onChange(() => { if (!$('app-view').hidden) renderSponsors(); });
 }
 
 wireSponsors();

@@ -127,7 +127,7 @@ export function showHazards(list) {
     state.className = `state state-${h.state}`;
     state.textContent = STATES[h.state] ?? h.state;
     const head = document.createElement('p');
-    head.append(state, ` ${CATEGORIES[h.category] ?? h.category} · ${when(h.createdAt)}`);
+    head.append(state, ` ${CATEGORIES[h.category] ?? h.category} · ${when(h.createdAt)}（北京时间 / Beijing time）`);
     const text = document.createElement('p');
     text.textContent = h.text;
     li.append(head, text);

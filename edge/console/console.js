@@ -181,6 +181,8 @@ function renderDevices(h) {
 
 function cellState(c) {
   if (!c.inService) return 'off';
+  // Its lock board is offline (edge/core/lockers/model.ts): nothing can be known or done here.
+  if (c.state === 'unavailable') return 'unavailable';
   if (c.door === 'open') return 'open';
   if (c.overdue) return 'overdue';
   if (c.riderId) return 'held';
@@ -209,7 +211,7 @@ function renderPanel() {
   const c = selected && health?.lockers.compartments.find((x) => x.compartment === selected);
   $('locker-panel').hidden = !c;
   if (!c) return;
-  const st = { free: '空闲 free', held: '占用 held', overdue: '超时 overdue', open: '门开 door open', off: '停用 out of service', busy: `处理中 ${c.state}` }[cellState(c)];
+  const st = { free: '空闲 free', held: '占用 held', overdue: '超时 overdue', open: '门开 door open', off: '停用 out of service', unavailable: '锁控板离线，暂不可用 board offline, unavailable', busy: `处理中 ${c.state}` }[cellState(c)];
   const held = c.heldSince ? ` · 存入 held since ${localTime(c.heldSince)}${c.overdue ? '（已超时 overdue）' : ''}` : '';
   $('locker-info').textContent = `${labelOf(c.compartment)} (${c.compartment}): ${st} · 门 door ${c.door}${held}`;
   $('locker-service').textContent = c.inService ? '停用此柜格 / Take this door out of service' : '恢复此柜格 / Put this door back in service';

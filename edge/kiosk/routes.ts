@@ -17,6 +17,7 @@ const ASSETS: PageAssets = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/kiosk/kiosk.js': { file: 'kiosk.js', type: 'text/javascript; charset=utf-8' },
   '/kiosk/kiosk.css': { file: 'kiosk.css', type: 'text/css; charset=utf-8' },
+  '/kiosk/icon.svg': { file: 'icon.svg', type: 'image/svg+xml' },
 };
 
 export function registerKioskRoutes(app: TypedApp, ctx: AppContext): void {

@@ -56,6 +56,10 @@ describe('dashboard in headless Chromium', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // No console errors either (the wrong token's 401 aside): not even a missing icon.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/401/.test(m.text())) errors.push(`${m.text()} ${m.location().url}`);
+    });
     await page.goto(`${cloud.url}/dashboard`);
     await page.fill('#token', 'wrong-token');
     await page.click('#login');
@@ -74,7 +78,7 @@ describe('dashboard in headless Chromium', () => {
       ['jd-003', '0', '0', '0', '0', '0', '0'],
     ]);
     expect(await page.textContent('#sponsor-table tbody')).toContain('bank-a');
-    await expect.poll(() => page.textContent('#fault-table tbody')).toContain('jam');
+    await expect.poll(() => page.textContent('#fault-table tbody')).toContain('卡货');
     // The trend chart is drawn as SVG.
     expect(await page.locator('#trend-chart svg.line-chart').count()).toBe(1);
     // The hash-chain alert, acknowledged with its button, leaves the table.
@@ -98,7 +102,7 @@ describe('dashboard in headless Chromium', () => {
     await page.waitForSelector('#app-view:not([hidden])');
     const rows = (id: string) => page.$$eval(`#${id} tbody tr`, (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
     await expect.poll(() => rows('problem-table')).toEqual([
-      ['dn-001', 'disp-1', '故障', '2026-11-25 12:00:00 (北京时间 UTC+8)', 'jam, low_stock_hot'],
+      ['dn-001', 'disp-1', '故障', '2026-11-25 12:00:00 (北京时间 UTC+8)', '卡货, 热水快空了'],
       ['dn-001', 'disp-2', '离线', '2026-11-25 12:00:00 (北京时间 UTC+8)', '—'],
     ]);
     expect((await rows('stock-table'))[0]).toEqual(['dn-001', 'disp-1', '3', '20', '故障']);
@@ -106,18 +110,23 @@ describe('dashboard in headless Chromium', () => {
     // The inbox: in Chinese, the station's time labelled.
     await expect.poll(async () => (await rows('inbox-table')).map((r) => r.slice(0, 4))).toEqual(
       expect.arrayContaining([
-        ['严重', 'dn-001', 'disp-1', '设备故障 · jam'],
+        ['严重', 'dn-001', 'disp-1', '设备故障 · 卡货'],
         ['严重', 'dn-001', 'disp-2', '设备离线'],
-        ['警告', 'dn-001', 'disp-1', '库存不足 · hot'],
+        ['警告', 'dn-001', 'disp-1', '库存不足 · 热水'],
       ]),
     );
-    const jam = async () => (await rows('inbox-table')).find((r) => r[3]!.includes('jam'))!;
+    const jam = async () => (await rows('inbox-table')).find((r) => r[3]!.includes('卡货'))!;
     expect((await jam())[4]).toBe('2026-11-25 12:00:00 (北京时间 UTC+8)');
-    await page.click('#inbox-table tbody tr:has-text("jam") button');
+    await page.click('#inbox-table tbody tr:has-text("卡货") button');
     await expect.poll(async () => (await jam())[5]).toContain('已由 street-office');
     // Acknowledged is not resolved: the jam is still firing until the station clears it.
     await page.selectOption('#inbox-state', 'resolved');
     await expect.poll(() => page.textContent('#inbox-table tbody')).toContain('日志校验失败');
+    // Fault codes are named in the page's language.
+    await page.click('[data-set-lang="en"]');
+    await expect.poll(async () => (await rows('problem-table'))[0]![4]).toBe('jam, hot stock low');
+    await page.click('[data-set-lang="zh"]');
+    await expect.poll(async () => (await rows('problem-table'))[0]![4]).toBe('卡货, 热水快空了');
     // Nothing makes the page itself scroll sideways at 390 px.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     expect(errors).toEqual([]);

@@ -37,6 +37,25 @@ describe('dashboard sponsors in headless Chromium', () => {
     await page.fill('#token', TOKENS.admin);
     await page.click('#login');
     await expect.poll(() => page.locator('#sponsors-table tbody tr').count()).toBe(1);
+    // No sponsor yet: the sponsor boxes say what to do first, at a touchable size.
+    for (const id of ['#relay-sponsor', '#statement-sponsor']) {
+      expect(await page.locator(id).innerText()).toContain('请先新增赞助方 Add a sponsor first');
+      const box = (await page.locator(id).boundingBox())!;
+      expect(box.width).toBeGreaterThanOrEqual(44);
+      expect(box.height).toBeGreaterThanOrEqual(44);
+    }
+    // At 390 px each field's label sits above its box (not broken across lines beside it).
+    const misplaced = await page.evaluate(() => Array.from(document.querySelectorAll('#sponsors-section form label'), (label) => {
+      const box = label.querySelector('input, select')!.getBoundingClientRect();
+      const l = label.getBoundingClientRect();
+      return Math.abs(box.left - l.left) > 1 || box.right > 390 ? label.textContent : null;
+    }).filter(Boolean));
+    expect(misplaced).toEqual([]);
+    // The empty table follows the language toggle.
+    await page.click('[data-set-lang="en"]');
+    await expect.poll(() => page.locator('#sponsors-table tbody td.empty').innerText()).toBe('none');
+    await page.click('[data-set-lang="zh"]');
+    await expect.poll(() => page.locator('#sponsors-table tbody td.empty').innerText()).toBe('暂无');
 
     await page.fill('#sponsor-name', '农夫山泉 Nongfu Spring');
     await page.fill('#sponsor-contact', '王经理 / Mr Wang');

@@ -147,6 +147,36 @@ describe('maintenance console', () => {
     await p.close();
   });
 
+  it('greys out the doors of an offline lock board and says the board is offline (not "being worked on")', async () => {
+    const p = await loggedIn();
+    expect(await text(p, '.legend')).toContain('板离线 board offline');
+    h.board!.inject(1, 'offline');
+    try {
+      await waitFor(() => !h.station.health.usable('lockboard-1'), 5000, 'board offline');
+      await p.waitForSelector('[data-compartment="1-3"][data-cell="unavailable"]', { timeout: 5000 });
+      await p.click('[data-compartment="1-3"]');
+      await p.waitForSelector('#locker-panel:not([hidden])');
+      expect(await text(p, '#locker-info')).toContain('A03 (1-3): 锁控板离线，暂不可用 board offline, unavailable');
+    } finally {
+      h.board!.clear(1, 'offline');
+    }
+    await waitFor(() => h.station.health.usable('lockboard-1'), 8000, 'board back');
+    await p.waitForSelector('[data-compartment="1-3"]:not([data-cell="unavailable"])', { timeout: 5000 });
+    await p.close();
+  });
+
+  it('gives every control on a 390 px phone a touch target at least 44 px tall', async () => {
+    const p = await loggedIn();
+    await p.click('[data-compartment="1-1"]');
+    await p.waitForSelector('#locker-panel:not([hidden])');
+    const small = await p.evaluate(() => Array.from(document.querySelectorAll('button, select, input:not([type="radio"]), fieldset label'))
+      .filter((e) => (e as HTMLElement).offsetParent !== null && e.getBoundingClientRect().height < 44)
+      .map((e) => `${e.tagName}#${e.id} ${Math.round(e.getBoundingClientRect().height)}px`));
+    expect(small).toEqual([]);
+    await noHorizontalOverflow(p);
+    await p.close();
+  });
+
   it('lists an unknown vend with rider, time and dispenser, and settles it as dropped', async () => {
     const p = await loggedIn();
     const credential = await h.credential('rider-console');

@@ -83,6 +83,21 @@ describe('kiosk page', () => {
     await p.close();
   });
 
+  it('shows no enrolment QR box when the station has no kiosk.enrolUrl (no broken image on the idle screen)', async () => {
+    const failed: string[] = [];
+    const p = await browser.newPage({ locale: 'zh-CN' });
+    p.on('console', (m) => { if (m.type() === 'error') failed.push(`${m.text()} ${m.location().url}`); });
+    await p.goto(h.url('/'));
+    await p.waitForSelector('body[data-ready="true"]');
+    expect(await p.locator('#enrol').getAttribute('hidden')).not.toBeNull();
+    expect(await p.locator('#enrol').isVisible()).toBe(false);
+    expect(await p.locator('#enrol-qr').isVisible()).toBe(false);
+    // Nothing on the idle screen fails to load (its icon included).
+    await expect.poll(() => p.evaluate(() => document.querySelector<HTMLLinkElement>('link[rel="icon"]')?.href)).toContain('/kiosk/icon.svg');
+    expect(failed).toEqual([]);
+    await p.close();
+  });
+
   it('shows a clear refusal for a code that is not a rider credential', async () => {
     const p = await openKiosk();
     await p.fill('#code-input', 'https://example.com/not-a-credential');

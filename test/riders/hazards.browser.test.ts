@@ -20,6 +20,7 @@ import { ZBARIMG } from '../setup/system-tools.ts';
 
 const PHONE = { width: 390, height: 844 };
 const OFFICE = 'office-token-clerk-li';
+const FIXER = 'maintenance-token-fixer-zhao';
 const dir = tempDir('ws-hazards-');
 let cloud: RunningCloud;
 let browser: Browser;
@@ -31,6 +32,7 @@ beforeAll(async () => {
       adminTokens: [
         { name: 'street-office', sha256: sha256Hex(TOKENS.admin) },
         { name: 'clerk-li', sha256: sha256Hex(OFFICE), role: 'office' },
+        { name: 'fixer-zhao', sha256: sha256Hex(FIXER), role: 'maintenance' },
       ],
     }),
     { logger: silent },
@@ -80,6 +82,8 @@ describe('a hazard report from the rider page to the office and back', () => {
     await phone.waitForSelector('#hazard-list li');
 
     await phone.click('#hazard-details summary');
+    // No photo picked yet: no empty preview image in the form.
+    expect(await phone.locator('#hazard-preview').isVisible()).toBe(false);
     // Refused on the phone before anything is sent: no category, then no text.
     await phone.click('#hazard-send');
     await phone.waitForSelector('#hazard-message[data-code="no_category"]');
@@ -100,6 +104,8 @@ describe('a hazard report from the rider page to the office and back', () => {
     await phone.waitForSelector('#hazard-message[data-code="sent"]');
     await phone.waitForSelector('#hazard-list li[data-state="new"]');
     expect(await phone.locator('#hazard-list li').first().textContent()).toMatch(/已提交 \/ sent[\s\S]*安全隐患[\s\S]*井盖缺失/);
+    // The report's time says which clock it is.
+    expect(await phone.locator('#hazard-list li').first().textContent()).toMatch(/\d\d:\d\d（北京时间 \/ Beijing time）/);
 
     // Stored as the JPEG the phone made, not the PNG that was picked.
     const [stored] = await cloud.store.hazards({ limit: 5 });
@@ -143,6 +149,17 @@ describe('a hazard report from the rider page to the office and back', () => {
     expect(errors).toEqual([]);
     await ctx.close();
     await office.close();
+  });
+
+  it('says what to do when a token may not issue cards, in words, not a server message', async () => {
+    const page = await browser.newPage({ viewport: PHONE, locale: 'zh-CN' });
+    await page.goto(`${cloud.url}/dashboard`);
+    await page.fill('#token', FIXER);
+    await page.click('#login');
+    await page.waitForSelector('#app-view:not([hidden])');
+    await page.click('#card-issue');
+    await expect.poll(() => page.textContent('#card-result')).toBe('未能发卡：这个令牌没有查看此内容的权限：请换用管理员或街道办的令牌登录。');
+    await page.close();
   });
 
   it('issues a printed card from the dashboard: the QR is the new rider’s credential', async () => {
