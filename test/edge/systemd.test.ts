@@ -44,6 +44,12 @@ describe('deploy/systemd', () => {
     expect(k.get('ExecStartPre')![0]).toContain('check --strict');
     // Longer than the default drain (shutdownDrainMs 25 s), so claims in flight can finish.
     expect(k.get('TimeoutStopSec')).toEqual(['40s']);
+    // The daemon runs with the node flags of bin/waystation-edge.js's shebang (its memory figure,
+    // docs/performance.md, is measured with them), which `node <script>` would not read.
+    const shebang = readFileSync(join(root, 'bin/waystation-edge.js'), 'utf8').split('\n', 1)[0]!;
+    const flags = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang)![1]!.trim();
+    expect(flags).not.toBe('');
+    expect(k.get('ExecStart')![0]).toBe(`/usr/bin/node ${flags} /opt/waystation/bin/waystation-edge.js --config /etc/waystation/station.json`);
     const health = keys('waystation-edge-health.service');
     expect(health.get('Environment')![0]).toMatch(/^WAYSTATION_HEALTH_URL=http:\/\/127\.0\.0\.1:\d+\/healthz$/);
     expect(health.get('ExecStart')![0]).toMatch(/curl[\s\S]*WAYSTATION_HEALTH_URL[\s\S]*systemctl restart waystation-edge\.service/);
