@@ -94,7 +94,7 @@ async function freePort(preferred: number, what: string): Promise<number> {
 
 /** Secrets survive restarts of the demo, so codes printed once keep working. */
 const secretsFile = join(dataDir, 'secrets.json');
-const secrets: { admin: string; maintenance: string; stations: Record<string, { token: string; disp: string }> } = existsSync(secretsFile)
+const secrets: { admin: string; maintenance: string; stations: Record<string, { token: string; disp: string }>; invite?: string } = existsSync(secretsFile)
   ? JSON.parse(readFileSync(secretsFile, 'utf8'))
   : { admin: randomBytes(16).toString('hex'), maintenance: randomBytes(16).toString('hex'), stations: {} };
 const stationIds = Array.from({ length: stationCount }, (_, i) => `dn-${String(i + 1).padStart(3, '0')}`);
@@ -114,6 +114,29 @@ const demoKeyFile = (): string => {
   return path;
 };
 const stoppers: Array<() => Promise<void> | void> = [];
+
+/**
+ * The demo's invite (kept in the secrets file while it is valid, made again otherwise), made
+ * through the office's own API: 1,000 uses for 30 days in the demo's zone.
+ */
+async function demoInvite(cloudUrl: string): Promise<{ code: string; url: string }> {
+  const auth = { authorization: `Bearer ${secrets.admin}` };
+  if (secrets.invite) {
+    const res = await fetch(`${cloudUrl}/v1/invites/${encodeURIComponent(secrets.invite)}`, { headers: auth });
+    const body = (await res.json().catch(() => null)) as { url?: string; expiresAt?: number; uses?: number; used?: number } | null;
+    if (res.ok && body?.url && (body.expiresAt ?? 0) > Date.now() + 86_400_000 && (body.used ?? 0) < (body.uses ?? 0)) return { code: secrets.invite, url: body.url };
+  }
+  const res = await fetch(`${cloudUrl}/v1/invites`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ uses: 1000, expiresAt: Date.now() + 30 * 86_400_000, zone: 'daning' }),
+  });
+  const body = (await res.json()) as { code?: string; url?: string; message?: string };
+  if (res.status !== 201 || !body.code || !body.url) throw new Error(`the demo's invite was refused (${res.status} ${body.message ?? ''}); try npm start -- --fresh`);
+  secrets.invite = body.code;
+  writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return { code: body.code, url: body.url };
+}
 
 async function main(): Promise<void> {
   // ---- cloud ----
@@ -162,6 +185,9 @@ async function main(): Promise<void> {
   chmodSync(ridersFile, 0o600);
   const jwks = await registry.jwks();
 
+  // ---- the office's invite: its poster, and the kiosk's "no code yet?" QR (SPEC §14) ----
+  const invite = await demoInvite(cloud.url);
+
   // ---- stations ----
   const useSocat = hasSocat();
   const sims: Array<{ id: string; station: Station; locks: LockBoardSim; disp: DispenserSimulator; scanner: ScannerSim }> = [];
@@ -208,6 +234,7 @@ async function main(): Promise<void> {
         lockBuses: [{ path: lockPath, baudRate: 9600, boards: [{ address: 1, locks: 24 }, { address: 2, locks: 24 }] }],
         scanner: { path: scanPath, baudRate: 9600 },
         cloud: { url: cloud.url, token: secrets.stations[id]!.token },
+        kiosk: { enrolUrl: invite.url },
       },
       dataDir,
       `${id} (npm start)`,
@@ -238,6 +265,7 @@ async function main(): Promise<void> {
   say(`  serial devices:   ${useSocat ? 'socat pseudo-terminals (real serialport binding)' : 'in-process (socat not found)'}`);
   for (const s of sims) say(`  kiosk ${s.id}:      ${s.station.httpUrl}/        (MQTT broker on port ${s.station.mqttPort})`);
   say(`  dashboard:        ${cloud.url}/dashboard   admin token: ${secrets.admin}`);
+  say(`  invite poster:    ${cloud.url}/v1/invites/${invite.code}/poster   (its QR opens the rider's enrolment page)`);
   say(`  maintenance:      ${first.station.httpUrl}/maintenance   token: ${secrets.maintenance}`);
   say(`  maintenance API:  curl -H "Authorization: Bearer ${secrets.maintenance}" ${first.station.httpUrl}/v1/health`);
   say('  riders (paste a code into the kiosk, or type "scan 1" here to scan it):');

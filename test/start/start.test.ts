@@ -73,6 +73,14 @@ describe('npm start', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html');
     expect((await fetch(dashboard!)).status).toBe(200);
+    // The printed invite poster, and the kiosk's QR of the same enrolment page (README: the walk starts at the poster).
+    const [, poster] = /invite poster:\s+(http:\/\/\S+)/.exec(out)!;
+    const posterPage = await fetch(poster!);
+    expect(posterPage.status).toBe(200);
+    expect(await posterPage.text()).toContain('/r/?invite=');
+    const qr = await fetch(`${kiosk}/kiosk/enrol-qr.svg`);
+    expect(qr.status).toBe(200);
+    expect(qr.headers.get('content-type')).toContain('image/svg+xml');
 
     // The printed rider code checks in and takes cold water.
     expect((await json(`${kiosk}/v1/checkins`, { method: 'POST', body: JSON.stringify({ credential }) })).status).toBe(201);
