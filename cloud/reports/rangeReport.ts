@@ -14,6 +14,7 @@ import { apiError } from '../errors.ts';
 import type { CloudStore, DayFactRow } from '../store/store.ts';
 import { csvTable, localDateTime, type CsvColumn, type CsvLang } from './csv.ts';
 import { Sponsorship } from './sponsorship.ts';
+import { stationColumnsOf } from './weeklyReport.ts';
 
 /** The longest range one report covers (a year, leap or not). */
 export const MAX_RANGE_DAYS = 366;
@@ -189,23 +190,7 @@ export type RangeTable = (typeof RANGE_TABLES)[number];
 export function rangeColumns(r: RangeReport, timezoneOf: (stationId: string) => string) {
   const range = `${r.from}..${r.to}`;
   return {
-    stations: [
-      { zh: '日期范围', en: 'dates', value: () => range },
-      { zh: '站点', en: 'station', value: (s) => s.stationId },
-      { zh: '签到次数', en: 'check-ins', value: (s) => s.checkins },
-      { zh: '骑手人数', en: 'riders', value: (s) => s.riders },
-      { zh: '新骑手', en: 'new riders', value: (s) => s.newRiders },
-      { zh: '回访骑手', en: 'returning riders', value: (s) => s.returningRiders },
-      { zh: '热饮（瓶）', en: 'hot bottles', value: (s) => s.bottles.hot },
-      { zh: '冷饮（瓶）', en: 'cold bottles', value: (s) => s.bottles.cold },
-      { zh: '其他（瓶）', en: 'other bottles', value: (s) => s.otherBottles },
-      { zh: '跨站冲突', en: 'conflicts', value: (s) => s.conflicts },
-      {
-        zh: '数据完整至（当地时间）', en: 'complete through (local time)',
-        value: (s) => (r.completeThrough[s.stationId] ? localDateTime(r.completeThrough[s.stationId]!, timezoneOf(s.stationId)) : null),
-      },
-      { zh: '时区', en: 'time zone', value: (s) => timezoneOf(s.stationId) },
-    ] satisfies CsvColumn<RangeStation>[],
+    stations: stationColumnsOf<RangeStation>({ zh: '日期范围', en: 'dates', value: range }, r.completeThrough, timezoneOf),
     days: [
       { zh: '日期（服务日）', en: 'service day', value: (d) => d.day },
       { zh: '签到次数', en: 'check-ins', value: (d) => d.checkins },

@@ -123,23 +123,48 @@ export async function weeklyTrend(store: CloudStore, week: string, weeks: number
 export const WEEKLY_CSV_TABLES = ['stations', 'sponsors', 'lapsed'] as const;
 export type WeeklyCsvTable = (typeof WEEKLY_CSV_TABLES)[number];
 
-const stationColumns = (r: WeeklyReport, timezoneOf: (stationId: string) => string): CsvColumn<StationWeek>[] => [
-  { zh: '周', en: 'week', value: () => r.week },
-  { zh: '站点', en: 'station', value: (s) => s.stationId },
-  { zh: '签到次数', en: 'check-ins', value: (s) => s.checkins },
-  { zh: '骑手人数', en: 'riders', value: (s) => s.riders },
-  { zh: '新骑手', en: 'new riders', value: (s) => s.newRiders },
-  { zh: '回访骑手', en: 'returning riders', value: (s) => s.returningRiders },
-  { zh: '热饮（瓶）', en: 'hot bottles', value: (s) => s.bottles.hot },
-  { zh: '冷饮（瓶）', en: 'cold bottles', value: (s) => s.bottles.cold },
-  { zh: '其他（瓶）', en: 'other bottles', value: (s) => s.otherBottles },
-  { zh: '跨站冲突', en: 'conflicts', value: (s) => s.conflicts },
-  {
-    zh: '数据完整至（当地时间）', en: 'complete through (local time)',
-    value: (s) => (r.completeThrough[s.stationId] ? localDateTime(r.completeThrough[s.stationId]!, timezoneOf(s.stationId)) : null),
-  },
-  { zh: '时区', en: 'time zone', value: (s) => timezoneOf(s.stationId) },
-];
+/** The figures of a station row, as the weekly and the range report (SPEC §17) both have them. */
+export interface StationFigures {
+  stationId: string;
+  checkins: number;
+  riders: number;
+  newRiders: number;
+  returningRiders: number;
+  bottles: { hot: number; cold: number };
+  otherBottles: number;
+  conflicts: number;
+}
+
+/**
+ * The station table's columns after the period's own (the week, or the range's dates): one list
+ * for the weekly and the range report, so their CSV and xlsx stay alike.
+ */
+export function stationColumnsOf<T extends StationFigures>(
+  period: { zh: string; en: string; value: string },
+  completeThrough: Readonly<Record<string, number>>,
+  timezoneOf: (stationId: string) => string,
+): CsvColumn<T>[] {
+  return [
+    { zh: period.zh, en: period.en, value: () => period.value },
+    { zh: '站点', en: 'station', value: (s) => s.stationId },
+    { zh: '签到次数', en: 'check-ins', value: (s) => s.checkins },
+    { zh: '骑手人数', en: 'riders', value: (s) => s.riders },
+    { zh: '新骑手', en: 'new riders', value: (s) => s.newRiders },
+    { zh: '回访骑手', en: 'returning riders', value: (s) => s.returningRiders },
+    { zh: '热饮（瓶）', en: 'hot bottles', value: (s) => s.bottles.hot },
+    { zh: '冷饮（瓶）', en: 'cold bottles', value: (s) => s.bottles.cold },
+    { zh: '其他（瓶）', en: 'other bottles', value: (s) => s.otherBottles },
+    { zh: '跨站冲突', en: 'conflicts', value: (s) => s.conflicts },
+    {
+      zh: '数据完整至（当地时间）', en: 'complete through (local time)',
+      value: (s) => (completeThrough[s.stationId] ? localDateTime(completeThrough[s.stationId]!, timezoneOf(s.stationId)) : null),
+    },
+    { zh: '时区', en: 'time zone', value: (s) => timezoneOf(s.stationId) },
+  ];
+}
+
+const stationColumns = (r: WeeklyReport, timezoneOf: (stationId: string) => string): CsvColumn<StationWeek>[] =>
+  stationColumnsOf<StationWeek>({ zh: '周', en: 'week', value: r.week }, r.completeThrough, timezoneOf);
 
 /** The columns of each table, shared by CSV and xlsx. */
 export function weeklyColumns(r: WeeklyReport, timezoneOf: (stationId: string) => string) {
