@@ -7,16 +7,39 @@
 import type { StationEvent } from '../../protocol/index.ts';
 import type { SyncLedger } from '../../edge/sync/syncLedger.ts';
 
-export class MemoryLedger implements SyncLedger {
-  private acked = 0;
-  private visible: number;
+/** The meta keys and event listeners of a SyncLedger kept in memory (shared with streamLedger.ts). */
+export abstract class MemoryMeta {
   private readonly meta = new Map<string, string>();
   private readonly listeners = new Set<(e: StationEvent) => void>();
+
+  getMeta(key: string): string | undefined {
+    return this.meta.get(key);
+  }
+
+  setMeta(key: string, value: string): void {
+    this.meta.set(key, value);
+  }
+
+  onEvent(listener: (e: StationEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tell the listeners (the uploader) that `e` was committed. */
+  protected committed(e: StationEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}
+
+export class MemoryLedger extends MemoryMeta implements SyncLedger {
+  private acked = 0;
+  private visible: number;
 
   constructor(
     readonly events: readonly StationEvent[],
     visible = events.length,
   ) {
+    super();
     this.visible = visible;
   }
 
@@ -25,8 +48,7 @@ export class MemoryLedger implements SyncLedger {
     const next = Math.min(n, this.events.length);
     if (next <= this.visible) return;
     this.visible = next;
-    const e = this.events[next - 1]!;
-    for (const l of this.listeners) l(e);
+    this.committed(this.events[next - 1]!);
   }
 
   eventsAfter(seq: number, limit: number): StationEvent[] {
@@ -48,18 +70,5 @@ export class MemoryLedger implements SyncLedger {
 
   backlog(): number {
     return this.visible - this.acked;
-  }
-
-  getMeta(key: string): string | undefined {
-    return this.meta.get(key);
-  }
-
-  setMeta(key: string, value: string): void {
-    this.meta.set(key, value);
-  }
-
-  onEvent(listener: (e: StationEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 }

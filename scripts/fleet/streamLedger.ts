@@ -7,17 +7,17 @@
  */
 import { GENESIS_HASH, type StationEvent } from '../../protocol/index.ts';
 import type { SyncLedger } from '../../edge/sync/syncLedger.ts';
+import { MemoryMeta } from './memoryLedger.ts';
 
-export class StreamLedger implements SyncLedger {
+export class StreamLedger extends MemoryMeta implements SyncLedger {
   /** Released events not yet acknowledged; `unsent[0].seq === acked + 1`. */
   private unsent: StationEvent[] = [];
   private acked = 0;
   private last: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH };
   private pending: IteratorResult<StationEvent, void>;
-  private readonly meta = new Map<string, string>();
-  private readonly listeners = new Set<(e: StationEvent) => void>();
 
   constructor(private readonly source: Iterator<StationEvent, void, undefined>) {
+    super();
     this.pending = source.next();
   }
 
@@ -31,7 +31,7 @@ export class StreamLedger implements SyncLedger {
       this.pending = this.source.next();
       n++;
     }
-    if (n > 0) for (const l of this.listeners) l(this.unsent[this.unsent.length - 1]!);
+    if (n > 0) this.committed(this.unsent[this.unsent.length - 1]!);
     return n;
   }
 
@@ -63,18 +63,5 @@ export class StreamLedger implements SyncLedger {
 
   backlog(): number {
     return this.unsent.length;
-  }
-
-  getMeta(key: string): string | undefined {
-    return this.meta.get(key);
-  }
-
-  setMeta(key: string, value: string): void {
-    this.meta.set(key, value);
-  }
-
-  onEvent(listener: (e: StationEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 }
