@@ -118,7 +118,8 @@ const lapsedView = (() => {
       a.href = `tel:${contact.replace(/[\s()-]/g, '')}`;
       box.append(a);
     } else box.append(el('span', contact, 'lapsed-contact-text'));
-    box.append(' ', el('span', t('lapsedList.optedIn'), 'lapsed-optin'));
+    // Chinese sets its full-width brackets close; English puts a space before its own.
+    box.append(i18n.lang() === 'zh' ? '' : ' ', el('span', t('lapsedList.optedIn'), 'lapsed-optin'));
     return box;
   }
 
