@@ -192,6 +192,31 @@ describe('the lapsed riders on the dashboard, to act on (a browser in UTC)', () 
     await page.close();
   });
 
+  it('reloads the list (an audited view of its contacts) on Refresh and on a new week, not on every tick of the timer', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.on('pageerror', (e) => errors.push(e.message));
+    const asked: string[] = [];
+    const ticks: number[] = [];
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/v1/reports/lapsed') asked.push(u.search);
+      if (u.pathname === '/v1/reports/weekly') ticks.push(Date.now());
+    });
+    await page.goto(`${cloud.url}/dashboard?refresh=2`);
+    await page.fill('#token', TOKENS.admin);
+    await page.click('#login');
+    await expect.poll(() => page.getAttribute('#lapsed-riders-list', 'data-week')).toBe('2026-W49');
+    // The timer refreshes the rest of the page twice more; the list is not asked for again.
+    await expect.poll(() => ticks.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    expect(asked).toEqual(['?week=2026-W49']);
+    await page.click('#refresh');
+    await expect.poll(() => asked.length).toBe(2);
+    await page.fill('#week', '2026-W48');
+    await page.dispatchEvent('#week', 'change');
+    await expect.poll(() => asked.at(-1)).toBe('?week=2026-W48');
+    await page.close();
+  });
+
   it('fits a 390 px phone: one card per rider, no sideways scrolling, touch targets of 44 px; prints without the forms', async () => {
     const page = await loggedIn({ width: 390 });
     for (const lang of ['zh', 'en']) {
