@@ -101,6 +101,8 @@ const lapsedView = (() => {
     state.force = false;
     try {
       const report = await (await api(`/v1/reports/lapsed?${q}`)).json();
+      // Another week or station: what the last attempts said belongs to the old list.
+      if (key !== state.key) results.clear();
       Object.assign(state, { key, at: Date.now(), report, message: null });
     } catch (e) {
       Object.assign(state, { key: null, report: null, message: { code: e instanceof ApiFailure ? e.code : 'internal' } });

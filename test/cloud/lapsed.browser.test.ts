@@ -228,8 +228,8 @@ describe('the lapsed riders on the dashboard, to act on (a browser in UTC)', () 
     expect(boxes).toHaveLength(2);
     // One column: the cards share their left edge, one under the other, inside the screen.
     expect(boxes[0]![0]).toBe(boxes[1]![0]);
-    expect(boxes[1]![2]).toBeGreaterThan(boxes[0]![2]);
-    for (const b of boxes) expect(b[1]).toBeLessThanOrEqual(390);
+    expect(boxes[1]![2]).toBeGreaterThan(boxes[0]![2]!);
+    for (const b of boxes) expect(b[1]!).toBeLessThanOrEqual(390);
     const small = await page.$$eval('#lapsed-riders-section button, #lapsed-riders-section textarea, #lapsed-riders-section a', (els) =>
       els.map((e) => [e.className, e.getBoundingClientRect().height]).filter(([, h]) => (h as number) < 44));
     expect(small).toEqual([]);
