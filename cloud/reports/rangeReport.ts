@@ -15,6 +15,7 @@ import type { CloudStore, DayFactRow } from '../store/store.ts';
 import { csvTable, localDateTime, type CsvColumn, type CsvLang } from './csv.ts';
 import { Sponsorship } from './sponsorship.ts';
 import { stationColumnsOf } from './weeklyReport.ts';
+import { conflictsPerStation } from '../store/zoneRows.ts';
 
 /** The longest range one report covers (a year, leap or not). */
 export const MAX_RANGE_DAYS = 366;
@@ -140,13 +141,8 @@ export async function rangeReport(store: CloudStore, stationIds: readonly string
     }
   }
   // Conflicts: per station involved; in the totals each conflict once (it involves two stations or more).
-  const conflictsInScope = new Set<string>();
-  for (const c of conflictKeys) {
-    const p = per.get(c.stationId);
-    if (!p || !inScope.has(c.stationId)) continue;
-    p.row.conflicts++;
-    conflictsInScope.add(`${c.zone}\u0000${c.riderId}\u0000${c.day}`);
-  }
+  for (const [stationId, n] of conflictsPerStation(conflictKeys)) if (inScope.has(stationId)) per.get(stationId)!.row.conflicts = n;
+  const conflictsInScope = new Set(conflictKeys.filter((c) => inScope.has(c.stationId)).map((c) => `${c.zone}\u0000${c.riderId}\u0000${c.day}`));
   const checkedInAny = new Set<string>();
   for (const p of per.values()) for (const r of p.checkedIn) checkedInAny.add(r);
   const firstDays = await store.firstCheckinDays([...checkedInAny]);

@@ -12,7 +12,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { claimChanges, type FeedRow } from '../zone/feedEntries.ts';
 import type { ConflictKeyRow, ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery } from './store.ts';
-import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, RANGE_CONFLICTS_SQL, WEEKLY_CONFLICTS_SQL, weekOfConflictDay } from './zoneRows.ts';
+import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, conflictsPerStation, RANGE_CONFLICTS_SQL, weekDays, weekOfConflictDay } from './zoneRows.ts';
 
 type Row = Record<string, unknown>;
 const q = (n: number) => `$${n}`;
@@ -155,8 +155,8 @@ export class PgZone {
   }
 
   async weekly(week: string, scope: Scope): Promise<Map<string, number>> {
-    const r = await this.pool.query<{ station_id: string; n: number }>(WEEKLY_CONFLICTS_SQL(q), [week, scope]);
-    return new Map(r.rows.map((x) => [x.station_id, Number(x.n)]));
+    const { from, to } = weekDays(week);
+    return conflictsPerStation(await this.between(from, to), scope);
   }
 
   async between(fromDay: string, toDay: string): Promise<ConflictKeyRow[]> {

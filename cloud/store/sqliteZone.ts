@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Database, Statement } from 'better-sqlite3';
 import { claimChanges, type FeedRow } from '../zone/feedEntries.ts';
 import type { ConflictKeyRow, ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery } from './store.ts';
-import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, RANGE_CONFLICTS_SQL, WEEKLY_CONFLICTS_SQL, weekOfConflictDay } from './zoneRows.ts';
+import { BOOTSTRAP_SQL, CONFLICTS_SQL, conflictsOfDb, feedRowOfDb, conflictsPerStation, RANGE_CONFLICTS_SQL, weekDays, weekOfConflictDay } from './zoneRows.ts';
 
 type Row = Record<string, unknown>;
 const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
@@ -43,7 +43,6 @@ export class SqliteZone {
       conflictAdd: p('INSERT OR IGNORE INTO zone_conflicts (zone, rider_id, day, week, found_at) VALUES (?, ?, ?, ?, ?)'),
       conflictDrop: p('DELETE FROM zone_conflicts WHERE zone = ? AND rider_id = ? AND day = ?'),
       conflicts: p(CONFLICTS_SQL(q)),
-      weekly: p(WEEKLY_CONFLICTS_SQL(q)),
       range: p(RANGE_CONFLICTS_SQL(q)),
     };
   }
@@ -129,7 +128,8 @@ export class SqliteZone {
   }
 
   weekly(week: string, scope: Scope): Map<string, number> {
-    return new Map((this.s.weekly!.all(named(week, scope)) as { station_id: string; n: number }[]).map((r) => [r.station_id, r.n]));
+    const { from, to } = weekDays(week);
+    return conflictsPerStation(this.between(from, to), scope);
   }
 
   between(fromDay: string, toDay: string): ConflictKeyRow[] {

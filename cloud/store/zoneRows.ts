@@ -1,7 +1,7 @@
 /** Row mappers of the zone feed and conflicts, shared by both store backends. */
-import { isoWeekOf } from '../../protocol/index.ts';
+import { addDays, isoWeekMonday, isoWeekOf } from '../../protocol/index.ts';
 import type { FeedType } from '../zone/feedEntries.ts';
-import type { ConflictRow, StoredFeedRow } from './store.ts';
+import type { ConflictKeyRow, ConflictRow, StoredFeedRow } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -50,14 +50,6 @@ export const CONFLICTS_SQL = (p: (n: number) => string) => `
   WHERE c.week = ${p(1)} AND (CAST(${p(2)} AS TEXT) IS NULL OR c.zone = ${p(2)})
   ORDER BY c.day, c.zone, c.rider_id, z.ts, z.station_id, z.claim_id`;
 
-/** Conflicts of a week per station involved ($1 week, $2 station or null). */
-export const WEEKLY_CONFLICTS_SQL = (p: (n: number) => string) => `
-  SELECT station_id, count(*) AS n FROM (
-    SELECT DISTINCT z.station_id, c.zone, c.rider_id, c.day
-    FROM zone_conflicts c JOIN zone_claims z ON z.zone = c.zone AND z.rider_id = c.rider_id AND z.day = c.day AND z.state = 'granted'
-    WHERE c.week = ${p(1)} AND (CAST(${p(2)} AS TEXT) IS NULL OR z.station_id = ${p(2)})
-  ) x GROUP BY station_id ORDER BY station_id`;
-
 /** The (station, zone, rider, day) of every conflict on the service days $1..$2 (range reports, SPEC §17). */
 export const RANGE_CONFLICTS_SQL = (p: (n: number) => string) => `
   SELECT DISTINCT z.station_id, c.zone, c.rider_id, c.day
@@ -69,3 +61,18 @@ export const BOOTSTRAP_SQL = (p: (n: number) => string) => `
   SELECT * FROM zone_feed WHERE zone = ${p(1)} AND zseq > ${p(2)} AND zseq <= ${p(3)} AND station_id <> ${p(4)}
     AND ((type = 'checkin' AND window_to >= ${p(5)}) OR (type <> 'checkin' AND day >= ${p(6)}))
   ORDER BY zseq LIMIT ${p(7)}`;
+
+/** The service days of an ISO week, for reading its conflicts by day. */
+export function weekDays(week: string): { from: string; to: string } {
+  const from = isoWeekMonday(week);
+  return { from, to: addDays(from, 6) };
+}
+
+/** How many conflicts each station is involved in among `keys` (one station's only, when given), by station id. */
+export function conflictsPerStation(keys: readonly ConflictKeyRow[], station: string | null = null): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const k of [...keys].sort((a, b) => (a.stationId < b.stationId ? -1 : a.stationId > b.stationId ? 1 : 0))) {
+    if (station === null || k.stationId === station) out.set(k.stationId, (out.get(k.stationId) ?? 0) + 1);
+  }
+  return out;
+}
