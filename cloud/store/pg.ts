@@ -387,11 +387,18 @@ export class PgStore extends PgReads implements CloudStore {
   // --- stations (SPEC §12) ---
 
   async createStation(s: StationInput, at: number): Promise<StationRow | null> {
-    const r = await this.pool.query<Row>(
-      `INSERT INTO stations (${STATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING *`,
-      stationValues(newStation(s, at), (b) => b),
-    );
-    return r.rows[0] ? stationOf(r.rows[0]) : null;
+    try {
+      const r = await this.pool.query<Row>(
+        `INSERT INTO stations (${STATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING RETURNING *`,
+        stationValues(newStation(s, at), (b) => b),
+      );
+      return r.rows[0] ? stationOf(r.rows[0]) : null;
+    } catch (e) {
+      // Two instances applying the same config at once: the arbiter is the id, so the loser can
+      // trip the token's unique index instead. The station exists then: as for a taken id.
+      if ((e as { code?: string }).code === '23505' && (await this.station(s.id))) return null;
+      throw e;
+    }
   }
 
   async station(id: string): Promise<StationRow | null> {

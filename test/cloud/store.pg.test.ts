@@ -148,3 +148,23 @@ describe('PgStore day facts migration', () => {
     await store.close();
   });
 });
+
+describe('PgStore stations created by several instances at once', () => {
+  it('creates a config station once, the others finding it taken, though the token index can lose the race', async () => {
+    const db = await testDatabase('stationrace');
+    dbs.push(db);
+    const stores = await Promise.all(Array.from({ length: 4 }, () => PgStore.open(db.url, { maxConnections: 4 })));
+    try {
+      for (let round = 0; round < 10; round++) {
+        const input = { id: `s-${round}`, tokenSha256: String(round).padStart(64, 'a'), timezone: 'Asia/Shanghai', zone: 'z' };
+        const made = await Promise.all(stores.flatMap((s) => [s.createStation(input, 1), s.createStation(input, 1)]));
+        expect(made.filter((m) => m !== null)).toHaveLength(1);
+      }
+      expect(await stores[0]!.stations()).toHaveLength(10);
+      // A token another station holds is still an error, not "taken".
+      await expect(stores[0]!.createStation({ id: 'other', tokenSha256: '0'.padStart(64, 'a'), timezone: 'Asia/Shanghai', zone: 'z' }, 1)).rejects.toMatchObject({ code: '23505' });
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});
