@@ -6,10 +6,16 @@ import { eraseAll, get, put } from '/r/store.js';
 import { initHazards, showHazards } from '/r/hazard.js';
 
 const STEP_MS = 30_000;
-const TZ = 'Asia/Shanghai';
+const DEFAULT_TZ = 'Asia/Shanghai';
 const $ = (id) => document.getElementById(id);
-const when = (ms) =>
-  `${new Intl.DateTimeFormat('zh-CN', { timeZone: TZ, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }).format(ms)}（北京时间 / China time）`;
+/** 'UTC+6' for a zone at an instant. */
+const offsetOf = (tz, ms) =>
+  (new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'shortOffset' }).formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? '').replace(/^GMT/, 'UTC');
+/** Which clock a time is read on: Beijing time in China's zone, else the station's zone by name and offset. */
+const zoneZh = (tz, ms) => (tz === DEFAULT_TZ ? '北京时间' : `当地时间 ${tz} ${offsetOf(tz, ms)}`);
+const zoneEn = (tz, ms) => (tz === DEFAULT_TZ ? 'Beijing time' : `local time, ${tz} ${offsetOf(tz, ms)}`);
+const when = (ms, tz = DEFAULT_TZ) =>
+  `${new Intl.DateTimeFormat('zh-CN', { timeZone: tz, dateStyle: 'medium', timeStyle: 'short', hourCycle: 'h23' }).format(ms)}（${zoneZh(tz, ms)} / ${tz === DEFAULT_TZ ? 'China time' : zoneEn(tz, ms)}）`;
 
 let rider;
 let device;
@@ -44,9 +50,9 @@ function tick() {
 }
 
 const GROUPS = { courier: '快递员 / Courier', food_delivery: '外卖骑手 / Food delivery', outdoor_worker: '户外劳动者 / Outdoor worker', other: '其他 / Other' };
-const clockTime = (ms) => new Intl.DateTimeFormat('zh-CN', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
-const dayOf = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
-const shortWhen = (ms) => (dayOf(ms) === dayOf(Date.now()) ? clockTime(ms) : `${dayOf(ms).slice(5)} ${clockTime(ms)}`);
+const clockTime = (ms, tz) => new Intl.DateTimeFormat('zh-CN', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms);
+const dayOf = (ms, tz) => new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
+const shortWhen = (ms, tz) => (dayOf(ms, tz) === dayOf(Date.now(), tz) ? clockTime(ms, tz) : `${dayOf(ms, tz).slice(5)} ${clockTime(ms, tz)}`);
 
 /** What the cloud last said of this rider (issue 12), with the time of that answer. */
 function showStatus(saved) {
@@ -54,6 +60,9 @@ function showStatus(saved) {
   box.replaceChildren();
   if (!saved) return;
   const s = saved.answer;
+  // Every time of the answer is read on the clock of the station that opened the window (or
+  // took the bottle): its service day is that zone's, and the caption below names the zone.
+  const tz = s.timezone ?? DEFAULT_TZ;
   const line = (text, id, cls) => {
     const p = document.createElement('p');
     p.textContent = text;
@@ -62,14 +71,14 @@ function showStatus(saved) {
     box.append(p);
   };
   // A day old answer says nothing about today: its "today" is named.
-  const sameDay = s.today === dayOf(Date.now());
+  const sameDay = s.today === dayOf(Date.now(), tz);
   line(`分组 / Group: ${GROUPS[s.group] ?? s.group}`);
   if (s.window?.active) {
     line(`领水期 ${s.window.from} 至 ${s.window.to}，还剩 ${s.daysLeft} 天 / Window ${s.window.from} – ${s.window.to}: ${s.daysLeft} days left`, 'st-window');
     const day = sameDay ? '今日' : `${s.today}`;
     const dayEn = sameDay ? 'Today’s bottle' : `Bottle of ${s.today}`;
     if (s.claimedToday && s.lastClaim) {
-      line(`${day}已领水（${s.lastClaim.stationId}，${clockTime(s.lastClaim.at)}）/ ${dayEn}: taken at ${s.lastClaim.stationId}, ${clockTime(s.lastClaim.at)}`, 'st-bottle');
+      line(`${day}已领水（${s.lastClaim.stationId}，${clockTime(s.lastClaim.at, tz)}）/ ${dayEn}: taken at ${s.lastClaim.stationId}, ${clockTime(s.lastClaim.at, tz)}`, 'st-bottle');
     } else {
       line(`${day}还可领一瓶 / ${dayEn}: not taken yet`, 'st-bottle');
     }
@@ -79,18 +88,18 @@ function showStatus(saved) {
     line('还没有领水期：到驿站扫码报到后，7 天内每天可领一瓶 / No window yet: check in at a station, then take a bottle a day for 7 days', 'st-window');
   }
   for (const l of s.lockers ?? []) {
-    const deadline = l.deadlineAt ? `，请在 ${shortWhen(l.deadlineAt)} 前取出 / take out by ${shortWhen(l.deadlineAt)}` : '';
+    const deadline = l.deadlineAt ? `，请在 ${shortWhen(l.deadlineAt, tz)} 前取出 / take out by ${shortWhen(l.deadlineAt, tz)}` : '';
     line(
-      `储物柜 ${l.label}（${l.stationId}）：${shortWhen(l.depositedAt)} 存入${deadline}${l.overdue ? '（已超时，请尽快取出或联系工作人员 / overdue: take your things or ask the staff）' : ''} / Locker ${l.label} at ${l.stationId}, in since ${shortWhen(l.depositedAt)}`,
+      `储物柜 ${l.label}（${l.stationId}）：${shortWhen(l.depositedAt, tz)} 存入${deadline}${l.overdue ? '（已超时，请尽快取出或联系工作人员 / overdue: take your things or ask the staff）' : ''} / Locker ${l.label} at ${l.stationId}, in since ${shortWhen(l.depositedAt, tz)}`,
       null,
       l.overdue ? 'locker overdue' : 'locker',
     );
   }
-  if (s.credentialExpiresAt) line(`通行码有效期至 / Code valid until: ${when(s.credentialExpiresAt)}`);
+  if (s.credentialExpiresAt) line(`通行码有效期至 / Code valid until: ${when(s.credentialExpiresAt, tz)}`);
   const at = document.createElement('p');
   at.className = 'small';
   at.id = 'status-at';
-  at.textContent = `更新于 ${shortWhen(saved.at)}（北京时间）/ updated at ${shortWhen(saved.at)} (Beijing time)`;
+  at.textContent = `更新于 ${shortWhen(saved.at, tz)}（${zoneZh(tz, saved.at)}）/ updated at ${shortWhen(saved.at, tz)} (${zoneEn(tz, saved.at)})`;
   box.append(at);
   box.dataset.at = String(saved.at);
   showHazards(s.hazards ?? []);
