@@ -63,7 +63,7 @@ export class CloudMetrics {
     );
     this.conflictsFound = r.add(new Counter('waystation_cloud_zone_conflicts_found_total', 'Zone conflicts found at ingest (one rider granted claims at two stations of a zone on one day).'));
     this.zoneFeedAnswers = r.add(
-      new Counter('waystation_cloud_zone_feed_polls_answered_total', 'Zone-feed polls answered, by reason (entries, timeout, superseded, closed).'),
+      new Counter('waystation_cloud_zone_feed_polls_answered_total', 'Zone-feed polls answered, by reason (entries, loaded, timeout, superseded, closed).'),
     );
     r.add(new Gauge('waystation_cloud_zone_feed_polls_open', 'Zone-feed long polls open in this process.', () => [{ value: this.zoneFeedOpen() }]));
     r.add(new Gauge('waystation_cloud_process_resident_bytes', 'Resident memory of the cloud process.', () => [{ value: process.memoryUsage().rss }]));

@@ -17,7 +17,8 @@ import { feedEntryOf } from './feedEntries.ts';
 const OWN_PAGES_PER_ANSWER = 20;
 
 /** Why a poll was answered (the metric's label). `closed`: the client went away or the cloud is stopping. */
-export type PollEnd = 'entries' | 'timeout' | 'superseded' | 'closed';
+/** `loaded`: a zone's load that found nothing to send (answered at once all the same). */
+export type PollEnd = 'entries' | 'loaded' | 'timeout' | 'superseded' | 'closed';
 
 /** One open poll, registered before the store is read (the "waitress": no wake-up is missed). */
 class Waiter {
@@ -115,27 +116,24 @@ export class ZoneFeed {
       throw apiError('zone_changed', `station ${station.id} is now in zone ${zone}; drop the old zone's entries and load the zone again (after empty)`, { zone });
     }
     const max = this.deps.config.maxEntries;
-    let from: number;
-    if (cur.kind === 'live') from = cur.zseq;
-    else {
-      // SPEC §13: a station joining a zone first learns its open windows and recent claims
-      // (yesterday too: a day ends at different instants in different time zones).
-      const today = serviceDayOf(this.deps.clock.now(), station.timezone);
-      const page = await this.deps.store.zoneFeedBootstrap({
-        zone,
-        stationId: station.id,
-        ...(cur.kind === 'bootstrap' ? { head: cur.head } : {}),
-        afterZseq: cur.kind === 'bootstrap' ? cur.zseq : 0,
-        windowsFrom: today,
-        claimsFrom: addDays(today, -1),
-        limit: max,
-      });
-      if (page.rows.length === max) return this.answer('entries', zone, bootstrapCursor(zone, page.head, page.rows.at(-1)!.zseq), page.rows);
-      if (page.rows.length > 0) return this.answer('entries', zone, liveCursor(zone, page.head), page.rows);
-      // Nothing to load: wait for what comes next, from the head the bootstrap was taken at.
-      from = page.head;
-    }
-    return this.live(station.id, zone, from, waitMs, signal);
+    if (cur.kind === 'live') return this.live(station.id, zone, cur.zseq, waitMs, signal);
+    // SPEC §13: a station joining a zone first learns its open windows and recent claims
+    // (yesterday too: a day ends at different instants in different time zones).
+    const today = serviceDayOf(this.deps.clock.now(), station.timezone);
+    const page = await this.deps.store.zoneFeedBootstrap({
+      zone,
+      stationId: station.id,
+      ...(cur.kind === 'bootstrap' ? { head: cur.head } : {}),
+      afterZseq: cur.kind === 'bootstrap' ? cur.zseq : 0,
+      windowsFrom: today,
+      claimsFrom: addDays(today, -1),
+      limit: max,
+    });
+    if (page.rows.length === max) return this.answer('entries', zone, bootstrapCursor(zone, page.head, page.rows.at(-1)!.zseq), page.rows);
+    // The zone is loaded, even when there was nothing to load: answer at once, so a station
+    // joining an empty zone knows it holds the zone now (its cursor goes live from the head
+    // the bootstrap was taken at), instead of only when a wait of up to `waitMs` ends.
+    return this.answer(page.rows.length > 0 ? 'entries' : 'loaded', zone, liveCursor(zone, page.head), page.rows);
   }
 
   private async live(stationId: string, zone: string, from: number, waitMs: number, signal?: AbortSignal): Promise<ZoneFeedResponse> {

@@ -212,6 +212,18 @@ describe('zone feed (SPEC §13)', () => {
     expect(((await held).json() as ZoneFeedResponse).entries.map((e) => e.riderId)).toEqual(['r1']);
   });
 
+  it('answers the bootstrap of an empty zone at once, even asked to wait, with a cursor that then waits', async () => {
+    h = await harness();
+    const t0 = performance.now();
+    const boot = (await feed(h, 'dn-002', { waitMs: 5_000 })).json() as ZoneFeedResponse;
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect(boot.entries).toEqual([]);
+    // The cursor is live: the next poll waits for what another station uploads, and gets it.
+    const next = feed(h, 'dn-002', { after: boot.cursor, waitMs: 5_000 });
+    await logOf(h, 'dn-001')(checkin('r-late'));
+    expect(((await next).json() as ZoneFeedResponse).entries.map((e) => e.riderId)).toEqual(['r-late']);
+  });
+
   it('answers a poll after waitMs with no entries when nothing comes', async () => {
     h = await harness();
     const { cursor } = (await feed(h, 'dn-002')).json() as ZoneFeedResponse;
