@@ -163,7 +163,7 @@ export function registerRiderRoutes(app: TypedApp, ctx: AppContext): void {
         nextBottleDay: !w ? null : !s.claimedToday ? s.day : tomorrow <= w.to ? tomorrow : null,
         pendingClaim: pending ? { claimId: pending.id, since: pending.createdTs } : null,
         // When the last window ended, so the kiosk can say so and offer a new check-in.
-        lastWindowTo: w ? null : (ctx.quota.windowsOf(riderId).filter((x) => x.to < s.day).at(-1)?.to ?? null),
+        lastWindowTo: w ? null : ctx.quota.lastWindowToBefore(riderId, s.day),
         locker: holding
           ? {
               compartment: holding.compartment,

@@ -153,6 +153,18 @@ export class QuotaLedger {
     return this.s.windows!.all(riderId) as Window[];
   }
 
+  /**
+   * When the rider's latest window that ended before `day` ended — at this station, or in scope
+   * "zone" at any station of the zone whose check-in the station still holds — or null. The kiosk
+   * says so and offers a new check-in.
+   */
+  lastWindowToBefore(riderId: string, day: ServiceDay): ServiceDay | null {
+    let last = this.windowsOf(riderId).filter((w) => w.to < day).at(-1)?.to ?? null;
+    const remote = this.zoneFacts()?.lastWindowToBefore(riderId, day) ?? null;
+    if (remote !== null && (last === null || remote > last)) last = remote;
+    return last;
+  }
+
   claimsOn(riderId: string, day: ServiceDay): ClaimOfDay[] {
     return this.s.claimsOn!.all(riderId, day) as ClaimOfDay[];
   }

@@ -215,6 +215,17 @@ export class ZoneFacts {
     return remoteWindowsOf(rows.map(toFact)).filter((w) => w.from <= day && day <= w.to);
   }
 
+  /**
+   * The end of the latest remote window of `riderId` that ended before `day`, among the facts
+   * still held (a fact is kept the longest window plus two days), or null.
+   */
+  lastWindowToBefore(riderId: string, day: ServiceDay): ServiceDay | null {
+    const rows = this.s.checkinsFor!.all(riderId, addDays(day, -(this.windowDays + ZONE_FACT_MARGIN_DAYS)), day, '') as FactRow[];
+    let last: ServiceDay | null = null;
+    for (const w of remoteWindowsOf(rows.map(toFact))) if (w.to < day && (last === null || w.to > last)) last = w.to;
+    return last;
+  }
+
   /** Remote claims of `riderId` on `day`, folded per claim (protocol remoteClaimsOf). */
   claimsOn(riderId: string, day: ServiceDay): RemoteClaim[] {
     return remoteClaimsOf((this.s.claimsFor!.all(riderId, day) as FactRow[]).map(toFact));

@@ -139,6 +139,31 @@ describe('remote facts in the ledger', () => {
     expect(quota.reserve(req('r9')).kind).toBe('granted');
   });
 
+  it('knows when a window opened at another station of the zone ended, in scope "zone" only', () => {
+    facts.useZone('dongcheng');
+    const past = addDays(TODAY, -8);
+    facts.apply('dongcheng', 'a', [checkin('dn-002', 1, 'r1', past)]);
+    // The window ran past..past+6, ended yesterday: the kiosk can say so.
+    expect(quota.riderStatus('r1').window).toBeNull();
+    expect(quota.lastWindowToBefore('r1', TODAY)).toBe(addDays(past, 6));
+    expect(quota.lastWindowToBefore('r2', TODAY)).toBeNull();
+    // Whichever ended last counts, here or there: r2's window opened here 9 days ago ended before r1's.
+    ledger.close();
+    clock = new ManualClock(T0 - 9 * DAY);
+    open();
+    expect(quota.checkin('r2').outcome.kind).toBe('opened');
+    expect(quota.checkin('r1').outcome.kind).toBe('opened');
+    ledger.close();
+    clock = new ManualClock(T0);
+    open();
+    facts.useZone('dongcheng');
+    expect(quota.lastWindowToBefore('r2', TODAY)).toBe(addDays(TODAY, -3));
+    expect(quota.lastWindowToBefore('r1', TODAY)).toBe(addDays(past, 6));
+    // Scope "station": the remote window does not count, only r1's own window here.
+    quota.policy = { windowDays: 7, claimsPerDay: 1, scope: 'station' };
+    expect(quota.lastWindowToBefore('r1', TODAY)).toBe(addDays(TODAY, -3));
+  });
+
   it('writes how old the feed was when it granted into claim.committed, in zone scope only', () => {
     facts.useZone('dongcheng');
     quota.zoneFeedAgeMs = () => 1234;
