@@ -62,7 +62,7 @@ export function buildApp(deps: CloudDeps): CloudApp {
     ...deps,
     zoneFeed,
     auth: new Auth(deps.config, deps.store),
-    stations: new StationRegistry(deps.store, deps.clock, deps.logger.child({ module: 'stations' })),
+    stations: new StationRegistry(deps.store, deps.clock, deps.logger.child({ module: 'stations' }), zoneScope),
     ingestor: new Ingestor(deps.store, deps.clock, deps.logger.child({ module: 'ingest' }), alerts, zoneScope),
     riders: new RiderRegistry(deps.store, deps.clock, deps.config.credentials, deps.logger.child({ module: 'riders' })),
     metrics,

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { DEFAULT_TIMEZONE, isValidTimeZone, sha256Hex, STATION_ID_PATTERN, systemClock } from '../protocol/index.ts';
-import { ConfigError, loadCloudConfig, type CloudConfig } from './config.ts';
+import { ConfigError, loadCloudConfig, quotaPolicyOf, type CloudConfig } from './config.ts';
 import { ApiError } from './errors.ts';
 import { RiderRegistry } from './riders/riderRegistry.ts';
 import { cloudLogger, openStore, PortInUseError, startCloud } from './server.ts';
@@ -110,7 +110,7 @@ async function main(argv: string[]): Promise<void> {
   const riders = new RiderRegistry(store, systemClock, config.credentials, cloudLogger('warn'));
   try {
     if (cmd === 'station') {
-      const stations = new StationRegistry(store, systemClock, cloudLogger('warn'));
+      const stations = new StationRegistry(store, systemClock, cloudLogger('warn'), (zone) => quotaPolicyOf(config.quota, zone).scope);
       await stations.applyConfig(config.stations);
       if (sub === 'add' && arg) {
         const tz = values.timezone ?? DEFAULT_TIMEZONE;

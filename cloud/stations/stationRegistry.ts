@@ -43,6 +43,8 @@ export class StationRegistry {
     private readonly store: CloudStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** The quota scope of a zone (SPEC §13), for the conflicts a re-admit recomputes. */
+    private readonly zoneScope?: (zone: string) => 'station' | 'zone',
   ) {}
 
   /**
@@ -106,7 +108,13 @@ export class StationRegistry {
       );
     if (fromSeq > headSeq) throw beyond();
     const token = await this.rotateToken(id, by);
-    const r = await this.store.dropEventsFrom({ stationId: id, fromSeq, effectsOf: rollupEffectsOf, at: this.clock.now() });
+    const r = await this.store.dropEventsFrom({
+      stationId: id,
+      fromSeq,
+      effectsOf: rollupEffectsOf,
+      at: this.clock.now(),
+      ...(this.zoneScope ? { zoneScope: this.zoneScope } : {}),
+    });
     if (!r.ok) {
       // Another re-admit moved the head back meanwhile: nothing left to drop, but the new token
       // is in force and is only ever shown here, so it is answered, not lost in an error.

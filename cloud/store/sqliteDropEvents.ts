@@ -7,13 +7,17 @@
  *
  * Rollup tables keyed by station are listed in STATION_ROLLUP_TABLES (store.ts). rider_first_any
  * is network-wide: only the riders whose check-ins were dropped can change,
- * and theirs is recomputed from the check-ins left at every station.
+ * and theirs is recomputed from the check-ins left at every station. The dropped events leave
+ * the zone feed and their claims' zone standings and conflicts are recomputed from the kept feed;
+ * the rider page's status of every rider they named is rebuilt from every station's kept log.
  */
 import type { Database } from 'better-sqlite3';
 import { GENESIS_HASH, isoWeekOf, type StationEvent } from '../../protocol/index.ts';
 import type { DropEventsInput, DropEventsResult } from './store.ts';
 import { REBUILD_PAGE_EVENTS, STATION_ROLLUP_TABLES } from './store.ts';
 import type { SqliteRollups } from './sqliteRollups.ts';
+import { claimStandingsOf } from '../zone/feedEntries.ts';
+import { feedRowOfDb, weekOfConflictDay } from './zoneRows.ts';
 
 
 type Row = Record<string, unknown>;
@@ -43,7 +47,20 @@ export function dropEventsInTx(db: Database, rollups: SqliteRollups, d: DropEven
     .map((x) => x.r)
     .filter((r): r is string => typeof r === 'string');
 
+  // Every rider a dropped event names: the rider page's status is rebuilt for them.
+  const named = (
+    db.prepare(`SELECT DISTINCT json_extract(data, '$.riderId') AS r FROM events WHERE station_id = ? AND seq >= ?`).all(stationId, fromSeq) as { r: unknown }[]
+  )
+    .map((x) => x.r)
+    .filter((r): r is string => typeof r === 'string')
+    .sort();
+
   const dropped = db.prepare('DELETE FROM events WHERE station_id = ? AND seq >= ?').run(stationId, fromSeq).changes;
+  // Their status, and this station's locker holdings, come again from the kept logs: this
+  // station's through the rebuild below, the others' after it.
+  const forgetStatus = db.prepare('DELETE FROM rider_status WHERE rider_id = ?');
+  for (const r of named) forgetStatus.run(r);
+  db.prepare('DELETE FROM rider_lockers WHERE station_id = ?').run(stationId);
   for (const t of STATION_ROLLUP_TABLES) db.prepare(`DELETE FROM ${t} WHERE station_id = ?`).run(stationId);
   // The report day facts are folded lazily from a cursor (sqliteReports.ts): forget the
   // station's, so the next report folds its kept log again.
@@ -80,6 +97,11 @@ export function dropEventsInTx(db: Database, rollups: SqliteRollups, d: DropEven
     if (day !== null) setFirst.run(r, day, isoWeekOf(day));
   }
 
+  restoreRiderStatus(db, rollups, d, named);
+  // The rebuild wrote the status of every rider of the kept log: a withdrawn rider's stays erased.
+  db.prepare('DELETE FROM rider_status WHERE rider_id IN (SELECT rider_id FROM riders WHERE withdrawn_at IS NOT NULL)').run();
+  rebuildZoneStandings(db, d);
+
   if (last) {
     db.prepare(
       `INSERT INTO station_sync (station_id, last_seq, last_hash, last_ts, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -89,4 +111,72 @@ export function dropEventsInTx(db: Database, rollups: SqliteRollups, d: DropEven
     db.prepare('DELETE FROM station_sync WHERE station_id = ?').run(stationId);
   }
   return { ok: true, dropped, head: last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH } };
+}
+
+/** Event types whose effects feed the rider page's status (rollupEffects.ts: rider.window, rider.claim, rider.seen). */
+const RIDER_STATUS_TYPES = ['checkin', 'claim.committed', 'locker.deposited', 'locker.retrieved', 'locker.forced_open'];
+
+/**
+ * The rider page's status of `riders` from the other stations' kept logs (this station's came
+ * back with its rebuild), newest first as at ingest; only the stations they used are read. As
+ * pgDropEvents.ts.
+ */
+function restoreRiderStatus(db: Database, rollups: SqliteRollups, d: DropEventsInput, riders: readonly string[]): void {
+  if (riders.length === 0) return;
+  const list = JSON.stringify(riders);
+  const stations = (
+    db
+      .prepare(
+        `SELECT DISTINCT station_id AS s FROM rider_week WHERE rider_id IN (SELECT value FROM json_each(?)) AND station_id <> ?
+         UNION SELECT DISTINCT station_id FROM rider_lockers WHERE rider_id IN (SELECT value FROM json_each(?)) AND station_id <> ? ORDER BY 1`,
+      )
+      .all(list, d.stationId, list, d.stationId) as { s: string }[]
+  ).map((x) => x.s);
+  const types = JSON.stringify(RIDER_STATUS_TYPES);
+  const page = db.prepare(`SELECT seq, type, ts, day, data, hash FROM events WHERE station_id = ? AND seq > ? AND type IN (SELECT value FROM json_each(?))
+    AND json_extract(data, '$.riderId') IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?`);
+  for (const s of stations) {
+    for (let after = 0; ; ) {
+      const events = (page.all(s, after, types, list, REBUILD_PAGE_EVENTS) as Row[]).map(eventOf);
+      if (events.length === 0) break;
+      // Only the rider-status parts: that station's own rollups and lockers are already right.
+      rollups.apply(
+        s,
+        events.map((e) => d.effectsOf(e).filter((x) => x.kind === 'rider.window' || x.kind === 'rider.claim' || x.kind === 'rider.seen')),
+      );
+      after = events.at(-1)!.seq;
+    }
+  }
+}
+
+/**
+ * The dropped events leave the zone feed (stations that already applied them keep them: the feed
+ * has no retraction), and the standings of the claims they touched are recomputed from the
+ * station's kept feed rows, with the conflicts of the riders and days concerned. As pgDropEvents.ts.
+ */
+function rebuildZoneStandings(db: Database, d: DropEventsInput): void {
+  const { stationId, fromSeq } = d;
+  const gone = db.prepare('DELETE FROM zone_feed WHERE station_id = ? AND seq >= ? RETURNING claim_id').all(stationId, fromSeq) as { claim_id: string | null }[];
+  const ids = [...new Set(gone.map((r) => r.claim_id).filter((x): x is string => x !== null))].sort();
+  if (ids.length === 0) return;
+  const list = JSON.stringify(ids);
+  const old = db
+    .prepare('DELETE FROM zone_claims WHERE station_id = ? AND claim_id IN (SELECT value FROM json_each(?)) RETURNING zone, rider_id, day')
+    .all(stationId, list) as Row[];
+  const kept = db.prepare('SELECT * FROM zone_feed WHERE station_id = ? AND claim_id IN (SELECT value FROM json_each(?)) ORDER BY zone, zseq').all(stationId, list) as Row[];
+  const standings = claimStandingsOf(kept.map((r) => ({ ...feedRowOfDb(r), zone: r.zone as string })));
+  const put = db.prepare('INSERT INTO zone_claims (station_id, claim_id, zone, rider_id, day, ts, state, feed_age_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  for (const s of standings) put.run(stationId, s.claimId, s.zone, s.riderId, s.day, s.ts, s.state, s.feedAgeMs);
+  const keys = new Map<string, { zone: string; riderId: string; day: string }>();
+  for (const k of [...old.map((r) => ({ zone: r.zone as string, riderId: r.rider_id as string, day: r.day as string })), ...standings]) {
+    keys.set(`${k.zone}\u0000${k.riderId}\u0000${k.day}`, { zone: k.zone, riderId: k.riderId, day: k.day });
+  }
+  const count = db.prepare(`SELECT count(DISTINCT station_id) AS n FROM zone_claims WHERE zone = ? AND rider_id = ? AND day = ? AND state = 'granted'`);
+  const drop = db.prepare('DELETE FROM zone_conflicts WHERE zone = ? AND rider_id = ? AND day = ?');
+  const add = db.prepare('INSERT OR IGNORE INTO zone_conflicts (zone, rider_id, day, week, found_at) VALUES (?, ?, ?, ?, ?)');
+  for (const k of keys.values()) {
+    const n = (count.get(k.zone, k.riderId, k.day) as { n: number }).n;
+    if (n < 2) drop.run(k.zone, k.riderId, k.day);
+    else if ((d.zoneScope?.(k.zone) ?? 'station') === 'zone') add.run(k.zone, k.riderId, k.day, weekOfConflictDay(k.day), d.at);
+  }
 }

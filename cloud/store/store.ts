@@ -101,6 +101,8 @@ export interface DropEventsInput {
   /** The rollup effects of one kept event: the same function ingest uses (rollupEffectsOf). */
   effectsOf: (e: StationEvent) => readonly RollupEffect[];
   at: number;
+  /** The quota scope of a zone (SPEC §13): a conflict the dropped events had hidden is found again only where it is `zone`. */
+  zoneScope?: (zone: string) => 'station' | 'zone';
 }
 
 export type DropEventsResult =

@@ -96,3 +96,37 @@ export function claimChanges(feed: readonly FeedRow[]): { grants: FeedRow[]; rel
   for (const [id, x] of last) (x.state === 'granted' ? grants.push(x.row) : releases.push(id));
   return { grants, releases };
 }
+
+/** A claim's standing in its zone, as `zone_claims` keeps it. */
+export interface ClaimStanding {
+  zone: string;
+  claimId: string;
+  riderId: string;
+  day: string;
+  ts: number;
+  feedAgeMs: number | null;
+  state: 'granted' | 'released';
+}
+
+/**
+ * The standings the given feed rows of one station give its claims (in the feed's order, as
+ * ingest applies them batch by batch): a claim's row is its first granted one, its state the
+ * last state event's, its feed age the last one known. A claim with no granted row never held
+ * the quota at the cloud and has no standing. One standing per claim id, in the zone of its first
+ * grant, as `zone_claims` is keyed. Used to rebuild standings when a log is re-admitted.
+ */
+export function claimStandingsOf(rows: readonly (FeedRow & { zone: string })[]): ClaimStanding[] {
+  const by = new Map<string, ClaimStanding>();
+  for (const r of rows) {
+    const state = claimStateOf(r.type);
+    if (state === null || r.claimId === null) continue;
+    const s = by.get(r.claimId);
+    if (!s) {
+      if (state === 'granted') by.set(r.claimId, { zone: r.zone, claimId: r.claimId, riderId: r.riderId, day: r.day, ts: r.ts, feedAgeMs: r.feedAgeMs, state });
+      continue;
+    }
+    s.state = state;
+    if (r.feedAgeMs !== null) s.feedAgeMs = r.feedAgeMs;
+  }
+  return [...by.values()];
+}

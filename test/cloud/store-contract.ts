@@ -293,6 +293,60 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect((await store.weeklyStations('2026-W48', null))[0]).toMatchObject({ checkins: 1, riders: 1, newRiders: 1 });
     });
 
+    it('takes a re-admit\'s dropped events out of the zone feed, the claims\' standings and conflicts, and the rider page\'s status', async () => {
+      const D = '2026-11-23';
+      await zoned(['s-1', 'z-a'], ['s-2', 'z-a']);
+      const deposit = (riderId: string, day: string, compartment: string): EventSpec => ({
+        type: 'locker.deposited',
+        ts: noonOf(day) + 300_000,
+        data: { riderId, compartment, bus: 'bus-1', label: 'A05', limitMs: 86_400_000 },
+      });
+      // The real logs: r1 at s-1 (a bottle and a locker), r2 at s-2.
+      await appendZ('s-1', [checkin('r1', D), bottle('r1', D, 'hot'), deposit('r1', D, '1-5'), checkin('r3', D)]);
+      // r3 withdrew since: the page's status was erased, and a re-admit must not write it again.
+      await store.createRider({ riderId: 'r3', group: 'courier', platform: null, createdAt: 1 });
+      await store.withdrawRider('r3', 5);
+      await appendZ('s-2', [checkin('r2', D), bottle('r2', D, 'cold')]);
+      // The impostor at s-1 from seq 5: r2 again (a second bottle in the zone that day: a
+      // conflict), r1's real bottle released (its quota given back), a locker of its own rider.
+      expect(
+        await appendZ('s-1', [
+          { ...checkin('r2', D), ts: noonOf(D) + 400_000 },
+          { ...bottle('r2', D, 'cold'), ts: noonOf(D) + 500_000 },
+          released('r1', D, `c-r1-${D}`),
+          deposit('r-thief', D, '1-6'),
+        ]),
+      ).toBe(1);
+      // r1 takes a bottle at s-2 the same day: no conflict while the impostor's release stands.
+      expect(await appendZ('s-2', [{ ...bottle('r1', D, 'hot'), ts: noonOf(D) + 600_000 }])).toBe(0);
+      expect((await store.conflicts('2026-W48', null)).map((c) => c.riderId)).toEqual(['r2']);
+      expect((await store.riderStatus('r2')).lastClaim).toMatchObject({ stationId: 's-1' });
+
+      expect(await store.dropEventsFrom({ stationId: 's-1', fromSeq: 5, effectsOf: rollupEffectsOf, at: 9, zoneScope: (z) => (z === 'z-a' ? 'zone' : 'station') })).toMatchObject({
+        ok: true,
+        dropped: 4,
+      });
+      // The feed no longer holds s-1's dropped rows; a station loading the zone is not handed them.
+      const feed = await store.zoneFeedAfter('z-a', 0, 100);
+      expect(feed.filter((r) => r.stationId === 's-1').map((r) => r.seq)).toEqual([1, 2, 4]);
+      // r2's conflict was the impostor's; r1's bottle at s-1 holds the quota again, so r1's
+      // second bottle of the day at s-2 is the conflict now.
+      const conflicts = await store.conflicts('2026-W48', null);
+      expect(conflicts.map((c) => [c.riderId, c.claims.map((x) => x.stationId)])).toEqual([['r1', ['s-1', 's-2']]]);
+      // The rider page: r2's status is s-2's again, the impostor's rider has none, r1 keeps its locker.
+      const r2 = await store.riderStatus('r2');
+      expect(r2.window).toMatchObject({ stationId: 's-2', from: D });
+      expect(r2.lastClaim).toMatchObject({ stationId: 's-2', ts: noonOf(D) + 60_000 });
+      expect(r2.lastSeen).toMatchObject({ stationId: 's-2' });
+      const thief = await store.riderStatus('r-thief');
+      expect([thief.window, thief.lastClaim, thief.lastSeen, thief.lockers]).toEqual([null, null, null, []]);
+      const r1 = await store.riderStatus('r1');
+      expect(r1.lockers.map((l) => [l.stationId, l.compartment])).toEqual([['s-1', '1-5']]);
+      expect(r1.lastClaim).toMatchObject({ stationId: 's-2' });
+      const r3 = await store.riderStatus('r3');
+      expect([r3.window, r3.lastSeen]).toEqual([null, null]);
+    });
+
     it('feeds each zone the quota rows of its stations in the order they were stored', async () => {
       await zoned(['s-1', 'z-a'], ['s-2', 'z-a'], ['s-3', 'z-b']);
       expect(await store.zoneFeedHead('z-a')).toBe(0);
