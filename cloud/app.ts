@@ -55,7 +55,13 @@ export function buildApp(deps: CloudDeps): CloudApp {
   // SPEC §15: alerts evaluated on ingest and on a timer, notifications sent from the outbox.
   const alerts = new AlertService({ store: deps.store, clock: deps.clock, logger: deps.logger, config: deps.config, registry: metrics.registry });
   // SPEC §13: the zone feed's long polls, woken by the store when any instance stores a zone's rows.
-  const zoneFeed = new ZoneFeed({ store: deps.store, clock: deps.clock, config: deps.config.zoneFeed, answered: (why) => metrics.zoneFeedAnswers.inc({ reason: why }) });
+  const zoneFeed = new ZoneFeed({
+    store: deps.store,
+    clock: deps.clock,
+    config: deps.config.zoneFeed,
+    answered: (why) => metrics.zoneFeedAnswers.inc({ reason: why }),
+    logger: deps.logger.child({ module: 'zone-feed' }),
+  });
   metrics.zoneFeedOpen = () => zoneFeed.open;
   const zoneScope = (zone: string) => quotaPolicyOf(deps.config.quota, zone).scope;
   const ctx: RouteContext = {

@@ -137,6 +137,11 @@ export const CloudConfigSchema = Type.Object(
         maxPolls: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000 }),
         /** A waiting poll looks at the store this often even without a wake-up (a lost NOTIFY). */
         fallbackPollMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
+        /**
+         * Days of feed rows kept (by service day); older ones are deleted hourly. A row older than
+         * the longest window plus two days can no longer decide anything at a station.
+         */
+        keepDays: Type.Integer({ minimum: 3, maximum: 3660, default: 14 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -207,6 +212,10 @@ export function parseCloudConfig(input: unknown, opts: { baseDir?: string } = {}
       if (names.has(n)) problems.push(`/notify/${i}/name: two channels are named ${n}`);
       names.add(n);
     });
+    const longest = Math.max(value.quota.windowDays, ...Object.values(value.quota.zones).map((z) => z.windowDays ?? 0));
+    if (value.zoneFeed.keepDays < longest + 2) {
+      problems.push(`/zoneFeed/keepDays: ${value.zoneFeed.keepDays} days is less than the longest quota window (${longest} days) plus 2; raise it to at least ${longest + 2}`);
+    }
     value.adminTokens.forEach((a, i) => {
       if (a.role === 'sponsor' && !a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: a sponsor token needs the sponsorId it may read`);
       if (a.role !== 'sponsor' && a.sponsorId) problems.push(`/adminTokens/${i}/sponsorId: only a sponsor token has a sponsorId`);

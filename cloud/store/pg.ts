@@ -204,6 +204,11 @@ export class PgStore extends PgReads implements CloudStore {
     return this.zone.head(zone);
   }
 
+  async pruneZoneFeed(beforeDay: string, limit: number): Promise<number> {
+    const r = await this.pool.query('DELETE FROM zone_feed WHERE (zone, zseq) IN (SELECT zone, zseq FROM zone_feed WHERE day < $1 LIMIT $2)', [beforeDay, limit]);
+    return r.rowCount ?? 0;
+  }
+
   zoneFeedBootstrap(q: ZoneBootstrapQuery): Promise<{ head: number; rows: StoredFeedRow[] }> {
     return this.zone.bootstrap(q);
   }

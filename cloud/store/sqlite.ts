@@ -478,6 +478,10 @@ export class SqliteStore implements CloudStore {
     return this.zone.head(zone);
   }
 
+  async pruneZoneFeed(beforeDay: string, limit: number): Promise<number> {
+    return this.db.prepare('DELETE FROM zone_feed WHERE (zone, zseq) IN (SELECT zone, zseq FROM zone_feed WHERE day < ? LIMIT ?)').run(beforeDay, limit).changes;
+  }
+
   async zoneFeedBootstrap(q: ZoneBootstrapQuery): Promise<{ head: number; rows: StoredFeedRow[] }> {
     return this.zone.bootstrap(q);
   }

@@ -615,6 +615,8 @@ export interface CloudStore {
   zoneFeedAfter(zone: string, afterZseq: number, limit: number): Promise<StoredFeedRow[]>;
   /** The zone's counter: the place of its last stored row (0 before any). */
   zoneFeedHead(zone: string): Promise<number>;
+  /** Delete up to `limit` feed rows of service days before `beforeDay`, every zone's; how many went. */
+  pruneZoneFeed(beforeDay: string, limit: number): Promise<number>;
   /** A page of what a station joining the zone needs (open windows, recent claims), up to `head`. */
   zoneFeedBootstrap(q: ZoneBootstrapQuery): Promise<{ head: number; rows: StoredFeedRow[] }>;
   /**

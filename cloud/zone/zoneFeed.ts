@@ -4,9 +4,10 @@
  * stored on any instance: in-process on SQLite, LISTEN/NOTIFY on PostgreSQL), looking at the
  * store again every `fallbackPollMs` in case a wake-up was lost. Bounded: entries per answer,
  * open polls per station (one more answers the oldest at once) and per process (past it, polls
- * do not wait).
+ * do not wait). Rows older than `keepDays` service days are pruned hourly (`prune`).
  */
 import { addDays, serviceDayOf, type Clock, type ZoneFeedEntry, type ZoneFeedResponse } from '../../protocol/index.ts';
+import type { Logger } from 'pino';
 import type { CloudConfig } from '../config.ts';
 import { apiError } from '../errors.ts';
 import type { CloudStore, StationRow, StoredFeedRow } from '../store/store.ts';
@@ -15,6 +16,11 @@ import { feedEntryOf } from './feedEntries.ts';
 
 /** Pages of only the asking station's own rows read in one answer before it answers anyway. */
 const OWN_PAGES_PER_ANSWER = 20;
+/** How often old feed rows are pruned, and how many one statement deletes. */
+const PRUNE_EVERY_MS = 3_600_000;
+const PRUNE_ROWS = 5000;
+/** The zone furthest behind UTC: its service day is the earliest anywhere, so the cutoff holds for every station. */
+const EARLIEST_ZONE = 'Etc/GMT+12';
 
 /** Why a poll was answered (the metric's label). `closed`: the client went away or the cloud is stopping. */
 /** `loaded`: a zone's load that found nothing to send (answered at once all the same). */
@@ -73,6 +79,7 @@ export interface ZoneFeedDeps {
   config: CloudConfig['zoneFeed'];
   /** Told how each poll ended. */
   answered?: (why: PollEnd) => void;
+  logger?: Logger;
 }
 
 export class ZoneFeed {
@@ -81,6 +88,8 @@ export class ZoneFeed {
   private openCount = 0;
   private unsubscribe: (() => void) | null = null;
   private stopping = false;
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private pruning: Promise<number> | null = null;
 
   constructor(private readonly deps: ZoneFeedDeps) {}
 
@@ -89,14 +98,50 @@ export class ZoneFeed {
     this.unsubscribe ??= this.deps.store.onZoneFeed((zone) => {
       for (const w of this.byZone.get(zone) ?? []) w.wake();
     });
+    if (!this.pruneTimer) {
+      this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+      this.pruneTimer.unref();
+      void this.prune();
+    }
   }
 
-  /** Answer every open poll now (the cloud is stopping) and stop listening. */
-  stop(): void {
+  /**
+   * Delete the feed rows of service days more than `keepDays` before today (in the zone furthest
+   * behind UTC, so for every station), a bounded statement at a time; how many went. Such a row
+   * can no longer decide anything at a station (its window ended, its claim's day is gone), and
+   * a station loading the zone reads only open windows and the last two days' claims. Several
+   * instances pruning at once delete each row once. Failures are logged, not thrown.
+   */
+  prune(): Promise<number> {
+    this.pruning ??= (async () => {
+      const before = addDays(serviceDayOf(this.deps.clock.now(), EARLIEST_ZONE), -this.deps.config.keepDays);
+      let total = 0;
+      try {
+        for (;;) {
+          const n = await this.deps.store.pruneZoneFeed(before, PRUNE_ROWS);
+          total += n;
+          if (n < PRUNE_ROWS || this.stopping) break;
+        }
+        if (total > 0) this.deps.logger?.info({ before, rows: total }, 'pruned old zone feed rows');
+      } catch (e) {
+        this.deps.logger?.error({ err: e, before }, 'pruning the zone feed failed; the next hour tries again');
+      }
+      return total;
+    })().finally(() => {
+      this.pruning = null;
+    });
+    return this.pruning;
+  }
+
+  /** Answer every open poll now (the cloud is stopping), stop listening, and let a prune under way finish. */
+  async stop(): Promise<void> {
     this.stopping = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
     for (const ws of this.byStation.values()) for (const w of ws) w.end('closed');
+    await this.pruning;
   }
 
   /** Open long polls in this process. */

@@ -42,6 +42,13 @@ describe('cloud config (SPEC §11)', () => {
     expect(() => parseCloudConfig({ dataDir: 'x', stations: [{ ...st, timezone: 'Mars/Olympus' }] })).toThrow(/\/stations\/0\/timezone/);
   });
 
+  it('keeps zone feed rows at least as long as the longest quota window plus two days', () => {
+    expect(parseCloudConfig({ dataDir: 'x' }).zoneFeed.keepDays).toBe(14);
+    expect(() => parseCloudConfig({ dataDir: 'x', zoneFeed: { keepDays: 8 } })).toThrow(/\/zoneFeed\/keepDays: 8 days is less than the longest quota window \(7 days\) plus 2; raise it to at least 9/);
+    expect(() => parseCloudConfig({ dataDir: 'x', zoneFeed: { keepDays: 14 }, quota: { zones: { far: { windowDays: 30 } } } })).toThrow(/at least 32/);
+    expect(parseCloudConfig({ dataDir: 'x', zoneFeed: { keepDays: 9 } }).zoneFeed.keepDays).toBe(9);
+  });
+
   it('loads the example config shipped in cloud/', () => {
     const c = loadCloudConfig('cloud/cloud.example.json');
     expect(c.stations.map((s) => s.id)).toEqual(['dn-001']);

@@ -3,9 +3,10 @@
  * `storeContract('sqlite', () => SqliteStore.open(...))`; a PostgreSQL backend runs the same.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GENESIS_HASH, type StationEvent } from '../../protocol/index.ts';
+import { GENESIS_HASH, ManualClock, type StationEvent } from '../../protocol/index.ts';
 import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects.ts';
 import { feedRowOf } from '../../cloud/zone/feedEntries.ts';
+import { ZoneFeed } from '../../cloud/zone/zoneFeed.ts';
 import type { CloudStore } from '../../cloud/store/store.ts';
 import { chain, noonOf, type EventSpec } from './helpers.ts';
 
@@ -345,6 +346,31 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect(r1.lastClaim).toMatchObject({ stationId: 's-2' });
       const r3 = await store.riderStatus('r3');
       expect([r3.window, r3.lastSeen]).toEqual([null, null]);
+    });
+
+    it('prunes feed rows older than keepDays, a bounded statement at a time, keeping what a station loading the zone needs', async () => {
+      await zoned(['s-1', 'z-a'], ['s-2', 'z-a']);
+      // Three weeks of one rider a day at s-1 (each a check-in and a bottle), and one open window.
+      const days = Array.from({ length: 21 }, (_, i) => `2026-11-${String(i + 1).padStart(2, '0')}`);
+      await appendZ('s-1', days.flatMap((d) => [checkin(`r-${d}`, d), bottle(`r-${d}`, d, 'hot')]));
+      await appendZ('s-2', [{ type: 'checkin', ts: noonOf('2026-11-15'), data: { riderId: 'r-long', windowFrom: '2026-11-15', windowTo: '2026-11-21' } }]);
+      expect(await store.pruneZoneFeed('2026-11-03', 1)).toBe(1);
+      expect(await store.pruneZoneFeed('2026-11-03', 100)).toBe(3);
+      expect((await store.zoneFeedAfter('z-a', 0, 100)).map((r) => r.day)[0]).toBe('2026-11-03');
+
+      // The feed's own hourly prune: 2026-11-21 12:00 in Shanghai, keepDays 7 → rows before 2026-11-14 go
+      // (the cutoff is taken in the zone furthest behind UTC, where it is still 2026-11-20).
+      const feed = new ZoneFeed({ store, clock: new ManualClock(noonOf('2026-11-21')), config: { maxEntries: 500, maxPollsPerStation: 2, maxPolls: 10, fallbackPollMs: 2000, keepDays: 7 } });
+      expect(await feed.prune()).toBe(2 * 10);
+      const left = await store.zoneFeedAfter('z-a', 0, 100);
+      expect(left[0]!.day).toBe('2026-11-13');
+      expect(left).toHaveLength(2 * 9 + 1);
+      // The zone still loads: the window still open on 11-21 and the claims of 11-20 and 11-21.
+      const boot = await store.zoneFeedBootstrap({ zone: 'z-a', stationId: 's-9', afterZseq: 0, windowsFrom: '2026-11-21', claimsFrom: '2026-11-20', limit: 100 });
+      expect(boot.rows.map((r) => `${r.type}:${r.riderId}`).sort()).toEqual(
+        ['checkin:r-2026-11-21', 'checkin:r-long', 'claim.committed:r-2026-11-20', 'claim.committed:r-2026-11-21'].sort(),
+      );
+      await feed.stop();
     });
 
     it('feeds each zone the quota rows of its stations in the order they were stored', async () => {
