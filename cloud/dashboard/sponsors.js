@@ -125,8 +125,13 @@ const sponsorsView = (() => {
       s.contact || '—',
       s.relays.length ? s.relays.map((r) => t('sponsors.relay', { station: r.stationId, from: r.from, to: r.to })).join(t('sponsors.relaySep')) : t('sponsors.noRelay'),
     ]);
+    // Rebuilt only when the list or the language changed, so the refresh timer does not close a
+    // box the office has open.
+    const signature = JSON.stringify([i18n.lang(), list.map((s) => [s.id, s.name])]);
     for (const id of ['relay-sponsor', 'statement-sponsor']) {
       const sel = $(id);
+      if (sel.dataset.signature === signature) continue;
+      sel.dataset.signature = signature;
       const keep = sel.value;
       // No sponsor yet: say so in the box (empty value, so the required select stops the form).
       const options = list.length ? list.map((s) => new Option(s.name, s.id)) : [new Option(t('sponsors.firstAdd'), '')];
