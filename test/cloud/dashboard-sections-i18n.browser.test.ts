@@ -94,10 +94,10 @@ function words(page: Page, section: string): Promise<string> {
   return page.$eval(section, (s, data) => {
     const parts = [(s as HTMLElement).innerText];
     const attrs = ['placeholder', 'title', 'aria-label', 'alt', 'data-label'];
-    for (const e of s.querySelectorAll(attrs.map((a) => `[${a}]`).join(', '))) {
+    for (const e of Array.from(s.querySelectorAll(attrs.map((a) => `[${a}]`).join(', ')))) {
       for (const a of attrs) if (e.hasAttribute(a)) parts.push(e.getAttribute(a)!);
     }
-    for (const o of s.querySelectorAll('option')) parts.push(o.textContent ?? '');
+    for (const o of Array.from(s.querySelectorAll('option'))) parts.push(o.textContent ?? '');
     let all = parts.join('\n');
     for (const d of data) all = all.split(d).join('');
     return all;
