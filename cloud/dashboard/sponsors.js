@@ -11,7 +11,7 @@ const sponsorsView = (() => {
     zh: {
       'sponsors.manage': '赞助方',
       'sponsors.col.name': '赞助方', 'sponsors.col.contact': '联系人', 'sponsors.col.relays': '供应站点和日期（服务日）',
-      'sponsors.noRelay': '未安排', 'sponsors.relay': '{station} {from} – {to}', 'sponsors.relaySep': '；',
+      'sponsors.noRelay': '未安排', 'sponsors.relay': '{station} {from} – {to}',
       'sponsors.add': '新增赞助方', 'sponsors.name': '名称', 'sponsors.namePh': '例如：农夫山泉', 'sponsors.contact': '联系人',
       'sponsors.addButton': '新增', 'sponsors.added': '已新增 {name}（{id}）。',
       'sponsors.relayAdd': '安排供应', 'sponsors.sponsor': '赞助方', 'sponsors.stations': '站点（逗号分隔）',
@@ -32,7 +32,7 @@ const sponsorsView = (() => {
     en: {
       'sponsors.manage': 'Sponsors',
       'sponsors.col.name': 'Sponsor', 'sponsors.col.contact': 'Contact', 'sponsors.col.relays': 'Relays (service days)',
-      'sponsors.noRelay': 'none', 'sponsors.relay': '{station} {from} – {to}', 'sponsors.relaySep': '; ',
+      'sponsors.noRelay': 'none', 'sponsors.relay': '{station} {from} – {to}',
       'sponsors.add': 'Add a sponsor', 'sponsors.name': 'Name', 'sponsors.namePh': 'e.g. Nongfu Spring', 'sponsors.contact': 'Contact',
       'sponsors.addButton': 'Add', 'sponsors.added': 'Added {name} ({id}).',
       'sponsors.relayAdd': 'Add a relay', 'sponsors.sponsor': 'Sponsor', 'sponsors.stations': 'Stations (comma-separated)',
@@ -114,6 +114,17 @@ const sponsorsView = (() => {
     else out.textContent = t(s.key, s.vars);
   }
 
+  /** One line per relay: station and service days. */
+  function relayList(relays) {
+    const ul = el('ul', { class: 'relays' });
+    for (const r of relays) {
+      const li = el('li');
+      li.textContent = t('sponsors.relay', { station: r.stationId, from: r.from, to: r.to });
+      ul.append(li);
+    }
+    return ul;
+  }
+
   function render() {
     for (const id of Object.keys(state.said)) renderSaid(id);
     const zones = $('relay-zones');
@@ -123,7 +134,7 @@ const sponsorsView = (() => {
     fillTable('sponsors-table', list, (s) => [
       s.name,
       s.contact || '—',
-      s.relays.length ? s.relays.map((r) => t('sponsors.relay', { station: r.stationId, from: r.from, to: r.to })).join(t('sponsors.relaySep')) : t('sponsors.noRelay'),
+      s.relays.length ? relayList(s.relays) : t('sponsors.noRelay'),
     ]);
     // Rebuilt only when the list or the language changed, so the refresh timer does not close a
     // box the office has open.

@@ -137,7 +137,8 @@ describe('the conflicts, hazards, cards and sponsors sections follow the languag
     expect(await page.textContent('#cards-section h2')).toBe('打印骑手卡 给没有智能手机的骑手');
     expect(await page.textContent('#card-issue')).toBe('发卡');
     expect(await page.textContent('#sponsors-section h2')).toBe('赞助方');
-    expect(await page.locator('#sponsors-table tbody tr').innerText()).toContain('dn-001 2026-11-15 – 2026-11-30；dn-002 2026-11-15 – 2026-11-30');
+    expect(await page.locator('#sponsors-table ul.relays li').allInnerTexts()).toEqual(['dn-001 2026-11-15 – 2026-11-30', 'dn-002 2026-11-15 – 2026-11-30']);
+    expect(await page.$eval('#sponsors-table tbody td:nth-child(3)', (td) => td.dataset.label)).toBe('供应站点和日期（服务日）');
     expect(await page.textContent('#statement-csv')).toBe('下载 CSV');
     expect(await page.evaluate('i18n.missing()')).toEqual([]);
     await fitsThePhone(page);
@@ -172,7 +173,7 @@ describe('the conflicts, hazards, cards and sponsors sections follow the languag
     expect(await acked.locator('button[data-to="resolved"]').innerText()).toBe('Mark resolved');
     expect(await page.textContent('#card-result')).toBe('A platform is lowercase letters, digits, -, _ and . (like meituan): correct it and try again.');
     expect(await page.textContent('#card-issue')).toBe('Issue a card');
-    expect(await page.locator('#sponsors-table tbody tr').innerText()).toContain('dn-001 2026-11-15 – 2026-11-30; dn-002 2026-11-15 – 2026-11-30');
+    expect(await page.$eval('#sponsors-table tbody td:nth-child(3)', (td) => td.dataset.label)).toBe('Relays (service days)');
     expect(await page.getAttribute('#sponsor-name', 'placeholder')).toBe('e.g. Nongfu Spring');
     await noChineseLeft(page);
     await fitsThePhone(page);
