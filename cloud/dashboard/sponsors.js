@@ -1,171 +1,251 @@
-// Dashboard: sponsors, their relays and statements (SPEC §17), Chinese first with English beside.
-// Builds its own section (so the page needs only the script tag) and uses app.js's api(),
-// token(), fillTable() and $() (loaded before this file). Text only ever goes in as textContent.
+// Dashboard: sponsors, their relays and statements (SPEC §17), in the page's language (i18n.js).
+// Builds its own section (so the page needs only the script tag), marked with data-i18n* so the
+// toggle refills it; the table, the sponsor boxes and what each form last said are redrawn from
+// state on the toggle. Uses app.js's api(), addLoader(), fillTable(), stationList and $() (loaded
+// before this file). Sponsor names and contacts are data and stay as typed. Text only ever goes
+// in as textContent.
 'use strict';
 
-const SPONSOR_ERRORS = {
-  sponsor_exists: '已有同名赞助方（不区分大小写和空格），请直接使用它。 A sponsor with this name exists already (case and spaces aside): use that one.',
-  sponsor_limit: '赞助方数量已达上限，请联系管理员。 The sponsor list is full: ask the administrator.',
-  relay_overlap: '该站点在这些日期已有赞助方，请调整日期（例如 1–14 日和 15–30 日）。 A station already has a sponsor on some of these days: change the dates (e.g. 1–14 and 15–30).',
-  unknown_station: '没有这个站点，请检查站点编号。 No such station: check the station ids.',
-  unknown_zone: '这个片区没有站点，请检查片区名称。 No station is in this zone: check the zone.',
-  bad_date: '日期不对，请选择开始和结束日期（结束不早于开始）。 The dates are not valid: pick a start and an end (the end not before the start).',
-  bad_request: '请填写名称，或只填站点和片区中的一项。 Fill in the name, or only one of stations and zone.',
-  forbidden: '此令牌无权操作赞助方。 This token may not manage sponsors.',
-};
-const sponsorError = (code) => SPONSOR_ERRORS[code] || `未能完成，请稍后再试（${code}）。 It did not work (${code}): try again later.`;
+const sponsorsView = (() => {
+  i18n.register({
+    zh: {
+      'sponsors.manage': '赞助方',
+      'sponsors.col.name': '赞助方', 'sponsors.col.contact': '联系人', 'sponsors.col.relays': '供应站点和日期（服务日）',
+      'sponsors.noRelay': '未安排', 'sponsors.relay': '{station} {from} – {to}',
+      'sponsors.add': '新增赞助方', 'sponsors.name': '名称', 'sponsors.namePh': '例如：农夫山泉', 'sponsors.contact': '联系人',
+      'sponsors.addButton': '新增', 'sponsors.added': '已新增 {name}（{id}）。',
+      'sponsors.relayAdd': '安排供应', 'sponsors.sponsor': '赞助方', 'sponsors.stations': '站点（逗号分隔）',
+      'sponsors.zone': '或片区', 'sponsors.from': '开始（服务日）', 'sponsors.to': '结束（服务日）',
+      'sponsors.save': '保存', 'sponsors.saved': '已保存：{where}，{from} 至 {to}。',
+      'sponsors.where': '请填写站点或片区中的一项（不要两项都填）。',
+      'sponsors.firstAdd': '请先新增赞助方',
+      'sponsors.statement': '感谢信和对账单', 'sponsors.month': '月份', 'sponsors.showStatement': '查看',
+      'sponsors.summary': '{name}，{from} 至 {to}（服务日，{zone}）：发放 {bottles} 瓶，服务骑手 {riders} 人，补货 {restocks} 次（{restocked} 瓶）。',
+      'sponsors.printable': '下载可打印页', 'sponsors.csv': '下载 CSV', 'sponsors.xlsx': '下载 Excel（.xlsx）',
+      'sponsors.pickFirst': '请先选择赞助方和月份。',
+      'sponsors.statementFailed': '未能读取对账单：{message}', 'sponsors.downloadFailed': '下载失败：{message}',
+      'err.sponsor_exists': '已有同名赞助方（不区分大小写和空格）：请直接使用它。',
+      'err.sponsor_limit': '赞助方数量已达上限：请联系管理员。',
+      'err.unknown_sponsor': '没有这个赞助方（可能已被删除）：请点“刷新”后重新选择。',
+      'err.relay_overlap': '该站点在这些日期已有赞助方：请调整日期（例如 1–14 日和 15–30 日）。',
+    },
+    en: {
+      'sponsors.manage': 'Sponsors',
+      'sponsors.col.name': 'Sponsor', 'sponsors.col.contact': 'Contact', 'sponsors.col.relays': 'Relays (service days)',
+      'sponsors.noRelay': 'none', 'sponsors.relay': '{station} {from} – {to}',
+      'sponsors.add': 'Add a sponsor', 'sponsors.name': 'Name', 'sponsors.namePh': 'e.g. Nongfu Spring', 'sponsors.contact': 'Contact',
+      'sponsors.addButton': 'Add', 'sponsors.added': 'Added {name} ({id}).',
+      'sponsors.relayAdd': 'Add a relay', 'sponsors.sponsor': 'Sponsor', 'sponsors.stations': 'Stations (comma-separated)',
+      'sponsors.zone': 'or zone', 'sponsors.from': 'From (service day)', 'sponsors.to': 'To (service day)',
+      'sponsors.save': 'Save', 'sponsors.saved': 'Saved: {where}, {from} to {to}.',
+      'sponsors.where': 'Fill in either the stations or the zone (not both).',
+      'sponsors.firstAdd': 'Add a sponsor first',
+      'sponsors.statement': 'Thank-you statement', 'sponsors.month': 'Month', 'sponsors.showStatement': 'Show',
+      'sponsors.summary': '{name}, {from} to {to} (service days, {zone}): {bottles} bottles given, {riders} riders served, {restocks} restocks ({restocked} bottles).',
+      'sponsors.printable': 'Download the printable page', 'sponsors.csv': 'Download CSV', 'sponsors.xlsx': 'Download Excel (.xlsx)',
+      'sponsors.pickFirst': 'Choose a sponsor and a month first.',
+      'sponsors.statementFailed': 'Could not read the statement: {message}', 'sponsors.downloadFailed': 'Download failed: {message}',
+      'err.sponsor_exists': 'A sponsor with this name exists already (case and spaces aside): use that one.',
+      'err.sponsor_limit': 'The sponsor list is full: ask the administrator.',
+      'err.unknown_sponsor': 'No such sponsor (it may have been removed): press Refresh and choose again.',
+      'err.relay_overlap': 'A station already has a sponsor on some of these days: change the dates (e.g. 1–14 and 15–30).',
+    },
+  });
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const c of children) e.append(c);
-  return e;
-}
-const field = (zh, en, input) => el('label', {}, `${zh} ${en} `, input);
+  /** What was last loaded and what each form last said (a key with its values, or an error code). */
+  const state = { sponsors: null, said: { 'sponsor-add-result': null, 'relay-add-result': null, 'statement-summary': null } };
 
-function buildSponsorSection() {
-  const section = el('section', { id: 'sponsors-section' },
-    el('h2', {}, '赞助方 ', el('small', {}, 'Sponsors')),
-    el('div', { class: 'scroll' }, el('table', { id: 'sponsors-table' },
-      el('thead', {}, el('tr', {}, el('th', {}, '赞助方 Sponsor'), el('th', {}, '联系人 Contact'), el('th', {}, '供应站点和日期（服务日） Relays (service days)'))),
-      el('tbody'))),
-    el('form', { id: 'sponsor-add' }, el('h3', {}, '新增赞助方 ', el('small', {}, 'Add a sponsor')),
-      field('名称', 'Name', el('input', { id: 'sponsor-name', required: '', maxlength: '128', placeholder: '农夫山泉 Nongfu Spring', autocomplete: 'off' })),
-      field('联系人', 'Contact', el('input', { id: 'sponsor-contact', maxlength: '200', autocomplete: 'off' })),
-      el('button', { type: 'submit', id: 'sponsor-add-button' }, '新增 Add'),
-      el('p', { id: 'sponsor-add-result', role: 'status' })),
-    el('form', { id: 'relay-add' }, el('h3', {}, '安排供应 ', el('small', {}, 'Add a relay')),
-      field('赞助方', 'Sponsor', el('select', { id: 'relay-sponsor', required: '' })),
-      field('站点（逗号分隔）', 'Stations (comma-separated)', el('input', { id: 'relay-stations', placeholder: 'dn-001, dn-002', autocomplete: 'off' })),
-      field('或片区', 'or zone', el('input', { id: 'relay-zone', placeholder: 'daning', autocomplete: 'off' })),
-      field('开始（服务日）', 'From (service day)', el('input', { id: 'relay-from', type: 'date', required: '' })),
-      field('结束（服务日）', 'To (service day)', el('input', { id: 'relay-to', type: 'date', required: '' })),
-      el('button', { type: 'submit', id: 'relay-add-button' }, '保存 Save'),
-      el('p', { id: 'relay-add-result', role: 'status' })),
-    el('form', { id: 'statement-form' }, el('h3', {}, '感谢信和对账单 ', el('small', {}, 'Thank-you statement')),
-      field('赞助方', 'Sponsor', el('select', { id: 'statement-sponsor', required: '' })),
-      field('月份', 'Month', el('input', { id: 'statement-month', type: 'month', required: '' })),
-      el('button', { type: 'submit', id: 'statement-show' }, '查看 Show'),
-      el('p', { id: 'statement-summary', role: 'status' }),
-      el('p', {},
-        el('button', { type: 'button', id: 'statement-html' }, '下载可打印页 Printable page'), ' ',
-        el('button', { type: 'button', id: 'statement-csv' }, 'CSV'), ' ',
-        el('button', { type: 'button', id: 'statement-xlsx' }, 'Excel (.xlsx)'))));
-  $('app-view').append(section);
-}
-
-let sponsorList = [];
-
-async function loadSponsors() {
-  sponsorList = (await (await api('/v1/sponsors')).json()).sponsors;
-  renderSponsors();
-}
-
-function renderSponsors() {
-  fillTable('sponsors-table', sponsorList, (s) => [
-    s.name,
-    s.contact || '—',
-    s.relays.length ? s.relays.map((r) => `${r.stationId} ${r.from} – ${r.to}`).join('；') : '未安排 none',
-  ]);
-  for (const id of ['relay-sponsor', 'statement-sponsor']) {
-    const sel = $(id);
-    const keep = sel.value;
-    // No sponsor yet: say so in the box (empty value, so the required select stops the form).
-    const options = sponsorList.length ? sponsorList.map((s) => new Option(s.name, s.id)) : [new Option('请先新增赞助方 Add a sponsor first', '')];
-    sel.replaceChildren(...options);
-    if (sponsorList.some((s) => s.id === keep)) sel.value = keep;
+  function el(tag, attrs = {}, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    for (const c of children) e.append(c);
+    return e;
   }
-}
+  /** A label above its box; the label's words are refilled by i18n.apply on every toggle. */
+  const field = (key, input) => el('label', {}, text('span', key), input);
+  /** An element whose words are a dictionary key (filled by i18n.apply, at load and on the toggle). */
+  const text = (tag, key, attrs = {}) => el(tag, { 'data-i18n': key, ...attrs });
 
-async function post(path, body) {
-  const res = await fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: await res.json() };
-}
+  function build() {
+    const section = el('section', { id: 'sponsors-section' },
+      text('h2', 'sponsors.manage'),
+      el('div', { class: 'scroll' }, el('table', { id: 'sponsors-table', class: 'cards' },
+        el('thead', {}, el('tr', {}, text('th', 'sponsors.col.name'), text('th', 'sponsors.col.contact'), text('th', 'sponsors.col.relays'))),
+        el('tbody'))),
+      el('form', { id: 'sponsor-add' }, text('h3', 'sponsors.add'),
+        field('sponsors.name', el('input', { id: 'sponsor-name', required: '', maxlength: '128', 'data-i18n-placeholder': 'sponsors.namePh', autocomplete: 'off' })),
+        field('sponsors.contact', el('input', { id: 'sponsor-contact', maxlength: '200', autocomplete: 'off' })),
+        text('button', 'sponsors.addButton', { type: 'submit', id: 'sponsor-add-button' }),
+        el('p', { id: 'sponsor-add-result', role: 'status' })),
+      el('form', { id: 'relay-add' }, text('h3', 'sponsors.relayAdd'),
+        field('sponsors.sponsor', el('select', { id: 'relay-sponsor', required: '' })),
+        field('sponsors.stations', el('input', { id: 'relay-stations', placeholder: 'dn-001, dn-002', autocomplete: 'off' })),
+        field('sponsors.zone', el('input', { id: 'relay-zone', placeholder: 'daning', list: 'relay-zones', autocomplete: 'off' })),
+        el('datalist', { id: 'relay-zones' }),
+        field('sponsors.from', el('input', { id: 'relay-from', type: 'date', required: '' })),
+        field('sponsors.to', el('input', { id: 'relay-to', type: 'date', required: '' })),
+        text('button', 'sponsors.save', { type: 'submit', id: 'relay-add-button' }),
+        el('p', { id: 'relay-add-result', role: 'status' })),
+      el('form', { id: 'statement-form' }, text('h3', 'sponsors.statement'),
+        field('sponsors.sponsor', el('select', { id: 'statement-sponsor', required: '' })),
+        field('sponsors.month', el('input', { id: 'statement-month', type: 'month', required: '' })),
+        text('button', 'sponsors.showStatement', { type: 'submit', id: 'statement-show' }),
+        el('p', { id: 'statement-summary', role: 'status' }),
+        el('p', { class: 'statement-downloads' },
+          text('button', 'sponsors.printable', { type: 'button', id: 'statement-html' }), ' ',
+          text('button', 'sponsors.csv', { type: 'button', id: 'statement-csv' }), ' ',
+          text('button', 'sponsors.xlsx', { type: 'button', id: 'statement-xlsx' }))));
+    $('app-view').append(section);
+    // Filled now too, for a script that runs after the page's first fill.
+    i18n.apply(section);
+  }
 
-async function submitted(outId, work) {
-  const out = $(outId);
-  out.className = '';
-  try {
-    const r = await work();
-    if (r.status !== 201) {
-      out.className = 'error';
-      out.textContent = sponsorError(r.body.error);
+  async function load() {
+    state.sponsors = (await (await api('/v1/sponsors')).json()).sponsors;
+    render();
+  }
+
+  function renderSaid(id) {
+    const out = $(id);
+    const s = state.said[id];
+    out.className = s?.code || s?.error ? 'error' : '';
+    if (!s) out.textContent = '';
+    else if (s.code) out.textContent = s.wrap ? t(s.wrap, { message: errorText(s.code) }) : errorText(s.code);
+    else out.textContent = t(s.key, s.vars);
+  }
+
+  /** One line per relay: station and service days. */
+  function relayList(relays) {
+    const ul = el('ul', { class: 'relays' });
+    for (const r of relays) {
+      const li = el('li');
+      li.textContent = t('sponsors.relay', { station: r.stationId, from: r.from, to: r.to });
+      ul.append(li);
+    }
+    return ul;
+  }
+
+  function render() {
+    for (const id of Object.keys(state.said)) renderSaid(id);
+    const zones = $('relay-zones');
+    zones.replaceChildren(...[...new Set(stationList.map((s) => s.zone).filter(Boolean))].sort().map((z) => new Option(z, z)));
+    if (!state.sponsors) return;
+    const list = state.sponsors;
+    fillTable('sponsors-table', list, (s) => [
+      s.name,
+      s.contact || '—',
+      s.relays.length ? relayList(s.relays) : t('sponsors.noRelay'),
+    ]);
+    // Rebuilt only when the list or the language changed, so the refresh timer does not close a
+    // box the office has open.
+    const signature = JSON.stringify([i18n.lang(), list.map((s) => [s.id, s.name])]);
+    for (const id of ['relay-sponsor', 'statement-sponsor']) {
+      const sel = $(id);
+      if (sel.dataset.signature === signature) continue;
+      sel.dataset.signature = signature;
+      const keep = sel.value;
+      // No sponsor yet: say so in the box (empty value, so the required select stops the form).
+      const options = list.length ? list.map((s) => new Option(s.name, s.id)) : [new Option(t('sponsors.firstAdd'), '')];
+      sel.replaceChildren(...options);
+      if (list.some((s) => s.id === keep)) sel.value = keep;
+    }
+  }
+
+  /** Run one form's request and say in its place what came of it (a refusal as `wrap` around
+   *  the error's text, when given); after a change, reload the list. */
+  async function submitted(outId, work, { wrap = null, reload = true } = {}) {
+    try {
+      state.said[outId] = await work();
+    } catch (e) {
+      state.said[outId] = { code: e instanceof ApiFailure ? e.code : 'network', wrap };
+      renderSaid(outId);
       return;
     }
-    out.textContent = r.done;
-    await loadSponsors();
-  } catch (e) {
-    out.className = 'error';
-    out.textContent = `网络错误，请检查连接后再试。 Network error: check the connection and try again. (${e.message})`;
+    renderSaid(outId);
+    if (reload) await load().catch(() => undefined);
   }
-}
 
-/** The statement's query for the chosen month (service days of that calendar month). */
-function statementQuery(format) {
-  const [y, m] = $('statement-month').value.split('-').map(Number);
-  const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
-  const mm = String(m).padStart(2, '0');
-  const q = new URLSearchParams({ from: `${y}-${mm}-01`, to: `${y}-${mm}-${String(last).padStart(2, '0')}` });
-  if (format) q.set('format', format);
-  return `/v1/sponsors/${encodeURIComponent($('statement-sponsor').value)}/statement?${q}`;
-}
+  const postJson = (path, body) => api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
 
-async function downloadStatement(format, ext) {
-  if (!$('statement-sponsor').value || !$('statement-month').value) return;
-  const res = await api(statementQuery(format));
-  const a = el('a', { href: URL.createObjectURL(await res.blob()), download: `statement-${$('statement-sponsor').value}-${$('statement-month').value}.${ext}` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-}
+  /** The statement's query for the chosen month (service days of that calendar month). */
+  function statementQuery(format) {
+    const [y, m] = $('statement-month').value.split('-').map(Number);
+    const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
+    const mm = String(m).padStart(2, '0');
+    const q = new URLSearchParams({ from: `${y}-${mm}-01`, to: `${y}-${mm}-${String(last).padStart(2, '0')}` });
+    if (format) q.set('format', format);
+    // The tables come in the page's language; the printable page is the cloud's own document.
+    if (format === 'csv' || format === 'xlsx') q.set('lang', i18n.lang());
+    return `/v1/sponsors/${encodeURIComponent($('statement-sponsor').value)}/statement?${q}`;
+  }
 
-function wireSponsors() {
-  buildSponsorSection();
-  $('sponsor-add').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    submitted('sponsor-add-result', async () => {
-      const contact = $('sponsor-contact').value.trim();
-      const r = await post('/v1/sponsors', { name: $('sponsor-name').value, ...(contact ? { contact } : {}) });
-      if (r.status === 201) $('sponsor-name').value = '';
-      return { ...r, done: `已新增 ${r.body.name}（${r.body.id}）。 Added ${r.body.name} (${r.body.id}).` };
-    });
-  });
-  $('relay-add').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    submitted('relay-add-result', async () => {
-      const stations = $('relay-stations').value.split(/[,，\s]+/).filter(Boolean);
-      const zone = $('relay-zone').value.trim();
-      const body = { ...(stations.length ? { stations } : {}), ...(zone ? { zone } : {}), from: $('relay-from').value, to: $('relay-to').value };
-      const r = await post(`/v1/sponsors/${encodeURIComponent($('relay-sponsor').value)}/relays`, body);
-      const where = r.body.relays ? r.body.relays.map((x) => x.stationId).join(', ') : '';
-      return { ...r, done: `已保存：${where} ${body.from} – ${body.to}。 Saved: ${where}, ${body.from} to ${body.to}.` };
-    });
-  });
-  $('statement-form').addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const out = $('statement-summary');
-    try {
-      const s = await (await api(statementQuery())).json();
-      out.className = '';
-      out.textContent = `${s.sponsor.name} ${s.from} – ${s.to}（服务日，${s.timezone} 时间）：发放 ${s.totals.bottles} 瓶，服务骑手 ${s.ridersServed} 人，补货 ${s.totals.restocks} 次（${s.totals.restockedBottles} 瓶）。 `
-        + `Bottles given ${s.totals.bottles}, riders served ${s.ridersServed}, restocks ${s.totals.restocks} (${s.totals.restockedBottles} bottles); service days in ${s.timezone} time.`;
-    } catch (e) {
-      out.className = 'error';
-      out.textContent = `未能读取对账单，请稍后再试。 Could not read the statement: try again later. (${e.message})`;
+  async function downloadStatement(format) {
+    if (!$('statement-sponsor').value || !$('statement-month').value) {
+      state.said['statement-summary'] = { key: 'sponsors.pickFirst' };
+      renderSaid('statement-summary');
+      return;
     }
-  });
-  const fail = (e) => { $('statement-summary').className = 'error'; $('statement-summary').textContent = `下载失败，请重试。 Download failed: try again. (${e.message})`; };
-  $('statement-html').addEventListener('click', () => downloadStatement('html', 'html').catch(fail));
-  $('statement-csv').addEventListener('click', () => downloadStatement('csv', 'csv').catch(fail));
-  $('statement-xlsx').addEventListener('click', () => downloadStatement('xlsx', 'xlsx').catch(fail));
-  $('refresh').addEventListener('click', () => loadSponsors().catch(() => undefined));
-  // Load when the signed-in view appears (after login, or at once with a session token).
-  new MutationObserver(() => {
-    if (!$('app-view').hidden && token()) loadSponsors().catch(() => undefined);
-  }).observe($('app-view'), { attributes: true, attributeFilter: ['hidden'] });
-  if (token() && !$('app-view').hidden) loadSponsors().catch(() => undefined);
-  // The table's empty row is the dashboard's shared text: redrawn when the language flips.
-  i18n.onChange(() => { if (!$('app-view').hidden) renderSponsors(); });
-}
+    try {
+      const res = await api(statementQuery(format));
+      const a = el('a', { href: URL.createObjectURL(await res.blob()), download: `statement-${$('statement-sponsor').value}-${$('statement-month').value}.${format}` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } catch (e) {
+      state.said['statement-summary'] = { code: e instanceof ApiFailure ? e.code : 'network', wrap: 'sponsors.downloadFailed' };
+      renderSaid('statement-summary');
+    }
+  }
 
-wireSponsors();
+  function wire() {
+    build();
+    $('sponsor-add').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      submitted('sponsor-add-result', async () => {
+        const contact = $('sponsor-contact').value.trim();
+        const r = await postJson('/v1/sponsors', { name: $('sponsor-name').value, ...(contact ? { contact } : {}) });
+        $('sponsor-name').value = '';
+        return { key: 'sponsors.added', vars: { name: r.name, id: r.id } };
+      });
+    });
+    $('relay-add').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const stations = $('relay-stations').value.split(/[,，、\s]+/).filter(Boolean);
+      const zone = $('relay-zone').value.trim();
+      // Either stations or a zone: said here, before anything is sent.
+      if ((stations.length > 0) === (zone !== '')) {
+        state.said['relay-add-result'] = { key: 'sponsors.where', error: true };
+        renderSaid('relay-add-result');
+        return;
+      }
+      submitted('relay-add-result', async () => {
+        const body = { ...(stations.length ? { stations } : { zone }), from: $('relay-from').value, to: $('relay-to').value };
+        const r = await postJson(`/v1/sponsors/${encodeURIComponent($('relay-sponsor').value)}/relays`, body);
+        return { key: 'sponsors.saved', vars: { where: r.relays.map((x) => x.stationId).join(', '), from: body.from, to: body.to } };
+      });
+    });
+    $('statement-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      submitted('statement-summary', async () => {
+        const s = await (await api(statementQuery())).json();
+        return {
+          key: 'sponsors.summary',
+          vars: {
+            name: s.sponsor.name, from: s.from, to: s.to, bottles: s.totals.bottles, riders: s.ridersServed,
+            restocks: s.totals.restocks, restocked: s.totals.restockedBottles,
+            // The zone's label is in the page's language: worked out again at each redraw.
+            get zone() { return times.zoneLabel(s.timezone, Date.parse(`${s.from}T12:00:00Z`)); },
+          },
+        };
+      }, { wrap: 'sponsors.statementFailed', reload: false });
+    });
+    $('statement-html').addEventListener('click', () => downloadStatement('html'));
+    $('statement-csv').addEventListener('click', () => downloadStatement('csv'));
+    $('statement-xlsx').addEventListener('click', () => downloadStatement('xlsx'));
+    addLoader(load);
+    i18n.onChange(render);
+  }
+
+  wire();
+  return { load, render };
+})();

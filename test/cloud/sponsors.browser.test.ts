@@ -39,7 +39,7 @@ describe('dashboard sponsors in headless Chromium', () => {
     await expect.poll(() => page.locator('#sponsors-table tbody tr').count()).toBe(1);
     // No sponsor yet: the sponsor boxes say what to do first, at a touchable size.
     for (const id of ['#relay-sponsor', '#statement-sponsor']) {
-      expect(await page.locator(id).innerText()).toContain('请先新增赞助方 Add a sponsor first');
+      expect(await page.locator(id).innerText()).toBe('请先新增赞助方');
       const box = (await page.locator(id).boundingBox())!;
       expect(box.width).toBeGreaterThanOrEqual(44);
       expect(box.height).toBeGreaterThanOrEqual(44);
@@ -51,9 +51,10 @@ describe('dashboard sponsors in headless Chromium', () => {
       return Math.abs(box.left - l.left) > 1 || box.right > 390 ? label.textContent : null;
     }).filter(Boolean));
     expect(misplaced).toEqual([]);
-    // The empty table follows the language toggle.
+    // The empty table and the empty sponsor boxes follow the language toggle.
     await page.click('[data-set-lang="en"]');
     await expect.poll(() => page.locator('#sponsors-table tbody td.empty').innerText()).toBe('none');
+    expect(await page.locator('#relay-sponsor').innerText()).toBe('Add a sponsor first');
     await page.click('[data-set-lang="zh"]');
     await expect.poll(() => page.locator('#sponsors-table tbody td.empty').innerText()).toBe('暂无');
 
@@ -84,7 +85,12 @@ describe('dashboard sponsors in headless Chromium', () => {
     await page.click('#statement-show');
     // Bottles on 11-16 and 11-17 fall in the relay; the one on 11-03 does not.
     await expect.poll(() => page.textContent('#statement-summary')).toContain('发放 2 瓶，服务骑手 2 人');
-    expect(await page.textContent('#statement-summary')).toContain('Asia/Shanghai');
+    expect(await page.textContent('#statement-summary')).toBe('农夫山泉 Nongfu Spring，2026-11-01 至 2026-11-30（服务日，北京时间 UTC+8）：发放 2 瓶，服务骑手 2 人，补货 0 次（0 瓶）。');
+    // Said again in English on the toggle, the zone's label too.
+    await page.click('[data-set-lang="en"]');
+    expect(await page.textContent('#statement-summary')).toBe('农夫山泉 Nongfu Spring, 2026-11-01 to 2026-11-30 (service days, Beijing time, UTC+8): 2 bottles given, 2 riders served, 0 restocks (0 bottles).');
+    expect(await page.textContent('#relay-add-result')).toContain('change the dates');
+    await page.click('[data-set-lang="zh"]');
 
     const download = page.waitForEvent('download');
     await page.click('#statement-csv');

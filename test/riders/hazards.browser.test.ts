@@ -126,6 +126,11 @@ describe('a hazard report from the rider page to the office and back', () => {
     await expect.poll(() => office.locator(`#hazard-list article[data-id="${stored!.id}"]`).count()).toBe(0);
     await office.selectOption('#hazard-state', 'resolved');
     await expect.poll(() => office.locator(`#hazard-list article[data-id="${stored!.id}"]`).textContent()).toMatch(/已处理[\s\S]*clerk-li \(office\)[\s\S]*cover replaced/);
+    // The inbox follows the dashboard's language toggle; the note stays as the office wrote it.
+    await office.click('[data-set-lang="en"]');
+    expect(await office.locator(`#hazard-list article[data-id="${stored!.id}"]`).textContent()).toMatch(/^Safety · .* \(Beijing time, UTC\+8\) · Resolved[\s\S]*Resolved · .* · by clerk-li \(office\) · 已通知城管，井盖已补上 \/ cover replaced/);
+    await noHorizontalOverflow(office);
+    await office.click('[data-set-lang="zh"]');
     await noHorizontalOverflow(office);
 
     // Meanwhile the rider put things in a locker at dn-001 (a station synced): the page says which door and until when.
