@@ -252,9 +252,25 @@ export class Broker implements MqttBus {
     }
     this.connections.add(connection);
     const guard = new MqttFrameGuard(this.limits);
+    // Writes pass straight through to the connection, waiting only when it asks to (backpressure):
+    // waiting for each write's own callback instead sent every piece of a packet (mqtt-packet
+    // writes header, topic and payload separately, corked) as its own syscall and TCP segment,
+    // one after the other a tick apart, where a socket handed to aedes directly sends one writev.
+    const pass = (ok: boolean, cb: (err?: Error | null) => void): void => {
+      if (ok) cb();
+      else connection.once('drain', () => cb());
+    };
     const inner = new Duplex({
       read: () => void connection.resume(),
-      write: (chunk, encoding, cb) => (connection.destroyed ? cb() : connection.write(chunk, encoding, cb)),
+      write: (chunk, encoding, cb) => (connection.destroyed ? cb() : pass(connection.write(chunk, encoding), cb)),
+      writev: (chunks, cb) => {
+        if (connection.destroyed) return cb();
+        connection.cork();
+        let ok = true;
+        for (const { chunk, encoding } of chunks) ok = connection.write(chunk, encoding as BufferEncoding);
+        connection.uncork();
+        pass(ok, cb);
+      },
       final: (cb) => {
         connection.end();
         cb();
