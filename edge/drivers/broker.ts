@@ -254,10 +254,10 @@ export class Broker implements MqttBus {
     }
     this.connections.add(connection);
     const guard = new MqttFrameGuard(this.limits);
-    // Writes pass straight through to the connection, waiting only when it asks to (backpressure):
-    // waiting for each write's own callback instead sent every piece of a packet (mqtt-packet
-    // writes header, topic and payload separately, corked) as its own syscall and TCP segment,
-    // one after the other a tick apart, where a socket handed to aedes directly sends one writev.
+    // Writes pass straight through to the connection, waiting only when it asks to (backpressure),
+    // and a corked batch goes on as one: mqtt-packet writes a packet's header, topic and payload
+    // separately, corked, and a socket handed to aedes directly sends them in one writev, where
+    // one write per piece, each after the last one's callback, made each its own syscall and segment.
     const pass = (ok: boolean, cb: (err?: Error | null) => void): void => {
       if (ok) cb();
       else connection.once('drain', () => cb());
