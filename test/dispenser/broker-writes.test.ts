@@ -2,8 +2,9 @@
  * How the broker's guarded connection writes to a device (issue 10, the dispense round trip):
  * every MQTT packet leaves in one piece — mqtt-packet writes a packet's header, topic and
  * payload separately, corked, and the guard used to hand them to the socket one write per
- * piece — and a device that stops reading holds the broker back (backpressure)
- * without a message lost or reordered once it reads again. mqtt.js over real TCP and over the in-memory connection.
+ * piece — and a device that stops reading holds the broker back (backpressure) without a
+ * message lost or reordered once it reads again. mqtt.js over real TCP and over the broker's
+ * in-memory connection.
  */
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
