@@ -55,11 +55,15 @@ export interface LockerServiceOptions {
   timersOnPoll?: boolean;
 }
 
+const TICK: CompartmentInput = { type: 'tick' };
+
 type Write = Exclude<CompartmentEffect, { kind: 'unlock' | 'fault' | 'log' }>;
 const isWrite = (e: CompartmentEffect): e is Write => e.kind !== 'unlock' && e.kind !== 'fault' && e.kind !== 'log';
 
 export class LockerService implements LockerPort {
   private readonly comps = new Map<string, Compartment>();
+  /** The compartments of each board, in lock order (fixed at construction, as `comps`). */
+  private readonly byBoard = new Map<number, Compartment[]>();
   private readonly doors: DoorObserver;
   /** Holdings on compartments of boards no longer configured: kept, shown, not openable. */
   private readonly orphans = new Map<string, { compartment: string; storedTs: number | null }>();
@@ -86,6 +90,9 @@ export class LockerService implements LockerPort {
           const c = newCompartment(bus, board, lock, boardDeviceId(board));
           if (this.comps.has(c.name)) throw new Error(`compartment ${c.name} is on two buses; board addresses must be unique per station`);
           this.comps.set(c.name, c);
+          const list = this.byBoard.get(board) ?? [];
+          list.push(c);
+          this.byBoard.set(board, list);
         }
       }
     }
@@ -163,8 +170,8 @@ export class LockerService implements LockerPort {
    * A ledger that cannot write throws here and the state stays as it was: nothing is unlocked
    * without its record.
    */
-  private step(c: Compartment, input: CompartmentInput, audit?: AuditRecord): { effects: CompartmentEffect[]; outcome?: StepOutcome } {
-    const r = stepCompartment(c.s, input, this.context());
+  private step(c: Compartment, input: CompartmentInput, audit?: AuditRecord, ctx: CompartmentContext = this.context()): { effects: CompartmentEffect[]; outcome?: StepOutcome } {
+    const r = stepCompartment(c.s, input, ctx);
     const writes = r.effects.filter(isWrite);
     if (writes.length > 0) {
       const ids = this.opts.ledger.tx((t) => {
@@ -357,7 +364,9 @@ export class LockerService implements LockerPort {
 
   /** Overdue holdings and doors left open (SPEC §6a); the jobs call this, and every poll does. */
   checkTimers(): void {
-    for (const c of this.comps.values()) this.step(c, { type: 'tick' });
+    // One reading of the clocks for the whole sweep: this runs after every poll (twice a second with two boards).
+    const ctx = this.context();
+    for (const c of this.comps.values()) this.step(c, TICK, undefined, ctx);
   }
 
   // ---- helpers ------------------------------------------------------------------------------
@@ -409,7 +418,7 @@ export class LockerService implements LockerPort {
   }
 
   private boardComps(board: number): Compartment[] {
-    return [...this.comps.values()].filter((c) => c.board === board);
+    return this.byBoard.get(board) ?? [];
   }
 
   private sorted(): Compartment[] {

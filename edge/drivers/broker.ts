@@ -75,6 +75,8 @@ export interface MqttBus {
 
 const DEVICE_PUBLISH: readonly TopicName[] = (Object.keys(TOPICS) as TopicName[]).filter((n) => TOPICS[n].from === 'device');
 const EDGE_COMMANDS: readonly TopicName[] = (Object.keys(TOPICS) as TopicName[]).filter((n) => TOPICS[n].from === 'edge');
+/** The device → edge topics by their suffix: every message a device sends is checked against it. */
+const DEVICE_PUBLISH_BY_SUFFIX: ReadonlyMap<string, TopicName> = new Map(DEVICE_PUBLISH.map((n) => [TOPICS[n].suffix, n]));
 
 function digest(s: string | Buffer): Buffer {
   return createHash('sha256').update(s).digest();
@@ -108,7 +110,7 @@ export function willRefusal(deviceId: string, topic: string, payload: string | B
 export function publishRefusal(deviceId: string, topic: string, retain: boolean): string | undefined {
   const prefix = devicePrefix(deviceId);
   if (!topic.startsWith(prefix)) return 'outside the device prefix';
-  const name = DEVICE_PUBLISH.find((n) => TOPICS[n].suffix === topic.slice(prefix.length));
+  const name = DEVICE_PUBLISH_BY_SUFFIX.get(topic.slice(prefix.length));
   if (!name) return 'not a device → edge topic';
   // Only the status is retained (SPEC §5); a retained telemetry or event would be replayed stale.
   if (retain && !TOPICS[name].retain) return 'retain not allowed on this topic';
@@ -252,9 +254,25 @@ export class Broker implements MqttBus {
     }
     this.connections.add(connection);
     const guard = new MqttFrameGuard(this.limits);
+    // Writes pass straight through to the connection, waiting only when it asks to (backpressure),
+    // and a corked batch goes on as one: mqtt-packet writes a packet's header, topic and payload
+    // separately, corked, and a socket handed to aedes directly sends them in one writev, where
+    // one write per piece, each after the last one's callback, made each its own syscall and segment.
+    const pass = (ok: boolean, cb: (err?: Error | null) => void): void => {
+      if (ok) cb();
+      else connection.once('drain', () => cb());
+    };
     const inner = new Duplex({
       read: () => void connection.resume(),
-      write: (chunk, encoding, cb) => (connection.destroyed ? cb() : connection.write(chunk, encoding, cb)),
+      write: (chunk, encoding, cb) => (connection.destroyed ? cb() : pass(connection.write(chunk, encoding), cb)),
+      writev: (chunks, cb) => {
+        if (connection.destroyed) return cb();
+        connection.cork();
+        let ok = true;
+        for (const { chunk, encoding } of chunks) ok = connection.write(chunk, encoding as BufferEncoding);
+        connection.uncork();
+        pass(ok, cb);
+      },
       final: (cb) => {
         connection.end();
         cb();
@@ -308,7 +326,8 @@ export class Broker implements MqttBus {
     if (!aedes) throw new Error('broker not started');
     const deliver = (packet: AedesPublishPacket, cb: () => void): void => {
       try {
-        const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
+        // The bytes aedes parsed, not a copy of them: handlers only read them.
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         handler(packet.topic, payload, (packet as { clientId?: string }).clientId);
       } catch (err) {
         // A handler bug must not stall the broker's delivery queue.

@@ -144,7 +144,7 @@ export class DispenserDriver implements DispenserPort {
       this.opts.bus.publish(topic, payload, { qos: 1 }).catch((err: unknown) => this.log.error({ err, claimId: req.id }, 'cmd/dispense not published'));
     };
     const answer = this.wait(req.id, req.dispenserId, 'dispense', timeoutMs, send);
-    this.log.debug({ claimId: req.id, dispenserId: req.dispenserId, compartment: req.compartment }, 'cmd/dispense');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ claimId: req.id, dispenserId: req.dispenserId, compartment: req.compartment }, 'cmd/dispense');
     send();
     // `unknown` only answers queries, so a dispense waiter never resolves with it.
     return answer as Promise<DispenseAnswer>;
@@ -194,8 +194,8 @@ export class DispenserDriver implements DispenserPort {
           if (waiters.size === 0 && this.waiters.get(claimId) === waiters) this.waiters.delete(claimId);
           resolve(answer);
         },
-        ...(resend ? { resend } : {}),
       };
+      if (resend) waiter.resend = resend;
       const timer = setTimeout(() => {
         this.log.warn({ claimId, dispenserId, kind, timeoutMs }, 'no answer from the dispenser in time');
         waiter.finish({ result: 'timeout' });

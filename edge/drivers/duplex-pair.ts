@@ -48,6 +48,11 @@ class PairEnd extends Duplex {
     else peer.blocked = cb;
   }
 
+  /** Corked writes arrive as one chunk, as a socket sends them in one writev. */
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
+    this._write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)), chunks[0]!.encoding, cb);
+  }
+
   override _read(): void {
     const resume = this.blocked;
     this.blocked = undefined;

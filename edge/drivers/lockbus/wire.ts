@@ -84,7 +84,8 @@ export class LockBusWire {
       const waiter = new Waiter(req, timeoutMs); // registered before the write (the "waitress")
       this.waiter = waiter;
       const bytes = encodeRequest(req, this.opts.profile);
-      this.log.trace({ dir: 'tx', bytes: hex(bytes) }, 'lock bus tx');
+      // The hex dump only when trace is on: it is built for every frame otherwise (twice a second at rest).
+      if (this.log.isLevelEnabled('trace')) this.log.trace({ dir: 'tx', bytes: hex(bytes) }, 'lock bus tx');
       this.port.write(bytes);
       last = await waiter.done;
       this.waiter = undefined;
@@ -100,7 +101,7 @@ export class LockBusWire {
   }
 
   private receive(chunk: Buffer): void {
-    this.log.trace({ dir: 'rx', bytes: hex(chunk) }, 'lock bus rx');
+    if (this.log.isLevelEnabled('trace')) this.log.trace({ dir: 'rx', bytes: hex(chunk) }, 'lock bus rx');
     const { frames, discarded } = this.parser.push(chunk);
     const w = this.waiter && !this.waiter.settled ? this.waiter : undefined;
     for (const d of discarded) {
