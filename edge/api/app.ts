@@ -7,6 +7,7 @@
  */
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import { writeAudit } from '../core/audit.ts';
 import type { AuditRecord } from '../core/ports.ts';
 import { registerKioskRoutes } from '../kiosk/routes.ts';
@@ -23,6 +24,22 @@ export type { AppContext, AppDeps, ClockJumpView, RequestState, StationProbe, Ty
 
 /** Routes that need a bearer token (maintenance, health, metrics) or nothing at all (liveness): no Host check. */
 const BEARER_ROUTES = /^\/(v1\/maintenance\/|v1\/health(\?|$)|metrics(\?|$)|healthz(\?|$)|maintenance(\/|\?|$))/;
+
+/**
+ * fastify's own response serializers (fast-json-stringify, the same output), each compiled the
+ * first time its route answers with that status instead of when the route is registered: every
+ * one carries its own generated code and ajv instance, and most routes (maintenance, console,
+ * errors) are never called on a given day — ~3 MB of the daemon's heap at start.
+ */
+const fastJsonStringifyFactory = SerializerSelector();
+type SerializerFactory = ReturnType<typeof SerializerSelector>;
+const lazySerializers: SerializerFactory = (externalSchemas, options) => {
+  const compile = fastJsonStringifyFactory(externalSchemas, options);
+  return (route) => {
+    let serialize: ((data: unknown) => string) | undefined;
+    return (data) => (serialize ??= compile(route) as (data: unknown) => string)(data);
+  };
+};
 
 function pathOnly(url: string): string {
   const q = url.indexOf('?');
@@ -94,6 +111,7 @@ export function buildApp(deps: AppDeps, opts: BuildAppOptions = {}): TypedApp {
     return503OnClosing: false,
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers } },
   })
     .setValidatorCompiler(TypeBoxValidatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>();

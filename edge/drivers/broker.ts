@@ -20,12 +20,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type ConnectPacket, type PublishPacket, type Subscription } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import { TOPICS, decodePayload, devicePrefix, isDeviceId, topicFor, type TopicName } from '../../protocol/index.ts';
 import type { DeviceHealthReporter } from '../core/device-ports.ts';
 import type { Logger } from '../log.ts';
 import { Emitter } from '../emitter.ts';
 import { duplexPair } from './duplex-pair.ts';
 import { BROKER_LIMITS, MqttFrameGuard, type BrokerLimits } from './mqtt-guard.ts';
+
+// aedes writes every packet with mqtt-packet, whose default is a table of all 65,536 two-byte
+// numbers as Buffers, built on the first packet: ~7 MB of heap (6 % of the daemon's resident
+// memory) to save one 2-byte allocation per packet id and topic length. Off, it writes them as
+// it goes (same bytes; docs/performance.md).
+mqttPacket.writeToStream.cacheNumbers = false;
 
 export interface BrokerDevice {
   id: string;

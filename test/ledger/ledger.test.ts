@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, verifyChain, type StationEvent } from '../../protocol/index.ts';
-import { Ledger, LedgerUnavailableError } from '../../edge/ledger/ledger.ts';
+import { LEDGER_CACHE_KIB, Ledger, LedgerUnavailableError } from '../../edge/ledger/ledger.ts';
 import { QuotaLedger } from '../../edge/ledger/quota-ledger.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { bigHeartbeat, heartbeat } from '../helpers/events.ts';
@@ -69,6 +69,18 @@ describe('the station ledger', () => {
     other.close();
     expect(ledger.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     expect(ledger.db.pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it("keeps SQLite's own 2 MiB page cache, not better-sqlite3's 16 MiB build default (resident memory, docs/performance.md)", () => {
+    expect(LEDGER_CACHE_KIB).toBe(2048);
+    expect(ledger.db.pragma('cache_size', { simple: true })).toBe(-LEDGER_CACHE_KIB);
+    // A plain better-sqlite3 connection has the build's default: the pragma above is what bounds it.
+    const plain = new Database(':memory:');
+    expect(plain.pragma('cache_size', { simple: true })).toBe(-16000);
+    plain.close();
+    const reader = Ledger.open({ path: `${tmp.dir}/station.db`, clock, timezone: 'Asia/Shanghai', readonly: true });
+    expect(reader.db.pragma('cache_size', { simple: true })).toBe(-LEDGER_CACHE_KIB);
+    reader.close();
   });
 
   it('gives the quota back when a claim is released, and holds it when committed or unknown', () => {
