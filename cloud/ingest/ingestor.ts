@@ -56,11 +56,13 @@ export class Ingestor {
 
   /**
    * Ingest one upload of `stationId`; expected outcomes (gap, broken chain) are results.
-   * `tokenSha256`: the token the upload was let in with, checked again when its events are stored.
+   * `tokenSha256`: the token the upload was let in with, checked again by the store (appendNext
+   * and appendEvents). `recheckToken`: for an upload let in without a read (auth.ts), called
+   * (and may throw) before a batch the store did not see is planned and answered.
    */
-  ingest(stationId: string, events: readonly StationEvent[], tokenSha256?: string): Promise<IngestResult> {
+  ingest(stationId: string, events: readonly StationEvent[], tokenSha256?: string, recheckToken?: () => Promise<void>): Promise<IngestResult> {
     const prev = this.queues.get(stationId) ?? Promise.resolve();
-    const next = prev.then(() => this.ingestNow(stationId, events, tokenSha256));
+    const next = prev.then(() => this.ingestNow(stationId, events, tokenSha256, recheckToken));
     const settled = next.catch(() => undefined);
     this.queues.set(stationId, settled);
     void settled.then(() => {
@@ -69,10 +71,11 @@ export class Ingestor {
     return next;
   }
 
-  private async ingestNow(stationId: string, events: readonly StationEvent[], tokenSha256: string | undefined): Promise<IngestResult> {
+  private async ingestNow(stationId: string, events: readonly StationEvent[], tokenSha256: string | undefined, recheckToken?: () => Promise<void>): Promise<IngestResult> {
     let known: SyncHead | null = null;
     const next = planNext(events);
-    if (next) {
+    if (!next) await recheckToken?.();
+    else {
       const { effects, feed } = this.effectsOf(stationId, events);
       const res = await this.store.appendNext({ ...this.batchOf(stationId, events, effects, feed, tokenSha256), dataJson: next.dataJson, firstText: next.firstText });
       if (res.ok) return this.stored(stationId, events, effects, res, 0);

@@ -52,14 +52,19 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
       // The token (and a disabled station, SPEC §12) was checked in onRequest, before the body.
       const { stationId } = req.params;
       const token = tokenOf.get(req);
-      const r = await ctx.ingestor.ingest(stationId, req.body.events, token?.sha256);
+      // SPEC §12: a replaced token or a disabled station stops at once. The store checks the
+      // token in the step that stores an upload or finds it does not continue the head; an
+      // upload let in by a kept token that does not get that far is checked at the door again
+      // first (which throws the 401 / 403 it would have had there).
+      const recheck = token?.cached
+        ? async () => {
+            ctx.auth.forgetUploadToken(token.sha256);
+            await ctx.auth.requireStation(req, stationId);
+          }
+        : undefined;
+      const r = await ctx.ingestor.ingest(stationId, req.body.events, token?.sha256, recheck);
       ctx.metrics.upload(stationId, r.ok ? 'ok' : r.error, r.ok ? r.applied : 0);
-      // SPEC §12: a replaced token or a disabled station stops at once. An upload that stored
-      // events had its token checked in that transaction; any other answer to one let in by a
-      // kept token is given only once the store says the token is still good (this throws the
-      // 401 / 403 it would have had at the door).
       if (token && !r.ok && (r.error === 'token_replaced' || r.error === 'station_disabled')) ctx.auth.forgetUploadToken(token.sha256);
-      if (token?.cached && !(r.ok && r.applied > 0)) await ctx.auth.requireStation(req, stationId);
       if (r.ok && r.conflictsFound > 0) ctx.metrics.conflictsFound.inc({}, r.conflictsFound);
       if (r.ok) {
         req.log.debug({ stationId, ackedSeq: r.ackedSeq, applied: r.applied, replayed: r.replayed }, 'upload');

@@ -243,6 +243,9 @@ export class SqliteStore implements CloudStore {
   private appendNextInTx(b: AppendNextBatch): AppendNextResult {
     const cur = this.s.head!.get(b.stationId) as Row | undefined;
     const head = { seq: (cur?.last_seq as number | undefined) ?? 0, hash: (cur?.last_hash as string | undefined) ?? GENESIS_HASH };
+    // The token first, as on PostgreSQL: a refused token learns nothing of the head.
+    const refused = this.tokenRefusal(b);
+    if (refused) return { ok: false, reason: refused, seq: head.seq };
     const first = b.events[0];
     if (!first || first.seq !== head.seq + 1 || sha256Hex(head.hash + b.firstText) !== first.hash) return { ok: false, reason: 'not_next', seq: head.seq, head };
     const r = this.appendInTx({ ...b, prev: head });

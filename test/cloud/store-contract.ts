@@ -290,6 +290,9 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       await store.updateStation('dn-001', { enabled: false }, 2);
       expect(await store.appendEvents(batch)).toEqual({ ok: false, reason: 'station_disabled', seq: 0 });
       expect(await store.appendNext({ ...next(events), stationId: 'dn-001', effects: batch.effects, receivedAt: 1, tokenSha256: 'a'.repeat(64) })).toEqual({ ok: false, reason: 'station_disabled', seq: 0 });
+      // The token before the head: a batch that would not continue it is refused for the token too.
+      const replay = chain([checkin('r1', '2026-11-24')], 5, 'e'.repeat(64));
+      expect(await store.appendNext({ ...next(replay), stationId: 'dn-001', effects: batch.effects, receivedAt: 1, tokenSha256: 'b'.repeat(64) })).toEqual({ ok: false, reason: 'token_replaced', seq: 0 });
       expect(await store.countEvents('dn-001')).toBe(0);
       await store.updateStation('dn-001', { enabled: true }, 3);
       expect(await store.appendEvents(batch)).toEqual({ ok: true, seq: 1 });
