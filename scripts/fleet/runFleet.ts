@@ -13,7 +13,7 @@ import { Uploader } from '../../edge/sync/uploader.ts';
 import { parseCloudConfig } from '../../cloud/config.ts';
 import { startCloud, type RunningCloud } from '../../cloud/server.ts';
 import { newCloudKeyText } from '../../cloud/store/keyCipher.ts';
-import { sha256Hex, systemClock } from '../../protocol/index.ts';
+import { sha256Hex, systemClock, type Clock } from '../../protocol/index.ts';
 import { generateStationLog, streamStationLog } from './generate.ts';
 import { MemoryLedger } from './memoryLedger.ts';
 import { StreamLedger } from './streamLedger.ts';
@@ -89,11 +89,20 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     logLevel: 'silent',
   });
   const clouds: RunningCloud[] = [];
+  // With a pace the cloud keeps the simulated time too, as a real one keeps the time the events
+  // happen in: on the wall clock every simulated heartbeat would be days old, every station
+  // silent, and each upload's alerts would look at a fleet that does not exist.
+  let simFrom: number | null = null;
+  const simClock: Clock = {
+    now: () => (simFrom === null ? FLEET_START : FLEET_START + (performance.now() - simFrom) * o.pace!),
+    monotonic: () => performance.now(),
+  };
+  const cloudClock = o.pace !== null ? { clock: simClock } : {};
   try {
     // One instance first (it migrates and writes the stations), then the others.
-    clouds.push(await startCloud(config, { logger: silent, env }));
+    clouds.push(await startCloud(config, { logger: silent, env, ...cloudClock }));
     const more = o.backend === 'postgres' ? Math.max(0, o.instances - 1) : 0;
-    clouds.push(...(await Promise.all(Array.from({ length: more }, () => startCloud(config, { logger: silent, env })))));
+    clouds.push(...(await Promise.all(Array.from({ length: more }, () => startCloud(config, { logger: silent, env, ...cloudClock })))));
     const paced = o.pace !== null;
     const endMs = FLEET_START + (o.hours ?? o.days * 24) * 3_600_000;
     // Without a pace every log is made up front and sent at once; with one they are streamed.
@@ -145,6 +154,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         }),
     );
     const t0 = performance.now();
+    simFrom = t0;
     for (const u of uploaders) u.start();
     const acked = () => ledgers.reduce((n, l) => n + l.ackedSeq(), 0);
     const released = () => ledgers.reduce((n, l) => n + l.head().seq, 0);
