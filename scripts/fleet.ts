@@ -87,7 +87,8 @@ try {
       [
         `${r.stations} stations, ${r.events} events on ${backend}${backend === 'postgres' ? ` through ${values.instances} instances` : ''}${pace ? ` at ${pace}× real pace` : ' (every log at once)'}`,
         `  ingest:        ${Math.round(r.eventsPerSecond)} events/s (${r.seconds.toFixed(1)} s${pace ? ` for ${r.simulatedHours} simulated hours; kept up: ${r.keptUp ? 'yes' : 'no'}` : ''})`,
-        `  upload:        ${r.uploads} uploads, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors${r.errors ? ` (by status: ${JSON.stringify(r.errorsByStatus)})` : ''}, ${r.gaps} gap answers`,
+        `  upload:        ${r.uploads} uploads (${Math.round(r.uploads / r.seconds)}/s), p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors${r.errors ? ` (by status: ${JSON.stringify(r.errorsByStatus)})` : ''}, ${r.gaps} gap answers`,
+        `  cpu:           ${r.cpuMsPerUpload.toFixed(2)} ms of this process (instances and stations) per upload; load average ${r.loadAverage.toFixed(1)} at the end`,
         `  weekly report: ${r.weeklyReportMs.toFixed(1)} ms over the fleet`,
         '',
       ].join('\n'),

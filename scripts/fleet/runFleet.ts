@@ -6,7 +6,7 @@
  * latency (p50/p99) and the weekly report's time over the fleet.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Uploader } from '../../edge/sync/uploader.ts';
@@ -67,6 +67,13 @@ export interface FleetResult {
   simulatedHours: number;
   /** With a pace: the cloud acknowledged everything within 5 % (and 2 s) of the simulated time. */
   keptUp: boolean;
+  /**
+   * CPU time of this process (the cloud instances and the simulated stations) per upload, ms: on
+   * a shared machine less noisy than the latencies, which wait for the CPU other jobs hold.
+   */
+  cpuMsPerUpload: number;
+  /** The 1-minute load average at the end of the run. */
+  loadAverage: number;
 }
 
 const pct = (s: number[], p: number) => {
@@ -154,6 +161,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         }),
     );
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     simFrom = t0;
     for (const u of uploaders) u.start();
     const acked = () => ledgers.reduce((n, l) => n + l.ackedSeq(), 0);
@@ -175,6 +183,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     }
     const total = paced ? released() : fixedTotal;
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     await Promise.all(uploaders.map((u) => u.stop()));
     const reportTimes: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -198,6 +207,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       weeklyReportMs: pct(reportTimes, 50),
       simulatedHours: (endMs - FLEET_START) / 3_600_000,
       keptUp: !paced || seconds <= ((endMs - FLEET_START) / o.pace! / 1000) * 1.05 + 2,
+      cpuMsPerUpload: (cpu.user + cpu.system) / 1000 / Math.max(1, latencies.length),
+      loadAverage: loadavg()[0]!,
     };
   } finally {
     await Promise.all(clouds.map((c) => c.stop()));
