@@ -18,7 +18,7 @@ import { generateStationLog, streamStationLog } from './generate.ts';
 import { MemoryLedger } from './memoryLedger.ts';
 import { StreamLedger } from './streamLedger.ts';
 
-const silent = pino({ level: 'silent' });
+const silent = pino({ level: process.env.FLEET_DEBUG ? 'error' : 'silent' });
 export const FLEET_START = Date.parse('2026-11-23T00:00:00+08:00');
 
 export interface FleetOptions {
@@ -101,7 +101,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   // silent, and each upload's alerts would look at a fleet that does not exist.
   let simFrom: number | null = null;
   const simClock: Clock = {
-    now: () => (simFrom === null ? FLEET_START : FLEET_START + (performance.now() - simFrom) * o.pace!),
+    now: () => (simFrom === null ? FLEET_START : FLEET_START + Math.floor((performance.now() - simFrom) * o.pace!)),
     monotonic: () => performance.now(),
   };
   const cloudClock = o.pace !== null ? { clock: simClock } : {};
@@ -133,6 +133,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
           latencies.push(performance.now() - t0);
           if (res.status === 409) gaps++;
           else if (res.status !== 200) {
+            if (process.env.FLEET_DEBUG) void res.clone().text().then((t) => process.stderr.write(`\n${res.status} ${t}\n`));
             errors++;
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           }
