@@ -148,7 +148,7 @@ export class AlertService {
   }
 
   private async evaluateNow(): Promise<void> {
-    const { store, config } = this.o;
+    const { store } = this.o;
     const nowMs = this.o.clock.now();
     await this.stations.refresh([], true);
     const [heartbeats, devices, faults, overdue, firing] = await Promise.all([
