@@ -5,13 +5,15 @@
  * SQLite cloud), round-robin as a load balancer would. Measures ingest throughput, upload
  * latency (p50/p99) and the weekly report's time over the fleet.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Uploader } from '../../edge/sync/uploader.ts';
 import { parseCloudConfig } from '../../cloud/config.ts';
-import { startCloud, type RunningCloud } from '../../cloud/server.ts';
+import { startCloud } from '../../cloud/server.ts';
 import { newCloudKeyText } from '../../cloud/store/keyCipher.ts';
 import { sha256Hex, systemClock, type Clock } from '../../protocol/index.ts';
 import { generateStationLog, streamStationLog } from './generate.ts';
@@ -19,7 +21,8 @@ import { MemoryLedger } from './memoryLedger.ts';
 import { StreamLedger } from './streamLedger.ts';
 
 const silent = pino({ level: process.env.FLEET_DEBUG ? 'error' : 'silent' });
-export const FLEET_START = Date.parse('2026-11-23T00:00:00+08:00');
+export { FLEET_START } from './fleetTime.ts';
+import { FLEET_START } from './fleetTime.ts';
 
 export interface FleetOptions {
   stations: number;
@@ -36,6 +39,11 @@ export interface FleetOptions {
    * then streamed — each station holds only its unsent events — so 10,000 stations fit.
    */
   hours?: number;
+  /**
+   * Each PostgreSQL instance in a process of its own (scripts/fleet/instance.ts), as behind a
+   * real load balancer; otherwise they share this process's event loop with the stations.
+   */
+  processes?: boolean;
   onProgress?: (p: FleetProgress) => void;
 }
 
@@ -87,15 +95,16 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const admin = 'fleet-admin-token';
   const dir = mkdtempSync(join(tmpdir(), 'ws-fleet-'));
   const env = { WAYSTATION_CLOUD_KEY: newCloudKeyText() };
-  const config = parseCloudConfig({
+  const rawConfig = {
     http: { host: '127.0.0.1', port: 0 },
     dataDir: join(dir, 'cloud'),
     ...(o.backend === 'postgres' ? { storage: { url: o.pgUrl, poolSize: 8 } } : {}),
     stations: ids.map((id) => ({ id, tokenSha256: sha256Hex(token(id)), zone: `z${id.slice(-1)}` })),
     adminTokens: [{ name: 'fleet', sha256: sha256Hex(admin) }],
     logLevel: 'silent',
-  });
-  const clouds: RunningCloud[] = [];
+  };
+  const config = parseCloudConfig(rawConfig);
+  const clouds: Instance[] = [];
   // With a pace the cloud keeps the simulated time too, as a real one keeps the time the events
   // happen in: on the wall clock every simulated heartbeat would be days old, every station
   // silent, and each upload's alerts would look at a fleet that does not exist.
@@ -106,10 +115,13 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   };
   const cloudClock = o.pace !== null ? { clock: simClock } : {};
   try {
+    const processes = o.processes === true && o.backend === 'postgres';
+    const start = (): Promise<Instance> =>
+      processes ? instanceProcess(rawConfig, o.pace ?? 0, env) : startCloud(config, { logger: silent, env, ...cloudClock }).then((c) => ({ url: c.url, stop: () => c.stop(), startClock: () => undefined }));
     // One instance first (it migrates and writes the stations), then the others.
-    clouds.push(await startCloud(config, { logger: silent, env, ...cloudClock }));
+    clouds.push(await start());
     const more = o.backend === 'postgres' ? Math.max(0, o.instances - 1) : 0;
-    clouds.push(...(await Promise.all(Array.from({ length: more }, () => startCloud(config, { logger: silent, env, ...cloudClock })))));
+    clouds.push(...(await Promise.all(Array.from({ length: more }, start))));
     const paced = o.pace !== null;
     const endMs = FLEET_START + (o.hours ?? o.days * 24) * 3_600_000;
     // Without a pace every log is made up front and sent at once; with one they are streamed.
@@ -164,6 +176,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     simFrom = t0;
+    const simFromEpochMs = Date.now();
+    for (const c of clouds) c.startClock(simFromEpochMs);
     for (const u of uploaders) u.start();
     const acked = () => ledgers.reduce((n, l) => n + l.ackedSeq(), 0);
     const released = () => ledgers.reduce((n, l) => n + l.head().seq, 0);
@@ -217,3 +231,36 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   }
 }
 
+
+interface Instance {
+  url: string;
+  stop(): Promise<void>;
+  /** Start the simulated clock of an instance in its own process (the same start as ours). */
+  startClock(simFromEpochMs: number): void;
+}
+
+const INSTANCE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'instance.ts');
+/** tsx's loader, so the child runs our TypeScript as this process does (node's own process, IPC intact). */
+const TSX_LOADER = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/** A cloud instance in a child process (instance.ts), listening on a port of its own. */
+function instanceProcess(rawConfig: object, pace: number, env: Record<string, string>): Promise<Instance> {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, INSTANCE_SCRIPT, JSON.stringify(rawConfig), String(pace)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`a fleet cloud instance exited with ${code} before it listened`)));
+    child.once('message', (m: { url: string }) =>
+      resolve({
+        url: m.url,
+        startClock: (simFromEpochMs) => child.send({ simFromEpochMs }),
+        stop: async () => {
+          if (child.exitCode === null) child.send({ stop: true });
+          await exited;
+        },
+      }),
+    );
+  });
+}
