@@ -1,17 +1,18 @@
 /**
  * One cloud instance of the fleet in a process of its own (`runFleet` with `processes`), as
  * instances run behind a load balancer: its own event loop, so the instances and the simulated
- * stations do not share one. The config comes as JSON in argv[2], the cloud key in the
+ * stations do not share one. The config comes as a JSON file named by argv[2], the cloud key in the
  * environment. Over IPC: `{url}` once listening; `{simFromEpochMs}` starts the simulated clock
  * (FLEET_START + pace × the time since then, as the parent's); `{stop: true}` stops and exits.
  */
+import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { parseCloudConfig } from '../../cloud/config.ts';
 import { startCloud } from '../../cloud/server.ts';
 import type { Clock } from '../../protocol/index.ts';
 import { FLEET_START } from './fleetTime.ts';
 
-const config = parseCloudConfig(JSON.parse(process.argv[2]!) as Record<string, unknown>);
+const config = parseCloudConfig(JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Record<string, unknown>);
 const pace = Number(process.argv[3]);
 let simFrom: number | null = null;
 const clock: Clock = {

@@ -6,7 +6,7 @@
  * latency (p50/p99) and the weekly report's time over the fleet.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -117,7 +117,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   try {
     const processes = o.processes === true && o.backend === 'postgres';
     const start = (): Promise<Instance> =>
-      processes ? instanceProcess(rawConfig, o.pace ?? 0, env) : startCloud(config, { logger: silent, env, ...cloudClock }).then((c) => ({ url: c.url, stop: () => c.stop(), startClock: () => undefined }));
+      processes ? instanceProcess(join(dir, 'cloud.json'), rawConfig, o.pace ?? 0, env) : startCloud(config, { logger: silent, env, ...cloudClock }).then((c) => ({ url: c.url, stop: () => c.stop(), startClock: () => undefined }));
     // One instance first (it migrates and writes the stations), then the others.
     clouds.push(await start());
     const more = o.backend === 'postgres' ? Math.max(0, o.instances - 1) : 0;
@@ -244,8 +244,10 @@ const INSTANCE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'instance.
 const TSX_LOADER = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** A cloud instance in a child process (instance.ts), listening on a port of its own. */
-function instanceProcess(rawConfig: object, pace: number, env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, INSTANCE_SCRIPT, JSON.stringify(rawConfig), String(pace)], {
+function instanceProcess(configPath: string, rawConfig: object, pace: number, env: Record<string, string>): Promise<Instance> {
+  // A file: 10,000 stations' config is more than a command line holds.
+  writeFileSync(configPath, JSON.stringify(rawConfig), { mode: 0o600 });
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, INSTANCE_SCRIPT, configPath, String(pace)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
