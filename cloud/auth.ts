@@ -37,7 +37,20 @@ export interface Principal {
   by: string;
 }
 
+/**
+ * How long an upload's token, once found, lets later uploads in without a read (per instance).
+ * Safe because it only opens the door: the store checks the token and that the station is
+ * enabled again in the transaction that stores an upload's events, and every other answer to an
+ * upload let in this way is checked against the store first (syncRoutes.ts), so a replaced
+ * token or a disabled station still stops at once on every instance (SPEC §12).
+ */
+export const UPLOAD_TOKEN_CACHE_MS = 5_000;
+/** Tokens kept at once: a fleet's stations (issue 14: 10,000) and room to spare. */
+const UPLOAD_TOKEN_CACHE_MAX = 50_000;
+
 export class Auth {
+  private readonly uploadTokens = new Map<string, { station: StationRow; until: number }>();
+
   constructor(
     private readonly config: CloudConfig,
     private readonly store: CloudStore,
@@ -57,6 +70,28 @@ export class Auth {
     if (station.id !== stationId) throw apiError('forbidden', `this token belongs to another station and may not act for ${stationId}`);
     if (!station.enabled) throw apiError('station_disabled', `station ${stationId} is disabled; an admin can enable it again (PUT /v1/stations/${stationId} {"enabled": true})`);
     return station;
+  }
+
+  /**
+   * As `requireStation`, for an event upload: a token found within UPLOAD_TOKEN_CACHE_MS is let
+   * in again without a read (`cached`: the answer must then be checked by the store or with
+   * `requireStation` before it goes out). Only found tokens are kept; `now` in ms.
+   */
+  async requireUploadStation(req: FastifyRequest, stationId: string, now: number): Promise<{ station: StationRow; cached: boolean }> {
+    const token = bearerOf(req);
+    const hash = token ? sha256Hex(token) : null;
+    const hit = hash ? this.uploadTokens.get(hash) : undefined;
+    if (hit && hit.until > now && hit.station.id === stationId) return { station: hit.station, cached: true };
+    if (hash && hit) this.uploadTokens.delete(hash);
+    const station = await this.requireStation(req, stationId);
+    if (this.uploadTokens.size >= UPLOAD_TOKEN_CACHE_MAX) this.uploadTokens.delete(this.uploadTokens.keys().next().value!);
+    this.uploadTokens.set(station.tokenSha256, { station, until: now + UPLOAD_TOKEN_CACHE_MS });
+    return { station, cached: false };
+  }
+
+  /** Forget a station's kept upload token (the store refused it, or it is checked again). */
+  forgetUploadToken(tokenSha256: string): void {
+    this.uploadTokens.delete(tokenSha256);
   }
 
   /**

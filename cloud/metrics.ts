@@ -11,7 +11,7 @@
 import { Counter, Gauge, Histogram, HTTP_DURATION_BUCKETS_S, MetricsRegistry, type Clock } from '../protocol/index.ts';
 import type { CloudStore, StationRow, SyncHeadRow } from './store/store.ts';
 
-export type UploadOutcome = 'ok' | 'gap' | 'chain_broken' | 'busy' | 'token_replaced';
+export type UploadOutcome = 'ok' | 'gap' | 'chain_broken' | 'busy' | 'token_replaced' | 'station_disabled';
 
 export interface CloudMetricsSources {
   store: CloudStore;

@@ -232,6 +232,14 @@ export type ChainCheck =
   | { ok: false; seq: number; reason: 'seq_not_contiguous' | 'hash_mismatch' };
 
 /**
+ * What an event's hash covers after the previous hash (SPEC §9): its canonical JSON without
+ * `hash`, given the canonical JSON of its `data` (top-level keys in canonical order).
+ */
+export function chainTextOf(e: Pick<StationEvent, 'day' | 'seq' | 'ts' | 'type'>, dataJson: string): string {
+  return `{"data":${dataJson},"day":${JSON.stringify(e.day)},"seq":${canonicalJsonOfParsed(e.seq)},"ts":${canonicalJsonOfParsed(e.ts)},"type":${JSON.stringify(e.type)}}`;
+}
+
+/**
  * Check that `events` (as parsed from JSON: stored rows, an upload body) continue a chain
  * ending at (`prevSeq`, `prevHash`). The same rule as hashEvent, with the canonical form built
  * by `canonicalJsonOfParsed` (top-level keys in canonical order: data, day, seq, ts, type).
@@ -245,8 +253,7 @@ export function verifyChain(events: readonly StationEvent[], prevSeq = 0, prevHa
     if (e.seq !== seq + 1) return { ok: false, seq: e.seq, reason: 'seq_not_contiguous' };
     const data = canonicalJsonOfParsed(e.data);
     dataJson?.push(data);
-    const canon = `{"data":${data},"day":${JSON.stringify(e.day)},"seq":${canonicalJsonOfParsed(e.seq)},"ts":${canonicalJsonOfParsed(e.ts)},"type":${JSON.stringify(e.type)}}`;
-    if (sha256Hex(hash + canon) !== e.hash) return { ok: false, seq: e.seq, reason: 'hash_mismatch' };
+    if (sha256Hex(hash + chainTextOf(e, data)) !== e.hash) return { ok: false, seq: e.seq, reason: 'hash_mismatch' };
     seq = e.seq;
     hash = e.hash;
   }

@@ -1,9 +1,10 @@
 /**
- * `npm run fleet [-- --stations 200 --days 1 --hours 24 --backend postgres|sqlite --instances 2 --pace 10 --postgres <url>]`:
+ * `npm run fleet [-- --stations 200 --days 1 --hours 24 --backend postgres|sqlite --instances 2 --pace 10 --postgres <url> --processes]`:
  * a simulated fleet syncing to the cloud (scripts/fleet/runFleet.ts), with a progress bar; prints
  * ingest throughput, upload latency p50/p99, errors and the weekly report's time. With a pace the
  * logs are streamed (each station holds only its unsent events), so 10,000 stations fit; `--hours`
  * simulates only the first hours of the day (a full day at 10× takes 2.4 hours).
+ * `--processes` runs each PostgreSQL instance in a process of its own (as behind a load balancer).
  * Without --postgres it starts a throwaway PostgreSQL cluster (Debian's, as the tests do).
  */
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     hours: { type: 'string' },
     postgres: { type: 'string' },
     json: { type: 'boolean', default: false },
+    processes: { type: 'boolean', default: false },
   },
 });
 const int = (name: keyof typeof values, min: number, max: number): number => {
@@ -78,6 +80,7 @@ try {
     batchSize: int('batch', 1, 1000),
     pace,
     ...(values.hours !== undefined ? { hours: hoursArg() } : {}),
+    processes: values.processes,
     onProgress: bar,
   });
   process.stderr.write('\n');
@@ -87,7 +90,8 @@ try {
       [
         `${r.stations} stations, ${r.events} events on ${backend}${backend === 'postgres' ? ` through ${values.instances} instances` : ''}${pace ? ` at ${pace}× real pace` : ' (every log at once)'}`,
         `  ingest:        ${Math.round(r.eventsPerSecond)} events/s (${r.seconds.toFixed(1)} s${pace ? ` for ${r.simulatedHours} simulated hours; kept up: ${r.keptUp ? 'yes' : 'no'}` : ''})`,
-        `  upload:        ${r.uploads} uploads, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors${r.errors ? ` (by status: ${JSON.stringify(r.errorsByStatus)})` : ''}, ${r.gaps} gap answers`,
+        `  upload:        ${r.uploads} uploads (${Math.round(r.uploads / r.seconds)}/s), p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors${r.errors ? ` (by status: ${JSON.stringify(r.errorsByStatus)})` : ''}, ${r.gaps} gap answers`,
+        `  cpu:           ${r.cpuMsPerUpload.toFixed(2)} ms of this process (${values.processes && backend === 'postgres' ? 'the stations; the instances run in their own' : 'instances and stations'}) per upload; load average ${r.loadAverage.toFixed(1)} at the end`,
         `  weekly report: ${r.weeklyReportMs.toFixed(1)} ms over the fleet`,
         '',
       ].join('\n'),

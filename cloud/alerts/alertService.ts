@@ -15,7 +15,7 @@ import { Notifier } from '../notify/notifier.ts';
 import { channelsFor } from '../notify/plan.ts';
 import type { StationInfo } from '../notify/message.ts';
 import { StationDirectory } from '../stations/stationDirectory.ts';
-import { diffAlerts, eventAlerts, fleetAlerts, type AlertCandidate } from './rules.ts';
+import { diffAlerts, eventAlerts, fingerprintOf, fleetAlerts, type AlertCandidate, type AlertRules } from './rules.ts';
 
 export interface AlertServiceOptions {
   store: CloudStore;
@@ -26,8 +26,8 @@ export interface AlertServiceOptions {
   instanceId?: string;
 }
 
-/** Event types that move the fleet state the rules read (rollupEffects.ts). */
-const FLEET_EVENT = /^(device\.|locker\.|station\.heartbeat$|dispenser\.restocked$)/;
+/** Event types that move a station's devices, faults or lockers, which the rules read (rollupEffects.ts). */
+const HEALTH_EVENT = /^(device\.|locker\.|dispenser\.restocked$)/;
 
 /** Firing alerts read per evaluation; far above what a fleet has at once. */
 const FIRING_LIMIT = 100_000;
@@ -98,12 +98,36 @@ export class AlertService {
     this.notifier.kick();
   }
 
-  /** After an upload stored fresh events: the alerts they raise or clear, then the fleet. */
-  async ingested(stationId: string, events: readonly StationEvent[]): Promise<void> {
+  /**
+   * After an upload stored fresh events: the alerts they raise or clear. Only the uploading
+   * station's alerts can change, so only its state is read — never the fleet's, which the timer
+   * evaluates (silence fires there, when no upload comes). Check-ins and claims change no alert;
+   * a fresh heartbeat only clears the station's `station_silent` (`silentFiring`: whether it was
+   * firing, as the append read it; read here when the store did not say).
+   */
+  async ingested(stationId: string, events: readonly StationEvent[], silentFiring?: boolean): Promise<void> {
     const { fire, resolve } = eventAlerts(stationId, events);
     await this.apply(fire, resolve);
-    // Check-ins and claims change no alert: the fleet is read again only for health events.
-    if (events.some((e) => FLEET_EVENT.test(e.type))) await this.evaluate();
+    if (events.some((e) => HEALTH_EVENT.test(e.type))) return this.evaluateStation(stationId);
+    let beat = -Infinity;
+    for (const e of events) if (e.type === 'station.heartbeat') beat = Math.max(beat, e.ts);
+    if (beat === -Infinity) return;
+    // A heartbeat from a backlog may be old enough that the station still counts as silent.
+    if (this.o.clock.now() - beat > this.rules().stationSilentAfterMs) return this.evaluateStation(stationId);
+    const firing = silentFiring ?? (await this.o.store.stationAlertState(stationId)).firing.some((a) => a.kind === 'station_silent');
+    if (firing) await this.apply([], [fingerprintOf(stationId, '', 'station_silent')]);
+  }
+
+  private rules(): AlertRules {
+    return { deviceOfflineAfterMs: this.o.config.alerts.deviceOfflineAfterMs, stationSilentAfterMs: this.o.config.health.stationOfflineAfterMs };
+  }
+
+  /** The level alerts of one station, from its own rows: the fleet rules over a fleet of one. */
+  private async evaluateStation(stationId: string): Promise<void> {
+    const { firing, ...state } = await this.o.store.stationAlertState(stationId);
+    const candidates = fleetAlerts({ nowMs: this.o.clock.now(), stationIds: [stationId], ...state }, this.rules());
+    const { fire, resolve } = diffAlerts(candidates, firing);
+    await this.apply(fire, resolve);
   }
 
   /** Evaluate the whole fleet now; concurrent calls share one run (and one more after it). */
@@ -124,7 +148,7 @@ export class AlertService {
   }
 
   private async evaluateNow(): Promise<void> {
-    const { store, config } = this.o;
+    const { store } = this.o;
     const nowMs = this.o.clock.now();
     await this.stations.refresh([], true);
     const [heartbeats, devices, faults, overdue, firing] = await Promise.all([
@@ -134,10 +158,7 @@ export class AlertService {
       store.overdueLockers(),
       store.listAlerts('firing', FIRING_LIMIT),
     ]);
-    const candidates = fleetAlerts(
-      { nowMs, stationIds: this.stations.ids(), heartbeats, devices, faults, overdue },
-      { deviceOfflineAfterMs: config.alerts.deviceOfflineAfterMs, stationSilentAfterMs: config.health.stationOfflineAfterMs },
-    );
+    const candidates = fleetAlerts({ nowMs, stationIds: this.stations.ids(), heartbeats, devices, faults, overdue }, this.rules());
     const { fire, resolve } = diffAlerts(candidates, firing);
     await this.apply(fire, resolve);
     const counts: Record<string, number> = { critical: 0, warning: 0, info: 0 };

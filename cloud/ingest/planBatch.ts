@@ -4,7 +4,7 @@
  * `seq == last + 1` → apply (the hash chain must continue from the stored head),
  * first new `seq > last + 1` → refuse as a gap with `expectedSeq`.
  */
-import { verifyChain, type StationEvent } from '../../protocol/index.ts';
+import { canonicalJsonOfParsed, chainTextOf, verifyChain, type StationEvent } from '../../protocol/index.ts';
 
 export interface SyncHead {
   seq: number;
@@ -50,4 +50,20 @@ export function planBatch(
   const check = verifyChain(fresh, head.seq, head.hash, dataJson);
   if (!check.ok) return { kind: 'chain_broken', seq: check.seq, reason: check.reason };
   return { kind: 'apply', fresh, dataJson, replayed, head: { seq: check.lastSeq, hash: check.lastHash } };
+}
+
+/**
+ * The common upload, planned without reading the head: a batch that should continue the stored
+ * head (its first event is the next one). The batch's own chain is checked here; whether its
+ * first event follows the head — `seq` is the head's + 1 and `hash` is sha256(head hash +
+ * `firstText`) — is checked by the store in the step that stores it (`appendNext`). `null` when
+ * the batch does not hold together by itself: `planBatch` against the head gives the answer.
+ */
+export function planNext(events: readonly StationEvent[]): { dataJson: string[]; firstText: string } | null {
+  const first = events[0];
+  if (!first) return null;
+  const data0 = canonicalJsonOfParsed(first.data);
+  const dataJson = [data0];
+  if (!verifyChain(events.slice(1), first.seq, first.hash, dataJson).ok) return null;
+  return { dataJson, firstText: chainTextOf(first, data0) };
 }

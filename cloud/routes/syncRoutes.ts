@@ -19,8 +19,8 @@ export function oversizedEvent(events: readonly StationEvent[]): { seq: number; 
   return null;
 }
 
-/** The token hash each upload was let in with (checked again when its events are stored). */
-const tokenOf = new WeakMap<FastifyRequest, string>();
+/** The token hash each upload was let in with (checked again when its events are stored), and whether from the kept tokens. */
+const tokenOf = new WeakMap<FastifyRequest, { sha256: string; cached: boolean }>();
 
 export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
   app.post(
@@ -31,8 +31,8 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
       // or parsed (fastify runs onRequest before preParsing and the JSON parser, issue 11): a
       // client without one cannot make the cloud buffer or parse up to bodyLimit bytes.
       onRequest: async (req: FastifyRequest) => {
-        const station = await ctx.auth.requireStation(req, (req.params as { stationId?: string }).stationId ?? '');
-        tokenOf.set(req, station.tokenSha256);
+        const { station, cached } = await ctx.auth.requireUploadStation(req, (req.params as { stationId?: string }).stationId ?? '', ctx.clock.now());
+        tokenOf.set(req, { sha256: station.tokenSha256, cached });
       },
       // One event is at most 16 KiB of JSON (SPEC §9): 413, so the edge narrows its batch down
       // to that one event and reports it, instead of the cloud storing whatever it is sent.
@@ -51,8 +51,20 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
     async (req, reply) => {
       // The token (and a disabled station, SPEC §12) was checked in onRequest, before the body.
       const { stationId } = req.params;
-      const r = await ctx.ingestor.ingest(stationId, req.body.events, tokenOf.get(req));
+      const token = tokenOf.get(req);
+      // SPEC §12: a replaced token or a disabled station stops at once. The store checks the
+      // token in the step that stores an upload or finds it does not continue the head; an
+      // upload let in by a kept token that does not get that far is checked at the door again
+      // first (which throws the 401 / 403 it would have had there).
+      const recheck = token?.cached
+        ? async () => {
+            ctx.auth.forgetUploadToken(token.sha256);
+            await ctx.auth.requireStation(req, stationId);
+          }
+        : undefined;
+      const r = await ctx.ingestor.ingest(stationId, req.body.events, token?.sha256, recheck);
       ctx.metrics.upload(stationId, r.ok ? 'ok' : r.error, r.ok ? r.applied : 0);
+      if (token && !r.ok && (r.error === 'token_replaced' || r.error === 'station_disabled')) ctx.auth.forgetUploadToken(token.sha256);
       if (r.ok && r.conflictsFound > 0) ctx.metrics.conflictsFound.inc({}, r.conflictsFound);
       if (r.ok) {
         req.log.debug({ stationId, ackedSeq: r.ackedSeq, applied: r.applied, replayed: r.replayed }, 'upload');
@@ -63,6 +75,7 @@ export function syncRoutes(app: CloudApp, ctx: RouteContext): void {
           expectedSeq: r.expectedSeq,
         });
       }
+      if (r.error === 'station_disabled') throw apiError('station_disabled', `station ${stationId} was disabled while this upload was under way; nothing was stored`);
       if (r.error === 'token_replaced') throw apiError('unauthorized', `the token of ${stationId} was replaced while this upload was under way; nothing was stored`);
       if (r.error === 'busy') throw apiError('busy', `the log of ${stationId} is being written by another request; retry from ${r.ackedSeq + 1}`);
       throw apiError('chain_broken', `event ${r.seq} of ${stationId} breaks the hash chain (${r.reason}); the batch was refused`, {

@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
-  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendResult, DropEventsInput, DropEventsResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendNextBatch, AppendNextResult, AppendResult, StationAlertState, DropEventsInput, DropEventsResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
   StationInput, StationPatch, StationRow, AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
   ConflictKeyRow, ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery,
@@ -22,7 +22,7 @@ import { PgEnrolment } from './pgEnrol.ts';
 import { isSealed, openPrivateJwk, type KeyCipher } from './keyCipher.ts';
 import { newStation, patched, STATION_COLUMNS, stationOf, stationValues } from './stationRows.ts';
 import { migratePg } from './pgSchema.ts';
-import { applyPgRollups } from './pgRollups.ts';
+import { applyPgRollups, newestHeartbeat } from './pgRollups.ts';
 import { dropPgEvents } from './pgDropEvents.ts';
 import { PgReads } from './pgReads.ts';
 
@@ -140,8 +140,9 @@ export class PgStore extends PgReads implements CloudStore {
       const curSeq = (cur?.last_seq as number | undefined) ?? 0;
       if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq } as const;
       if (b.tokenSha256 !== undefined) {
-        const st = (await c.query<{ token_sha256: string }>('SELECT token_sha256 FROM stations WHERE id = $1', [b.stationId])).rows[0];
+        const st = (await c.query<{ token_sha256: string; enabled: boolean }>('SELECT token_sha256, enabled FROM stations WHERE id = $1', [b.stationId])).rows[0];
         if (st && st.token_sha256 !== b.tokenSha256) return { ok: false, reason: 'token_replaced', seq: curSeq } as const;
+        if (st && !st.enabled) return { ok: false, reason: 'station_disabled', seq: curSeq } as const;
       }
       if (b.events.length === 0) return { ok: true, seq: curSeq } as const;
       const ev = b.events;
@@ -170,6 +171,68 @@ export class PgStore extends PgReads implements CloudStore {
       const conflictsFound = await appendPgZone(c, b.stationId, b.feed ?? [], b.zoneScope, b.receivedAt);
       return conflictsFound > 0 ? ({ ok: true, seq: last.seq, conflictsFound } as const) : ({ ok: true, seq: last.seq } as const);
     });
+  }
+
+  /**
+   * The common upload in one round trip (ws_append_next, pgSchema.ts): a batch of heartbeats is
+   * one statement; a batch with other rollups or zone rows runs that statement, then those, in
+   * one transaction.
+   */
+  async appendNext(b: AppendNextBatch): Promise<AppendNextResult> {
+    const heartbeat = newestHeartbeat(b.effects);
+    const rest = b.effects.map((list) => list.filter((e) => e.kind !== 'heartbeat' && e.kind !== 'invalid'));
+    const ev = b.events;
+    const call = {
+      // Named: prepared once per connection, then only bound and run.
+      name: 'ws_append_next',
+      text: 'SELECT * FROM ws_append_next($1, $2, $3, $4, $5::int[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11, $12, $13)',
+      values: [
+        INGEST_LOCK_CLASS,
+        b.stationId,
+        b.tokenSha256 ?? null,
+        b.firstText,
+        ev.map((e) => e.seq),
+        ev.map((e) => e.type),
+        ev.map((e) => e.ts),
+        ev.map((e) => e.day),
+        ev.map((e, i) => b.dataJson?.[i] ?? JSON.stringify(e.data)),
+        ev.map((e) => e.hash),
+        b.receivedAt,
+        heartbeat?.ts ?? null,
+        heartbeat ? JSON.stringify(heartbeat.data) : null,
+      ],
+    };
+    type Out = { status: 'ok' | 'not_next' | 'token_replaced' | 'station_disabled'; head_seq: number; head_hash: string; silent_firing: boolean | null };
+    const resultOf = (o: Out, conflictsFound: number): AppendNextResult => {
+      if (o.status === 'not_next') return { ok: false, reason: 'not_next', seq: o.head_seq, head: { seq: o.head_seq, hash: o.head_hash } };
+      if (o.status !== 'ok') return { ok: false, reason: o.status, seq: o.head_seq };
+      return { ok: true, seq: o.head_seq, silentFiring: o.silent_firing === true, ...(conflictsFound > 0 ? { conflictsFound } : {}) };
+    };
+    if (rest.every((l) => l.length === 0) && (b.feed ?? []).length === 0) {
+      // One statement is its own transaction.
+      return this.once(async () => resultOf((await this.pool.query<Out>(call)).rows[0]!, 0));
+    }
+    return this.tx(async (c) => {
+      const o = (await c.query<Out>(call)).rows[0]!;
+      if (o.status !== 'ok') return resultOf(o, 0);
+      await applyPgRollups(c, b.stationId, rest);
+      // SPEC §13 last, so the zone's counter row is locked for as short a time as it can be.
+      return resultOf(o, await appendPgZone(c, b.stationId, b.feed ?? [], b.zoneScope, b.receivedAt));
+    });
+  }
+
+  /** One statement, again on a serialization failure or deadlock (as `tx`). */
+  private async once<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (!code || !RETRYABLE.has(code) || attempt >= MAX_TX_ATTEMPTS) throw e;
+        this.logger?.debug({ code, attempt }, 'PostgreSQL statement retried');
+        await sleep(5 * attempt + Math.random() * 20);
+      }
+    }
   }
 
   async dropEventsFrom(d: DropEventsInput): Promise<DropEventsResult> {

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type {
-  AlertRow, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow, RiderRow, Scope, SponsorRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
+  AlertRow, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow, RiderRow, Scope, SponsorRow, StationAlertState, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
 } from './store.ts';
 
 import { alertOf } from './alertRows.ts';
@@ -123,42 +123,63 @@ export class PgReads {
   }
 
   async heartbeats(): Promise<HeartbeatRow[]> {
-    return (await this.rows('SELECT * FROM heartbeats ORDER BY station_id')).map((r) => ({
-      stationId: r.station_id as string,
-      ts: r.ts as number,
-      data: JSON.parse(r.data as string) as Row,
-    }));
+    return (await this.rows('SELECT * FROM heartbeats ORDER BY station_id')).map(heartbeatOf);
   }
 
   async devices(): Promise<DeviceRow[]> {
-    const faults = await this.openFaults();
-    return (await this.rows('SELECT * FROM devices ORDER BY station_id, device_id')).map((r) => ({
-      stationId: r.station_id as string,
-      deviceId: r.device_id as string,
-      kind: (r.kind as string | null) ?? null,
-      state: r.state as string,
-      inService: r.in_service === true,
-      lastSeenAt: r.last_seen as number,
-      faults: faults.filter((f) => f.stationId === r.station_id && f.deviceId === r.device_id).map((f) => f.fault),
-      stock: r.stock ? (JSON.parse(r.stock as string) as Record<string, number>) : null,
-    }));
+    return devicesOf(await this.rows('SELECT * FROM devices ORDER BY station_id, device_id'), await this.openFaults());
   }
 
   async openFaults(): Promise<FaultRow[]> {
-    return (await this.rows('SELECT * FROM open_faults ORDER BY station_id, device_id, fault')).map((r) => ({
-      stationId: r.station_id as string,
-      deviceId: r.device_id as string,
-      fault: r.fault as string,
-      since: r.since as number,
-    }));
+    return (await this.rows('SELECT * FROM open_faults ORDER BY station_id, device_id, fault')).map(faultOf);
   }
 
   async overdueLockers(): Promise<OverdueLockerRow[]> {
-    return (await this.rows('SELECT * FROM overdue_lockers ORDER BY station_id, compartment')).map((r) => ({
-      stationId: r.station_id as string,
-      compartment: r.compartment as string,
-      since: r.since as number,
-      riderId: (r.rider_id as string | null) ?? null,
-    }));
+    return (await this.rows('SELECT * FROM overdue_lockers ORDER BY station_id, compartment')).map(overdueOf);
   }
+
+  /** One round trip: each table's rows of the station as a JSON array (BIGINTs fit a JSON number, SPEC §15 state is small). */
+  async stationAlertState(stationId: string): Promise<StationAlertState> {
+    const [r] = await this.rows(
+      `SELECT
+         (SELECT coalesce(json_agg(h), '[]') FROM heartbeats h WHERE station_id = $1) AS heartbeats,
+         (SELECT coalesce(json_agg(d ORDER BY device_id), '[]') FROM devices d WHERE station_id = $1) AS devices,
+         (SELECT coalesce(json_agg(f ORDER BY device_id, fault), '[]') FROM open_faults f WHERE station_id = $1) AS faults,
+         (SELECT coalesce(json_agg(o ORDER BY compartment), '[]') FROM overdue_lockers o WHERE station_id = $1) AS overdue,
+         (SELECT coalesce(json_agg(a ORDER BY last_at DESC, id DESC), '[]') FROM alerts a WHERE station_id = $1 AND state = 'firing') AS firing`,
+      [stationId],
+    );
+    const faults = (r!.faults as Row[]).map(faultOf);
+    return {
+      heartbeats: (r!.heartbeats as Row[]).map(heartbeatOf),
+      devices: devicesOf(r!.devices as Row[], faults),
+      faults,
+      overdue: (r!.overdue as Row[]).map(overdueOf),
+      firing: (r!.firing as Row[]).map(alertOf),
+    };
+  }
+}
+
+const heartbeatOf = (r: Row): HeartbeatRow => ({ stationId: r.station_id as string, ts: Number(r.ts), data: JSON.parse(r.data as string) as Row });
+
+const faultOf = (r: Row): FaultRow => ({ stationId: r.station_id as string, deviceId: r.device_id as string, fault: r.fault as string, since: Number(r.since) });
+
+const overdueOf = (r: Row): OverdueLockerRow => ({
+  stationId: r.station_id as string,
+  compartment: r.compartment as string,
+  since: Number(r.since),
+  riderId: (r.rider_id as string | null) ?? null,
+});
+
+function devicesOf(rows: readonly Row[], faults: readonly FaultRow[]): DeviceRow[] {
+  return rows.map((r) => ({
+    stationId: r.station_id as string,
+    deviceId: r.device_id as string,
+    kind: (r.kind as string | null) ?? null,
+    state: r.state as string,
+    inService: r.in_service === true,
+    lastSeenAt: Number(r.last_seen),
+    faults: faults.filter((f) => f.stationId === r.station_id && f.deviceId === r.device_id).map((f) => f.fault),
+    stock: r.stock ? (JSON.parse(r.stock as string) as Record<string, number>) : null,
+  }));
 }

@@ -18,6 +18,17 @@ interface WeekCounters {
 
 const byKey = <T>(m: Map<string, T>): T[] => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 
+type Heartbeat = Extract<RollupEffect, { kind: 'heartbeat' }>;
+// Only the newest heartbeat of a batch can stay (the upsert keeps the latest ts).
+const newer = (had: Heartbeat | null, e: Heartbeat): Heartbeat => (!had || e.ts >= had.ts ? e : had);
+
+/** The batch's heartbeat that the heartbeats row keeps (pg.ts appendNext writes it in ws_append_next). */
+export function newestHeartbeat(effects: readonly (readonly RollupEffect[])[]): Heartbeat | null {
+  let h: Heartbeat | null = null;
+  for (const list of effects) for (const e of list) if (e.kind === 'heartbeat') h = newer(h, e);
+  return h;
+}
+
 export async function applyPgRollups(c: pg.PoolClient, stationId: string, effects: readonly (readonly RollupEffect[])[]): Promise<void> {
   const weeks = new Map<string, WeekCounters>();
   const riderWeeks = new Map<string, { week: string; riderId: string; checkedIn: boolean }>();
@@ -25,7 +36,7 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
   const sponsors = new Map<string, { week: string; sponsor: string; bottles: number; restocked: number }>();
   const health: RollupEffect[] = [];
   const riders = newRiderStatusFold();
-  let heartbeat: Extract<RollupEffect, { kind: 'heartbeat' }> | null = null;
+  let heartbeat: Heartbeat | null = null;
   const week = (w: string): WeekCounters => {
     let x = weeks.get(w);
     if (!x) weeks.set(w, (x = { checkins: 0, hot: 0, cold: 0, other: 0 }));
@@ -67,8 +78,7 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
           sponsor(e.week, e.sponsor).restocked += e.count;
           break;
         case 'heartbeat':
-          // Only the newest heartbeat of a batch can stay (the upsert keeps the latest ts).
-          if (!heartbeat || e.ts >= heartbeat.ts) heartbeat = e;
+          heartbeat = newer(heartbeat, e);
           break;
         case 'invalid':
           break;

@@ -221,6 +221,59 @@ const MIGRATIONS: readonly string[] = [
   // stored events and folded forward from each station's cursor by the reports from then on;
   // sponsor records (unique by normalised name), relays per station and days, outreach notes.
   PG_REPORTS_MIGRATION,
+  // pgingest (issue 14, the fleet's upload latency): the common upload in one round trip.
+  // ws_append_next stores a batch that continues the station's head — under the station's ingest
+  // advisory lock it checks the head (the first event's seq follows it and its hash chains from
+  // the head's hash, SPEC §9), the token the upload was let in with and that the station is
+  // enabled (SPEC §12), then stores the events, the newest heartbeat and the new head — and says
+  // whether the station's station_silent alert is firing (SPEC §15), so a heartbeat needs no read
+  // of its own. Anything else (a replay, a gap, a broken chain) stores nothing and returns the
+  // head, against which the ingestor plans the batch as before. The other rollups and the zone
+  // feed, when a batch has any, follow in the same transaction (pg.ts). Firing alerts by station.
+  `
+  CREATE INDEX alerts_firing_by_station ON alerts (station_id) WHERE state = 'firing';
+  CREATE FUNCTION ws_append_next(
+    p_lock_class INTEGER, p_station TEXT, p_token TEXT, p_first_text TEXT,
+    p_seq INTEGER[], p_type TEXT[], p_ts BIGINT[], p_day TEXT[], p_data TEXT[], p_hash TEXT[],
+    p_received_at BIGINT, p_heartbeat_ts BIGINT, p_heartbeat_data TEXT,
+    OUT status TEXT, OUT head_seq INTEGER, OUT head_hash TEXT, OUT silent_firing BOOLEAN
+  ) LANGUAGE plpgsql AS $fn$
+  DECLARE
+    n INTEGER := cardinality(p_seq);
+    st_token TEXT;
+    st_enabled BOOLEAN;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_station));
+    SELECT last_seq, last_hash INTO head_seq, head_hash FROM station_sync WHERE station_id = p_station;
+    head_seq := coalesce(head_seq, 0);
+    head_hash := coalesce(head_hash, repeat('0', 64));
+    IF p_token IS NOT NULL THEN
+      SELECT token_sha256, enabled INTO st_token, st_enabled FROM stations WHERE id = p_station;
+      IF FOUND AND st_token IS DISTINCT FROM p_token THEN status := 'token_replaced'; RETURN; END IF;
+      IF FOUND AND NOT st_enabled THEN status := 'station_disabled'; RETURN; END IF;
+    END IF;
+    IF n = 0 OR p_seq[1] <> head_seq + 1
+       OR encode(sha256(convert_to(head_hash || p_first_text, 'UTF8')), 'hex') <> p_hash[1] THEN
+      status := 'not_next';
+      RETURN;
+    END IF;
+    INSERT INTO events (station_id, seq, type, ts, day, data, hash)
+      SELECT p_station, * FROM unnest(p_seq, p_type, p_ts, p_day, p_data, p_hash);
+    IF p_heartbeat_ts IS NOT NULL THEN
+      INSERT INTO heartbeats (station_id, ts, data) VALUES (p_station, p_heartbeat_ts, p_heartbeat_data)
+        ON CONFLICT (station_id) DO UPDATE SET ts = excluded.ts, data = excluded.data WHERE excluded.ts >= heartbeats.ts;
+    END IF;
+    INSERT INTO station_sync (station_id, last_seq, last_hash, last_ts, updated_at)
+      VALUES (p_station, p_seq[n], p_hash[n], p_ts[n], p_received_at)
+      ON CONFLICT (station_id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash,
+        last_ts = excluded.last_ts, updated_at = excluded.updated_at;
+    head_seq := p_seq[n];
+    head_hash := p_hash[n];
+    silent_firing := EXISTS (SELECT 1 FROM alerts WHERE station_id = p_station AND state = 'firing' AND kind = 'station_silent');
+    status := 'ok';
+  END
+  $fn$;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

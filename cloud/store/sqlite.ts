@@ -5,13 +5,13 @@
 import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { StationEvent } from '../../protocol/index.ts';
+import { GENESIS_HASH, sha256Hex, type StationEvent } from '../../protocol/index.ts';
 import type {
-  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, DropEventsInput, DropEventsResult, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
+  AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendNextBatch, AppendNextResult, DropEventsInput, DropEventsResult, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
   EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
   AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
-  ConflictKeyRow, ConflictRow, StoredFeedRow, ZoneBootstrapQuery,
+  ConflictKeyRow, ConflictRow, StationAlertState, StoredFeedRow, ZoneBootstrapQuery,
 } from './store.ts';
 import { SqliteReports } from './sqliteReports.ts';
 import { SqliteRiderPages } from './sqliteRiderPages.ts';
@@ -24,6 +24,7 @@ import { SqliteRollups } from './sqliteRollups.ts';
 import { SqliteAlerts } from './sqliteAlerts.ts';
 import { SqliteEnrolment } from './sqliteEnrol.ts';
 import { headOf, riderOf } from './rows.ts';
+import { alertOf } from './alertRows.ts';
 
 type Row = Record<string, unknown>;
 /** Events per multi-row INSERT in an append (7 parameters each, far below SQLite's limit). */
@@ -42,6 +43,7 @@ export class SqliteStore implements CloudStore {
   private appendedZone: string | null = null;
   private readonly s: Record<string, Statement>;
   private readonly appendTx: Transaction<(b: AppendBatch) => AppendResult>;
+  private readonly appendNextTx: Transaction<(b: AppendNextBatch) => AppendNextResult>;
 
   private constructor(
     db: Db,
@@ -56,10 +58,11 @@ export class SqliteStore implements CloudStore {
     this.riderPages = new SqliteRiderPages(db);
     this.zone = new SqliteZone(db);
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
+    this.appendNextTx = db.transaction((b: AppendNextBatch) => this.appendNextInTx(b));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       head: p('SELECT * FROM station_sync WHERE station_id = ?'),
-      stationToken: p('SELECT token_sha256 FROM stations WHERE id = ?'),
+      stationToken: p('SELECT token_sha256, enabled FROM stations WHERE id = ?'),
       heads: p('SELECT * FROM station_sync ORDER BY station_id'),
       hashes: p('SELECT seq, hash FROM events WHERE station_id = ? AND seq BETWEEN ? AND ?'),
       insertEvent: p('INSERT INTO events (station_id, seq, type, ts, day, data, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -99,6 +102,13 @@ export class SqliteStore implements CloudStore {
       devices: p('SELECT * FROM devices ORDER BY station_id, device_id'),
       faults: p('SELECT * FROM open_faults ORDER BY station_id, device_id, fault'),
       overdue: p('SELECT * FROM overdue_lockers ORDER BY station_id, compartment'),
+      // One station's share of the above, and its firing alerts (an upload's health events, SPEC §15).
+      stationHeartbeats: p('SELECT * FROM heartbeats WHERE station_id = ?'),
+      stationDevices: p('SELECT * FROM devices WHERE station_id = ? ORDER BY device_id'),
+      stationFaults: p('SELECT * FROM open_faults WHERE station_id = ? ORDER BY device_id, fault'),
+      stationOverdue: p('SELECT * FROM overdue_lockers WHERE station_id = ? ORDER BY compartment'),
+      stationFiring: p(`SELECT * FROM alerts WHERE station_id = ? AND state = 'firing' ORDER BY last_at DESC, id DESC`),
+      silentFiring: p(`SELECT 1 FROM alerts WHERE station_id = ? AND state = 'firing' AND kind = 'station_silent' LIMIT 1`),
     };
   }
 
@@ -176,10 +186,8 @@ export class SqliteStore implements CloudStore {
     const cur = this.s.head!.get(b.stationId) as Row | undefined;
     const curSeq = (cur?.last_seq as number | undefined) ?? 0;
     if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq };
-    if (b.tokenSha256 !== undefined) {
-      const st = this.s.stationToken!.get(b.stationId) as { token_sha256: string } | undefined;
-      if (st && st.token_sha256 !== b.tokenSha256) return { ok: false, reason: 'token_replaced', seq: curSeq };
-    }
+    const refused = this.tokenRefusal(b);
+    if (refused) return { ok: false, reason: refused, seq: curSeq };
     if (b.events.length === 0) return { ok: true, seq: curSeq };
     // Rows go in INSERT_ROWS at a time (one statement step instead of one per event), the rest one by one.
     const json = b.dataJson;
@@ -204,6 +212,44 @@ export class SqliteStore implements CloudStore {
     const z = this.zone.append(b.stationId, b.feed ?? [], b.zoneScope, b.receivedAt);
     this.appendedZone = z.zone;
     return z.conflictsFound > 0 ? { ok: true, seq: last.seq, conflictsFound: z.conflictsFound } : { ok: true, seq: last.seq };
+  }
+
+  /** The upload's token was replaced, or its station disabled, since it was let in (SPEC §12). */
+  private tokenRefusal(b: Pick<AppendBatch, 'stationId' | 'tokenSha256'>): 'token_replaced' | 'station_disabled' | null {
+    if (b.tokenSha256 === undefined) return null;
+    const st = this.s.stationToken!.get(b.stationId) as { token_sha256: string; enabled: number } | undefined;
+    if (st && st.token_sha256 !== b.tokenSha256) return 'token_replaced';
+    if (st && st.enabled !== 1) return 'station_disabled';
+    return null;
+  }
+
+  async appendNext(b: AppendNextBatch): Promise<AppendNextResult> {
+    let result: AppendNextResult;
+    this.appendedZone = null;
+    try {
+      result = this.appendNextTx.immediate(b);
+    } catch (e) {
+      this.rollups.rolledBack();
+      throw e;
+    }
+    if (result.ok) {
+      this.rollups.committed();
+      this.zone.committed(this.appendedZone);
+    } else this.rollups.rolledBack();
+    return result;
+  }
+
+  /** Runs inside the IMMEDIATE append transaction: the batch must continue the stored head. */
+  private appendNextInTx(b: AppendNextBatch): AppendNextResult {
+    const cur = this.s.head!.get(b.stationId) as Row | undefined;
+    const head = { seq: (cur?.last_seq as number | undefined) ?? 0, hash: (cur?.last_hash as string | undefined) ?? GENESIS_HASH };
+    // The token first, as on PostgreSQL: a refused token learns nothing of the head.
+    const refused = this.tokenRefusal(b);
+    if (refused) return { ok: false, reason: refused, seq: head.seq };
+    const first = b.events[0];
+    if (!first || first.seq !== head.seq + 1 || sha256Hex(head.hash + b.firstText) !== first.hash) return { ok: false, reason: 'not_next', seq: head.seq, head };
+    const r = this.appendInTx({ ...b, prev: head });
+    return r.ok ? { ...r, silentFiring: this.s.silentFiring!.get(b.stationId) !== undefined } : r;
   }
 
   async dropEventsFrom(d: DropEventsInput): Promise<DropEventsResult> {
@@ -503,43 +549,30 @@ export class SqliteStore implements CloudStore {
   }
 
   async heartbeats(): Promise<HeartbeatRow[]> {
-    return (this.s.heartbeats!.all() as Row[]).map((r) => ({
-      stationId: r.station_id as string,
-      ts: r.ts as number,
-      data: JSON.parse(r.data as string) as Row,
-    }));
+    return (this.s.heartbeats!.all() as Row[]).map(heartbeatOf);
   }
 
   async devices(): Promise<DeviceRow[]> {
-    const faults = await this.openFaults();
-    return (this.s.devices!.all() as Row[]).map((r) => ({
-      stationId: r.station_id as string,
-      deviceId: r.device_id as string,
-      kind: (r.kind as string | null) ?? null,
-      state: r.state as string,
-      inService: r.in_service === 1,
-      lastSeenAt: r.last_seen as number,
-      faults: faults.filter((f) => f.stationId === r.station_id && f.deviceId === r.device_id).map((f) => f.fault),
-      stock: r.stock ? (JSON.parse(r.stock as string) as Record<string, number>) : null,
-    }));
+    return devicesOf(this.s.devices!.all() as Row[], await this.openFaults());
   }
 
   async openFaults(): Promise<FaultRow[]> {
-    return (this.s.faults!.all() as Row[]).map((r) => ({
-      stationId: r.station_id as string,
-      deviceId: r.device_id as string,
-      fault: r.fault as string,
-      since: r.since as number,
-    }));
+    return (this.s.faults!.all() as Row[]).map(faultOf);
   }
 
   async overdueLockers(): Promise<OverdueLockerRow[]> {
-    return (this.s.overdue!.all() as Row[]).map((r) => ({
-      stationId: r.station_id as string,
-      compartment: r.compartment as string,
-      since: r.since as number,
-      riderId: (r.rider_id as string | null) ?? null,
-    }));
+    return (this.s.overdue!.all() as Row[]).map(overdueOf);
+  }
+
+  async stationAlertState(stationId: string): Promise<StationAlertState> {
+    const faults = (this.s.stationFaults!.all(stationId) as Row[]).map(faultOf);
+    return {
+      heartbeats: (this.s.stationHeartbeats!.all(stationId) as Row[]).map(heartbeatOf),
+      devices: devicesOf(this.s.stationDevices!.all(stationId) as Row[], faults),
+      faults,
+      overdue: (this.s.stationOverdue!.all(stationId) as Row[]).map(overdueOf),
+      firing: (this.s.stationFiring!.all(stationId) as Row[]).map(alertOf),
+    };
   }
 
   async createStation(s: StationInput, at: number): Promise<StationRow | null> {
@@ -565,4 +598,28 @@ export class SqliteStore implements CloudStore {
   async noteConfigPulled(id: string, etag: string, at: number): Promise<void> {
     this.stationRows.pulled(id, etag, at);
   }
+}
+
+const heartbeatOf = (r: Row): HeartbeatRow => ({ stationId: r.station_id as string, ts: r.ts as number, data: JSON.parse(r.data as string) as Row });
+
+const faultOf = (r: Row): FaultRow => ({ stationId: r.station_id as string, deviceId: r.device_id as string, fault: r.fault as string, since: r.since as number });
+
+const overdueOf = (r: Row): OverdueLockerRow => ({
+  stationId: r.station_id as string,
+  compartment: r.compartment as string,
+  since: r.since as number,
+  riderId: (r.rider_id as string | null) ?? null,
+});
+
+function devicesOf(rows: readonly Row[], faults: readonly FaultRow[]): DeviceRow[] {
+  return rows.map((r) => ({
+    stationId: r.station_id as string,
+    deviceId: r.device_id as string,
+    kind: (r.kind as string | null) ?? null,
+    state: r.state as string,
+    inService: r.in_service === 1,
+    lastSeenAt: r.last_seen as number,
+    faults: faults.filter((f) => f.stationId === r.station_id && f.deviceId === r.device_id).map((f) => f.fault),
+    stock: r.stock ? (JSON.parse(r.stock as string) as Record<string, number>) : null,
+  }));
 }

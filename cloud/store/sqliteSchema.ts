@@ -254,6 +254,9 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   // each station's cursor by the reports from then on; sponsor records (unique by normalised
   // name), relays per station and days, outreach notes.
   REPORTS_MIGRATION,
+  // pgingest (issue 14, the fleet's upload latency): an upload's health events read one
+  // station's firing alerts (SPEC §15), not the whole fleet's.
+  `CREATE INDEX IF NOT EXISTS alerts_firing_by_station ON alerts (station_id) WHERE state = 'firing';`,
 ];
 
 /** The user_version after the reports migration (tests set it back to one less to run it again). */

@@ -43,7 +43,34 @@ export interface AppendBatch {
 }
 
 /** `conflictsFound`: new zone conflicts this append found (SPEC §13), present only when > 0. */
-export type AppendResult = { ok: true; seq: number; conflictsFound?: number } | { ok: false; reason: 'head_moved' | 'token_replaced'; seq: number };
+export type AppendResult =
+  /** `silentFiring`: whether the station's `station_silent` alert was firing (SPEC §15), read in the append when the store has it at no cost. */
+  | { ok: true; seq: number; conflictsFound?: number; silentFiring?: boolean }
+  /** `station_disabled`: the station was disabled since the upload was let in (SPEC §12): nothing stored. */
+  | { ok: false; reason: 'head_moved' | 'token_replaced' | 'station_disabled'; seq: number };
+
+/**
+ * The common upload (SPEC §9 apply): a batch whose first event should be the one after the
+ * stored head. The store checks that in the step that stores it, so the head need not be read
+ * first: `events[0].seq` is the head's seq + 1 and `events[0].hash` is sha256(head hash +
+ * `firstText`). The caller checked the rest of the batch's chain (planNext).
+ */
+export interface AppendNextBatch extends Omit<AppendBatch, 'prev'> {
+  /** What the first event's hash covers after the previous hash (`chainTextOf`). */
+  firstText: string;
+}
+
+/** `not_next`: the batch does not continue the stored head (a replay, a gap, a broken chain): nothing stored; plan it against `head`. */
+export type AppendNextResult = AppendResult | { ok: false; reason: 'not_next'; seq: number; head: { seq: number; hash: string } };
+
+/** One station's share of the fleet state the alert rules read (SPEC §15), and its firing alerts. */
+export interface StationAlertState {
+  heartbeats: HeartbeatRow[];
+  devices: DeviceRow[];
+  faults: FaultRow[];
+  overdue: OverdueLockerRow[];
+  firing: AlertRow[];
+}
 
 /** A feed row with its place in its zone: the zone's counter, taken in the ingest transaction. */
 export interface StoredFeedRow extends FeedRow {
@@ -478,6 +505,8 @@ export interface CloudStore {
   eventHashes(stationId: string, fromSeq: number, toSeq: number): Promise<Map<number, string>>;
   /** Store events and apply their rollup effects atomically, if the head is still `prev`. */
   appendEvents(batch: AppendBatch): Promise<AppendResult>;
+  /** Store a batch that continues the stored head, checked in the same unit of work (one round trip on PostgreSQL). */
+  appendNext(batch: AppendNextBatch): Promise<AppendNextResult>;
   eventsAfter(stationId: string, afterSeq: number, limit: number): Promise<StationEvent[]>;
   countEvents(stationId: string): Promise<number>;
   /**
@@ -637,4 +666,6 @@ export interface CloudStore {
   devices(): Promise<DeviceRow[]>;
   openFaults(): Promise<FaultRow[]>;
   overdueLockers(): Promise<OverdueLockerRow[]>;
+  /** What the alert rules need of one station, read together (an upload's health events, SPEC §15). */
+  stationAlertState(stationId: string): Promise<StationAlertState>;
 }

@@ -5,21 +5,24 @@
  * SQLite cloud), round-robin as a load balancer would. Measures ingest throughput, upload
  * latency (p50/p99) and the weekly report's time over the fleet.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Uploader } from '../../edge/sync/uploader.ts';
 import { parseCloudConfig } from '../../cloud/config.ts';
-import { startCloud, type RunningCloud } from '../../cloud/server.ts';
+import { startCloud } from '../../cloud/server.ts';
 import { newCloudKeyText } from '../../cloud/store/keyCipher.ts';
-import { sha256Hex, systemClock } from '../../protocol/index.ts';
+import { sha256Hex, systemClock, type Clock } from '../../protocol/index.ts';
 import { generateStationLog, streamStationLog } from './generate.ts';
 import { MemoryLedger } from './memoryLedger.ts';
 import { StreamLedger } from './streamLedger.ts';
 
-const silent = pino({ level: 'silent' });
-export const FLEET_START = Date.parse('2026-11-23T00:00:00+08:00');
+const silent = pino({ level: process.env.FLEET_DEBUG ? 'error' : 'silent' });
+export { FLEET_START } from './fleetTime.ts';
+import { FLEET_START } from './fleetTime.ts';
 
 export interface FleetOptions {
   stations: number;
@@ -36,6 +39,11 @@ export interface FleetOptions {
    * then streamed — each station holds only its unsent events — so 10,000 stations fit.
    */
   hours?: number;
+  /**
+   * Each PostgreSQL instance in a process of its own (scripts/fleet/instance.ts), as behind a
+   * real load balancer; otherwise they share this process's event loop with the stations.
+   */
+  processes?: boolean;
   onProgress?: (p: FleetProgress) => void;
 }
 
@@ -67,6 +75,13 @@ export interface FleetResult {
   simulatedHours: number;
   /** With a pace: the cloud acknowledged everything within 5 % (and 2 s) of the simulated time. */
   keptUp: boolean;
+  /**
+   * CPU time of this process (the cloud instances and the simulated stations) per upload, ms: on
+   * a shared machine less noisy than the latencies, which wait for the CPU other jobs hold.
+   */
+  cpuMsPerUpload: number;
+  /** The 1-minute load average at the end of the run. */
+  loadAverage: number;
 }
 
 const pct = (s: number[], p: number) => {
@@ -80,20 +95,33 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const admin = 'fleet-admin-token';
   const dir = mkdtempSync(join(tmpdir(), 'ws-fleet-'));
   const env = { WAYSTATION_CLOUD_KEY: newCloudKeyText() };
-  const config = parseCloudConfig({
+  const rawConfig = {
     http: { host: '127.0.0.1', port: 0 },
     dataDir: join(dir, 'cloud'),
     ...(o.backend === 'postgres' ? { storage: { url: o.pgUrl, poolSize: 8 } } : {}),
     stations: ids.map((id) => ({ id, tokenSha256: sha256Hex(token(id)), zone: `z${id.slice(-1)}` })),
     adminTokens: [{ name: 'fleet', sha256: sha256Hex(admin) }],
     logLevel: 'silent',
-  });
-  const clouds: RunningCloud[] = [];
+  };
+  const config = parseCloudConfig(rawConfig);
+  const clouds: Instance[] = [];
+  // With a pace the cloud keeps the simulated time too, as a real one keeps the time the events
+  // happen in: on the wall clock every simulated heartbeat would be days old, every station
+  // silent, and each upload's alerts would look at a fleet that does not exist.
+  let simFrom: number | null = null;
+  const simClock: Clock = {
+    now: () => (simFrom === null ? FLEET_START : FLEET_START + Math.floor((performance.now() - simFrom) * o.pace!)),
+    monotonic: () => performance.now(),
+  };
+  const cloudClock = o.pace !== null ? { clock: simClock } : {};
   try {
+    const processes = o.processes === true && o.backend === 'postgres';
+    const start = (): Promise<Instance> =>
+      processes ? instanceProcess(join(dir, 'cloud.json'), rawConfig, o.pace ?? 0, env) : startCloud(config, { logger: silent, env, ...cloudClock }).then((c) => ({ url: c.url, stop: () => c.stop(), startClock: () => undefined }));
     // One instance first (it migrates and writes the stations), then the others.
-    clouds.push(await startCloud(config, { logger: silent, env }));
+    clouds.push(await start());
     const more = o.backend === 'postgres' ? Math.max(0, o.instances - 1) : 0;
-    clouds.push(...(await Promise.all(Array.from({ length: more }, () => startCloud(config, { logger: silent, env })))));
+    clouds.push(...(await Promise.all(Array.from({ length: more }, start))));
     const paced = o.pace !== null;
     const endMs = FLEET_START + (o.hours ?? o.days * 24) * 3_600_000;
     // Without a pace every log is made up front and sent at once; with one they are streamed.
@@ -117,6 +145,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
           latencies.push(performance.now() - t0);
           if (res.status === 409) gaps++;
           else if (res.status !== 200) {
+            if (process.env.FLEET_DEBUG) void res.clone().text().then((t) => process.stderr.write(`\n${res.status} ${t}\n`));
             errors++;
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
           }
@@ -145,6 +174,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         }),
     );
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    simFrom = t0;
+    const simFromEpochMs = Date.now();
+    for (const c of clouds) c.startClock(simFromEpochMs);
     for (const u of uploaders) u.start();
     const acked = () => ledgers.reduce((n, l) => n + l.ackedSeq(), 0);
     const released = () => ledgers.reduce((n, l) => n + l.head().seq, 0);
@@ -165,6 +198,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     }
     const total = paced ? released() : fixedTotal;
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     await Promise.all(uploaders.map((u) => u.stop()));
     const reportTimes: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -188,6 +222,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       weeklyReportMs: pct(reportTimes, 50),
       simulatedHours: (endMs - FLEET_START) / 3_600_000,
       keptUp: !paced || seconds <= ((endMs - FLEET_START) / o.pace! / 1000) * 1.05 + 2,
+      cpuMsPerUpload: (cpu.user + cpu.system) / 1000 / Math.max(1, latencies.length),
+      loadAverage: loadavg()[0]!,
     };
   } finally {
     await Promise.all(clouds.map((c) => c.stop()));
@@ -195,3 +231,38 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   }
 }
 
+
+interface Instance {
+  url: string;
+  stop(): Promise<void>;
+  /** Start the simulated clock of an instance in its own process (the same start as ours). */
+  startClock(simFromEpochMs: number): void;
+}
+
+const INSTANCE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'instance.ts');
+/** tsx's loader, so the child runs our TypeScript as this process does (node's own process, IPC intact). */
+const TSX_LOADER = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/** A cloud instance in a child process (instance.ts), listening on a port of its own. */
+function instanceProcess(configPath: string, rawConfig: object, pace: number, env: Record<string, string>): Promise<Instance> {
+  // A file: 10,000 stations' config is more than a command line holds.
+  writeFileSync(configPath, JSON.stringify(rawConfig), { mode: 0o600 });
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, INSTANCE_SCRIPT, configPath, String(pace)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`a fleet cloud instance exited with ${code} before it listened`)));
+    child.once('message', (m: { url: string }) =>
+      resolve({
+        url: m.url,
+        startClock: (simFromEpochMs) => child.send({ simFromEpochMs }),
+        stop: async () => {
+          if (child.exitCode === null) child.send({ stop: true });
+          await exited;
+        },
+      }),
+    );
+  });
+}

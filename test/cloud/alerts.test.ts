@@ -87,8 +87,8 @@ describe('alerts kept by the cloud', () => {
     while (closers.length) await closers.pop()!();
   });
 
-  async function cloud() {
-    const config = testConfig(undefined, { alerts: { deviceOfflineAfterMs: 60_000, evaluateIntervalMs: 100 } });
+  async function cloud(evaluateIntervalMs = 100) {
+    const config = testConfig(undefined, { alerts: { deviceOfflineAfterMs: 60_000, evaluateIntervalMs } });
     const store = SqliteStore.open(join(config.dataDir, 'cloud.db'));
     const clock = new ManualClock(T0);
     const app = buildApp({ config, store, clock, logger: silent });
@@ -97,12 +97,13 @@ describe('alerts kept by the cloud', () => {
       await app.close();
       await store.close();
     });
-    let log: ReturnType<typeof chain> = [];
-    const upload = async (specs: EventSpec[]) => {
+    const logs = new Map<string, ReturnType<typeof chain>>();
+    const upload = async (specs: EventSpec[], stationId: 'dn-001' | 'dn-002' = 'dn-001') => {
+      const log = logs.get(stationId) ?? [];
       const prev = log.at(-1);
       const events = chain(specs, prev?.seq ?? 0, prev?.hash);
-      log = [...log, ...events];
-      const r = await app.inject({ method: 'POST', url: '/v1/stations/dn-001/events', headers: bearer(TOKENS['dn-001']), payload: { events } });
+      logs.set(stationId, [...log, ...events]);
+      const r = await app.inject({ method: 'POST', url: `/v1/stations/${stationId}/events`, headers: bearer(TOKENS[stationId]), payload: { events } });
       expect(r.statusCode).toBe(200);
     };
     const list = async (state: string) => {
@@ -133,6 +134,30 @@ describe('alerts kept by the cloud', () => {
     expect(await c.list('firing')).toMatchObject([{ fingerprint: 'dn-001/disp-1/device_fault:jam', severity: 'critical' }]);
     await c.upload([{ type: 'device.recovered', ts: T0 + 10, data: { deviceId: 'disp-1', kind: 'dispenser', fault: 'jam' } }]);
     expect(await c.list('resolved')).toMatchObject([{ fingerprint: 'dn-001/disp-1/device_fault:jam' }]);
+  });
+
+  it('reads only the uploading station on upload: another station\'s silent device waits for the fleet evaluation or its own upload', async () => {
+    // The timer's evaluation runs once at start, then not within this test.
+    const c = await cloud(600_000);
+    await c.upload([{ type: 'device.offline', ts: T0, data: { deviceId: 'disp-1', kind: 'dispenser', reason: 'will' } }], 'dn-002');
+    c.clock.advance(60_000);
+    await c.upload([{ type: 'device.fault', ts: c.clock.now(), data: { deviceId: 'disp-1', kind: 'dispenser', fault: 'jam' } }]);
+    expect((await c.list('firing')).map((a) => a.fingerprint)).toEqual(['dn-001/disp-1/device_fault:jam']);
+    // dn-002's own next health event looks at dn-002: its dispenser is offline past the threshold.
+    await c.upload([{ type: 'device.online', ts: c.clock.now(), data: { deviceId: 'board-1', kind: 'lockboard' } }], 'dn-002');
+    expect((await c.list('firing')).map((a) => a.fingerprint).sort()).toEqual(['dn-001/disp-1/device_fault:jam', 'dn-002/disp-1/device_offline']);
+  });
+
+  it('fires station_silent for a heartbeat that arrives too old, and clears it with the next fresh one', async () => {
+    const c = await cloud(600_000);
+    await c.upload([{ type: 'station.heartbeat', ts: T0 - 200_000, data: { uptimeS: 1 } }]);
+    expect(await c.list('firing')).toMatchObject([{ fingerprint: 'dn-001//station_silent', since: T0 - 200_000 }]);
+    // Check-ins change no alert.
+    await c.upload([{ type: 'checkin', ts: T0 - 100_000, data: { riderId: 'r1', windowFrom: '2026-12-02', windowTo: '2026-12-02' } }]);
+    expect(await c.list('firing')).toHaveLength(1);
+    await c.upload([{ type: 'station.heartbeat', ts: T0 - 1000, data: { uptimeS: 200 } }]);
+    expect(await c.list('firing')).toEqual([]);
+    expect(await c.list('resolved')).toMatchObject([{ fingerprint: 'dn-001//station_silent', until: T0 }]);
   });
 
   it('refuses an unknown state with a stable code', async () => {

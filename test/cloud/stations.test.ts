@@ -13,6 +13,40 @@ const log = chain([
   { type: 'checkin', ts: noonOf(day) + 1, data: { riderId: 'r2', windowFrom: day, windowTo: day } },
 ]);
 
+type Instance = { app: Harness['app']; store: Harness['store'] | PgInstance['store'] };
+const inject = (i: Instance, method: 'GET' | 'POST' | 'PUT', url: string, token: string, payload?: object) =>
+  i.app.inject({ method, url, headers: bearer(token), ...(payload ? { payload } : {}) });
+
+/**
+ * SPEC §12 with the upload token kept for a few seconds (auth.ts): `b` has just let the token in,
+ * `a` replaces it or disables the station; the next upload through `b` is refused at once, a
+ * replay and a batch with fresh events alike, and nothing is stored.
+ */
+async function keptTokenStopsAtOnce(a: Instance, b: Instance, id: string): Promise<void> {
+  const created = (await inject(a, 'POST', '/v1/stations', TOKENS.admin, { id, zone: 'pudong' })).json() as { token: string };
+  const up = (token: string, events: typeof log) => inject(b, 'POST', `/v1/stations/${id}/events`, token, { events });
+  expect((await up(created.token, log.slice(0, 1))).json()).toEqual({ ackedSeq: 1 });
+  const { token } = (await inject(a, 'POST', `/v1/stations/${id}/token`, TOKENS.admin)).json() as { token: string };
+  // A batch whose own chain is broken (refused before it reaches the store), a replay, fresh events.
+  const broken = [log[0]!, { ...log[1]!, hash: 'f'.repeat(64) }];
+  for (const events of [broken, log.slice(0, 1), log]) {
+    const old = await up(created.token, events);
+    expect(old.statusCode).toBe(401);
+    expect(old.json()).toMatchObject({ error: 'unauthorized' });
+  }
+  expect(await a.store.countEvents(id)).toBe(1);
+  expect((await up(token, log.slice(0, 1))).json()).toEqual({ ackedSeq: 1 });
+  expect((await inject(a, 'PUT', `/v1/stations/${id}`, TOKENS.admin, { enabled: false })).statusCode).toBe(200);
+  for (const events of [broken, log.slice(0, 1), log]) {
+    const off = await up(token, events);
+    expect(off.statusCode).toBe(403);
+    expect(off.json()).toMatchObject({ error: 'station_disabled' });
+  }
+  expect(await a.store.countEvents(id)).toBe(1);
+  expect((await inject(a, 'PUT', `/v1/stations/${id}`, TOKENS.admin, { enabled: true })).statusCode).toBe(200);
+  expect((await up(token, log)).json()).toEqual({ ackedSeq: 2 });
+}
+
 describe('station provisioning on one instance (SQLite)', () => {
   let h: Harness;
   afterEach(async () => {
@@ -45,6 +79,11 @@ describe('station provisioning on one instance (SQLite)', () => {
     // The new station is in the weekly report.
     const w = (await h.admin('GET', '/v1/reports/weekly?week=2026-W48&station=pd-010')).json() as { stations: Array<{ checkins: number }> };
     expect(w.stations[0]!.checkins).toBe(2);
+  });
+
+  it('stops a replaced token and a disabled station at once though the upload token was just let in', async () => {
+    h = await harness();
+    await keptTokenStopsAtOnce(h, h, 'pd-030');
   });
 });
 
@@ -123,5 +162,9 @@ describe('station provisioning across two instances (PostgreSQL)', () => {
     expect((await b.admin('PUT', '/v1/stations/dn-002', { enabled: true })).json()).toMatchObject({ enabled: true });
     expect((await b.upload('dn-002', log)).json()).toEqual({ ackedSeq: 2 });
     expect((await a.admin('PUT', '/v1/stations/nope', { enabled: false })).statusCode).toBe(404);
+  });
+
+  it('stops a replaced token and a disabled station at once on the instance that just let the token in', async () => {
+    await keptTokenStopsAtOnce(a, b, 'pd-031');
   });
 });

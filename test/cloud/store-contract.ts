@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GENESIS_HASH, ManualClock, type StationEvent } from '../../protocol/index.ts';
 import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects.ts';
+import { planNext } from '../../cloud/ingest/planBatch.ts';
 import { feedRowOf } from '../../cloud/zone/feedEntries.ts';
 import { ZoneFeed } from '../../cloud/zone/zoneFeed.ts';
 import type { CloudStore } from '../../cloud/store/store.ts';
@@ -281,6 +282,95 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect(await store.countEvents('dn-001')).toBe(0);
       expect(await store.weeklyStations('2026-W48', null)).toEqual([]);
       expect(await store.appendEvents({ ...batch, tokenSha256: 'b'.repeat(64) })).toEqual({ ok: true, seq: 1 });
+    });
+
+    it('refuses an append let in before its station was disabled, and stores nothing', async () => {
+      await store.createStation({ id: 'dn-001', tokenSha256: 'a'.repeat(64), timezone: 'Asia/Shanghai', zone: 'daning' }, 1);
+      const events = chain([checkin('r1', '2026-11-24')]);
+      const batch = { stationId: 'dn-001', prev: { seq: 0, hash: GENESIS_HASH }, events, effects: events.map(rollupEffectsOf), receivedAt: 1, tokenSha256: 'a'.repeat(64) };
+      await store.updateStation('dn-001', { enabled: false }, 2);
+      expect(await store.appendEvents(batch)).toEqual({ ok: false, reason: 'station_disabled', seq: 0 });
+      expect(await store.appendNext({ ...next(events), stationId: 'dn-001', effects: batch.effects, receivedAt: 1, tokenSha256: 'a'.repeat(64) })).toEqual({ ok: false, reason: 'station_disabled', seq: 0 });
+      // The token before the head: a batch that would not continue it is refused for the token too.
+      const replay = chain([checkin('r1', '2026-11-24')], 5, 'e'.repeat(64));
+      expect(await store.appendNext({ ...next(replay), stationId: 'dn-001', effects: batch.effects, receivedAt: 1, tokenSha256: 'b'.repeat(64) })).toEqual({ ok: false, reason: 'token_replaced', seq: 0 });
+      expect(await store.countEvents('dn-001')).toBe(0);
+      await store.updateStation('dn-001', { enabled: true }, 3);
+      expect(await store.appendEvents(batch)).toEqual({ ok: true, seq: 1 });
+    });
+
+    /** What ingest gives appendNext for a batch that holds together (planNext). */
+    const next = (events: StationEvent[]) => {
+      const p = planNext(events)!;
+      return { events, dataJson: p.dataJson, firstText: p.firstText };
+    };
+    const beat = (ts: number): EventSpec => ({ type: 'station.heartbeat', ts, data: { uptimeS: ts / 1000 } });
+
+    it('stores a batch that continues the head without being told the head, with its rollups once', async () => {
+      const day = '2026-11-24';
+      const first = chain([beat(noonOf(day)), checkin('r1', day)]);
+      expect(await store.appendNext({ ...next(first), stationId: 'dn-001', effects: first.map(rollupEffectsOf), receivedAt: 5 })).toEqual({ ok: true, seq: 2, silentFiring: false });
+      const more = chain([beat(noonOf(day) + 60_000), beat(noonOf(day) + 120_000)], 2, first[1]!.hash);
+      expect(await store.appendNext({ ...next(more), stationId: 'dn-001', effects: more.map(rollupEffectsOf), receivedAt: 6 })).toEqual({ ok: true, seq: 4, silentFiring: false });
+      expect(await store.eventsAfter('dn-001', 0, 10)).toEqual([...first, ...more]);
+      expect(await store.syncHead('dn-001')).toMatchObject({ seq: 4, hash: more[1]!.hash, ts: more[1]!.ts, updatedAt: 6 });
+      expect(await store.heartbeats()).toEqual([{ stationId: 'dn-001', ts: noonOf(day) + 120_000, data: { uptimeS: (noonOf(day) + 120_000) / 1000 } }]);
+      expect((await store.weeklyStations('2026-W48', 'dn-001'))[0]).toMatchObject({ checkins: 1, riders: 1, newRiders: 1 });
+    });
+
+    it('stores nothing and answers the head when a batch does not continue it: replay, gap, another chain', async () => {
+      const day = '2026-11-24';
+      const log = chain([checkin('r1', day), beat(noonOf(day)), beat(noonOf(day) + 60_000)]);
+      const head = { seq: 2, hash: log[1]!.hash };
+      expect(await store.appendNext({ ...next(log.slice(0, 2)), stationId: 'dn-001', effects: log.slice(0, 2).map(rollupEffectsOf), receivedAt: 1 })).toMatchObject({ ok: true, seq: 2 });
+      const refused = { ok: false, reason: 'not_next', seq: 2, head };
+      const attempt = (events: StationEvent[]) => store.appendNext({ ...next(events), stationId: 'dn-001', effects: events.map(rollupEffectsOf), receivedAt: 2 });
+      expect(await attempt(log.slice(1))).toEqual(refused);
+      expect(await attempt(chain([beat(noonOf(day) + 120_000)], 3, log[2]!.hash))).toEqual(refused);
+      // The next seq, chained from another head: what a forged or re-made log looks like.
+      expect(await attempt(chain([beat(noonOf(day) + 60_000)], 2, GENESIS_HASH))).toEqual(refused);
+      expect(await store.countEvents('dn-001')).toBe(2);
+      expect((await store.heartbeats())[0]!.ts).toBe(noonOf(day));
+      expect(await attempt(log.slice(2))).toMatchObject({ ok: true, seq: 3 });
+    });
+
+    it('says whether the station_silent alert of the station was firing when it stored a batch', async () => {
+      await store.fireAlert({ fingerprint: 'dn-001//station_silent', stationId: 'dn-001', subject: '', kind: 'station_silent', severity: 'critical', since: 1, detail: 'no heartbeat', seq: null, channels: [] }, 10);
+      await store.fireAlert({ fingerprint: 'dn-002//station_silent', stationId: 'dn-002', subject: '', kind: 'station_silent', severity: 'critical', since: 1, detail: 'no heartbeat', seq: null, channels: [] }, 10);
+      await store.resolveAlert('dn-002//station_silent', 11);
+      const day = '2026-11-24';
+      for (const id of ['dn-001', 'dn-002']) {
+        const events = chain([beat(noonOf(day))]);
+        expect(await store.appendNext({ ...next(events), stationId: id, effects: events.map(rollupEffectsOf), receivedAt: 12 })).toEqual({ ok: true, seq: 1, silentFiring: id === 'dn-001' });
+      }
+      const state = await store.stationAlertState('dn-001');
+      expect(state.firing.map((a) => a.fingerprint)).toEqual(['dn-001//station_silent']);
+      expect(state.heartbeats).toEqual([{ stationId: 'dn-001', ts: noonOf(day), data: { uptimeS: noonOf(day) / 1000 } }]);
+      expect((await store.stationAlertState('dn-002')).firing).toEqual([]);
+    });
+
+    it('reads one station\'s devices, faults, lockers and heartbeat as the fleet reads give them', async () => {
+      const day = '2026-11-24';
+      const t = noonOf(day);
+      await append('dn-001', [
+        { type: 'device.online', ts: t, data: { deviceId: 'disp-1', kind: 'dispenser' } },
+        { type: 'device.fault', ts: t + 1, data: { deviceId: 'disp-1', kind: 'dispenser', fault: 'jam' } },
+        { type: 'locker.overdue', ts: t + 2, data: { compartment: '1-5', riderId: 'r1' } },
+        beat(t + 3),
+      ]);
+      await append('dn-002', [{ type: 'device.fault', ts: t, data: { deviceId: 'disp-9', kind: 'dispenser', fault: 'motor' } }, beat(t)]);
+      const of = (id: string) => ({
+        heartbeats: async () => (await store.heartbeats()).filter((x) => x.stationId === id),
+        devices: async () => (await store.devices()).filter((x) => x.stationId === id),
+        faults: async () => (await store.openFaults()).filter((x) => x.stationId === id),
+        overdue: async () => (await store.overdueLockers()).filter((x) => x.stationId === id),
+      });
+      for (const id of ['dn-001', 'dn-002']) {
+        const fleet = of(id);
+        expect(await store.stationAlertState(id)).toEqual({ heartbeats: await fleet.heartbeats(), devices: await fleet.devices(), faults: await fleet.faults(), overdue: await fleet.overdue(), firing: [] });
+      }
+      expect((await store.stationAlertState('dn-001')).faults).toMatchObject([{ deviceId: 'disp-1', fault: 'jam' }]);
+      expect((await store.stationAlertState('dn-003')).devices).toEqual([]);
     });
 
     it('drops a whole log when re-admitted from seq 1', async () => {
