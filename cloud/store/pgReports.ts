@@ -3,7 +3,7 @@
  * the event log by the reports, from a cursor per station), sponsor records, relays and outreach.
  */
 import type pg from 'pg';
-import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
+import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
 import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
 import { dayFactsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
@@ -81,6 +81,62 @@ export class PgReports {
       [fromDay, toDay, stationIds === null ? null : [...stationIds]],
     );
     return rows.map(dayFactOf);
+  }
+
+  /**
+   * The range report's figures in four statements over the day facts of the range (the primary
+   * key leads with the day): per station and over all of them in one scan (GROUPING SETS), per
+   * day, per sponsor and relay, and the lapsed riders as an EXCEPT. Run at once on the pool.
+   */
+  async rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures> {
+    await this.fold();
+    const ids = [...stationIds];
+    const [perStation, perDay, sponsors, lapsed] = await Promise.all([
+      this.rows(
+        `SELECT f.station_id,
+           coalesce(sum(f.events) FILTER (WHERE f.kind = 'checkin'), 0) AS checkins,
+           coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle' AND f.compartment = 'hot'), 0) AS hot,
+           coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle' AND f.compartment = 'cold'), 0) AS cold,
+           coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle' AND f.compartment NOT IN ('hot', 'cold')), 0) AS other,
+           count(DISTINCT f.rider_id) FILTER (WHERE f.kind <> 'restock') AS riders,
+           count(DISTINCT f.rider_id) FILTER (WHERE f.kind = 'checkin' AND coalesce(a.first_day, $1) >= $1) AS new_riders,
+           count(DISTINCT f.rider_id) FILTER (WHERE f.kind = 'checkin' AND a.first_day < $1) AS returning_riders
+         FROM day_facts f LEFT JOIN rider_first_any a ON f.kind = 'checkin' AND a.rider_id = f.rider_id
+         WHERE f.day BETWEEN $1 AND $2 AND f.station_id = ANY($3::text[])
+         GROUP BY GROUPING SETS ((f.station_id), ())`,
+        [fromDay, toDay, ids],
+      ),
+      this.rows(
+        `SELECT day, coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0) AS checkins, coalesce(sum(events) FILTER (WHERE kind = 'bottle'), 0) AS bottles
+         FROM day_facts WHERE day BETWEEN $1 AND $2 AND kind <> 'restock' AND station_id = ANY($3::text[]) GROUP BY day`,
+        [fromDay, toDay, ids],
+      ),
+      this.rows(
+        `SELECT f.sponsor, r.sponsor_id AS relay_sponsor, coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle'), 0) AS bottles,
+           coalesce(sum(f.count) FILTER (WHERE f.kind = 'restock'), 0) AS restocked
+         FROM day_facts f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
+         WHERE f.day BETWEEN $1 AND $2 AND f.kind <> 'checkin' AND f.station_id = ANY($3::text[]) GROUP BY 1, 2`,
+        [fromDay, toDay, ids],
+      ),
+      this.rows(
+        `SELECT rider_id FROM day_facts WHERE day >= $1 AND day < $2 AND kind <> 'restock' AND station_id = ANY($4::text[])
+         EXCEPT SELECT rider_id FROM day_facts WHERE day BETWEEN $2 AND $3 AND kind <> 'restock' AND station_id = ANY($4::text[])`,
+        [lapsedFrom, fromDay, toDay, ids],
+      ),
+    ]);
+    const total = perStation.find((r) => r.station_id === null);
+    return {
+      stations: perStation
+        .filter((r) => r.station_id !== null)
+        .map((r) => ({
+          stationId: r.station_id as string, checkins: Number(r.checkins), riders: Number(r.riders), newRiders: Number(r.new_riders),
+          returningRiders: Number(r.returning_riders), hot: Number(r.hot), cold: Number(r.cold), other: Number(r.other),
+        })),
+      days: perDay.map((r) => ({ day: r.day as string, checkins: Number(r.checkins), bottles: Number(r.bottles) })),
+      totals: { riders: Number(total?.riders ?? 0), newRiders: Number(total?.new_riders ?? 0), returningRiders: Number(total?.returning_riders ?? 0) },
+      sponsors: sponsors.map((r) => ({ sponsor: r.sponsor as string, relaySponsorId: (r.relay_sponsor as string | null) ?? null, bottles: Number(r.bottles), restocked: Number(r.restocked) })),
+      lapsedRiders: lapsed.map((r) => r.rider_id as string),
+    };
   }
 
   async firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {
