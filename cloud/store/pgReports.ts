@@ -4,7 +4,8 @@
  */
 import type pg from 'pg';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
-import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
+import { dayFactOf, rangeFiguresOf, relayOf, sponsorOf } from './reportRows.ts';
+import { isoWeekOf } from '../../protocol/index.ts';
 import { dayFactsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
@@ -85,31 +86,38 @@ export class PgReports {
 
   /**
    * The range report's figures in four statements over the day facts of the range (the primary
-   * key leads with the day): per station and over all of them in one scan (GROUPING SETS), per
-   * day, per sponsor and relay, and the lapsed riders as an EXCEPT. Run at once on the pool.
+   * key leads with the day), run at once on the pool: sums per station and per day (grouping
+   * sets, hashed); the distinct (station, rider) pairs, counted per station and per rider (new
+   * riders are the few whose first check-in falls in the range, found by rider_first_any's
+   * week index); sponsors per named sponsor and covering relay; lapsed riders as one pass
+   * over both periods grouped by rider (last seen before the range).
    */
   async rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures> {
     await this.fold();
     const ids = [...stationIds];
-    const [perStation, perDay, sponsors, lapsed] = await Promise.all([
+    const [sums, pairs, sponsors, lapsed] = await Promise.all([
       this.rows(
-        `SELECT f.station_id,
-           coalesce(sum(f.events) FILTER (WHERE f.kind = 'checkin'), 0) AS checkins,
-           coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle' AND f.compartment = 'hot'), 0) AS hot,
-           coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle' AND f.compartment = 'cold'), 0) AS cold,
-           coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle' AND f.compartment NOT IN ('hot', 'cold')), 0) AS other,
-           count(DISTINCT f.rider_id) FILTER (WHERE f.kind <> 'restock') AS riders,
-           count(DISTINCT f.rider_id) FILTER (WHERE f.kind = 'checkin' AND coalesce(a.first_day, $1) >= $1) AS new_riders,
-           count(DISTINCT f.rider_id) FILTER (WHERE f.kind = 'checkin' AND a.first_day < $1) AS returning_riders
-         FROM day_facts f LEFT JOIN rider_first_any a ON f.kind = 'checkin' AND a.rider_id = f.rider_id
-         WHERE f.day BETWEEN $1 AND $2 AND f.station_id = ANY($3::text[])
-         GROUP BY GROUPING SETS ((f.station_id), ())`,
+        `SELECT station_id, day,
+           coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0) AS checkins,
+           coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'hot'), 0) AS hot,
+           coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'cold'), 0) AS cold,
+           coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment NOT IN ('hot', 'cold')), 0) AS other
+         FROM day_facts WHERE day BETWEEN $1 AND $2 AND kind <> 'restock' AND station_id = ANY($3::text[])
+         GROUP BY GROUPING SETS ((station_id), (day))`,
         [fromDay, toDay, ids],
       ),
       this.rows(
-        `SELECT day, coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0) AS checkins, coalesce(sum(events) FILTER (WHERE kind = 'bottle'), 0) AS bottles
-         FROM day_facts WHERE day BETWEEN $1 AND $2 AND kind <> 'restock' AND station_id = ANY($3::text[]) GROUP BY day`,
-        [fromDay, toDay, ids],
+        `WITH p AS MATERIALIZED (
+           SELECT station_id, rider_id, bool_or(kind = 'checkin') AS ci FROM day_facts
+           WHERE day BETWEEN $1 AND $2 AND kind <> 'restock' AND station_id = ANY($3::text[]) GROUP BY station_id, rider_id),
+         n AS (SELECT rider_id FROM rider_first_any WHERE first_week BETWEEN $4 AND $5 AND first_day BETWEEN $1 AND $2)
+         SELECT station_id, count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in,
+           count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n)) AS new_riders
+         FROM p GROUP BY station_id
+         UNION ALL
+         SELECT NULL, count(*), count(*) FILTER (WHERE ci), count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n))
+         FROM (SELECT rider_id, bool_or(ci) AS ci FROM p GROUP BY rider_id) r`,
+        [fromDay, toDay, ids, isoWeekOf(fromDay), isoWeekOf(toDay)],
       ),
       this.rows(
         `SELECT f.sponsor, r.sponsor_id AS relay_sponsor, coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle'), 0) AS bottles,
@@ -119,24 +127,12 @@ export class PgReports {
         [fromDay, toDay, ids],
       ),
       this.rows(
-        `SELECT rider_id FROM day_facts WHERE day >= $1 AND day < $2 AND kind <> 'restock' AND station_id = ANY($4::text[])
-         EXCEPT SELECT rider_id FROM day_facts WHERE day BETWEEN $2 AND $3 AND kind <> 'restock' AND station_id = ANY($4::text[])`,
+        `SELECT rider_id FROM day_facts WHERE day BETWEEN $1 AND $3 AND kind <> 'restock' AND station_id = ANY($4::text[])
+         GROUP BY rider_id HAVING max(day) < $2`,
         [lapsedFrom, fromDay, toDay, ids],
       ),
     ]);
-    const total = perStation.find((r) => r.station_id === null);
-    return {
-      stations: perStation
-        .filter((r) => r.station_id !== null)
-        .map((r) => ({
-          stationId: r.station_id as string, checkins: Number(r.checkins), riders: Number(r.riders), newRiders: Number(r.new_riders),
-          returningRiders: Number(r.returning_riders), hot: Number(r.hot), cold: Number(r.cold), other: Number(r.other),
-        })),
-      days: perDay.map((r) => ({ day: r.day as string, checkins: Number(r.checkins), bottles: Number(r.bottles) })),
-      totals: { riders: Number(total?.riders ?? 0), newRiders: Number(total?.new_riders ?? 0), returningRiders: Number(total?.returning_riders ?? 0) },
-      sponsors: sponsors.map((r) => ({ sponsor: r.sponsor as string, relaySponsorId: (r.relay_sponsor as string | null) ?? null, bottles: Number(r.bottles), restocked: Number(r.restocked) })),
-      lapsedRiders: lapsed.map((r) => r.rider_id as string),
-    };
+    return rangeFiguresOf(sums, pairs, sponsors, lapsed);
   }
 
   async firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {

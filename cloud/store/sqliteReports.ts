@@ -4,7 +4,8 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
-import { relayOf, sponsorOf } from './reportRows.ts';
+import { rangeFiguresOf, relayOf, sponsorOf } from './reportRows.ts';
+import { isoWeekOf } from '../../protocol/index.ts';
 import { dayFactsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
@@ -36,31 +37,33 @@ export class SqliteReports {
       factsAdd: p(`INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
         VALUES ${Array(FACT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
         ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor) DO UPDATE SET events = events + excluded.events, count = count + excluded.count`),
-      // The range report (rangeFigures): @from, @to, @lapsedFrom, @ids (the stations as a JSON array).
-      rangeStations: p(`WITH ids (id) AS MATERIALIZED (SELECT value FROM json_each(@ids))
-        SELECT f.station_id,
-          coalesce(sum(f.events) FILTER (WHERE f.kind = 'checkin'), 0) AS checkins,
-          coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle' AND f.compartment = 'hot'), 0) AS hot,
-          coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle' AND f.compartment = 'cold'), 0) AS cold,
-          coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle' AND f.compartment NOT IN ('hot', 'cold')), 0) AS other,
-          count(DISTINCT f.rider_id) FILTER (WHERE f.kind <> 'restock') AS riders,
-          count(DISTINCT f.rider_id) FILTER (WHERE f.kind = 'checkin' AND coalesce(a.first_day, @from) >= @from) AS new_riders,
-          count(DISTINCT f.rider_id) FILTER (WHERE f.kind = 'checkin' AND a.first_day < @from) AS returning_riders
-        FROM day_facts f LEFT JOIN rider_first_any a ON f.kind = 'checkin' AND a.rider_id = f.rider_id
-        WHERE f.day BETWEEN @from AND @to AND f.station_id IN (SELECT id FROM ids) GROUP BY f.station_id`),
-      rangeTotals: p(`SELECT count(DISTINCT f.rider_id) FILTER (WHERE f.kind <> 'restock') AS riders,
-          count(DISTINCT f.rider_id) FILTER (WHERE f.kind = 'checkin' AND coalesce(a.first_day, @from) >= @from) AS new_riders,
-          count(DISTINCT f.rider_id) FILTER (WHERE f.kind = 'checkin' AND a.first_day < @from) AS returning_riders
-        FROM day_facts f LEFT JOIN rider_first_any a ON f.kind = 'checkin' AND a.rider_id = f.rider_id
-        WHERE f.day BETWEEN @from AND @to AND f.station_id IN (SELECT value FROM json_each(@ids))`),
-      rangeDays: p(`SELECT day, coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0) AS checkins, coalesce(sum(events) FILTER (WHERE kind = 'bottle'), 0) AS bottles
+      // The range report (rangeFigures, the statements of pgReports.ts): @from, @to, @lapsedFrom, @ids (the stations as a JSON array).
+      rangeStations: p(`SELECT station_id, NULL AS day,
+          coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0) AS checkins,
+          coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'hot'), 0) AS hot,
+          coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'cold'), 0) AS cold,
+          coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment NOT IN ('hot', 'cold')), 0) AS other
+        FROM day_facts WHERE day BETWEEN @from AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id`),
+      rangeDays: p(`SELECT NULL AS station_id, day,
+          coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0) AS checkins,
+          coalesce(sum(events) FILTER (WHERE kind = 'bottle'), 0) AS hot, 0 AS cold, 0 AS other
         FROM day_facts WHERE day BETWEEN @from AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY day`),
+      rangePairs: p(`WITH p AS MATERIALIZED (
+          SELECT station_id, rider_id, max(kind = 'checkin') AS ci FROM day_facts
+          WHERE day BETWEEN @from AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id, rider_id),
+        n AS (SELECT rider_id FROM rider_first_any WHERE first_week BETWEEN @fromWeek AND @toWeek AND first_day BETWEEN @from AND @to)
+        SELECT station_id, count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in,
+          count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n)) AS new_riders
+        FROM p GROUP BY station_id
+        UNION ALL
+        SELECT NULL, count(*), count(*) FILTER (WHERE ci), count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n))
+        FROM (SELECT rider_id, max(ci) AS ci FROM p GROUP BY rider_id)`),
       rangeSponsors: p(`SELECT f.sponsor, r.sponsor_id AS relay_sponsor, coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle'), 0) AS bottles,
           coalesce(sum(f.count) FILTER (WHERE f.kind = 'restock'), 0) AS restocked
         FROM day_facts f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
         WHERE f.day BETWEEN @from AND @to AND f.kind <> 'checkin' AND f.station_id IN (SELECT value FROM json_each(@ids)) GROUP BY 1, 2`),
-            rangeLapsed: p(`SELECT rider_id FROM day_facts WHERE day >= @lapsedFrom AND day < @from AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids))
-        EXCEPT SELECT rider_id FROM day_facts WHERE day BETWEEN @from AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids))`),
+      rangeLapsed: p(`SELECT rider_id FROM day_facts WHERE day BETWEEN @lapsedFrom AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids))
+        GROUP BY rider_id HAVING max(day) < @from`),
       sponsorInsert: p('INSERT OR IGNORE INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)'),
       sponsors: p('SELECT * FROM sponsors ORDER BY name_key, id'),
       sponsor: p('SELECT * FROM sponsors WHERE id = ?'),
@@ -125,25 +128,16 @@ export class SqliteReports {
     );
   }
 
-  /** The range report's figures, aggregated by SQLite (the same statements as pgReports.ts, totals apart). */
+  /** The range report's figures, aggregated by SQLite (the statements of pgReports.ts; no grouping sets here). */
   rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): RangeFigures {
     this.fold();
-    const ids = JSON.stringify(stationIds);
-    const n = (v: unknown) => Number(v ?? 0);
-    const q = { from: fromDay, to: toDay, ids };
-    const t = this.s.rangeTotals!.get(q) as Row;
-    return {
-      stations: (this.s.rangeStations!.all(q) as Row[]).map((r) => ({
-        stationId: r.station_id as string, checkins: n(r.checkins), riders: n(r.riders), newRiders: n(r.new_riders),
-        returningRiders: n(r.returning_riders), hot: n(r.hot), cold: n(r.cold), other: n(r.other),
-      })),
-      days: (this.s.rangeDays!.all(q) as Row[]).map((r) => ({ day: r.day as string, checkins: n(r.checkins), bottles: n(r.bottles) })),
-      totals: { riders: n(t.riders), newRiders: n(t.new_riders), returningRiders: n(t.returning_riders) },
-      sponsors: (this.s.rangeSponsors!.all(q) as Row[]).map((r) => ({
-        sponsor: r.sponsor as string, relaySponsorId: (r.relay_sponsor as string | null) ?? null, bottles: n(r.bottles), restocked: n(r.restocked),
-      })),
-      lapsedRiders: (this.s.rangeLapsed!.all({ ...q, lapsedFrom }) as Row[]).map((r) => r.rider_id as string),
-    };
+    const q = { from: fromDay, to: toDay, ids: JSON.stringify(stationIds) };
+    return rangeFiguresOf(
+      [...(this.s.rangeStations!.all(q) as Row[]), ...(this.s.rangeDays!.all(q) as Row[])],
+      this.s.rangePairs!.all({ ...q, fromWeek: isoWeekOf(fromDay), toWeek: isoWeekOf(toDay) }) as Row[],
+      this.s.rangeSponsors!.all(q) as Row[],
+      this.s.rangeLapsed!.all({ ...q, lapsedFrom }) as Row[],
+    );
   }
 
   firstCheckinDays(riderIds: readonly string[]): Map<string, string> {
