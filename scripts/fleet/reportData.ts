@@ -73,6 +73,12 @@ const COPIES: readonly string[] = [
    FROM day_facts t, clone_suffix k WHERE t.station_id IN $SEEDS`,
 ];
 
+/** Tables whose primary key the PostgreSQL copy drops and builds again (pgSchema.ts). */
+const BIG = [
+  { table: 'day_facts', key: 'day, station_id, kind, rider_id, compartment, sponsor' },
+  { table: 'rider_week', key: 'week, station_id, rider_id' },
+];
+
 /**
  * Copy the seeds' report rows `copies - 1` times (copies 1..copies-1), `perStatement` copies per
  * statement; `progress` after each chunk. The seeds must be folded (a report has run since their upload).
@@ -109,6 +115,10 @@ export async function cloneSeeds(
   await c.connect();
   try {
     await c.query('CREATE TEMP TABLE clone_suffix (suf TEXT COLLATE "C" NOT NULL)');
+    // The two big tables' primary keys are built once at the end (a sort) rather than row by
+    // row; the copies cannot collide (their ids are new), and ADD PRIMARY KEY checks it.
+    await c.query("SET maintenance_work_mem = '256MB'");
+    for (const t of BIG) await c.query(`ALTER TABLE ${t.table} DROP CONSTRAINT ${t.table}_pkey`);
     for (let k = 1; k < copies; k += per) {
       await c.query('BEGIN');
       await c.query('TRUNCATE clone_suffix');
@@ -117,6 +127,7 @@ export async function cloneSeeds(
       await c.query('COMMIT');
       opts.progress?.(Math.min(copies, k + per) - 1);
     }
+    for (const t of BIG) await c.query(`ALTER TABLE ${t.table} ADD PRIMARY KEY (${t.key})`);
     await c.query('ANALYZE');
   } finally {
     await c.end();
