@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
 import { dayFactOf, rangeFiguresOf, relayOf, sponsorOf } from './reportRows.ts';
 import { isoWeekOf } from '../../protocol/index.ts';
-import { dayFactsOf } from '../ingest/dayFacts.ts';
+import { dayFactsOf, daySumsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
 type Row = Record<string, unknown>;
@@ -40,6 +40,28 @@ export class PgReports {
        DO UPDATE SET events = day_facts.events + excluded.events, count = day_facts.count + excluded.count`,
       [stationId, f.map((x) => x.day), f.map((x) => x.kind), f.map((x) => x.riderId), f.map((x) => x.compartment), f.map((x) => x.sponsor), f.map((x) => x.events), f.map((x) => x.count)],
     );
+    // The range report's sums beside the facts (one row a station-day), in day order.
+    const { sums, sponsors } = daySumsOf(f);
+    sums.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+    if (sums.length > 0) {
+      await c.query(
+        `INSERT INTO station_day_sums (day, station_id, checkins, bottles_hot, bottles_cold, bottles_other)
+         SELECT d, $1, ci, h, co, o FROM unnest($2::text[], $3::int[], $4::int[], $5::int[], $6::int[]) AS x (d, ci, h, co, o)
+         ON CONFLICT (day, station_id) DO UPDATE SET checkins = station_day_sums.checkins + excluded.checkins,
+           bottles_hot = station_day_sums.bottles_hot + excluded.bottles_hot, bottles_cold = station_day_sums.bottles_cold + excluded.bottles_cold,
+           bottles_other = station_day_sums.bottles_other + excluded.bottles_other`,
+        [stationId, sums.map((x) => x.day), sums.map((x) => x.checkins), sums.map((x) => x.hot), sums.map((x) => x.cold), sums.map((x) => x.other)],
+      );
+    }
+    if (sponsors.length > 0) {
+      await c.query(
+        `INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked)
+         SELECT d, $1, s, b, r FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[]) AS x (d, s, b, r)
+         ON CONFLICT (day, station_id, sponsor) DO UPDATE SET bottles = station_day_sponsors.bottles + excluded.bottles,
+           restocked = station_day_sponsors.restocked + excluded.restocked`,
+        [stationId, sponsors.map((x) => x.day), sponsors.map((x) => x.sponsor), sponsors.map((x) => x.bottles), sponsors.map((x) => x.restocked)],
+      );
+    }
   }
 
   /**
@@ -85,11 +107,11 @@ export class PgReports {
   }
 
   /**
-   * The range report's figures in four statements over the day facts of the range (the primary
-   * key leads with the day), run at once on the pool: sums per station and per day (grouping
-   * sets, hashed); the distinct (station, rider) pairs, counted per station and per rider (new
+   * The range report's figures in four statements over the range's days (every key leads with
+   * the day), run at once on the pool: sums per station and per day from station_day_sums
+   * (grouping sets); the distinct (station, rider) pairs, counted per station and per rider (new
    * riders are the few whose first check-in falls in the range, found by rider_first_any's
-   * week index); sponsors per named sponsor and covering relay; lapsed riders as one pass
+   * week index); sponsors per named sponsor and covering relay from station_day_sponsors; lapsed riders as one pass
    * over both periods grouped by rider (last seen before the range).
    */
   async rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures> {
@@ -97,12 +119,8 @@ export class PgReports {
     const ids = [...stationIds];
     const [sums, pairs, sponsors, lapsed] = await Promise.all([
       this.rows(
-        `SELECT station_id, day,
-           coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0) AS checkins,
-           coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'hot'), 0) AS hot,
-           coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'cold'), 0) AS cold,
-           coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment NOT IN ('hot', 'cold')), 0) AS other
-         FROM day_facts WHERE day BETWEEN $1 AND $2 AND kind <> 'restock' AND station_id = ANY($3::text[])
+        `SELECT station_id, day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
+         FROM station_day_sums WHERE day BETWEEN $1 AND $2 AND station_id = ANY($3::text[])
          GROUP BY GROUPING SETS ((station_id), (day))`,
         [fromDay, toDay, ids],
       ),
@@ -120,10 +138,9 @@ export class PgReports {
         [fromDay, toDay, ids, isoWeekOf(fromDay), isoWeekOf(toDay)],
       ),
       this.rows(
-        `SELECT f.sponsor, r.sponsor_id AS relay_sponsor, coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle'), 0) AS bottles,
-           coalesce(sum(f.count) FILTER (WHERE f.kind = 'restock'), 0) AS restocked
-         FROM day_facts f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
-         WHERE f.day BETWEEN $1 AND $2 AND f.kind <> 'checkin' AND f.station_id = ANY($3::text[]) GROUP BY 1, 2`,
+        `SELECT f.sponsor, r.sponsor_id AS relay_sponsor, sum(f.bottles) AS bottles, sum(f.restocked) AS restocked
+         FROM station_day_sponsors f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
+         WHERE f.day BETWEEN $1 AND $2 AND f.station_id = ANY($3::text[]) GROUP BY 1, 2`,
         [fromDay, toDay, ids],
       ),
       this.rows(

@@ -221,6 +221,30 @@ const MIGRATIONS: readonly string[] = [
   // stored events and folded forward from each station's cursor by the reports from then on;
   // sponsor records (unique by normalised name), relays per station and days, outreach notes.
   PG_REPORTS_MIGRATION,
+  // range report sums (issue 14, as SQLite's): per station and service day the check-ins and
+  // bottles, and per named sponsor the bottles and restocks, kept by the day-fact fold beside the
+  // facts; built here from the facts (rebuilt whole).
+  `
+  CREATE TABLE IF NOT EXISTS station_day_sums (
+    day TEXT COLLATE "C" NOT NULL, station_id TEXT COLLATE "C" NOT NULL, checkins INTEGER NOT NULL, bottles_hot INTEGER NOT NULL,
+    bottles_cold INTEGER NOT NULL, bottles_other INTEGER NOT NULL, PRIMARY KEY (day, station_id)
+  );
+  DELETE FROM station_day_sums;
+  INSERT INTO station_day_sums (day, station_id, checkins, bottles_hot, bottles_cold, bottles_other)
+    SELECT day, station_id, coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0),
+      coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'hot'), 0),
+      coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'cold'), 0),
+      coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment NOT IN ('hot', 'cold')), 0)
+    FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id;
+  CREATE TABLE IF NOT EXISTS station_day_sponsors (
+    day TEXT COLLATE "C" NOT NULL, station_id TEXT COLLATE "C" NOT NULL, sponsor TEXT COLLATE "C" NOT NULL,
+    bottles INTEGER NOT NULL, restocked BIGINT NOT NULL, PRIMARY KEY (day, station_id, sponsor)
+  );
+  DELETE FROM station_day_sponsors;
+  INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked)
+    SELECT day, station_id, sponsor, coalesce(sum(events) FILTER (WHERE kind = 'bottle'), 0), coalesce(sum(count) FILTER (WHERE kind = 'restock'), 0)
+    FROM day_facts WHERE kind <> 'checkin' GROUP BY day, station_id, sponsor;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

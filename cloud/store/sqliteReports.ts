@@ -6,7 +6,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
 import { rangeFiguresOf, relayOf, sponsorOf } from './reportRows.ts';
 import { isoWeekOf } from '../../protocol/index.ts';
-import { dayFactsOf } from '../ingest/dayFacts.ts';
+import { dayFactsOf, daySumsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
 type Row = Record<string, unknown>;
@@ -37,17 +37,16 @@ export class SqliteReports {
       factsAdd: p(`INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
         VALUES ${Array(FACT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
         ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor) DO UPDATE SET events = events + excluded.events, count = count + excluded.count`),
+      sumAdd: p(`INSERT INTO station_day_sums (day, station_id, checkins, bottles_hot, bottles_cold, bottles_other) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (day, station_id) DO UPDATE SET checkins = checkins + excluded.checkins, bottles_hot = bottles_hot + excluded.bottles_hot,
+          bottles_cold = bottles_cold + excluded.bottles_cold, bottles_other = bottles_other + excluded.bottles_other`),
+      sponsorDayAdd: p(`INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (day, station_id, sponsor) DO UPDATE SET bottles = bottles + excluded.bottles, restocked = restocked + excluded.restocked`),
       // The range report (rangeFigures, the statements of pgReports.ts): @from, @to, @lapsedFrom, @ids (the stations as a JSON array).
-      rangeStations: p(`SELECT station_id, NULL AS day,
-          coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0) AS checkins,
-          coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'hot'), 0) AS hot,
-          coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'cold'), 0) AS cold,
-          coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment NOT IN ('hot', 'cold')), 0) AS other
-        FROM day_facts WHERE day BETWEEN @from AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id`),
-      rangeDays: p(`SELECT NULL AS station_id, day,
-          coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0) AS checkins,
-          coalesce(sum(events) FILTER (WHERE kind = 'bottle'), 0) AS hot, 0 AS cold, 0 AS other
-        FROM day_facts WHERE day BETWEEN @from AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY day`),
+      rangeStations: p(`SELECT station_id, NULL AS day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
+        FROM station_day_sums WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id`),
+      rangeDays: p(`SELECT NULL AS station_id, day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
+        FROM station_day_sums WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY day`),
       rangePairs: p(`WITH p AS MATERIALIZED (
           SELECT station_id, rider_id, max(kind = 'checkin') AS ci FROM day_facts
           WHERE day BETWEEN @from AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id, rider_id),
@@ -58,10 +57,9 @@ export class SqliteReports {
         UNION ALL
         SELECT NULL, count(*), count(*) FILTER (WHERE ci), count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n))
         FROM (SELECT rider_id, max(ci) AS ci FROM p GROUP BY rider_id)`),
-      rangeSponsors: p(`SELECT f.sponsor, r.sponsor_id AS relay_sponsor, coalesce(sum(f.events) FILTER (WHERE f.kind = 'bottle'), 0) AS bottles,
-          coalesce(sum(f.count) FILTER (WHERE f.kind = 'restock'), 0) AS restocked
-        FROM day_facts f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
-        WHERE f.day BETWEEN @from AND @to AND f.kind <> 'checkin' AND f.station_id IN (SELECT value FROM json_each(@ids)) GROUP BY 1, 2`),
+      rangeSponsors: p(`SELECT f.sponsor, r.sponsor_id AS relay_sponsor, sum(f.bottles) AS bottles, sum(f.restocked) AS restocked
+        FROM station_day_sponsors f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
+        WHERE f.day BETWEEN @from AND @to AND f.station_id IN (SELECT value FROM json_each(@ids)) GROUP BY 1, 2`),
       rangeLapsed: p(`SELECT rider_id FROM day_facts WHERE day BETWEEN @lapsedFrom AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids))
         GROUP BY rider_id HAVING max(day) < @from`),
       sponsorInsert: p('INSERT OR IGNORE INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -92,6 +90,10 @@ export class SqliteReports {
       const f = facts[i]!;
       this.s.factAdd!.run(f.day, stationId, f.kind, f.riderId, f.compartment, f.sponsor, f.events, f.count);
     }
+    // The range report's sums beside the facts (one row a station-day).
+    const { sums, sponsors } = daySumsOf(facts);
+    for (const x of sums) this.s.sumAdd!.run(x.day, stationId, x.checkins, x.hot, x.cold, x.other);
+    for (const x of sponsors) this.s.sponsorDayAdd!.run(x.day, stationId, x.sponsor, x.bottles, x.restocked);
   }
 
   /**

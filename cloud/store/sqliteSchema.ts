@@ -254,6 +254,31 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   // each station's cursor by the reports from then on; sponsor records (unique by normalised
   // name), relays per station and days, outreach notes.
   REPORTS_MIGRATION,
+  // range report sums (issue 14, reports of a year of 10,000 stations): per station and service
+  // day the check-ins and bottles, and per named sponsor the bottles and restocks, kept by the
+  // day-fact fold beside the facts (one row a station-day instead of ~50 facts); built here from
+  // the facts (rebuilt whole, so running it again changes nothing).
+  `
+  CREATE TABLE IF NOT EXISTS station_day_sums (
+    day TEXT NOT NULL, station_id TEXT NOT NULL, checkins INTEGER NOT NULL, bottles_hot INTEGER NOT NULL,
+    bottles_cold INTEGER NOT NULL, bottles_other INTEGER NOT NULL, PRIMARY KEY (day, station_id)
+  ) WITHOUT ROWID;
+  DELETE FROM station_day_sums;
+  INSERT INTO station_day_sums (day, station_id, checkins, bottles_hot, bottles_cold, bottles_other)
+    SELECT day, station_id, sum(CASE WHEN kind = 'checkin' THEN events ELSE 0 END),
+      sum(CASE WHEN kind = 'bottle' AND compartment = 'hot' THEN events ELSE 0 END),
+      sum(CASE WHEN kind = 'bottle' AND compartment = 'cold' THEN events ELSE 0 END),
+      sum(CASE WHEN kind = 'bottle' AND compartment NOT IN ('hot', 'cold') THEN events ELSE 0 END)
+    FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id;
+  CREATE TABLE IF NOT EXISTS station_day_sponsors (
+    day TEXT NOT NULL, station_id TEXT NOT NULL, sponsor TEXT NOT NULL, bottles INTEGER NOT NULL, restocked INTEGER NOT NULL,
+    PRIMARY KEY (day, station_id, sponsor)
+  ) WITHOUT ROWID;
+  DELETE FROM station_day_sponsors;
+  INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked)
+    SELECT day, station_id, sponsor, sum(CASE WHEN kind = 'bottle' THEN events ELSE 0 END), sum(CASE WHEN kind = 'restock' THEN count ELSE 0 END)
+    FROM day_facts WHERE kind <> 'checkin' GROUP BY day, station_id, sponsor;
+  `,
 ];
 
 /** The user_version after the reports migration (tests set it back to one less to run it again). */

@@ -68,6 +68,10 @@ const COPIES: readonly string[] = [
   `INSERT INTO rider_first_any (rider_id, first_day, first_week)
    SELECT t.rider_id || k.suf, first_day, first_week FROM rider_first_any t, clone_suffix k
    WHERE t.rider_id IN (SELECT rider_id FROM rider_week WHERE station_id IN $SEEDS)`,
+  `INSERT INTO station_day_sums (day, station_id, checkins, bottles_hot, bottles_cold, bottles_other)
+   SELECT day, t.station_id || k.suf, checkins, bottles_hot, bottles_cold, bottles_other FROM station_day_sums t, clone_suffix k WHERE t.station_id IN $SEEDS`,
+  `INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked)
+   SELECT day, t.station_id || k.suf, sponsor, bottles, restocked FROM station_day_sponsors t, clone_suffix k WHERE t.station_id IN $SEEDS`,
   `INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
    SELECT day, t.station_id || k.suf, kind, CASE WHEN t.rider_id = '' THEN '' ELSE t.rider_id || k.suf END, compartment, sponsor, events, count
    FROM day_facts t, clone_suffix k WHERE t.station_id IN $SEEDS`,
