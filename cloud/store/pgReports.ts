@@ -41,7 +41,7 @@ export class PgReports {
       [stationId, f.map((x) => x.day), f.map((x) => x.kind), f.map((x) => x.riderId), f.map((x) => x.compartment), f.map((x) => x.sponsor), f.map((x) => x.events), f.map((x) => x.count)],
     );
     // The range report's sums beside the facts (one row a station-day), in day order.
-    const { sums, sponsors } = daySumsOf(f);
+    const { sums, sponsors, riders } = daySumsOf(f);
     sums.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
     if (sums.length > 0) {
       await c.query(
@@ -60,6 +60,14 @@ export class PgReports {
          ON CONFLICT (day, station_id, sponsor) DO UPDATE SET bottles = station_day_sponsors.bottles + excluded.bottles,
            restocked = station_day_sponsors.restocked + excluded.restocked`,
         [stationId, sponsors.map((x) => x.day), sponsors.map((x) => x.sponsor), sponsors.map((x) => x.bottles), sponsors.map((x) => x.restocked)],
+      );
+    }
+    if (riders.length > 0) {
+      await c.query(
+        `INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
+         SELECT d, $1, r, ci FROM unnest($2::text[], $3::text[], $4::boolean[]) AS x (d, r, ci)
+         ON CONFLICT (day, station_id, rider_id) DO UPDATE SET checked_in = station_day_riders.checked_in OR excluded.checked_in`,
+        [stationId, riders.map((x) => x.day), riders.map((x) => x.riderId), riders.map((x) => x.checkedIn)],
       );
     }
   }
@@ -109,7 +117,7 @@ export class PgReports {
   /**
    * The range report's figures in four statements over the range's days (every key leads with
    * the day), run at once on the pool: sums per station and per day from station_day_sums
-   * (grouping sets); the distinct (station, rider) pairs, counted per station and per rider (new
+   * (grouping sets); the distinct (station, rider) pairs from station_day_riders, counted per station and per rider (new
    * riders are the few whose first check-in falls in the range, found by rider_first_any's
    * week index); sponsors per named sponsor and covering relay from station_day_sponsors; lapsed riders as one pass
    * over both periods grouped by rider (last seen before the range).
@@ -126,8 +134,8 @@ export class PgReports {
       ),
       this.rows(
         `WITH p AS MATERIALIZED (
-           SELECT station_id, rider_id, bool_or(kind = 'checkin') AS ci FROM day_facts
-           WHERE day BETWEEN $1 AND $2 AND kind <> 'restock' AND station_id = ANY($3::text[]) GROUP BY station_id, rider_id),
+           SELECT station_id, rider_id, bool_or(checked_in) AS ci FROM station_day_riders
+           WHERE day BETWEEN $1 AND $2 AND station_id = ANY($3::text[]) GROUP BY station_id, rider_id),
          n AS (SELECT rider_id FROM rider_first_any WHERE first_week BETWEEN $4 AND $5 AND first_day BETWEEN $1 AND $2)
          SELECT station_id, count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in,
            count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n)) AS new_riders
@@ -144,7 +152,7 @@ export class PgReports {
         [fromDay, toDay, ids],
       ),
       this.rows(
-        `SELECT rider_id FROM day_facts WHERE day BETWEEN $1 AND $3 AND kind <> 'restock' AND station_id = ANY($4::text[])
+        `SELECT rider_id FROM station_day_riders WHERE day BETWEEN $1 AND $3 AND station_id = ANY($4::text[])
          GROUP BY rider_id HAVING max(day) < $2`,
         [lapsedFrom, fromDay, toDay, ids],
       ),

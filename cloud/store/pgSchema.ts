@@ -245,6 +245,17 @@ const MIGRATIONS: readonly string[] = [
     SELECT day, station_id, sponsor, coalesce(sum(events) FILTER (WHERE kind = 'bottle'), 0), coalesce(sum(count) FILTER (WHERE kind = 'restock'), 0)
     FROM day_facts WHERE kind <> 'checkin' GROUP BY day, station_id, sponsor;
   `,
+  // range report riders (issue 14, as SQLite's): one row per rider seen at a station on a service
+  // day, whether they checked in, kept by the day-fact fold; built from the facts (rebuilt whole).
+  `
+  CREATE TABLE IF NOT EXISTS station_day_riders (
+    day TEXT COLLATE "C" NOT NULL, station_id TEXT COLLATE "C" NOT NULL, rider_id TEXT COLLATE "C" NOT NULL, checked_in BOOLEAN NOT NULL,
+    PRIMARY KEY (day, station_id, rider_id)
+  );
+  DELETE FROM station_day_riders;
+  INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
+    SELECT day, station_id, rider_id, bool_or(kind = 'checkin') FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id, rider_id;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

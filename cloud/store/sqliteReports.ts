@@ -42,14 +42,16 @@ export class SqliteReports {
           bottles_cold = bottles_cold + excluded.bottles_cold, bottles_other = bottles_other + excluded.bottles_other`),
       sponsorDayAdd: p(`INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (day, station_id, sponsor) DO UPDATE SET bottles = bottles + excluded.bottles, restocked = restocked + excluded.restocked`),
+      riderDayAdd: p(`INSERT INTO station_day_riders (day, station_id, rider_id, checked_in) VALUES (?, ?, ?, ?)
+        ON CONFLICT (day, station_id, rider_id) DO UPDATE SET checked_in = max(checked_in, excluded.checked_in)`),
       // The range report (rangeFigures, the statements of pgReports.ts): @from, @to, @lapsedFrom, @ids (the stations as a JSON array).
       rangeStations: p(`SELECT station_id, NULL AS day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
         FROM station_day_sums WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id`),
       rangeDays: p(`SELECT NULL AS station_id, day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
         FROM station_day_sums WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY day`),
       rangePairs: p(`WITH p AS MATERIALIZED (
-          SELECT station_id, rider_id, max(kind = 'checkin') AS ci FROM day_facts
-          WHERE day BETWEEN @from AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id, rider_id),
+          SELECT station_id, rider_id, max(checked_in) AS ci FROM station_day_riders
+          WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id, rider_id),
         n AS (SELECT rider_id FROM rider_first_any WHERE first_week BETWEEN @fromWeek AND @toWeek AND first_day BETWEEN @from AND @to)
         SELECT station_id, count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in,
           count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n)) AS new_riders
@@ -60,7 +62,7 @@ export class SqliteReports {
       rangeSponsors: p(`SELECT f.sponsor, r.sponsor_id AS relay_sponsor, sum(f.bottles) AS bottles, sum(f.restocked) AS restocked
         FROM station_day_sponsors f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
         WHERE f.day BETWEEN @from AND @to AND f.station_id IN (SELECT value FROM json_each(@ids)) GROUP BY 1, 2`),
-      rangeLapsed: p(`SELECT rider_id FROM day_facts WHERE day BETWEEN @lapsedFrom AND @to AND kind <> 'restock' AND station_id IN (SELECT value FROM json_each(@ids))
+      rangeLapsed: p(`SELECT rider_id FROM station_day_riders WHERE day BETWEEN @lapsedFrom AND @to AND station_id IN (SELECT value FROM json_each(@ids))
         GROUP BY rider_id HAVING max(day) < @from`),
       sponsorInsert: p('INSERT OR IGNORE INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)'),
       sponsors: p('SELECT * FROM sponsors ORDER BY name_key, id'),
@@ -91,9 +93,10 @@ export class SqliteReports {
       this.s.factAdd!.run(f.day, stationId, f.kind, f.riderId, f.compartment, f.sponsor, f.events, f.count);
     }
     // The range report's sums beside the facts (one row a station-day).
-    const { sums, sponsors } = daySumsOf(facts);
+    const { sums, sponsors, riders } = daySumsOf(facts);
     for (const x of sums) this.s.sumAdd!.run(x.day, stationId, x.checkins, x.hot, x.cold, x.other);
     for (const x of sponsors) this.s.sponsorDayAdd!.run(x.day, stationId, x.sponsor, x.bottles, x.restocked);
+    for (const x of riders) this.s.riderDayAdd!.run(x.day, stationId, x.riderId, x.checkedIn ? 1 : 0);
   }
 
   /**

@@ -279,6 +279,18 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
     SELECT day, station_id, sponsor, sum(CASE WHEN kind = 'bottle' THEN events ELSE 0 END), sum(CASE WHEN kind = 'restock' THEN count ELSE 0 END)
     FROM day_facts WHERE kind <> 'checkin' GROUP BY day, station_id, sponsor;
   `,
+  // range report riders (issue 14): one row per rider seen (a check-in or a bottle) at a station on
+  // a service day, whether they checked in, kept by the day-fact fold: the distinct and lapsed
+  // counts read one row a rider-day instead of each fact; built from the facts (rebuilt whole).
+  `
+  CREATE TABLE IF NOT EXISTS station_day_riders (
+    day TEXT NOT NULL, station_id TEXT NOT NULL, rider_id TEXT NOT NULL, checked_in INTEGER NOT NULL,
+    PRIMARY KEY (day, station_id, rider_id)
+  ) WITHOUT ROWID;
+  DELETE FROM station_day_riders;
+  INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
+    SELECT day, station_id, rider_id, max(kind = 'checkin') FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id, rider_id;
+  `,
 ];
 
 /** The user_version after the reports migration (tests set it back to one less to run it again). */

@@ -72,6 +72,8 @@ const COPIES: readonly string[] = [
    SELECT day, t.station_id || k.suf, checkins, bottles_hot, bottles_cold, bottles_other FROM station_day_sums t, clone_suffix k WHERE t.station_id IN $SEEDS`,
   `INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked)
    SELECT day, t.station_id || k.suf, sponsor, bottles, restocked FROM station_day_sponsors t, clone_suffix k WHERE t.station_id IN $SEEDS`,
+  `INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
+   SELECT day, t.station_id || k.suf, t.rider_id || k.suf, checked_in FROM station_day_riders t, clone_suffix k WHERE t.station_id IN $SEEDS`,
   `INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
    SELECT day, t.station_id || k.suf, kind, CASE WHEN t.rider_id = '' THEN '' ELSE t.rider_id || k.suf END, compartment, sponsor, events, count
    FROM day_facts t, clone_suffix k WHERE t.station_id IN $SEEDS`,
@@ -81,6 +83,7 @@ const COPIES: readonly string[] = [
 const BIG = [
   { table: 'day_facts', key: 'day, station_id, kind, rider_id, compartment, sponsor' },
   { table: 'rider_week', key: 'week, station_id, rider_id' },
+  { table: 'station_day_riders', key: 'day, station_id, rider_id' },
 ];
 
 /**
