@@ -101,7 +101,8 @@ async function measure(ctx: BenchContext, name: string, week: Fleet, year: Fleet
   const [mWeek, mYear] = await ab(Math.max(3, Math.floor(runs / 2)), () => rangeReport(week.store, ids, ...MONTH), () => rangeReport(year.store, ids, ...MONTH));
   const weekly = await weeklyReport(year.store, ids, WEEK, null);
   const month = await rangeReport(year.store, ids, ...MONTH);
-  const target = (x: number, base: number) => `${(x / base).toFixed(2)}× one week of data (target ≤ 2, < 200 ms: ${x < 200 ? 'met' : 'not met'})`;
+  // Issue 14's target is for 10,000 stations: ≤ 2× one week of data, and < 200 ms.
+  const target = (x: number, base: number) => `${(x / base).toFixed(2)}× one week of data (target ≤ 2; < 200 ms at 10,000 stations)`;
   return [
     { name: `${name}: ${n} stations, a year copied from seeds (day facts)`, value: `${year.buildS.toFixed(0)} s`, ratio: `${fmt(year.rows)} day-fact rows (a week: ${fmt(week.rows)})` },
     { name: `${name}: weekly report, ${n} stations, one week of data (baseline)`, value: ms(wWeek) },
