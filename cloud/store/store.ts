@@ -610,8 +610,9 @@ export interface CloudStore {
   /** The service day of each rider's first check-in anywhere, for the riders that have one. */
   firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>>;
   /**
-   * The range report's figures (SPEC §17), aggregated in the database from the day facts of
-   * `fromDay..toDay` at `stationIds` after folding (as `dayFacts`): per station, per day, the
+   * The range report's figures (SPEC §17), aggregated in the database over `fromDay..toDay` at
+   * `stationIds` after folding (as `dayFacts`), from the per station-day tables the fold keeps
+   * beside the day facts (station_day_sums, _sponsors, _riders): per station, per day, the
    * distinct riders over all the stations, bottles and restocks per named sponsor and relay, and
    * the riders seen in `lapsedFrom..fromDay-1` and not in the range.
    */
