@@ -18,6 +18,8 @@ const RELAY_LOCK = 0x5753726c;
 export const FOLD_LOCK = 0x57536466;
 /** Events read per step of a fold. */
 const FOLD_CHUNK = 5000;
+/** `work_mem` of a range report's statements (four run at once on the pool). */
+const REPORT_WORK_MEM = '64MB';
 
 export class PgReports {
   constructor(
@@ -27,6 +29,17 @@ export class PgReports {
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
     return (await this.pool.query<Row>(sql, params)).rows;
+  }
+
+  /**
+   * A report statement with room to hash its groups in memory (`work_mem` for its transaction
+   * only): a month of a big fleet's rider pairs is past the 4 MB default and would spill to disk.
+   */
+  private async reportRows(sql: string, params: unknown[]): Promise<Row[]> {
+    return this.tx(async (c) => {
+      await c.query(`SET LOCAL work_mem = '${REPORT_WORK_MEM}'`);
+      return (await c.query<Row>(sql, params)).rows;
+    });
   }
 
   /** Add the day facts of some events' rollup effects (inside the fold's transaction `c`). */
@@ -126,13 +139,13 @@ export class PgReports {
     await this.fold();
     const ids = [...stationIds];
     const [sums, pairs, sponsors, lapsed] = await Promise.all([
-      this.rows(
+      this.reportRows(
         `SELECT station_id, day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
          FROM station_day_sums WHERE day BETWEEN $1 AND $2 AND station_id = ANY($3::text[])
          GROUP BY GROUPING SETS ((station_id), (day))`,
         [fromDay, toDay, ids],
       ),
-      this.rows(
+      this.reportRows(
         `WITH p AS MATERIALIZED (
            SELECT station_id, rider_id, bool_or(checked_in) AS ci FROM station_day_riders
            WHERE day BETWEEN $1 AND $2 AND station_id = ANY($3::text[]) GROUP BY station_id, rider_id),
@@ -145,13 +158,13 @@ export class PgReports {
          FROM (SELECT rider_id, bool_or(ci) AS ci FROM p GROUP BY rider_id) r`,
         [fromDay, toDay, ids, isoWeekOf(fromDay), isoWeekOf(toDay)],
       ),
-      this.rows(
+      this.reportRows(
         `SELECT f.sponsor, r.sponsor_id AS relay_sponsor, sum(f.bottles) AS bottles, sum(f.restocked) AS restocked
          FROM station_day_sponsors f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
          WHERE f.day BETWEEN $1 AND $2 AND f.station_id = ANY($3::text[]) GROUP BY 1, 2`,
         [fromDay, toDay, ids],
       ),
-      this.rows(
+      this.reportRows(
         `SELECT rider_id FROM station_day_riders WHERE day BETWEEN $1 AND $3 AND station_id = ANY($4::text[])
          GROUP BY rider_id HAVING max(day) < $2`,
         [lapsedFrom, fromDay, toDay, ids],
