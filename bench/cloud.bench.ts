@@ -184,7 +184,7 @@ async function timeRange(store: SqliteStore, stationIds: string[], from: string,
   const samples: number[] = [];
   for (let i = 0; i < runs + 1; i++) {
     const t0 = performance.now();
-    await rangeReport(store, stationIds, from, to, false);
+    await rangeReport(store, stationIds, from, to);
     if (i >= 1) samples.push(performance.now() - t0);
   }
   return percentile(samples, 50);
@@ -206,7 +206,7 @@ async function reportBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> 
   const monday = isoWeekMonday(WEEK);
   // The first range report folds the whole year's events into the day facts (once).
   const f0 = performance.now();
-  await rangeReport(year, stationIds, monday, addDays(monday, 6), false);
+  await rangeReport(year, stationIds, monday, addDays(monday, 6));
   const foldS = (performance.now() - f0) / 1000;
   const rangeWeekMs = await timeRange(year, stationIds, monday, addDays(monday, 6), 10);
   const rangeMonthMs = await timeRange(year, stationIds, '2026-11-01', '2026-11-30', 5);

@@ -1,7 +1,8 @@
 /**
  * The range report of SPEC §17: the weekly report's fields (SPEC §9) over any service days
  * `from..to` (a month is a range), with a daily series for charts. Computed at report time from
- * the day facts (store.dayFacts, folded from the log), so sponsors follow the relays as they are now.
+ * the day facts (folded from the log), so sponsors follow the relays as they are now; the sums
+ * and distinct counts are made by the database (store.rangeFigures), not here row by row.
  *
  * - `riders`: distinct riders who checked in or took water in the range; `newRiders`: who checked
  *   in in the range and whose first check-in ever (anywhere) is in it; `returningRiders`: who
@@ -11,7 +12,7 @@
  */
 import { addDays, daysBetween, isServiceDay } from '../../protocol/index.ts';
 import { apiError } from '../errors.ts';
-import type { CloudStore, DayFactRow } from '../store/store.ts';
+import type { CloudStore } from '../store/store.ts';
 import { csvTable, localDateTime, type CsvColumn, type CsvLang } from './csv.ts';
 import { Sponsorship } from './sponsorship.ts';
 import { stationColumnsOf } from './weeklyReport.ts';
@@ -81,101 +82,78 @@ export function dayList(from: string, to: string): string[] {
   return out;
 }
 
-const seen = (f: DayFactRow) => f.kind === 'checkin' || f.kind === 'bottle';
-
-export async function rangeReport(store: CloudStore, stationIds: readonly string[], from: string, to: string, scoped: boolean): Promise<RangeReport> {
+export async function rangeReport(store: CloudStore, stationIds: readonly string[], from: string, to: string): Promise<RangeReport> {
   const { days: length } = checkRange(from, to);
   const lapsedFrom = addDays(from, -length);
   const lapsedTo = addDays(from, -1);
-  const ids = scoped ? stationIds : null;
-  const [facts, heads, sponsorRecords, relays, conflictKeys] = await Promise.all([
-    store.dayFacts(lapsedFrom, to, ids),
+  // Sums and distinct counts are made by the database (store.rangeFigures): a month of 10,000
+  // stations is millions of day facts, too many to bring here row by row.
+  const [fig, heads, sponsorRecords, relays, conflictKeys] = await Promise.all([
+    store.rangeFigures(from, to, lapsedFrom, stationIds),
     store.syncHeads(),
     store.sponsorRecords(),
     store.relays(),
     store.conflictsBetween(from, to),
   ]);
   const inScope = new Set(stationIds);
-  const before = new Set<string>();
-  const during = new Set<string>();
-  const per = new Map<string, { row: RangeStation; riders: Set<string>; checkedIn: Set<string> }>(
-    stationIds.map((id) => [
-      id,
-      { row: { stationId: id, checkins: 0, riders: 0, newRiders: 0, returningRiders: 0, bottles: { hot: 0, cold: 0 }, otherBottles: 0, conflicts: 0 }, riders: new Set(), checkedIn: new Set() },
-    ]),
+  const per = new Map<string, RangeStation>(
+    stationIds.map((id) => [id, { stationId: id, checkins: 0, riders: 0, newRiders: 0, returningRiders: 0, bottles: { hot: 0, cold: 0 }, otherBottles: 0, conflicts: 0 }]),
   );
+  for (const f of fig.stations) {
+    const p = per.get(f.stationId);
+    if (!p) continue;
+    p.checkins = f.checkins;
+    p.riders = f.riders;
+    p.newRiders = f.newRiders;
+    p.returningRiders = f.returningRiders;
+    p.bottles = { hot: f.hot, cold: f.cold };
+    p.otherBottles = f.other;
+  }
   const daily = new Map(dayList(from, to).map((d) => [d, { day: d, checkins: 0, bottles: 0 }]));
+  for (const d of fig.days) {
+    const x = daily.get(d.day);
+    if (x) {
+      x.checkins = d.checkins;
+      x.bottles = d.bottles;
+    }
+  }
   const sponsorship = new Sponsorship(sponsorRecords, relays);
   const sponsors = new Map<string, RangeSponsor>();
-  const sponsorOf = (f: DayFactRow) => {
-    const a = sponsorship.of(f);
+  for (const f of fig.sponsors) {
+    const a = sponsorship.ofRelay(f.sponsor, f.relaySponsorId);
     const key = a.sponsorId ?? `name:${a.sponsor}`;
     let s = sponsors.get(key);
     if (!s) sponsors.set(key, (s = { sponsorId: a.sponsorId, sponsor: a.sponsor, bottles: 0, restocked: 0 }));
-    return s;
-  };
-  for (const f of facts) {
-    if (!inScope.has(f.stationId)) continue;
-    if (f.day < from) {
-      if (seen(f)) before.add(f.riderId!);
-      continue;
-    }
-    const p = per.get(f.stationId)!;
-    const d = daily.get(f.day)!;
-    if (f.kind === 'restock') {
-      sponsorOf(f).restocked += f.count;
-      continue;
-    }
-    during.add(f.riderId!);
-    p.riders.add(f.riderId!);
-    if (f.kind === 'checkin') {
-      p.row.checkins += f.events;
-      p.checkedIn.add(f.riderId!);
-      d.checkins += f.events;
-    } else {
-      if (f.compartment === 'hot') p.row.bottles.hot += f.events;
-      else if (f.compartment === 'cold') p.row.bottles.cold += f.events;
-      else p.row.otherBottles += f.events;
-      d.bottles += f.events;
-      sponsorOf(f).bottles += f.events;
-    }
+    s.bottles += f.bottles;
+    s.restocked += f.restocked;
   }
   // Conflicts: per station involved; in the totals each conflict once (it involves two stations or more).
-  for (const [stationId, n] of conflictsPerStation(conflictKeys)) if (inScope.has(stationId)) per.get(stationId)!.row.conflicts = n;
+  for (const [stationId, n] of conflictsPerStation(conflictKeys)) if (inScope.has(stationId)) per.get(stationId)!.conflicts = n;
   const conflictsInScope = new Set(conflictKeys.filter((c) => inScope.has(c.stationId)).map((c) => `${c.zone}\u0000${c.riderId}\u0000${c.day}`));
-  const checkedInAny = new Set<string>();
-  for (const p of per.values()) for (const r of p.checkedIn) checkedInAny.add(r);
-  const firstDays = await store.firstCheckinDays([...checkedInAny]);
-  const isNew = (r: string) => (firstDays.get(r) ?? from) >= from;
   const headTs = new Map(heads.map((h) => [h.stationId, h.ts]));
-  const stations = [...per.values()].map((p) => {
-    p.row.riders = p.riders.size;
-    for (const r of p.checkedIn) {
-      if (isNew(r)) p.row.newRiders++;
-      else p.row.returningRiders++;
-    }
-    return p.row;
-  });
+  const stations = [...per.values()];
   const sum = (f: (s: RangeStation) => number) => stations.reduce((a, s) => a + f(s), 0);
+  const byName = (a: RangeSponsor, b: RangeSponsor) =>
+    a.sponsor < b.sponsor ? -1 : a.sponsor > b.sponsor ? 1 : (a.sponsorId ?? '') < (b.sponsorId ?? '') ? -1 : (a.sponsorId ?? '') > (b.sponsorId ?? '') ? 1 : 0;
   return {
     from,
     to,
     completeThrough: Object.fromEntries(stationIds.map((id) => [id, headTs.get(id) ?? 0])),
     stations,
     days: [...daily.values()],
-    lapsedRiders: [...before].filter((r) => !during.has(r)).sort(),
+    lapsedRiders: fig.lapsedRiders.sort(),
     lapsedFrom,
     lapsedTo,
     totals: {
       checkins: sum((s) => s.checkins),
-      riders: during.size,
-      newRiders: [...checkedInAny].filter(isNew).length,
-      returningRiders: [...checkedInAny].filter((r) => !isNew(r)).length,
+      riders: fig.totals.riders,
+      newRiders: fig.totals.newRiders,
+      returningRiders: fig.totals.returningRiders,
       bottles: { hot: sum((s) => s.bottles.hot), cold: sum((s) => s.bottles.cold) },
       otherBottles: sum((s) => s.otherBottles),
       conflicts: conflictsInScope.size,
     },
-    sponsors: [...sponsors.values()].sort((a, b) => (a.sponsor < b.sponsor ? -1 : a.sponsor > b.sponsor ? 1 : 0)),
+    sponsors: [...sponsors.values()].sort(byName),
   };
 }
 

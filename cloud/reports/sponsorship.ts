@@ -54,6 +54,16 @@ export class Sponsorship {
     return s ? { id: s.id, name: s.name } : null;
   }
 
+  /**
+   * As `of`, when the database already found the relay covering an unnamed fact's station and
+   * day (`relaySponsorId`, null for none): the range report's aggregated rows.
+   */
+  ofRelay(sponsor: string, relaySponsorId: string | null): Attribution {
+    if (sponsor !== '') return this.of({ stationId: '', day: '', sponsor });
+    const s = relaySponsorId === null ? undefined : this.byId.get(relaySponsorId);
+    return s ? { sponsorId: s.id, sponsor: s.name, by: 'relay' } : { sponsorId: null, sponsor: '', by: 'none' };
+  }
+
   of(f: Pick<DayFactRow, 'stationId' | 'day' | 'sponsor'>): Attribution {
     if (f.sponsor !== '') {
       // A report sees few distinct names: normalise each once.

@@ -73,7 +73,7 @@ export function rangeRoutes(app: CloudApp, ctx: RouteContext): void {
       const q = req.query;
       const { from, to } = checkRange(q.from, q.to);
       const scope = await reportScope(ctx.store, q.station, q.zone);
-      const report = await rangeReport(ctx.store, scope.ids, from, to, scope.scoped);
+      const report = await rangeReport(ctx.store, scope.ids, from, to);
       const tz = (id: string) => scope.timezones.get(id) ?? DEFAULT_TIMEZONE;
       const name = `waystation-range-${from}-${to}${suffix(q)}`;
       if (q.format === 'csv') return sendCsv(reply, `${name}-${q.table}`, rangeReportCsv(report, q.table, q.lang, tz));

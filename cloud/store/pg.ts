@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendNextBatch, AppendNextResult, AppendResult, StationAlertState, DropEventsInput, DropEventsResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
-  StationInput, StationPatch, StationRow, AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
+  StationInput, StationPatch, StationRow, AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
   ConflictKeyRow, ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery,
 } from './store.ts';
@@ -502,6 +502,10 @@ export class PgStore extends PgReads implements CloudStore {
 
   dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]> {
     return this.reports.dayFacts(fromDay, toDay, stationIds);
+  }
+
+  rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures> {
+    return this.reports.rangeFigures(fromDay, toDay, lapsedFrom, stationIds);
   }
 
   firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {

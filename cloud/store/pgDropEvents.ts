@@ -65,6 +65,9 @@ export async function dropPgEvents(c: pg.PoolClient, d: DropEventsInput): Promis
   // writes facts of the dropped events after this commits.
   await c.query('SELECT pg_advisory_xact_lock($1)', [FOLD_LOCK]);
   await c.query('DELETE FROM day_facts WHERE station_id = $1', [stationId]);
+  await c.query('DELETE FROM station_day_sums WHERE station_id = $1', [stationId]);
+  await c.query('DELETE FROM station_day_sponsors WHERE station_id = $1', [stationId]);
+  await c.query('DELETE FROM station_day_riders WHERE station_id = $1', [stationId]);
   await c.query('DELETE FROM day_facts_cursor WHERE station_id = $1', [stationId]);
   if (riders.length > 0) await c.query('DELETE FROM rider_first_any WHERE rider_id = ANY($1::text[])', [riders]);
 

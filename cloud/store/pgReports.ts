@@ -3,9 +3,10 @@
  * the event log by the reports, from a cursor per station), sponsor records, relays and outreach.
  */
 import type pg from 'pg';
-import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
-import { dayFactOf, relayOf, sponsorOf } from './reportRows.ts';
-import { dayFactsOf } from '../ingest/dayFacts.ts';
+import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
+import { dayFactOf, rangeFiguresOf, relayOf, sponsorOf } from './reportRows.ts';
+import { isoWeekOf } from '../../protocol/index.ts';
+import { dayFactsOf, daySumsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
 type Row = Record<string, unknown>;
@@ -17,6 +18,8 @@ const RELAY_LOCK = 0x5753726c;
 export const FOLD_LOCK = 0x57536466;
 /** Events read per step of a fold. */
 const FOLD_CHUNK = 5000;
+/** `work_mem` of a range report's statements (four run at once on the pool). */
+const REPORT_WORK_MEM = '64MB';
 
 export class PgReports {
   constructor(
@@ -26,6 +29,17 @@ export class PgReports {
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
     return (await this.pool.query<Row>(sql, params)).rows;
+  }
+
+  /**
+   * A report statement with room to hash its groups in memory (`work_mem` for its transaction
+   * only): a month of a big fleet's rider pairs is past the 4 MB default and would spill to disk.
+   */
+  private async reportRows(sql: string, params: unknown[]): Promise<Row[]> {
+    return this.tx(async (c) => {
+      await c.query(`SET LOCAL work_mem = '${REPORT_WORK_MEM}'`);
+      return (await c.query<Row>(sql, params)).rows;
+    });
   }
 
   /** Add the day facts of some events' rollup effects (inside the fold's transaction `c`). */
@@ -39,6 +53,36 @@ export class PgReports {
        DO UPDATE SET events = day_facts.events + excluded.events, count = day_facts.count + excluded.count`,
       [stationId, f.map((x) => x.day), f.map((x) => x.kind), f.map((x) => x.riderId), f.map((x) => x.compartment), f.map((x) => x.sponsor), f.map((x) => x.events), f.map((x) => x.count)],
     );
+    // The range report's sums beside the facts (one row a station-day), in day order.
+    const { sums, sponsors, riders } = daySumsOf(f);
+    sums.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+    if (sums.length > 0) {
+      await c.query(
+        `INSERT INTO station_day_sums (day, station_id, checkins, bottles_hot, bottles_cold, bottles_other)
+         SELECT d, $1, ci, h, co, o FROM unnest($2::text[], $3::int[], $4::int[], $5::int[], $6::int[]) AS x (d, ci, h, co, o)
+         ON CONFLICT (day, station_id) DO UPDATE SET checkins = station_day_sums.checkins + excluded.checkins,
+           bottles_hot = station_day_sums.bottles_hot + excluded.bottles_hot, bottles_cold = station_day_sums.bottles_cold + excluded.bottles_cold,
+           bottles_other = station_day_sums.bottles_other + excluded.bottles_other`,
+        [stationId, sums.map((x) => x.day), sums.map((x) => x.checkins), sums.map((x) => x.hot), sums.map((x) => x.cold), sums.map((x) => x.other)],
+      );
+    }
+    if (sponsors.length > 0) {
+      await c.query(
+        `INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked)
+         SELECT d, $1, s, b, r FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[]) AS x (d, s, b, r)
+         ON CONFLICT (day, station_id, sponsor) DO UPDATE SET bottles = station_day_sponsors.bottles + excluded.bottles,
+           restocked = station_day_sponsors.restocked + excluded.restocked`,
+        [stationId, sponsors.map((x) => x.day), sponsors.map((x) => x.sponsor), sponsors.map((x) => x.bottles), sponsors.map((x) => x.restocked)],
+      );
+    }
+    if (riders.length > 0) {
+      await c.query(
+        `INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
+         SELECT d, $1, r, ci FROM unnest($2::text[], $3::text[], $4::boolean[]) AS x (d, r, ci)
+         ON CONFLICT (day, station_id, rider_id) DO UPDATE SET checked_in = station_day_riders.checked_in OR excluded.checked_in`,
+        [stationId, riders.map((x) => x.day), riders.map((x) => x.riderId), riders.map((x) => x.checkedIn)],
+      );
+    }
   }
 
   /**
@@ -81,6 +125,52 @@ export class PgReports {
       [fromDay, toDay, stationIds === null ? null : [...stationIds]],
     );
     return rows.map(dayFactOf);
+  }
+
+  /**
+   * The range report's figures in four statements over the range's days (every key leads with
+   * the day), run at once on the pool: sums per station and per day from station_day_sums
+   * (grouping sets); the distinct (station, rider) pairs from station_day_riders, counted per station and per rider (new
+   * riders are the few whose first check-in falls in the range, found by rider_first_any's
+   * week index); sponsors per named sponsor and covering relay from station_day_sponsors; lapsed riders as one pass
+   * over both periods grouped by rider (last seen before the range).
+   */
+  async rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures> {
+    await this.fold();
+    const ids = [...stationIds];
+    const [sums, pairs, sponsors, lapsed] = await Promise.all([
+      this.reportRows(
+        `SELECT station_id, day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
+         FROM station_day_sums WHERE day BETWEEN $1 AND $2 AND station_id = ANY($3::text[])
+         GROUP BY GROUPING SETS ((station_id), (day))`,
+        [fromDay, toDay, ids],
+      ),
+      this.reportRows(
+        `WITH p AS MATERIALIZED (
+           SELECT station_id, rider_id, bool_or(checked_in) AS ci FROM station_day_riders
+           WHERE day BETWEEN $1 AND $2 AND station_id = ANY($3::text[]) GROUP BY station_id, rider_id),
+         n AS (SELECT rider_id FROM rider_first_any WHERE first_week BETWEEN $4 AND $5 AND first_day BETWEEN $1 AND $2)
+         SELECT station_id, count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in,
+           count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n)) AS new_riders
+         FROM p GROUP BY station_id
+         UNION ALL
+         SELECT NULL, count(*), count(*) FILTER (WHERE ci), count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n))
+         FROM (SELECT rider_id, bool_or(ci) AS ci FROM p GROUP BY rider_id) r`,
+        [fromDay, toDay, ids, isoWeekOf(fromDay), isoWeekOf(toDay)],
+      ),
+      this.reportRows(
+        `SELECT f.sponsor, r.sponsor_id AS relay_sponsor, sum(f.bottles) AS bottles, sum(f.restocked) AS restocked
+         FROM station_day_sponsors f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
+         WHERE f.day BETWEEN $1 AND $2 AND f.station_id = ANY($3::text[]) GROUP BY 1, 2`,
+        [fromDay, toDay, ids],
+      ),
+      this.reportRows(
+        `SELECT rider_id FROM station_day_riders WHERE day BETWEEN $1 AND $3 AND station_id = ANY($4::text[])
+         GROUP BY rider_id HAVING max(day) < $2`,
+        [lapsedFrom, fromDay, toDay, ids],
+      ),
+    ]);
+    return rangeFiguresOf(sums, pairs, sponsors, lapsed);
   }
 
   async firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {

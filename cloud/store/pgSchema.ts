@@ -274,6 +274,41 @@ const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // range report sums (issue 14, as SQLite's): per station and service day the check-ins and
+  // bottles, and per named sponsor the bottles and restocks, kept by the day-fact fold beside the
+  // facts; built here from the facts (rebuilt whole).
+  `
+  CREATE TABLE IF NOT EXISTS station_day_sums (
+    day TEXT COLLATE "C" NOT NULL, station_id TEXT COLLATE "C" NOT NULL, checkins INTEGER NOT NULL, bottles_hot INTEGER NOT NULL,
+    bottles_cold INTEGER NOT NULL, bottles_other INTEGER NOT NULL, PRIMARY KEY (day, station_id)
+  );
+  DELETE FROM station_day_sums;
+  INSERT INTO station_day_sums (day, station_id, checkins, bottles_hot, bottles_cold, bottles_other)
+    SELECT day, station_id, coalesce(sum(events) FILTER (WHERE kind = 'checkin'), 0),
+      coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'hot'), 0),
+      coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment = 'cold'), 0),
+      coalesce(sum(events) FILTER (WHERE kind = 'bottle' AND compartment NOT IN ('hot', 'cold')), 0)
+    FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id;
+  CREATE TABLE IF NOT EXISTS station_day_sponsors (
+    day TEXT COLLATE "C" NOT NULL, station_id TEXT COLLATE "C" NOT NULL, sponsor TEXT COLLATE "C" NOT NULL,
+    bottles INTEGER NOT NULL, restocked BIGINT NOT NULL, PRIMARY KEY (day, station_id, sponsor)
+  );
+  DELETE FROM station_day_sponsors;
+  INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked)
+    SELECT day, station_id, sponsor, coalesce(sum(events) FILTER (WHERE kind = 'bottle'), 0), coalesce(sum(count) FILTER (WHERE kind = 'restock'), 0)
+    FROM day_facts WHERE kind <> 'checkin' GROUP BY day, station_id, sponsor;
+  `,
+  // range report riders (issue 14, as SQLite's): one row per rider seen at a station on a service
+  // day, whether they checked in, kept by the day-fact fold; built from the facts (rebuilt whole).
+  `
+  CREATE TABLE IF NOT EXISTS station_day_riders (
+    day TEXT COLLATE "C" NOT NULL, station_id TEXT COLLATE "C" NOT NULL, rider_id TEXT COLLATE "C" NOT NULL, checked_in BOOLEAN NOT NULL,
+    PRIMARY KEY (day, station_id, rider_id)
+  );
+  DELETE FROM station_day_riders;
+  INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
+    SELECT day, station_id, rider_id, bool_or(kind = 'checkin') FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id, rider_id;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

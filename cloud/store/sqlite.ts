@@ -9,7 +9,7 @@ import { GENESIS_HASH, sha256Hex, type StationEvent } from '../../protocol/index
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendNextBatch, AppendNextResult, DropEventsInput, DropEventsResult, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
   EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
-  AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord,
+  AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
   ConflictKeyRow, ConflictRow, StationAlertState, StoredFeedRow, ZoneBootstrapQuery,
 } from './store.ts';
@@ -478,6 +478,10 @@ export class SqliteStore implements CloudStore {
 
   async dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]> {
     return this.reports.dayFacts(fromDay, toDay, stationIds);
+  }
+
+  async rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures> {
+    return this.reports.rangeFigures(fromDay, toDay, lapsedFrom, stationIds);
   }
 
   async firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {

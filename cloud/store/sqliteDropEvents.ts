@@ -65,6 +65,9 @@ export function dropEventsInTx(db: Database, rollups: SqliteRollups, d: DropEven
   // The report day facts are folded lazily from a cursor (sqliteReports.ts): forget the
   // station's, so the next report folds its kept log again.
   db.prepare('DELETE FROM day_facts WHERE station_id = ?').run(stationId);
+  db.prepare('DELETE FROM station_day_sums WHERE station_id = ?').run(stationId);
+  db.prepare('DELETE FROM station_day_sponsors WHERE station_id = ?').run(stationId);
+  db.prepare('DELETE FROM station_day_riders WHERE station_id = ?').run(stationId);
   db.prepare('DELETE FROM day_facts_cursor WHERE station_id = ?').run(stationId);
   const forgetFirst = db.prepare('DELETE FROM rider_first_any WHERE rider_id = ?');
   for (const r of riders) forgetFirst.run(r);

@@ -3,9 +3,10 @@
  * per station), sponsor records, relays and outreach notes (sqlite.ts delegates here).
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { AddRelaysResult, DayFactRow, OutreachRow, RelayRow, SponsorRecord } from './store.ts';
-import { relayOf, sponsorOf } from './reportRows.ts';
-import { dayFactsOf } from '../ingest/dayFacts.ts';
+import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
+import { rangeFiguresOf, relayOf, sponsorOf } from './reportRows.ts';
+import { isoWeekOf } from '../../protocol/index.ts';
+import { dayFactsOf, daySumsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
 type Row = Record<string, unknown>;
@@ -36,6 +37,33 @@ export class SqliteReports {
       factsAdd: p(`INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
         VALUES ${Array(FACT_ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
         ON CONFLICT (day, station_id, kind, rider_id, compartment, sponsor) DO UPDATE SET events = events + excluded.events, count = count + excluded.count`),
+      sumAdd: p(`INSERT INTO station_day_sums (day, station_id, checkins, bottles_hot, bottles_cold, bottles_other) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (day, station_id) DO UPDATE SET checkins = checkins + excluded.checkins, bottles_hot = bottles_hot + excluded.bottles_hot,
+          bottles_cold = bottles_cold + excluded.bottles_cold, bottles_other = bottles_other + excluded.bottles_other`),
+      sponsorDayAdd: p(`INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (day, station_id, sponsor) DO UPDATE SET bottles = bottles + excluded.bottles, restocked = restocked + excluded.restocked`),
+      riderDayAdd: p(`INSERT INTO station_day_riders (day, station_id, rider_id, checked_in) VALUES (?, ?, ?, ?)
+        ON CONFLICT (day, station_id, rider_id) DO UPDATE SET checked_in = max(checked_in, excluded.checked_in)`),
+      // The range report (rangeFigures, the statements of pgReports.ts): @from, @to, @lapsedFrom, @ids (the stations as a JSON array).
+      rangeStations: p(`SELECT station_id, NULL AS day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
+        FROM station_day_sums WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id`),
+      rangeDays: p(`SELECT NULL AS station_id, day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
+        FROM station_day_sums WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY day`),
+      rangePairs: p(`WITH p AS MATERIALIZED (
+          SELECT station_id, rider_id, max(checked_in) AS ci FROM station_day_riders
+          WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id, rider_id),
+        n AS (SELECT rider_id FROM rider_first_any WHERE first_week BETWEEN @fromWeek AND @toWeek AND first_day BETWEEN @from AND @to)
+        SELECT station_id, count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in,
+          count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n)) AS new_riders
+        FROM p GROUP BY station_id
+        UNION ALL
+        SELECT NULL, count(*), count(*) FILTER (WHERE ci), count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n))
+        FROM (SELECT rider_id, max(ci) AS ci FROM p GROUP BY rider_id)`),
+      rangeSponsors: p(`SELECT f.sponsor, r.sponsor_id AS relay_sponsor, sum(f.bottles) AS bottles, sum(f.restocked) AS restocked
+        FROM station_day_sponsors f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
+        WHERE f.day BETWEEN @from AND @to AND f.station_id IN (SELECT value FROM json_each(@ids)) GROUP BY 1, 2`),
+      rangeLapsed: p(`SELECT rider_id FROM station_day_riders WHERE day BETWEEN @lapsedFrom AND @to AND station_id IN (SELECT value FROM json_each(@ids))
+        GROUP BY rider_id HAVING max(day) < @from`),
       sponsorInsert: p('INSERT OR IGNORE INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)'),
       sponsors: p('SELECT * FROM sponsors ORDER BY name_key, id'),
       sponsor: p('SELECT * FROM sponsors WHERE id = ?'),
@@ -64,6 +92,11 @@ export class SqliteReports {
       const f = facts[i]!;
       this.s.factAdd!.run(f.day, stationId, f.kind, f.riderId, f.compartment, f.sponsor, f.events, f.count);
     }
+    // The range report's sums beside the facts (one row a station-day).
+    const { sums, sponsors, riders } = daySumsOf(facts);
+    for (const x of sums) this.s.sumAdd!.run(x.day, stationId, x.checkins, x.hot, x.cold, x.other);
+    for (const x of sponsors) this.s.sponsorDayAdd!.run(x.day, stationId, x.sponsor, x.bottles, x.restocked);
+    for (const x of riders) this.s.riderDayAdd!.run(x.day, stationId, x.riderId, x.checkedIn ? 1 : 0);
   }
 
   /**
@@ -97,6 +130,18 @@ export class SqliteReports {
       ([stationId, day, kind, riderId, compartment, sponsor, events, count]) => ({
         stationId, day, kind, riderId: riderId || null, compartment: compartment || null, sponsor, events, count,
       }),
+    );
+  }
+
+  /** The range report's figures, aggregated by SQLite (the statements of pgReports.ts; no grouping sets here). */
+  rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): RangeFigures {
+    this.fold();
+    const q = { from: fromDay, to: toDay, ids: JSON.stringify(stationIds) };
+    return rangeFiguresOf(
+      [...(this.s.rangeStations!.all(q) as Row[]), ...(this.s.rangeDays!.all(q) as Row[])],
+      this.s.rangePairs!.all({ ...q, fromWeek: isoWeekOf(fromDay), toWeek: isoWeekOf(toDay) }) as Row[],
+      this.s.rangeSponsors!.all(q) as Row[],
+      this.s.rangeLapsed!.all({ ...q, lapsedFrom }) as Row[],
     );
   }
 

@@ -257,6 +257,43 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   // pgingest (issue 14, the fleet's upload latency): an upload's health events read one
   // station's firing alerts (SPEC §15), not the whole fleet's.
   `CREATE INDEX IF NOT EXISTS alerts_firing_by_station ON alerts (station_id) WHERE state = 'firing';`,
+  // range report sums (issue 14, reports of a year of 10,000 stations): per station and service
+  // day the check-ins and bottles, and per named sponsor the bottles and restocks, kept by the
+  // day-fact fold beside the facts (one row a station-day instead of ~50 facts); built here from
+  // the facts (rebuilt whole, so running it again changes nothing).
+  `
+  CREATE TABLE IF NOT EXISTS station_day_sums (
+    day TEXT NOT NULL, station_id TEXT NOT NULL, checkins INTEGER NOT NULL, bottles_hot INTEGER NOT NULL,
+    bottles_cold INTEGER NOT NULL, bottles_other INTEGER NOT NULL, PRIMARY KEY (day, station_id)
+  ) WITHOUT ROWID;
+  DELETE FROM station_day_sums;
+  INSERT INTO station_day_sums (day, station_id, checkins, bottles_hot, bottles_cold, bottles_other)
+    SELECT day, station_id, sum(CASE WHEN kind = 'checkin' THEN events ELSE 0 END),
+      sum(CASE WHEN kind = 'bottle' AND compartment = 'hot' THEN events ELSE 0 END),
+      sum(CASE WHEN kind = 'bottle' AND compartment = 'cold' THEN events ELSE 0 END),
+      sum(CASE WHEN kind = 'bottle' AND compartment NOT IN ('hot', 'cold') THEN events ELSE 0 END)
+    FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id;
+  CREATE TABLE IF NOT EXISTS station_day_sponsors (
+    day TEXT NOT NULL, station_id TEXT NOT NULL, sponsor TEXT NOT NULL, bottles INTEGER NOT NULL, restocked INTEGER NOT NULL,
+    PRIMARY KEY (day, station_id, sponsor)
+  ) WITHOUT ROWID;
+  DELETE FROM station_day_sponsors;
+  INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked)
+    SELECT day, station_id, sponsor, sum(CASE WHEN kind = 'bottle' THEN events ELSE 0 END), sum(CASE WHEN kind = 'restock' THEN count ELSE 0 END)
+    FROM day_facts WHERE kind <> 'checkin' GROUP BY day, station_id, sponsor;
+  `,
+  // range report riders (issue 14): one row per rider seen (a check-in or a bottle) at a station on
+  // a service day, whether they checked in, kept by the day-fact fold: the distinct and lapsed
+  // counts read one row a rider-day instead of each fact; built from the facts (rebuilt whole).
+  `
+  CREATE TABLE IF NOT EXISTS station_day_riders (
+    day TEXT NOT NULL, station_id TEXT NOT NULL, rider_id TEXT NOT NULL, checked_in INTEGER NOT NULL,
+    PRIMARY KEY (day, station_id, rider_id)
+  ) WITHOUT ROWID;
+  DELETE FROM station_day_riders;
+  INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
+    SELECT day, station_id, rider_id, max(kind = 'checkin') FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id, rider_id;
+  `,
 ];
 
 /** The user_version after the reports migration (tests set it back to one less to run it again). */

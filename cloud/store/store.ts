@@ -369,6 +369,23 @@ export type StationPatch = Partial<Pick<StationRow, 'tokenSha256' | 'timezone' |
  * from these, with sponsors decided at report time, so a relay added after the events arrived
  * counts them correctly.
  */
+/** What `rangeFigures` returns: the range report's sums and distinct counts (cloud/reports/rangeReport.ts). */
+export interface RangeFigures {
+  /** Stations with any fact in the range. */
+  stations: Array<{
+    stationId: string; checkins: number; riders: number; newRiders: number; returningRiders: number;
+    hot: number; cold: number; other: number;
+  }>;
+  /** Days with any check-in or bottle in the range. */
+  days: Array<{ day: string; checkins: number; bottles: number }>;
+  /** Distinct over all the stations: riders seen; riders who checked in, new (first check-in ever on or after fromDay) or returning. */
+  totals: { riders: number; newRiders: number; returningRiders: number };
+  /** Bottles and restocks by the sponsor the facts name ('' for none) and, for unnamed ones, the sponsor id of the relay covering the station and day. */
+  sponsors: Array<{ sponsor: string; relaySponsorId: string | null; bottles: number; restocked: number }>;
+  /** Riders seen (a check-in or a bottle) in lapsedFrom..fromDay-1 and not in the range, at those stations. */
+  lapsedRiders: string[];
+}
+
 export interface DayFactRow {
   stationId: string;
   day: string;
@@ -623,6 +640,14 @@ export interface CloudStore {
   dayFacts(fromDay: string, toDay: string, stationIds: readonly string[] | null): Promise<DayFactRow[]>;
   /** The service day of each rider's first check-in anywhere, for the riders that have one. */
   firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * The range report's figures (SPEC §17), aggregated in the database over `fromDay..toDay` at
+   * `stationIds` after folding (as `dayFacts`), from the per station-day tables the fold keeps
+   * beside the day facts (station_day_sums, _sponsors, _riders): per station, per day, the
+   * distinct riders over all the stations, bottles and restocks per named sponsor and relay, and
+   * the riders seen in `lapsedFrom..fromDay-1` and not in the range.
+   */
+  rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures>;
   /** Create a sponsor; null when one with the same `nameKey` exists. */
   createSponsor(s: SponsorRecord): Promise<SponsorRecord | null>;
   sponsorRecords(): Promise<SponsorRecord[]>;

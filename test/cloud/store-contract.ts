@@ -253,6 +253,14 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
         overdue: await s.overdueLockers(),
         heartbeats: await s.heartbeats(),
         dayFacts: (await s.dayFacts('2026-11-01', '2026-12-31', null)).map((f) => JSON.stringify(f)).sort(),
+        // The range report's sums kept beside the facts are reset with them.
+        range: await s.rangeFigures('2026-11-01', '2026-12-31', '2026-09-01', ['dn-001', 'dn-002']).then((f) => ({
+          ...f,
+          stations: f.stations.map((x) => JSON.stringify(x)).sort(),
+          days: f.days.map((x) => JSON.stringify(x)).sort(),
+          sponsors: f.sponsors.map((x) => JSON.stringify(x)).sort(),
+          lapsedRiders: f.lapsedRiders.sort(),
+        })),
       });
       const got = await reads(store);
       const reference = await open();
@@ -648,6 +656,40 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect((await store.dayFacts('2026-11-23', '2026-11-30', null)).map((f) => `${f.stationId}/${f.day}/${f.riderId}`).filter((x) => x.endsWith('r3') || x.endsWith('r2')).sort())
         .toEqual(['dn-001/2026-11-30/r2', 'dn-002/2026-11-23/r3']);
       expect(await store.firstCheckinDays(['r1', 'r2', 'nobody'])).toEqual(new Map([['r1', '2026-11-23'], ['r2', '2026-11-30']]));
+    });
+
+    it('aggregates a range in the database: sums per station and day, distinct riders over the stations, new riders, sponsors by relay, lapsed riders', async () => {
+      await append('dn-001', [
+        checkin('r1', '2026-11-16'), // r1's first check-in: before the range, so returning
+        bottle('r4', '2026-11-18', 'hot'), // seen the week before only: lapsed
+        checkin('r1', '2026-11-23'), bottle('r1', '2026-11-23', 'hot', '农夫山泉'), checkin('r2', '2026-11-24'), bottle('r2', '2026-11-24', 'cold'),
+        { type: 'dispenser.restocked', ts: noonOf('2026-11-25'), data: { dispenserId: 'disp-1', compartment: 'cold', count: 40, by: 'ops-wang' } },
+      ]);
+      await append('dn-002', [checkin('r2', '2026-11-26'), bottle('r3', '2026-11-27', 'cold'), checkin('r5', '2026-11-30')]);
+      await store.createSponsor({ id: 'sp-n', name: 'Nongfu', nameKey: 'nongfu', contact: null, createdAt: 1, createdBy: 't' });
+      await store.addRelays({ sponsorId: 'sp-n', stationIds: ['dn-002'], from: '2026-11-27', to: '2026-12-31', createdAt: 1, createdBy: 't' });
+      const f = await store.rangeFigures('2026-11-23', '2026-11-29', '2026-11-16', ['dn-001', 'dn-002']);
+      const byId = <T extends { stationId: string }>(xs: T[]) => [...xs].sort((a, b) => (a.stationId < b.stationId ? -1 : 1));
+      expect(byId(f.stations)).toEqual([
+        { stationId: 'dn-001', checkins: 2, riders: 2, newRiders: 1, returningRiders: 1, hot: 1, cold: 1, other: 0 },
+        { stationId: 'dn-002', checkins: 1, riders: 2, newRiders: 1, returningRiders: 0, hot: 0, cold: 1, other: 0 },
+      ]);
+      expect([...f.days].sort((a, b) => (a.day < b.day ? -1 : 1))).toEqual([
+        { day: '2026-11-23', checkins: 1, bottles: 1 }, { day: '2026-11-24', checkins: 1, bottles: 1 },
+        { day: '2026-11-26', checkins: 1, bottles: 0 }, { day: '2026-11-27', checkins: 0, bottles: 1 },
+      ]);
+      // r2 at both stations counts once; r5 checked in after the range.
+      expect(f.totals).toEqual({ riders: 3, newRiders: 1, returningRiders: 1 });
+      expect([...f.sponsors].sort((a, b) => `${a.sponsor}/${a.relaySponsorId}`.localeCompare(`${b.sponsor}/${b.relaySponsorId}`))).toEqual([
+        { sponsor: '', relaySponsorId: null, bottles: 1, restocked: 40 },
+        { sponsor: '', relaySponsorId: 'sp-n', bottles: 1, restocked: 0 },
+        { sponsor: '农夫山泉', relaySponsorId: null, bottles: 1, restocked: 0 },
+      ]);
+      expect(f.lapsedRiders.sort()).toEqual(['r4']);
+      // Scoped to one station: its riders only, and r2 seen there only in the range.
+      const one = await store.rangeFigures('2026-11-23', '2026-11-29', '2026-11-16', ['dn-002']);
+      expect(one.totals).toEqual({ riders: 2, newRiders: 1, returningRiders: 0 });
+      expect(one.lapsedRiders).toEqual([]);
     });
 
     it('folds events uploaded after a report into the day facts once, also with reports at once', async () => {
