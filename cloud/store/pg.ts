@@ -53,6 +53,18 @@ export interface PgStoreOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A batch's events as the column arrays an `unnest` insert takes: seq, type, ts, day, data, hash. */
+function eventColumns(ev: readonly StationEvent[], dataJson: readonly string[] | undefined): unknown[][] {
+  return [
+    ev.map((e) => e.seq),
+    ev.map((e) => e.type),
+    ev.map((e) => e.ts),
+    ev.map((e) => e.day),
+    ev.map((e, i) => dataJson?.[i] ?? JSON.stringify(e.data)),
+    ev.map((e) => e.hash),
+  ];
+}
+
 export class PgStore extends PgReads implements CloudStore {
   private closed = false;
   private readonly alertsDb: PgAlerts;
@@ -149,15 +161,7 @@ export class PgStore extends PgReads implements CloudStore {
       await c.query(
         `INSERT INTO events (station_id, seq, type, ts, day, data, hash)
          SELECT $1, * FROM unnest($2::int[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])`,
-        [
-          b.stationId,
-          ev.map((e) => e.seq),
-          ev.map((e) => e.type),
-          ev.map((e) => e.ts),
-          ev.map((e) => e.day),
-          ev.map((e, i) => b.dataJson?.[i] ?? JSON.stringify(e.data)),
-          ev.map((e) => e.hash),
-        ],
+        [b.stationId, ...eventColumns(ev, b.dataJson)],
       );
       await applyPgRollups(c, b.stationId, b.effects);
       const last = ev[ev.length - 1]!;
@@ -191,12 +195,7 @@ export class PgStore extends PgReads implements CloudStore {
         b.stationId,
         b.tokenSha256 ?? null,
         b.firstText,
-        ev.map((e) => e.seq),
-        ev.map((e) => e.type),
-        ev.map((e) => e.ts),
-        ev.map((e) => e.day),
-        ev.map((e, i) => b.dataJson?.[i] ?? JSON.stringify(e.data)),
-        ev.map((e) => e.hash),
+        ...eventColumns(ev, b.dataJson),
         b.receivedAt,
         heartbeat?.ts ?? null,
         heartbeat ? JSON.stringify(heartbeat.data) : null,

@@ -166,10 +166,15 @@ export class SqliteStore implements CloudStore {
   }
 
   async appendEvents(b: AppendBatch): Promise<AppendResult> {
-    let result: AppendResult;
+    return this.runAppend(this.appendTx, b);
+  }
+
+  /** One append transaction, IMMEDIATE; the rollups' memos and the zone's wake-up follow its outcome. */
+  private runAppend<B, R extends { ok: boolean }>(tx: Transaction<(b: B) => R>, b: B): R {
+    let result: R;
     this.appendedZone = null;
     try {
-      result = this.appendTx.immediate(b);
+      result = tx.immediate(b);
     } catch (e) {
       this.rollups.rolledBack();
       throw e;
@@ -224,19 +229,7 @@ export class SqliteStore implements CloudStore {
   }
 
   async appendNext(b: AppendNextBatch): Promise<AppendNextResult> {
-    let result: AppendNextResult;
-    this.appendedZone = null;
-    try {
-      result = this.appendNextTx.immediate(b);
-    } catch (e) {
-      this.rollups.rolledBack();
-      throw e;
-    }
-    if (result.ok) {
-      this.rollups.committed();
-      this.zone.committed(this.appendedZone);
-    } else this.rollups.rolledBack();
-    return result;
+    return this.runAppend(this.appendNextTx, b);
   }
 
   /** Runs inside the IMMEDIATE append transaction: the batch must continue the stored head. */
