@@ -72,6 +72,14 @@ async function api(path, init = {}) {
   return res;
 }
 
+/** A new element with its text (as textContent, never HTML) and class, both optional. */
+function textElement(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = text;
+  if (cls) e.className = cls;
+  return e;
+}
+
 /** Fill `#id tbody` with one row per item; a cell is text, a number, [text, class] or a Node. */
 function fillTable(id, rows, cells) {
   const body = document.querySelector(`#${id} tbody`);

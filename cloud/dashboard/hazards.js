@@ -47,12 +47,7 @@ const hazardsView = (() => {
   const photos = new Map();
   const results = new Map();
 
-  const el = (tag, text, cls) => {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = text;
-    if (cls) e.className = cls;
-    return e;
-  };
+  const el = textElement; // app.js
   const category = (c) => (CATEGORIES.includes(c) ? t(`hazards.cat.${c}`) : c);
   const stateText = (s) => t(`hazards.state.${s}`);
 

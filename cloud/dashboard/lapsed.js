@@ -68,12 +68,7 @@ const lapsedView = (() => {
   const drafts = new Map();
   const results = new Map();
 
-  const el = (tag, text, cls) => {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = text;
-    if (cls) e.className = cls;
-    return e;
-  };
+  const el = textElement; // app.js
   /** Characters as the cloud counts them (code points, not UTF-16 units). */
   const length = (s) => [...s].length;
   const groupText = (g) => (!g ? t('lapsedList.unknown') : GROUPS.includes(g) ? t(`lapsedList.group.${g}`) : g);

@@ -15,23 +15,14 @@ import { apiError } from '../errors.ts';
 import type { CloudStore } from '../store/store.ts';
 import { csvTable, localDateTime, type CsvColumn, type CsvLang } from './csv.ts';
 import { Sponsorship } from './sponsorship.ts';
-import { stationColumnsOf } from './weeklyReport.ts';
+import { stationColumnsOf, type StationFigures } from './weeklyReport.ts';
 import { conflictsPerStation } from '../store/zoneRows.ts';
 
 /** The longest range one report covers (a year, leap or not). */
 export const MAX_RANGE_DAYS = 366;
 
-export interface RangeStation {
-  stationId: string;
-  checkins: number;
-  riders: number;
-  newRiders: number;
-  returningRiders: number;
-  bottles: { hot: number; cold: number };
-  otherBottles: number;
-  /** SPEC §13: zone conflicts in the range this station granted one of the claims of (totals: distinct conflicts). */
-  conflicts: number;
-}
+/** A station's row of the range report (SPEC §17). */
+export type RangeStation = StationFigures;
 
 export interface RangeDay {
   day: string;

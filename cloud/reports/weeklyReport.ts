@@ -9,18 +9,8 @@ import { csvTable, localDateTime, type CsvColumn, type CsvLang } from './csv.ts'
 
 export const REPORT_TIMEZONE = 'Asia/Shanghai';
 
-export interface StationWeek {
-  stationId: string;
-  checkins: number;
-  riders: number;
-  newRiders: number;
-  returningRiders: number;
-  bottles: { hot: number; cold: number };
-  /** Extra: bottles whose compartment was not reported (claim.committed without a known compartment). */
-  otherBottles: number;
-  /** SPEC §13: zone conflicts of the week this station granted one of the claims of (totals: distinct conflicts). */
-  conflicts: number;
-}
+/** A station's row of the weekly report (SPEC §9). */
+export type StationWeek = StationFigures;
 
 export interface WeeklyReport {
   week: string;
@@ -131,7 +121,9 @@ export interface StationFigures {
   newRiders: number;
   returningRiders: number;
   bottles: { hot: number; cold: number };
+  /** Extra: bottles whose compartment was not reported (claim.committed without a known compartment). */
   otherBottles: number;
+  /** SPEC §13: zone conflicts of the period this station granted one of the claims of (totals: distinct conflicts). */
   conflicts: number;
 }
 

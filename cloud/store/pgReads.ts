@@ -8,7 +8,7 @@ import type {
 } from './store.ts';
 
 import { alertOf } from './alertRows.ts';
-import { headOf, riderOf } from './rows.ts';
+import { devicesOf, faultOf, headOf, heartbeatOf, overdueOf, riderOf } from './rows.ts';
 
 type Row = Record<string, unknown>;
 
@@ -158,28 +158,4 @@ export class PgReads {
       firing: (r!.firing as Row[]).map(alertOf),
     };
   }
-}
-
-const heartbeatOf = (r: Row): HeartbeatRow => ({ stationId: r.station_id as string, ts: Number(r.ts), data: JSON.parse(r.data as string) as Row });
-
-const faultOf = (r: Row): FaultRow => ({ stationId: r.station_id as string, deviceId: r.device_id as string, fault: r.fault as string, since: Number(r.since) });
-
-const overdueOf = (r: Row): OverdueLockerRow => ({
-  stationId: r.station_id as string,
-  compartment: r.compartment as string,
-  since: Number(r.since),
-  riderId: (r.rider_id as string | null) ?? null,
-});
-
-function devicesOf(rows: readonly Row[], faults: readonly FaultRow[]): DeviceRow[] {
-  return rows.map((r) => ({
-    stationId: r.station_id as string,
-    deviceId: r.device_id as string,
-    kind: (r.kind as string | null) ?? null,
-    state: r.state as string,
-    inService: r.in_service === true,
-    lastSeenAt: Number(r.last_seen),
-    faults: faults.filter((f) => f.stationId === r.station_id && f.deviceId === r.device_id).map((f) => f.fault),
-    stock: r.stock ? (JSON.parse(r.stock as string) as Record<string, number>) : null,
-  }));
 }

@@ -1,5 +1,5 @@
-/** Row mapping shared by both store backends: a sync head, a rider, an invite (same columns in SQLite and PostgreSQL). */
-import type { InviteRow, RiderRow, SyncHeadRow } from './store.ts';
+/** Row mapping shared by both store backends: a sync head, a rider, an invite, the fleet's health (same columns in SQLite and PostgreSQL). */
+import type { DeviceRow, FaultRow, HeartbeatRow, InviteRow, OverdueLockerRow, RiderRow, SyncHeadRow } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -33,3 +33,29 @@ export const inviteOf = (r: Row): InviteRow => ({
   createdAt: r.created_at as number,
   createdBy: r.created_by as string,
 });
+
+// The fleet's health rollups. BIGINT columns come from PostgreSQL as strings, hence Number();
+// a boolean is 1/0 in SQLite.
+export const heartbeatOf = (r: Row): HeartbeatRow => ({ stationId: r.station_id as string, ts: Number(r.ts), data: JSON.parse(r.data as string) as Row });
+
+export const faultOf = (r: Row): FaultRow => ({ stationId: r.station_id as string, deviceId: r.device_id as string, fault: r.fault as string, since: Number(r.since) });
+
+export const overdueOf = (r: Row): OverdueLockerRow => ({
+  stationId: r.station_id as string,
+  compartment: r.compartment as string,
+  since: Number(r.since),
+  riderId: (r.rider_id as string | null) ?? null,
+});
+
+export function devicesOf(rows: readonly Row[], faults: readonly FaultRow[]): DeviceRow[] {
+  return rows.map((r) => ({
+    stationId: r.station_id as string,
+    deviceId: r.device_id as string,
+    kind: (r.kind as string | null) ?? null,
+    state: r.state as string,
+    inService: r.in_service === true || r.in_service === 1,
+    lastSeenAt: Number(r.last_seen),
+    faults: faults.filter((f) => f.stationId === r.station_id && f.deviceId === r.device_id).map((f) => f.fault),
+    stock: r.stock ? (JSON.parse(r.stock as string) as Record<string, number>) : null,
+  }));
+}

@@ -23,7 +23,7 @@ import { migrate } from './sqliteSchema.ts';
 import { SqliteRollups } from './sqliteRollups.ts';
 import { SqliteAlerts } from './sqliteAlerts.ts';
 import { SqliteEnrolment } from './sqliteEnrol.ts';
-import { headOf, riderOf } from './rows.ts';
+import { devicesOf, faultOf, headOf, heartbeatOf, overdueOf, riderOf } from './rows.ts';
 import { alertOf } from './alertRows.ts';
 
 type Row = Record<string, unknown>;
@@ -595,28 +595,4 @@ export class SqliteStore implements CloudStore {
   async noteConfigPulled(id: string, etag: string, at: number): Promise<void> {
     this.stationRows.pulled(id, etag, at);
   }
-}
-
-const heartbeatOf = (r: Row): HeartbeatRow => ({ stationId: r.station_id as string, ts: r.ts as number, data: JSON.parse(r.data as string) as Row });
-
-const faultOf = (r: Row): FaultRow => ({ stationId: r.station_id as string, deviceId: r.device_id as string, fault: r.fault as string, since: r.since as number });
-
-const overdueOf = (r: Row): OverdueLockerRow => ({
-  stationId: r.station_id as string,
-  compartment: r.compartment as string,
-  since: r.since as number,
-  riderId: (r.rider_id as string | null) ?? null,
-});
-
-function devicesOf(rows: readonly Row[], faults: readonly FaultRow[]): DeviceRow[] {
-  return rows.map((r) => ({
-    stationId: r.station_id as string,
-    deviceId: r.device_id as string,
-    kind: (r.kind as string | null) ?? null,
-    state: r.state as string,
-    inService: r.in_service === 1,
-    lastSeenAt: r.last_seen as number,
-    faults: faults.filter((f) => f.stationId === r.station_id && f.deviceId === r.device_id).map((f) => f.fault),
-    stock: r.stock ? (JSON.parse(r.stock as string) as Record<string, number>) : null,
-  }));
 }
