@@ -22,6 +22,7 @@ import { weeklyReport } from '../cloud/reports/weeklyReport.ts';
 import { rangeReport } from '../cloud/reports/rangeReport.ts';
 import { SqliteStore } from '../cloud/store/sqlite.ts';
 import { fmt, percentile, type BenchContext, type BenchRow } from './lib.ts';
+import { newPairedTimes, pairedRatioText, summarize, timePair, type PairedTimes } from './paired.ts';
 
 const silent = pino({ level: 'silent' });
 const BATCH = 500;
@@ -76,12 +77,14 @@ function seal(prev: { seq: number; hash: string }, events: Unsealed[]): StationE
 }
 
 /**
- * Ingest against its baseline, batch by batch in turn: each batch is first inserted raw (one
+ * Ingest against its baseline, batch by batch in turn: each batch is inserted raw (one
  * transaction of plain INSERTs of the same rows into a copy of the `events` table, in the same
- * database file) and then ingested through the `Ingestor` (chain check, rollups, store) — so
- * both share the file, its WAL and the disk's drifting fsync time.
+ * database file) and ingested through the `Ingestor` (chain check, rollups, store), back to back,
+ * the side that goes first alternating — so both share the file, its WAL and the disk's drifting
+ * fsync time, and a slow fsync lands on one pair instead of on one side. `warm`: pairs run first
+ * and not counted.
  */
-async function interleaved(path: string, batches: { stationId: string; events: StationEvent[] }[]): Promise<{ rawMs: number; ingestMs: number }> {
+async function interleaved(path: string, batches: { stationId: string; events: StationEvent[] }[], into: PairedTimes, warm = 0): Promise<void> {
   const store = SqliteStore.open(path);
   const ingestor = new Ingestor(store, systemClock, silent);
   const raw = new Database(path);
@@ -92,26 +95,28 @@ async function interleaved(path: string, batches: { stationId: string; events: S
   const tx = raw.transaction((b: { stationId: string; events: StationEvent[] }) => {
     for (const e of b.events) ins.run(b.stationId, e.seq, e.type, e.ts, e.day, JSON.stringify(e.data), e.hash);
   });
-  let rawMs = 0;
-  let ingestMs = 0;
-  for (const b of batches) {
-    let t0 = performance.now();
-    tx.immediate(b);
-    rawMs += performance.now() - t0;
-    t0 = performance.now();
-    const r = await ingestor.ingest(b.stationId, b.events);
-    ingestMs += performance.now() - t0;
-    if (!r.ok) throw new Error(`ingest refused a batch: ${JSON.stringify(r)}`);
+  for (const [i, b] of batches.entries()) {
+    await timePair(
+      into,
+      b.events.length,
+      i % 2 === 0,
+      () => tx.immediate(b),
+      async () => {
+        const r = await ingestor.ingest(b.stationId, b.events);
+        if (!r.ok) throw new Error(`ingest refused a batch: ${JSON.stringify(r)}`);
+      },
+      i >= warm,
+    );
   }
   raw.close();
   await store.close();
-  return { rawMs, ingestMs };
 }
 
 async function ingestBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> {
   const rnd = seededRandom(5);
   const STATIONS = 20;
   const WEEKS = 8;
+  const ROUNDS = 3;
   const batches: { stationId: string; events: StationEvent[] }[] = [];
   for (let s = 0; s < STATIONS; s++) {
     let unsealed: Unsealed[] = [];
@@ -120,23 +125,17 @@ async function ingestBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> 
     for (let i = 0; i < events.length; i += BATCH) batches.push({ stationId: `st-${s}`, events: events.slice(i, i + BATCH) });
   }
   const total = batches.reduce((a, b) => a + b.events.length, 0);
-  ctx.progress(`ingest: ${fmt(total)} events in ${batches.length} batches of ≤ ${BATCH}, raw and ingest in turn, 3 rounds`);
-  await interleaved(join(dir, 'warm.db'), batches.slice(0, 10));
-  let rawMs = 0;
-  let ingestMs = 0;
-  for (let round = 0; round < 3; round++) {
-    const r = await interleaved(join(dir, `ingest-${round}.db`), batches);
-    rawMs += r.rawMs;
-    ingestMs += r.ingestMs;
-  }
-  const rawRate = ((3 * total) / rawMs) * 1000;
-  const ingestRate = ((3 * total) / ingestMs) * 1000;
+  ctx.progress(`ingest: ${fmt(total)} events in ${batches.length} batches of ≤ ${BATCH}, raw and ingest in turn, ${ROUNDS} rounds`);
+  const times = newPairedTimes();
+  await interleaved(join(dir, 'warm.db'), batches.slice(0, 10), times, 10);
+  for (let round = 0; round < ROUNDS; round++) await interleaved(join(dir, `ingest-${round}.db`), batches, times);
+  const s = summarize(times);
   return [
-    { name: 'raw batched SQLite inserts (baseline, 500/tx)', value: `${fmt(rawRate)} /s` },
+    { name: 'raw batched SQLite inserts (baseline, 500/tx)', value: `${fmt(s.baseRate)} /s` },
     {
       name: 'cloud ingest, batches of 500 (Ingestor: chain + rollups)',
-      value: `${fmt(ingestRate)} /s`,
-      ratio: `${(ingestRate / rawRate).toFixed(2)}× raw insert (target ≥ 0.5)`,
+      value: `${fmt(s.testRate)} /s`,
+      ratio: pairedRatioText(s, 'raw insert', 'target ≥ 0.5'),
     },
   ];
 }
