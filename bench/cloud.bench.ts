@@ -112,11 +112,11 @@ async function interleaved(path: string, batches: { stationId: string; events: S
   await store.close();
 }
 
-async function ingestBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> {
+/** The ingest bench's uploads: 8 weeks of 20 stations, in batches of BATCH. Exported for profiling. */
+export function ingestBatches(): { stationId: string; events: StationEvent[] }[] {
   const rnd = seededRandom(5);
   const STATIONS = 20;
   const WEEKS = 8;
-  const ROUNDS = 3;
   const batches: { stationId: string; events: StationEvent[] }[] = [];
   for (let s = 0; s < STATIONS; s++) {
     let unsealed: Unsealed[] = [];
@@ -124,6 +124,12 @@ async function ingestBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> 
     const events = seal({ seq: 0, hash: GENESIS_HASH }, unsealed);
     for (let i = 0; i < events.length; i += BATCH) batches.push({ stationId: `st-${s}`, events: events.slice(i, i + BATCH) });
   }
+  return batches;
+}
+
+async function ingestBench(ctx: BenchContext, dir: string): Promise<BenchRow[]> {
+  const ROUNDS = 3;
+  const batches = ingestBatches();
   const total = batches.reduce((a, b) => a + b.events.length, 0);
   ctx.progress(`ingest: ${fmt(total)} events in ${batches.length} batches of ≤ ${BATCH}, raw and ingest in turn, ${ROUNDS} rounds`);
   const times = newPairedTimes();

@@ -51,6 +51,56 @@ export function foldRiderStatus(f: RiderStatusFold, e: RollupEffect): boolean {
 /** Entries in key order, so two stations' batches lock shared rows in the same order. */
 export const sortedByKey = <T>(m: Map<string, T>): [string, T][] => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
+/** One rider's row of a batch's rider status: the parts the batch has, the others null. */
+export interface RiderStatusUpsert {
+  riderId: string;
+  window: { from: string; to: string; ts: number } | null;
+  claim: { day: string; ts: number; compartment: string } | null;
+  seen: number | null;
+}
+
+/** The fold as one row per rider, in rider order: one upsert per rider instead of one per part. */
+export function riderStatusUpserts(f: RiderStatusFold): RiderStatusUpsert[] {
+  const ids = new Set<string>([...f.windows.keys(), ...f.claims.keys(), ...f.seen.keys()]);
+  return [...ids]
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((riderId) => ({ riderId, window: f.windows.get(riderId) ?? null, claim: f.claims.get(riderId) ?? null, seen: f.seen.get(riderId) ?? null }));
+}
+
+/**
+ * The SET and WHERE of the one-row-per-rider upsert (same SQL on both backends): each part is
+ * taken when the batch has it (its ts not null) and it is newer by event time than the stored
+ * one, a tie going to the larger station id — the rule of the three upserts it replaces, each
+ * part decided on the row as it was, since a part's columns are its own.
+ */
+export const RIDER_STATUS_UPSERT = (() => {
+  const newer = (col: string) =>
+    `(excluded.${col}_ts IS NOT NULL AND (rider_status.${col}_ts IS NULL OR excluded.${col}_ts > rider_status.${col}_ts OR (excluded.${col}_ts = rider_status.${col}_ts AND excluded.${col}_station > rider_status.${col}_station)))`;
+  const set = (part: string, cols: string[]) => cols.map((c) => `${c} = CASE WHEN ${newer(part)} THEN excluded.${c} ELSE rider_status.${c} END`);
+  const sets = [
+    ...set('window', ['window_from', 'window_to', 'window_station', 'window_ts']),
+    ...set('claim', ['claim_day', 'claim_station', 'claim_ts', 'claim_compartment']),
+    ...set('seen', ['seen_station', 'seen_ts']),
+  ];
+  return `ON CONFLICT (rider_id) DO UPDATE SET ${sets.join(', ')} WHERE ${newer('window')} OR ${newer('claim')} OR ${newer('seen')}`;
+})();
+
+/** Columns of the upsert above, in the order `riderStatusValues` gives them. */
+export const RIDER_STATUS_COLUMNS =
+  'rider_id, window_from, window_to, window_station, window_ts, claim_day, claim_station, claim_ts, claim_compartment, seen_station, seen_ts';
+
+/** One row's values for RIDER_STATUS_COLUMNS (a part the batch lacks: all null, its station too). */
+export function riderStatusValues(stationId: string, r: RiderStatusUpsert): unknown[] {
+  const w = r.window;
+  const c = r.claim;
+  return [
+    r.riderId,
+    w?.from ?? null, w?.to ?? null, w ? stationId : null, w?.ts ?? null,
+    c?.day ?? null, c ? stationId : null, c?.ts ?? null, c?.compartment ?? null,
+    r.seen === null ? null : stationId, r.seen,
+  ];
+}
+
 export function riderStatusOf(riderId: string, r: Row | undefined, lockers: Row[]): RiderStatusRow {
   const n = (v: unknown) => (v === null || v === undefined ? null : (v as number));
   return {

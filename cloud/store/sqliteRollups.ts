@@ -5,7 +5,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { RollupEffect } from '../ingest/rollupEffects.ts';
-import { foldRiderStatus, newRiderStatusFold, type RiderStatusFold } from './riderRows.ts';
+import { foldRiderStatus, newRiderStatusFold, RIDER_STATUS_COLUMNS, RIDER_STATUS_UPSERT, riderStatusUpserts, riderStatusValues, type RiderStatusFold } from './riderRows.ts';
 
 interface WeekCounters {
   checkins: number;
@@ -18,6 +18,11 @@ interface WeekCounters {
 const MEMO_LIMIT = 250_000;
 /** Rider-week rows per multi-row INSERT (4 parameters each). */
 const RIDER_ROWS = 64;
+/** Rider-status rows per multi-row upsert (11 parameters each), and first check-in days (3 each). */
+const STATUS_ROWS = 32;
+const FIRST_DAY_ROWS = 64;
+
+type Heartbeat = Extract<RollupEffect, { kind: 'heartbeat' }>;
 
 export class SqliteRollups {
   private readonly s: Record<string, Statement>;
@@ -30,7 +35,8 @@ export class SqliteRollups {
   private readonly firstDayMemo = new Map<string, string>();
   private pending: { riderWeek: [string, boolean][]; firstDay: [string, string][] } = { riderWeek: [], firstDay: [] };
 
-  private readonly riderWeekInserts = new Map<number, Statement>();
+  /** Multi-row statements of `n` rows, prepared once per (statement, n). */
+  private readonly multiRow = new Map<string, Statement>();
 
   constructor(private readonly db: Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -41,9 +47,6 @@ export class SqliteRollups {
         checkins = checkins + excluded.checkins, riders = riders + excluded.riders,
         bottles_hot = bottles_hot + excluded.bottles_hot, bottles_cold = bottles_cold + excluded.bottles_cold,
         bottles_other = bottles_other + excluded.bottles_other`),
-      firstAnyUpsert: p(`INSERT INTO rider_first_any (rider_id, first_day, first_week) VALUES (?, ?, ?)
-        ON CONFLICT (rider_id) DO UPDATE SET first_day = excluded.first_day, first_week = excluded.first_week
-        WHERE excluded.first_day < rider_first_any.first_day`),
       sponsorUpsert: p(`INSERT INTO week_sponsor (week, station_id, sponsor, bottles, restocked) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (week, station_id, sponsor) DO UPDATE SET bottles = bottles + excluded.bottles, restocked = restocked + excluded.restocked`),
       deviceUpsert: p(`INSERT INTO devices (station_id, device_id, kind, state, in_service, last_seen, stock)
@@ -61,22 +64,6 @@ export class SqliteRollups {
       overdueClear: p('DELETE FROM overdue_lockers WHERE station_id = ? AND compartment = ?'),
       heartbeat: p(`INSERT INTO heartbeats (station_id, ts, data) VALUES (?, ?, ?)
         ON CONFLICT (station_id) DO UPDATE SET ts = excluded.ts, data = excluded.data WHERE excluded.ts >= heartbeats.ts`),
-      // The rider page's status (issue 12): newer by event time wins; a tie goes to the larger
-      // station id, so the result does not depend on which station synced first.
-      riderWindow: p(`INSERT INTO rider_status (rider_id, window_from, window_to, window_station, window_ts) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (rider_id) DO UPDATE SET window_from = excluded.window_from, window_to = excluded.window_to,
-          window_station = excluded.window_station, window_ts = excluded.window_ts
-        WHERE rider_status.window_ts IS NULL OR excluded.window_ts > rider_status.window_ts
-          OR (excluded.window_ts = rider_status.window_ts AND excluded.window_station > rider_status.window_station)`),
-      riderClaim: p(`INSERT INTO rider_status (rider_id, claim_day, claim_station, claim_ts, claim_compartment) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (rider_id) DO UPDATE SET claim_day = excluded.claim_day, claim_station = excluded.claim_station,
-          claim_ts = excluded.claim_ts, claim_compartment = excluded.claim_compartment
-        WHERE rider_status.claim_ts IS NULL OR excluded.claim_ts > rider_status.claim_ts
-          OR (excluded.claim_ts = rider_status.claim_ts AND excluded.claim_station > rider_status.claim_station)`),
-      riderSeen: p(`INSERT INTO rider_status (rider_id, seen_station, seen_ts) VALUES (?, ?, ?)
-        ON CONFLICT (rider_id) DO UPDATE SET seen_station = excluded.seen_station, seen_ts = excluded.seen_ts
-        WHERE rider_status.seen_ts IS NULL OR excluded.seen_ts > rider_status.seen_ts
-          OR (excluded.seen_ts = rider_status.seen_ts AND excluded.seen_station > rider_status.seen_station)`),
       lockerHeld: p(`INSERT INTO rider_lockers (station_id, compartment, rider_id, label, deposited_ts, deadline_ts, overdue_since)
         VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (station_id, compartment) DO UPDATE SET rider_id = excluded.rider_id,
           label = excluded.label, deposited_ts = excluded.deposited_ts, deadline_ts = excluded.deadline_ts, overdue_since = NULL
@@ -110,6 +97,9 @@ export class SqliteRollups {
       return s;
     };
     const riders = newRiderStatusFold();
+    // Only the newest heartbeat of a batch can stay (the upsert keeps the latest ts; of equal
+    // ones, the last), so one statement a batch instead of one a heartbeat.
+    let heartbeat: Heartbeat | null = null;
     for (const list of effects) {
       for (const e of list) {
         switch (e.kind) {
@@ -133,11 +123,15 @@ export class SqliteRollups {
             week(e.week);
             sponsor(e.week, e.sponsor).restocked += e.count;
             break;
+          case 'heartbeat':
+            if (!heartbeat || e.ts >= heartbeat.ts) heartbeat = e;
+            break;
           default:
             if (!foldRiderStatus(riders, e)) this.applyHealth(stationId, e);
         }
       }
     }
+    if (heartbeat) this.s.heartbeat!.run(stationId, heartbeat.ts, JSON.stringify(heartbeat.data));
     this.applyRiderStatus(stationId, riders);
     const newRiders = new Map<string, number>();
     // Rider-weeks the memo does not know go in with one multi-row INSERT OR IGNORE per
@@ -162,31 +156,55 @@ export class SqliteRollups {
         const chunk = riders.slice(i, i + RIDER_ROWS);
         const params: unknown[] = [];
         for (const riderId of chunk) params.push(w, stationId, riderId, checkedIn ? 1 : 0);
-        const added = this.riderWeekInsert(chunk.length).run(params).changes;
+        const added = this.rows('riderWeek', chunk.length).run(params).changes;
         if (added > 0) newRiders.set(w, (newRiders.get(w) ?? 0) + added);
         // Some rows were there already (seen before without a check-in): mark them checked in.
         if (checkedIn && added < chunk.length) for (const riderId of chunk) this.s.riderWeekCheckin!.run(w, stationId, riderId);
       }
     }
     for (const [w, c] of weeks) this.s.weekUpsert!.run(w, stationId, c.checkins, newRiders.get(w) ?? 0, c.hot, c.cold, c.other);
+    const firstParams: unknown[] = [];
     for (const [riderId, f] of firstDays) {
       const anyMemo = this.firstDayMemo.get(riderId);
       if (anyMemo === undefined || f.day < anyMemo) {
-        this.s.firstAnyUpsert!.run(riderId, f.day, f.week);
+        firstParams.push(riderId, f.day, f.week);
         this.pending.firstDay.push([riderId, f.day]);
       }
     }
+    this.runRows('firstDay', 3, FIRST_DAY_ROWS, firstParams);
     for (const s of sponsors.values()) this.s.sponsorUpsert!.run(s.week, stationId, s.sponsor, s.bottles, s.restocked);
   }
 
-  /** `INSERT OR IGNORE` of `n` rider-week rows, prepared once per `n`. */
-  private riderWeekInsert(n: number): Statement {
-    let st = this.riderWeekInserts.get(n);
+  /**
+   * A multi-row statement of `n` rows: `riderWeek`, INSERT OR IGNORE of rider-week rows (its
+   * change count is the rows new to the table); `firstDay`, the first check-in days, which only
+   * move earlier; `status`, the rider status (RIDER_STATUS_UPSERT). Rows of one statement have
+   * distinct keys, so each is decided against the row as stored, as one statement each would be.
+   */
+  private rows(kind: 'riderWeek' | 'firstDay' | 'status', n: number): Statement {
+    const key = `${kind}:${n}`;
+    let st = this.multiRow.get(key);
     if (!st) {
-      st = this.db.prepare(`INSERT OR IGNORE INTO rider_week (week, station_id, rider_id, checked_in) VALUES ${Array(n).fill('(?, ?, ?, ?)').join(', ')}`);
-      this.riderWeekInserts.set(n, st);
+      const values = (width: number) => Array(n).fill(`(${Array(width).fill('?').join(', ')})`).join(', ');
+      const sql = {
+        riderWeek: () => `INSERT OR IGNORE INTO rider_week (week, station_id, rider_id, checked_in) VALUES ${values(4)}`,
+        firstDay: () => `INSERT INTO rider_first_any (rider_id, first_day, first_week) VALUES ${values(3)}
+          ON CONFLICT (rider_id) DO UPDATE SET first_day = excluded.first_day, first_week = excluded.first_week
+          WHERE excluded.first_day < rider_first_any.first_day`,
+        status: () => `INSERT INTO rider_status (${RIDER_STATUS_COLUMNS}) VALUES ${values(11)} ${RIDER_STATUS_UPSERT}`,
+      }[kind]();
+      st = this.db.prepare(sql);
+      this.multiRow.set(key, st);
     }
     return st;
+  }
+
+  /** `params` (`width` a row) through `rows(kind)`, at most `most` rows a statement. */
+  private runRows(kind: 'firstDay' | 'status', width: number, most: number, params: unknown[]): void {
+    for (let i = 0; i < params.length; i += width * most) {
+      const chunk = params.slice(i, i + width * most);
+      this.rows(kind, chunk.length / width).run(chunk);
+    }
   }
 
   /** The append transaction committed: its rows are now known. */
@@ -214,9 +232,11 @@ export class SqliteRollups {
   }
 
   private applyRiderStatus(stationId: string, f: RiderStatusFold): void {
-    for (const [riderId, w] of f.windows) this.s.riderWindow!.run(riderId, w.from, w.to, stationId, w.ts);
-    for (const [riderId, c] of f.claims) this.s.riderClaim!.run(riderId, c.day, stationId, c.ts, c.compartment);
-    for (const [riderId, ts] of f.seen) this.s.riderSeen!.run(riderId, stationId, ts);
+    // The rider page's status (issue 12): newer by event time wins; a tie goes to the larger
+    // station id, so the result does not depend on which station synced first.
+    const params: unknown[] = [];
+    for (const r of riderStatusUpserts(f)) params.push(...riderStatusValues(stationId, r));
+    this.runRows('status', 11, STATUS_ROWS, params);
     for (const e of f.lockers) {
       if (e.kind === 'rider.locker') this.s.lockerHeld!.run(stationId, e.compartment, e.riderId, e.label, e.ts, e.deadlineTs);
       else if (e.kind === 'rider.locker.overdue') this.s.lockerOverdue!.run(e.ts, stationId, e.compartment, e.ts);
@@ -249,9 +269,6 @@ export class SqliteRollups {
         break;
       case 'locker.clear':
         this.s.overdueClear!.run(stationId, e.compartment);
-        break;
-      case 'heartbeat':
-        this.s.heartbeat!.run(stationId, e.ts, JSON.stringify(e.data));
         break;
       default:
         break;
