@@ -1,13 +1,14 @@
 /**
  * Applies rollup effects inside the append transaction (PostgreSQL backend). A batch's counters
- * are summed in memory first and each table gets one multi-row statement (`unnest` of arrays),
- * whatever the batch's size. Rows shared between stations (rider_first_any) are written in
- * key order, so two stations' batches take their row locks in the same order and do not
- * deadlock each other (a deadlock is retried anyway, pg.ts).
+ * are summed in memory first, and the tables they go to get one statement together (ROLLUPS_SQL:
+ * `unnest` of arrays, one round trip whatever the batch's size); the rare order-dependent rows
+ * (lockers, device health) follow one statement each. Rows shared between stations
+ * (rider_first_any, rider_status) are written in key order, so two stations' batches take their
+ * row locks in the same order and do not deadlock each other (a deadlock is retried anyway, pg.ts).
  */
 import type pg from 'pg';
 import type { RollupEffect } from '../ingest/rollupEffects.ts';
-import { foldRiderStatus, newRiderStatusFold, sortedByKey, type RiderStatusFold } from './riderRows.ts';
+import { foldRiderStatus, newRiderStatusFold, RIDER_STATUS_COLUMNS, RIDER_STATUS_UPSERT, riderStatusUpserts, type RiderStatusFold } from './riderRows.ts';
 
 interface WeekCounters {
   checkins: number;
@@ -88,78 +89,83 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
     }
   }
 
-  // Rider-weeks: rows new to the table count as the week's distinct riders.
-  const newRiders = new Map<string, number>();
   const rw = byKey(riderWeeks);
-  if (rw.length > 0) {
-    const ins = await c.query<{ week: string; checked_in: boolean }>(
-      `INSERT INTO rider_week (week, station_id, rider_id, checked_in)
-       SELECT w, $1, r, ci FROM unnest($2::text[], $3::text[], $4::boolean[]) AS t(w, r, ci) ORDER BY w, r
-       ON CONFLICT DO NOTHING RETURNING week, checked_in`,
-      [stationId, rw.map((r) => r.week), rw.map((r) => r.riderId), rw.map((r) => r.checkedIn)],
-    );
-    for (const row of ins.rows) newRiders.set(row.week, (newRiders.get(row.week) ?? 0) + 1);
-    const checked = rw.filter((r) => r.checkedIn);
-    if (checked.length > ins.rows.filter((row) => row.checked_in).length) {
-      // Some were there already without a check-in: mark them checked in.
-      await c.query(
-        `UPDATE rider_week SET checked_in = true FROM unnest($2::text[], $3::text[]) AS t(w, r)
-         WHERE week = t.w AND station_id = $1 AND rider_id = t.r AND NOT checked_in`,
-        [stationId, checked.map((r) => r.week), checked.map((r) => r.riderId)],
-      );
-    }
-  }
   const ws = [...weeks.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-  if (ws.length > 0) {
-    await c.query(
-      `INSERT INTO week_station (week, station_id, checkins, riders, bottles_hot, bottles_cold, bottles_other)
-       SELECT w, $1, ci, r, h, co, o FROM unnest($2::text[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[]) AS t(w, ci, r, h, co, o)
-       ON CONFLICT (week, station_id) DO UPDATE SET
-         checkins = week_station.checkins + excluded.checkins, riders = week_station.riders + excluded.riders,
-         bottles_hot = week_station.bottles_hot + excluded.bottles_hot, bottles_cold = week_station.bottles_cold + excluded.bottles_cold,
-         bottles_other = week_station.bottles_other + excluded.bottles_other`,
-      [
-        stationId,
-        ws.map(([w]) => w),
-        ws.map(([, x]) => x.checkins),
-        ws.map(([w]) => newRiders.get(w) ?? 0),
-        ws.map(([, x]) => x.hot),
-        ws.map(([, x]) => x.cold),
-        ws.map(([, x]) => x.other),
-      ],
-    );
-  }
   const fd = byKey(firstDays);
-  if (fd.length > 0) {
-    await c.query(
-      `INSERT INTO rider_first_any (rider_id, first_day, first_week)
-       SELECT r, d, w FROM unnest($1::text[], $2::text[], $3::text[]) AS t(r, d, w) ORDER BY r
-       ON CONFLICT (rider_id) DO UPDATE SET first_day = excluded.first_day, first_week = excluded.first_week
-       WHERE excluded.first_day < rider_first_any.first_day`,
-      [fd.map((f) => f.riderId), fd.map((f) => f.day), fd.map((f) => f.week)],
-    );
-  }
   const sp = byKey(sponsors);
-  if (sp.length > 0) {
-    await c.query(
-      `INSERT INTO week_sponsor (week, station_id, sponsor, bottles, restocked)
-       SELECT w, $1, s, b, r FROM unnest($2::text[], $3::text[], $4::int[], $5::int[]) AS t(w, s, b, r)
-       ON CONFLICT (week, station_id, sponsor) DO UPDATE SET
-         bottles = week_sponsor.bottles + excluded.bottles, restocked = week_sponsor.restocked + excluded.restocked`,
-      [stationId, sp.map((s) => s.week), sp.map((s) => s.sponsor), sp.map((s) => s.bottles), sp.map((s) => s.restocked)],
-    );
+  const rs = riderStatusUpserts(riders);
+  if (rw.length + ws.length + fd.length + sp.length + rs.length > 0 || heartbeat) {
+    await c.query({
+      name: 'ws_rollups',
+      text: ROLLUPS_SQL,
+      values: [
+        stationId,
+        rw.map((r) => r.week), rw.map((r) => r.riderId), rw.map((r) => r.checkedIn),
+        ws.map(([w]) => w), ws.map(([, x]) => x.checkins), ws.map(([, x]) => x.hot), ws.map(([, x]) => x.cold), ws.map(([, x]) => x.other),
+        fd.map((f) => f.riderId), fd.map((f) => f.day), fd.map((f) => f.week),
+        sp.map((x) => x.week), sp.map((x) => x.sponsor), sp.map((x) => x.bottles), sp.map((x) => x.restocked),
+        rs.map((r) => r.riderId),
+        rs.map((r) => r.window?.from ?? null), rs.map((r) => r.window?.to ?? null), rs.map((r) => r.window?.ts ?? null),
+        rs.map((r) => r.claim?.day ?? null), rs.map((r) => r.claim?.ts ?? null), rs.map((r) => r.claim?.compartment ?? null),
+        rs.map((r) => r.seen),
+        heartbeat?.ts ?? null, heartbeat ? JSON.stringify(heartbeat.data) : null,
+      ],
+    });
   }
-  await applyRiderStatus(c, stationId, riders);
+  await applyLockers(c, stationId, riders);
   // Device health depends on order (open, close, state) and is rare: one statement each, in order.
   for (const e of health) await applyHealth(c, stationId, e);
-  if (heartbeat) {
-    await c.query(
-      `INSERT INTO heartbeats (station_id, ts, data) VALUES ($1, $2, $3)
-       ON CONFLICT (station_id) DO UPDATE SET ts = excluded.ts, data = excluded.data WHERE excluded.ts >= heartbeats.ts`,
-      [stationId, heartbeat.ts, JSON.stringify(heartbeat.data)],
-    );
-  }
 }
+
+/**
+ * A batch's counters, first check-in days, sponsors, rider status and newest heartbeat in one
+ * statement (one round trip, prepared once per connection), each table's rows in key order.
+ * Rider-weeks new to the table (the INSERT's RETURNING) count as the week's distinct riders;
+ * rows that were there without a check-in are marked checked in by the UPDATE, which sees the
+ * table as it was before the statement, so never a row the INSERT adds. The parts a batch lacks
+ * are empty arrays (or a null heartbeat) and write nothing.
+ */
+const ROLLUPS_SQL = `
+  WITH rw AS (
+    INSERT INTO rider_week (week, station_id, rider_id, checked_in)
+    SELECT w, $1::text, r, ci FROM unnest($2::text[], $3::text[], $4::boolean[]) AS t(w, r, ci) ORDER BY w, r
+    ON CONFLICT DO NOTHING RETURNING week
+  ), rw_checked AS (
+    UPDATE rider_week SET checked_in = true FROM unnest($2::text[], $3::text[], $4::boolean[]) AS t(w, r, ci)
+    WHERE t.ci AND week = t.w AND station_id = $1::text AND rider_id = t.r AND NOT checked_in
+  ), ws AS (
+    INSERT INTO week_station (week, station_id, checkins, riders, bottles_hot, bottles_cold, bottles_other)
+    SELECT t.w, $1::text, t.ci, coalesce(n.riders, 0), t.h, t.co, t.o
+    FROM unnest($5::text[], $6::int[], $7::int[], $8::int[], $9::int[]) AS t(w, ci, h, co, o)
+    LEFT JOIN (SELECT week, count(*)::int AS riders FROM rw GROUP BY week) n ON n.week = t.w
+    ORDER BY t.w
+    ON CONFLICT (week, station_id) DO UPDATE SET
+      checkins = week_station.checkins + excluded.checkins, riders = week_station.riders + excluded.riders,
+      bottles_hot = week_station.bottles_hot + excluded.bottles_hot, bottles_cold = week_station.bottles_cold + excluded.bottles_cold,
+      bottles_other = week_station.bottles_other + excluded.bottles_other
+  ), fd AS (
+    INSERT INTO rider_first_any (rider_id, first_day, first_week)
+    SELECT r, d, w FROM unnest($10::text[], $11::text[], $12::text[]) AS t(r, d, w) ORDER BY r
+    ON CONFLICT (rider_id) DO UPDATE SET first_day = excluded.first_day, first_week = excluded.first_week
+    WHERE excluded.first_day < rider_first_any.first_day
+  ), sp AS (
+    INSERT INTO week_sponsor (week, station_id, sponsor, bottles, restocked)
+    SELECT w, $1::text, s, b, r FROM unnest($13::text[], $14::text[], $15::int[], $16::int[]) AS t(w, s, b, r) ORDER BY w, s
+    ON CONFLICT (week, station_id, sponsor) DO UPDATE SET
+      bottles = week_sponsor.bottles + excluded.bottles, restocked = week_sponsor.restocked + excluded.restocked
+  ), rs AS (
+    INSERT INTO rider_status (${RIDER_STATUS_COLUMNS})
+    SELECT r, wf, wt, CASE WHEN wts IS NULL THEN NULL ELSE $1::text END, wts,
+      cd, CASE WHEN cts IS NULL THEN NULL ELSE $1::text END, cts, cc,
+      CASE WHEN sts IS NULL THEN NULL ELSE $1::text END, sts
+    FROM unnest($17::text[], $18::text[], $19::text[], $20::bigint[], $21::text[], $22::bigint[], $23::text[], $24::bigint[]) AS t(r, wf, wt, wts, cd, cts, cc, sts)
+    ORDER BY r
+    ${RIDER_STATUS_UPSERT}
+  ), hb AS (
+    INSERT INTO heartbeats (station_id, ts, data) SELECT $1::text, $25::bigint, $26::text WHERE $25::bigint IS NOT NULL
+    ON CONFLICT (station_id) DO UPDATE SET ts = excluded.ts, data = excluded.data WHERE excluded.ts >= heartbeats.ts
+  )
+  SELECT 1`;
 
 async function applyHealth(c: pg.PoolClient, stationId: string, e: RollupEffect): Promise<void> {
   switch (e.kind) {
@@ -203,40 +209,8 @@ async function applyHealth(c: pg.PoolClient, stationId: string, e: RollupEffect)
   }
 }
 
-/** The rider page's status (issue 12): one multi-row upsert per part, rows in rider order; newer by event time wins (a tie: the larger station id). */
-async function applyRiderStatus(c: pg.PoolClient, stationId: string, f: RiderStatusFold): Promise<void> {
-  const newer = (col: string) =>
-    `rider_status.${col}_ts IS NULL OR excluded.${col}_ts > rider_status.${col}_ts OR (excluded.${col}_ts = rider_status.${col}_ts AND excluded.${col}_station > rider_status.${col}_station)`;
-  const ws = sortedByKey(f.windows);
-  if (ws.length > 0) {
-    await c.query(
-      `INSERT INTO rider_status (rider_id, window_from, window_to, window_station, window_ts)
-       SELECT r, wf, wt, $1, ts FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS t(r, wf, wt, ts)
-       ON CONFLICT (rider_id) DO UPDATE SET window_from = excluded.window_from, window_to = excluded.window_to,
-         window_station = excluded.window_station, window_ts = excluded.window_ts WHERE ${newer('window')}`,
-      [stationId, ws.map(([r]) => r), ws.map(([, w]) => w.from), ws.map(([, w]) => w.to), ws.map(([, w]) => w.ts)],
-    );
-  }
-  const cs = sortedByKey(f.claims);
-  if (cs.length > 0) {
-    await c.query(
-      `INSERT INTO rider_status (rider_id, claim_day, claim_station, claim_ts, claim_compartment)
-       SELECT r, d, $1, ts, co FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS t(r, d, ts, co)
-       ON CONFLICT (rider_id) DO UPDATE SET claim_day = excluded.claim_day, claim_station = excluded.claim_station,
-         claim_ts = excluded.claim_ts, claim_compartment = excluded.claim_compartment WHERE ${newer('claim')}`,
-      [stationId, cs.map(([r]) => r), cs.map(([, x]) => x.day), cs.map(([, x]) => x.ts), cs.map(([, x]) => x.compartment)],
-    );
-  }
-  const ss = sortedByKey(f.seen);
-  if (ss.length > 0) {
-    await c.query(
-      `INSERT INTO rider_status (rider_id, seen_station, seen_ts)
-       SELECT r, $1, ts FROM unnest($2::text[], $3::bigint[]) AS t(r, ts)
-       ON CONFLICT (rider_id) DO UPDATE SET seen_station = excluded.seen_station, seen_ts = excluded.seen_ts WHERE ${newer('seen')}`,
-      [stationId, ss.map(([r]) => r), ss.map(([, ts]) => ts)],
-    );
-  }
-  // Locker holdings are per compartment of this station and few: in order, one statement each.
+/** The rider's locker holdings (issue 12): per compartment of this station and few, in order, one statement each. */
+async function applyLockers(c: pg.PoolClient, stationId: string, f: RiderStatusFold): Promise<void> {
   for (const e of f.lockers) {
     if (e.kind === 'rider.locker') {
       await c.query(
