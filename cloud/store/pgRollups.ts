@@ -209,25 +209,24 @@ async function applyHealth(c: pg.PoolClient, stationId: string, e: RollupEffect)
   }
 }
 
-/** The rider's locker holdings (issue 12): per compartment of this station and few, in order, one statement each. */
+/**
+ * The rider's locker holdings (issue 12): per compartment of this station, in the batch's order
+ * (a deposit and its retrieval may share a batch), in one call of ws_rider_lockers (pgSchema.ts).
+ */
 async function applyLockers(c: pg.PoolClient, stationId: string, f: RiderStatusFold): Promise<void> {
-  for (const e of f.lockers) {
-    if (e.kind === 'rider.locker') {
-      await c.query(
-        `INSERT INTO rider_lockers (station_id, compartment, rider_id, label, deposited_ts, deadline_ts, overdue_since)
-         VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (station_id, compartment) DO UPDATE SET rider_id = excluded.rider_id,
-           label = excluded.label, deposited_ts = excluded.deposited_ts, deadline_ts = excluded.deadline_ts, overdue_since = NULL
-         WHERE excluded.deposited_ts >= rider_lockers.deposited_ts`,
-        [stationId, e.compartment, e.riderId, e.label, e.ts, e.deadlineTs],
-      );
-    } else if (e.kind === 'rider.locker.overdue') {
-      await c.query('UPDATE rider_lockers SET overdue_since = coalesce(overdue_since, $1) WHERE station_id = $2 AND compartment = $3 AND deposited_ts <= $1', [
-        e.ts,
-        stationId,
-        e.compartment,
-      ]);
-    } else {
-      await c.query('DELETE FROM rider_lockers WHERE station_id = $1 AND compartment = $2 AND deposited_ts <= $3', [stationId, e.compartment, e.ts]);
-    }
-  }
+  const l = f.lockers;
+  if (l.length === 0) return;
+  await c.query({
+    name: 'ws_rider_lockers',
+    text: 'SELECT ws_rider_lockers($1, $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])',
+    values: [
+      stationId,
+      l.map((e) => e.kind),
+      l.map((e) => e.compartment),
+      l.map((e) => (e.kind === 'rider.locker' ? e.riderId : null)),
+      l.map((e) => (e.kind === 'rider.locker' ? e.label : null)),
+      l.map((e) => e.ts),
+      l.map((e) => (e.kind === 'rider.locker' ? e.deadlineTs : null)),
+    ],
+  });
 }

@@ -309,6 +309,31 @@ const MIGRATIONS: readonly string[] = [
   INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
     SELECT day, station_id, rider_id, bool_or(kind = 'checkin') FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id, rider_id;
   `,
+  // ingest round trips (issue 14): a batch's rider-locker effects (issue 12: deposit, overdue,
+  // freed) applied in their order by one call instead of one statement each — a deposit and its
+  // retrieval often share a batch, so the order matters and they cannot be one set-based statement.
+  `
+  CREATE FUNCTION ws_rider_lockers(
+    p_station TEXT, p_kind TEXT[], p_compartment TEXT[], p_rider TEXT[], p_label TEXT[], p_ts BIGINT[], p_deadline BIGINT[]
+  ) RETURNS void LANGUAGE plpgsql AS $fn$
+  BEGIN
+    FOR i IN 1 .. coalesce(cardinality(p_kind), 0) LOOP
+      IF p_kind[i] = 'rider.locker' THEN
+        INSERT INTO rider_lockers (station_id, compartment, rider_id, label, deposited_ts, deadline_ts, overdue_since)
+          VALUES (p_station, p_compartment[i], p_rider[i], p_label[i], p_ts[i], p_deadline[i], NULL)
+          ON CONFLICT (station_id, compartment) DO UPDATE SET rider_id = excluded.rider_id, label = excluded.label,
+            deposited_ts = excluded.deposited_ts, deadline_ts = excluded.deadline_ts, overdue_since = NULL
+          WHERE excluded.deposited_ts >= rider_lockers.deposited_ts;
+      ELSIF p_kind[i] = 'rider.locker.overdue' THEN
+        UPDATE rider_lockers SET overdue_since = coalesce(overdue_since, p_ts[i])
+          WHERE station_id = p_station AND compartment = p_compartment[i] AND deposited_ts <= p_ts[i];
+      ELSE
+        DELETE FROM rider_lockers WHERE station_id = p_station AND compartment = p_compartment[i] AND deposited_ts <= p_ts[i];
+      END IF;
+    END LOOP;
+  END
+  $fn$;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
