@@ -1,14 +1,14 @@
 /**
  * Applies rollup effects inside the append transaction (PostgreSQL backend). A batch's counters
  * are summed in memory first, and the tables they go to get one statement together (ROLLUPS_SQL:
- * `unnest` of arrays, one round trip whatever the batch's size); the rare order-dependent rows
- * (lockers, device health) follow one statement each. Rows shared between stations
+ * `unnest` of arrays, one round trip whatever the batch's size); the rare device-health rows,
+ * which depend on their order, follow one statement each. Rows shared between stations
  * (rider_first_any, rider_status) are written in key order, so two stations' batches take their
  * row locks in the same order and do not deadlock each other (a deadlock is retried anyway, pg.ts).
  */
 import type pg from 'pg';
 import type { RollupEffect } from '../ingest/rollupEffects.ts';
-import { foldRiderStatus, newRiderStatusFold, RIDER_STATUS_COLUMNS, RIDER_STATUS_UPSERT, riderStatusUpserts, type RiderStatusFold } from './riderRows.ts';
+import { foldRiderStatus, newRiderStatusFold, RIDER_STATUS_COLUMNS, RIDER_STATUS_UPSERT, riderStatusUpserts } from './riderRows.ts';
 
 interface WeekCounters {
   checkins: number;
@@ -94,7 +94,8 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
   const fd = byKey(firstDays);
   const sp = byKey(sponsors);
   const rs = riderStatusUpserts(riders);
-  if (rw.length + ws.length + fd.length + sp.length + rs.length > 0 || heartbeat) {
+  const l = riders.lockers;
+  if (rw.length + ws.length + fd.length + sp.length + rs.length + l.length > 0 || heartbeat) {
     await c.query({
       name: 'ws_rollups',
       text: ROLLUPS_SQL,
@@ -109,17 +110,21 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
         rs.map((r) => r.claim?.day ?? null), rs.map((r) => r.claim?.ts ?? null), rs.map((r) => r.claim?.compartment ?? null),
         rs.map((r) => r.seen),
         heartbeat?.ts ?? null, heartbeat ? JSON.stringify(heartbeat.data) : null,
+        l.map((e) => e.kind), l.map((e) => e.compartment),
+        l.map((e) => (e.kind === 'rider.locker' ? e.riderId : null)), l.map((e) => (e.kind === 'rider.locker' ? e.label : null)),
+        l.map((e) => e.ts), l.map((e) => (e.kind === 'rider.locker' ? e.deadlineTs : null)),
       ],
     });
   }
-  await applyLockers(c, stationId, riders);
   // Device health depends on order (open, close, state) and is rare: one statement each, in order.
   for (const e of health) await applyHealth(c, stationId, e);
 }
 
 /**
- * A batch's counters, first check-in days, sponsors, rider status and newest heartbeat in one
- * statement (one round trip, prepared once per connection), each table's rows in key order.
+ * A batch's counters, first check-in days, sponsors, rider status, rider lockers and newest
+ * heartbeat in one statement (one round trip, prepared once per connection), each table's rows
+ * in key order. The lockers go through ws_rider_lockers (pgSchema.ts), in the batch's order: a
+ * deposit and its retrieval may share a batch; the function runs because the query reads `lk`.
  * Rider-weeks new to the table (the INSERT's RETURNING) count as the week's distinct riders;
  * rows that were there without a check-in are marked checked in by the UPDATE, which sees the
  * table as it was before the statement, so never a row the INSERT adds. The parts a batch lacks
@@ -161,11 +166,13 @@ const ROLLUPS_SQL = `
     FROM unnest($17::text[], $18::text[], $19::text[], $20::bigint[], $21::text[], $22::bigint[], $23::text[], $24::bigint[]) AS t(r, wf, wt, wts, cd, cts, cc, sts)
     ORDER BY r
     ${RIDER_STATUS_UPSERT}
+  ), lk AS (
+    SELECT ws_rider_lockers($1::text, $27::text[], $28::text[], $29::text[], $30::text[], $31::bigint[], $32::bigint[])
   ), hb AS (
     INSERT INTO heartbeats (station_id, ts, data) SELECT $1::text, $25::bigint, $26::text WHERE $25::bigint IS NOT NULL
     ON CONFLICT (station_id) DO UPDATE SET ts = excluded.ts, data = excluded.data WHERE excluded.ts >= heartbeats.ts
   )
-  SELECT 1`;
+  SELECT count(*) FROM lk`;
 
 async function applyHealth(c: pg.PoolClient, stationId: string, e: RollupEffect): Promise<void> {
   switch (e.kind) {
@@ -209,24 +216,3 @@ async function applyHealth(c: pg.PoolClient, stationId: string, e: RollupEffect)
   }
 }
 
-/**
- * The rider's locker holdings (issue 12): per compartment of this station, in the batch's order
- * (a deposit and its retrieval may share a batch), in one call of ws_rider_lockers (pgSchema.ts).
- */
-async function applyLockers(c: pg.PoolClient, stationId: string, f: RiderStatusFold): Promise<void> {
-  const l = f.lockers;
-  if (l.length === 0) return;
-  await c.query({
-    name: 'ws_rider_lockers',
-    text: 'SELECT ws_rider_lockers($1, $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])',
-    values: [
-      stationId,
-      l.map((e) => e.kind),
-      l.map((e) => e.compartment),
-      l.map((e) => (e.kind === 'rider.locker' ? e.riderId : null)),
-      l.map((e) => (e.kind === 'rider.locker' ? e.label : null)),
-      l.map((e) => e.ts),
-      l.map((e) => (e.kind === 'rider.locker' ? e.deadlineTs : null)),
-    ],
-  });
-}

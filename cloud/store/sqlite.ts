@@ -193,6 +193,11 @@ export class SqliteStore implements CloudStore {
     if (curSeq !== b.prev.seq || (cur && cur.last_hash !== b.prev.hash)) return { ok: false, reason: 'head_moved', seq: curSeq };
     const refused = this.tokenRefusal(b);
     if (refused) return { ok: false, reason: refused, seq: curSeq };
+    return this.storeInTx(b, curSeq);
+  }
+
+  /** Store a batch whose head and token were checked, in the append transaction. */
+  private storeInTx(b: Omit<AppendBatch, 'prev'>, curSeq: number): AppendResult {
     if (b.events.length === 0) return { ok: true, seq: curSeq };
     // Rows go in INSERT_ROWS at a time (one statement step instead of one per event), the rest one by one.
     const json = b.dataJson;
@@ -241,7 +246,7 @@ export class SqliteStore implements CloudStore {
     if (refused) return { ok: false, reason: refused, seq: head.seq };
     const first = b.events[0];
     if (!first || first.seq !== head.seq + 1 || sha256Hex(head.hash + b.firstText) !== first.hash) return { ok: false, reason: 'not_next', seq: head.seq, head };
-    const r = this.appendInTx({ ...b, prev: head });
+    const r = this.storeInTx(b, head.seq);
     return r.ok ? { ...r, silentFiring: this.s.silentFiring!.get(b.stationId) !== undefined } : r;
   }
 
