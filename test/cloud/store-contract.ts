@@ -206,6 +206,37 @@ export function storeContract(name: string, open: () => Promise<CloudStore>): vo
       expect((await store.riderStatus('r1')).lockers).toEqual([]);
     });
 
+    it('decides each part of a rider’s status on its own: newer by event time, a tie to the larger station id', async () => {
+      const d = '2026-12-03';
+      const t = noonOf(d);
+      const win = { riderId: 'r9', windowFrom: d, windowTo: '2026-12-09' };
+      const claim = (claimId: string, compartment: 'hot' | 'cold') => ({ claimId, riderId: 'r9', compartment, dispenserId: 'disp-1' });
+      await append('dn-005', [
+        { type: 'checkin', ts: t, data: win },
+        { type: 'claim.committed', ts: t + 1000, data: claim('c-5', 'cold') },
+      ]);
+      // A smaller station id at the same times: every tie stays with dn-005.
+      await append('dn-001', [
+        { type: 'checkin', ts: t, data: win },
+        { type: 'claim.committed', ts: t + 1000, data: claim('c-1', 'hot') },
+      ]);
+      let s = await store.riderStatus('r9');
+      expect([s.window?.stationId, s.lastClaim, s.lastSeen]).toEqual(['dn-005', { day: d, stationId: 'dn-005', ts: t + 1000, compartment: 'cold' }, { stationId: 'dn-005', ts: t + 1000 }]);
+      // A larger one: its check-in ties and wins; its older bottle and last sighting do not.
+      await append('dn-009', [
+        { type: 'checkin', ts: t, data: { ...win, windowTo: '2026-12-05' } },
+        { type: 'claim.committed', ts: t + 500, data: claim('c-9', 'hot') },
+      ]);
+      s = await store.riderStatus('r9');
+      expect(s.window).toEqual({ from: d, to: '2026-12-05', stationId: 'dn-009', ts: t });
+      expect(s.lastClaim).toEqual({ day: d, stationId: 'dn-005', ts: t + 1000, compartment: 'cold' });
+      expect(s.lastSeen).toEqual({ stationId: 'dn-005', ts: t + 1000 });
+      // A bottle alone moves only the bottle and the sighting; the window stays.
+      await append('dn-002', [{ type: 'claim.committed', ts: t + 2000, data: claim('c-2', 'hot') }]);
+      s = await store.riderStatus('r9');
+      expect([s.window?.stationId, s.lastClaim?.stationId, s.lastSeen]).toEqual(['dn-009', 'dn-002', { stationId: 'dn-002', ts: t + 2000 }]);
+    });
+
     it('drops an impostor\'s events from a seq on and rebuilds the rollups to what the real log gives', async () => {
       // The real log of dn-001: seqs 1..4, then 5..8 that the real station could not upload.
       const realHead = [checkin('r1', '2026-11-24'), bottle('r1', '2026-11-24', 'hot', 'bank-a'), checkin('r2', '2026-11-25'), bottle('r2', '2026-11-25', 'cold')];
