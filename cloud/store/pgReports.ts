@@ -3,9 +3,9 @@
  * the event log by the reports, from a cursor per station), sponsor records, relays and outreach.
  */
 import type pg from 'pg';
-import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
-import { BITMAP_COLUMNS, WORDS, dayFactOf, rangeFiguresOf, rangeStatements, relayOf, riderYearBitsOf, sponsorOf, type RiderYearBits } from './reportRows.ts';
-import { addDays, isoWeekOf } from '../../protocol/index.ts';
+import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord, WeeklyFigures } from './store.ts';
+import { BITMAP_COLUMNS, WORDS, dayFactOf, rangeFiguresOf, rangeStatements, relayOf, riderYearBitsOf, sponsorOf, weekDaysOf, weeklyFiguresOf, weeklyStatements, type RiderYearBits } from './reportRows.ts';
+import { addDays, isoWeekMonday, isoWeekOf } from '../../protocol/index.ts';
 import { dayFactsOf, daySumsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
@@ -178,6 +178,14 @@ export class PgReports {
       this.reportRows(st.lapsed.sql, st.lapsed.args as unknown[]),
     ]);
     return rangeFiguresOf(sums, [...perStation, ...totals], sponsors, lapsed);
+  }
+
+  /** The weekly report's rows over the day bitmaps (reportRows.ts's weeklyStatements), three statements at once. */
+  async weeklyFigures(week: string, scope: string | null): Promise<WeeklyFigures> {
+    await this.fold();
+    const st = weeklyStatements('pg', { ...weekDaysOf(week, isoWeekMonday(week)), station: scope });
+    const [stations, totals, lapsed] = await Promise.all([st.stations, st.totals, st.lapsed].map((x) => this.reportRows(x.sql, x.args as unknown[])));
+    return weeklyFiguresOf(stations!, totals!, lapsed!);
   }
 
   /** Whether `ids` holds every station with folded facts (then the fleet-wide rows answer for them). */

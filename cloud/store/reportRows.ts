@@ -1,5 +1,5 @@
 /** Row mappers of the SPEC §17 tables, shared by both store backends. */
-import type { DayFactRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
+import type { DayFactRow, RangeFigures, RelayRow, SponsorRecord, WeeklyFigures } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -191,23 +191,34 @@ class Params {
   }
 }
 
+/** The days and stations of a count over the day bitmaps (see riderSql). */
+interface RiderQuery {
+  from: string;
+  to: string;
+  lapsedFrom: string;
+  lapsedTo: string;
+  fromWeek: string;
+  toWeek: string;
+  stationIds: readonly string[];
+  /** The scope holds every station with folded facts. */
+  fleet: boolean;
+}
+
 /**
- * The range report's distinct counts over the day bitmaps (both backends, see reportRows.ts's
- * bitmaps above): the rows read are one per (station, rider, year) in scope, whatever the
- * range's length. `fleet`: the scope holds every station with folded facts, so the fleet-wide
- * counts read `rider_year` (one row a rider) instead of grouping the station rows by rider, and
- * the station rows need no station filter. Within one calendar year a rider has one row per
- * table, so no grouping is needed; across years the rows are grouped by rider.
+ * Distinct riders over the day bitmaps (both backends, see the bitmaps above): the rows read are
+ * one per (station, rider, year) in scope, whatever the range's length. `fleet`: the scope is the
+ * whole network, so the counts over it read `rider_year` (one row a rider) instead of grouping
+ * the station rows by rider, and the station rows need no station filter. Within one calendar
+ * year a rider has one row per table, so no grouping is needed; across years the rows are
+ * grouped by rider.
  *
  * - `perStation`: per station, riders seen, checked in, and checked in and new (first check-in
  *   ever, rider_first_any, in the range);
  * - `totals`: the same over the scope's stations, each rider once (station_id NULL);
- * - `lapsed`: riders seen in the scope in `lapsedFrom..from-1` and not in `from..to`.
+ * - `lapsed`: riders seen (`s`) or checked in (`c`) in the scope in `lapsedFrom..lapsedTo` and
+ *   not in `from..to`.
  */
-export function rangeStatements(
-  dialect: 'pg' | 'sqlite',
-  r: { from: string; to: string; lapsedFrom: string; lapsedTo: string; fromWeek: string; toWeek: string; stationIds: readonly string[]; fleet: boolean },
-): { perStation: Statement; totals: Statement; lapsed: Statement } {
+function riderSql(dialect: 'pg' | 'sqlite', r: RiderQuery) {
   const any = dialect === 'pg' ? 'bool_or' : 'max';
   const range = dayMasks(r.from, r.to);
   const prev = dayMasks(r.lapsedFrom, r.lapsedTo);
@@ -222,26 +233,92 @@ export function rangeStatements(
     oneYear
       ? `SELECT ${key}, ${checkedIn} AS ci FROM ${table} WHERE ${yearsSql(range)}${scoped ? ` AND ${q.inStations(r.stationIds)}` : ''} AND ${seen}`
       : `SELECT ${key}, ${any}(${checkedIn}) AS ci FROM ${table} WHERE ${yearsSql(range)}${scoped ? ` AND ${q.inStations(r.stationIds)}` : ''} AND ${seen} GROUP BY ${key}`;
-  const counts = `count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in, count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n)) AS new_riders`;
+  const counts = (q: Params) =>
+    `count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in, count(*) FILTER (WHERE ci AND rider_id IN (${newRiders(q)})) AS new_riders`;
+  return {
+    perStation: (q: Params) => `SELECT station_id, ${counts(q)} FROM (${pairs(q, 'station_rider_year', 'station_id, rider_id', !r.fleet)}) p GROUP BY station_id`,
+    totals: (q: Params) =>
+      r.fleet
+        ? `SELECT NULL AS station_id, ${counts(q)} FROM (${pairs(q, 'rider_year', 'rider_id', false)}) p`
+        : `SELECT NULL AS station_id, ${counts(q)}
+           FROM (SELECT rider_id, ${any}(ci) AS ci FROM (${pairs(q, 'station_rider_year', 'station_id, rider_id', true)}) p GROUP BY rider_id) r`,
+    lapsed: (q: Params, prefix: 's' | 'c') => {
+      const both = new Map([...prev, ...range]);
+      const was = hitSql(prev, prefix);
+      const is = hitSql(range, prefix);
+      return r.fleet && both.size === 1
+        ? `SELECT rider_id FROM rider_year WHERE ${yearsSql(both)} AND ${was} AND NOT ${is}`
+        : `SELECT rider_id FROM ${r.fleet ? 'rider_year' : 'station_rider_year'} WHERE ${yearsSql(both)}${r.fleet ? '' : ` AND ${q.inStations(r.stationIds)}`}
+           AND (${was} OR ${is}) GROUP BY rider_id HAVING NOT ${any}(${is})`;
+    },
+  };
+}
 
-  const ps = new Params(dialect);
-  const perStation = `WITH n AS (${newRiders(ps)}) SELECT station_id, ${counts}
-    FROM (${pairs(ps, 'station_rider_year', 'station_id, rider_id', !r.fleet)}) p GROUP BY station_id`;
+function statement(dialect: 'pg' | 'sqlite', build: (q: Params) => string): Statement {
+  const q = new Params(dialect);
+  const sql = build(q);
+  return { sql, args: q.args() };
+}
 
-  const pt = new Params(dialect);
-  const totals = r.fleet
-    ? `WITH n AS (${newRiders(pt)}) SELECT NULL AS station_id, ${counts} FROM (${pairs(pt, 'rider_year', 'rider_id', false)}) p`
-    : `WITH n AS (${newRiders(pt)}) SELECT NULL AS station_id, ${counts}
-       FROM (SELECT rider_id, ${any}(ci) AS ci FROM (${pairs(pt, 'station_rider_year', 'station_id, rider_id', true)}) p GROUP BY rider_id) r`;
+/** The range report's distinct counts (riderSql), lapsed riders being those seen before and not in the range. */
+export function rangeStatements(dialect: 'pg' | 'sqlite', r: RiderQuery): { perStation: Statement; totals: Statement; lapsed: Statement } {
+  const x = riderSql(dialect, r);
+  return { perStation: statement(dialect, x.perStation), totals: statement(dialect, x.totals), lapsed: statement(dialect, (q) => x.lapsed(q, 's')) };
+}
 
-  const pl = new Params(dialect);
-  const both = new Map([...prev, ...range]);
-  const wasSeen = hitSql(prev, 's');
-  const scope = r.fleet ? '' : ` AND ${pl.inStations(r.stationIds)}`;
-  const lapsed =
-    r.fleet && both.size === 1
-      ? `SELECT rider_id FROM rider_year WHERE ${yearsSql(both)} AND ${wasSeen} AND NOT ${seen}`
-      : `SELECT rider_id FROM ${r.fleet ? 'rider_year' : 'station_rider_year'} WHERE ${yearsSql(both)}${scope} AND (${wasSeen} OR ${seen})
-         GROUP BY rider_id HAVING NOT ${any}(${seen})`;
-  return { perStation: { sql: perStation, args: ps.args() }, totals: { sql: totals, args: pt.args() }, lapsed: { sql: lapsed, args: pl.args() } };
+/**
+ * The weekly report's rows (SPEC §9) with the distinct counts from the day bitmaps: per station
+ * the week's rollup row (`week_station`: check-ins, riders, bottles) with its new and returning
+ * riders (checked in there this week; new: first check-in ever this week); the totals over the
+ * network (`station` null) or the station; lapsed riders (checked in the week before, not this
+ * week), ordered by id.
+ */
+export function weeklyStatements(
+  dialect: 'pg' | 'sqlite',
+  w: { week: string; monday: string; sunday: string; prevMonday: string; station: string | null },
+): { stations: Statement; totals: Statement; lapsed: Statement } {
+  const x = riderSql(dialect, {
+    from: w.monday, to: w.sunday, lapsedFrom: w.prevMonday, lapsedTo: addDaysUtc(w.monday, -1), fromWeek: w.week, toWeek: w.week,
+    stationIds: w.station === null ? [] : [w.station], fleet: w.station === null,
+  });
+  return {
+    stations: statement(dialect, (q) => {
+      const scope = w.station === null ? '' : ` AND s.station_id = ${q.p('station', w.station)}`;
+      return `SELECT s.*, coalesce(nr.new_riders, 0) AS new_riders, coalesce(nr.checked_in - nr.new_riders, 0) AS returning_riders
+        FROM week_station s LEFT JOIN (${x.perStation(q)}) nr ON nr.station_id = s.station_id
+        WHERE s.week = ${q.p('week', w.week)}${scope} ORDER BY s.station_id`;
+    }),
+    totals: statement(dialect, x.totals),
+    lapsed: statement(dialect, (q) => `${x.lapsed(q, 'c')} ORDER BY 1`),
+  };
+}
+
+/** `day` plus `n` days (`YYYY-MM-DD`). */
+function addDaysUtc(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The weekly report's figures from the rows of weeklyStatements (both backends). */
+export function weeklyFiguresOf(stations: readonly Row[], totals: readonly Row[], lapsed: readonly Row[]): WeeklyFigures {
+  const n = (v: unknown) => Number(v ?? 0);
+  const t = totals[0] ?? {};
+  return {
+    stations: stations.map((r) => ({
+      stationId: r.station_id as string,
+      checkins: n(r.checkins),
+      riders: n(r.riders),
+      newRiders: n(r.new_riders),
+      returningRiders: n(r.returning_riders),
+      bottlesHot: n(r.bottles_hot),
+      bottlesCold: n(r.bottles_cold),
+      bottlesOther: n(r.bottles_other),
+    })),
+    totals: { riders: n(t.riders), newRiders: n(t.new_riders), returningRiders: n(t.checked_in) - n(t.new_riders) },
+    lapsedRiders: lapsed.map((r) => r.rider_id as string),
+  };
+}
+
+/** The weekly statements' days: the ISO week's Monday and Sunday, and the Monday before. */
+export function weekDaysOf(week: string, monday: string): { week: string; monday: string; sunday: string; prevMonday: string } {
+  return { week, monday, sunday: addDaysUtc(monday, 6), prevMonday: addDaysUtc(monday, -7) };
 }

@@ -3,9 +3,9 @@
  * per station), sponsor records, relays and outreach notes (sqlite.ts delegates here).
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
-import { BITMAP_COLUMNS, rangeFiguresOf, rangeStatements, relayOf, riderYearBitsOf, sponsorOf, type Statement as BuiltStatement } from './reportRows.ts';
-import { addDays, isoWeekOf } from '../../protocol/index.ts';
+import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord, WeeklyFigures } from './store.ts';
+import { BITMAP_COLUMNS, rangeFiguresOf, rangeStatements, relayOf, riderYearBitsOf, sponsorOf, weekDaysOf, weeklyFiguresOf, weeklyStatements, type Statement as BuiltStatement } from './reportRows.ts';
+import { addDays, isoWeekMonday, isoWeekOf } from '../../protocol/index.ts';
 import { dayFactsOf, daySumsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
@@ -147,6 +147,14 @@ export class SqliteReports {
       this.s.rangeSponsors!.all(q) as Row[],
       all(st.lapsed),
     );
+  }
+
+  /** The weekly report's rows over the day bitmaps (reportRows.ts's weeklyStatements). */
+  weeklyFigures(week: string, scope: string | null): WeeklyFigures {
+    this.fold();
+    const st = weeklyStatements('sqlite', { ...weekDaysOf(week, isoWeekMonday(week)), station: scope });
+    const all = (x: BuiltStatement) => this.db.prepare(x.sql).all(x.args) as Row[];
+    return weeklyFiguresOf(all(st.stations), all(st.totals), all(st.lapsed));
   }
 
   firstCheckinDays(riderIds: readonly string[]): Map<string, string> {

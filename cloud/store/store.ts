@@ -301,6 +301,14 @@ export interface WeeklyTotals {
   returningRiders: number;
 }
 
+/** What `weeklyFigures` returns (cloud/reports/weeklyReport.ts). */
+export interface WeeklyFigures {
+  stations: WeeklyStationRow[];
+  totals: WeeklyTotals;
+  /** Checked in the week before and not this week, by id. */
+  lapsedRiders: string[];
+}
+
 export interface SponsorRow {
   sponsor: string;
   bottles: number;
@@ -648,6 +656,12 @@ export interface CloudStore {
    * the riders seen in `lapsedFrom..fromDay-1` and not in the range.
    */
   rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures>;
+  /**
+   * The weekly report's station rows, distinct totals and lapsed riders (as weeklyStations,
+   * weeklyTotals and lapsedRiders of `week` and the week before) after folding, the distinct
+   * counts from the day bitmaps the fold keeps (a row per rider, not per rider and station-week).
+   */
+  weeklyFigures(week: string, scope: Scope): Promise<WeeklyFigures>;
   /** Create a sponsor; null when one with the same `nameKey` exists. */
   createSponsor(s: SponsorRecord): Promise<SponsorRecord | null>;
   sponsorRecords(): Promise<SponsorRecord[]>;
