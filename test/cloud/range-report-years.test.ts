@@ -4,13 +4,15 @@
  * match a straightforward recount from the uploaded events over ranges that cross a year
  * boundary (one of them a leap year's, whose 31 December is day 366), for the whole fleet (the
  * per-rider rows) and for a subset of stations (the per-station rows), with a fold between two
- * uploads so the bitmaps are OR-ed into, not only written once.
+ * uploads so the bitmaps are OR-ed into, not only written once; and the weekly report's
+ * distinct counts and lapsed riders from them are what the week rollups say.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addDays, GENESIS_HASH } from '../../protocol/index.ts';
 import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects.ts';
 import { rangeReport } from '../../cloud/reports/rangeReport.ts';
+import { weekBefore } from '../../cloud/reports/weeklyReport.ts';
 import { PgStore } from '../../cloud/store/pg.ts';
 import { SqliteStore } from '../../cloud/store/sqlite.ts';
 import type { CloudStore } from '../../cloud/store/store.ts';
@@ -143,6 +145,20 @@ describe.each(backends)('range report riders over year boundaries on $name', (ba
             lapsedRiders: r.lapsedRiders,
           };
           expect(got, `${scope.join(',')} ${from}..${to}`).toEqual(want);
+        }
+      }
+      // The weekly report's distinct counts and lapsed list (from the bitmaps) are the week rollups' own,
+      // for weeks that cross 1 January (2025-W01 and 2026-W01 start in December) and around them.
+      for (const week of ['2024-W51', '2024-W52', '2025-W01', '2025-W02', '2025-W05', '2026-W01', '2026-W02']) {
+        for (const scope of [null, 'yr-2']) {
+          const f = await store.weeklyFigures(week, scope);
+          const prev = weekBefore(week);
+          expect(f, `${week} ${scope}`).toEqual({
+            stations: await store.weeklyStations(week, scope),
+            totals: await store.weeklyTotals(week, scope),
+            lapsedRiders: await store.lapsedRiders(week, prev, scope),
+          });
+          expect(f.stations.length).toBeGreaterThan(0);
         }
       }
       // The figures are not all zero: ranges hold new and returning riders, and lapsed ones.
