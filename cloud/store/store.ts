@@ -650,8 +650,9 @@ export interface CloudStore {
   firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>>;
   /**
    * The range report's figures (SPEC §17), aggregated in the database over `fromDay..toDay` at
-   * `stationIds` after folding (as `dayFacts`), from the per station-day tables the fold keeps
-   * beside the day facts (station_day_sums, _sponsors, _riders): per station, per day, the
+   * `stationIds` after folding (as `dayFacts`), from the tables the fold keeps beside the day
+   * facts (station_day_sums, station_day_sponsors, and the day bitmaps station_rider_year and
+   * rider_year, docs/cloud.md): per station, per day, the
    * distinct riders over all the stations, bottles and restocks per named sponsor and relay, and
    * the riders seen in `lapsedFrom..fromDay-1` and not in the range.
    */
