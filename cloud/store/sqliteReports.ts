@@ -49,7 +49,7 @@ export class SqliteReports {
       riderYearAdd: p(`INSERT INTO rider_year (year, rider_id, ${BITMAP_COLUMNS.join(', ')}) VALUES (?, ?, ${BITMAP_COLUMNS.map(() => '?').join(', ')})
         ON CONFLICT (year, rider_id) DO UPDATE SET ${BITMAP_COLUMNS.map((w) => `${w} = ${w} | excluded.${w}`).join(', ')}`),
       coversFleet: p(`SELECT NOT EXISTS (SELECT 1 FROM day_facts_cursor WHERE station_id NOT IN (SELECT value FROM json_each(?))) AS fleet`),
-      // The range report (rangeFigures, the statements of pgReports.ts): @from, @to, @lapsedFrom, @ids (the stations as a JSON array).
+      // The range report (rangeFigures, the statements of pgReports.ts): @from, @to, @ids (the stations as a JSON array).
       rangeStations: p(`SELECT station_id, NULL AS day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
         FROM station_day_sums WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id`),
       rangeDays: p(`SELECT NULL AS station_id, day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
