@@ -66,7 +66,7 @@ export interface DayRiderDelta {
 
 /**
  * The sums of some day facts by day, and by day and named sponsor, and the riders of each day: the rows the fold adds to
- * `station_day_sums`, `station_day_sponsors` and `station_day_riders` beside the facts, so a range report reads one row
+ * `station_day_sums`, `station_day_sponsors` and (as day bitmaps) `station_rider_year` beside the facts, so a range report reads one row
  * a station-day for its sums instead of every fact.
  */
 export function daySumsOf(facts: readonly DayFactDelta[]): { sums: DaySumDelta[]; sponsors: DaySponsorDelta[]; riders: DayRiderDelta[] } {

@@ -46,7 +46,10 @@ export async function weeklyReport(store: CloudStore, stationIds: readonly strin
   checkWeek(week);
   const ids = scope === null ? stationIds : [scope];
   const heads = new Map((await store.syncHeads()).map((h) => [h.stationId, h.ts]));
-  const rows = new Map((await store.weeklyStations(week, scope)).map((r) => [r.stationId, r]));
+  // Station rows, distinct totals and lapsed riders in one call: the distinct counts from the day
+  // bitmaps (a row per rider), not the station-weeks of every rider (issue 14: 10,000 stations).
+  const figures = await store.weeklyFigures(week, scope);
+  const rows = new Map(figures.stations.map((r) => [r.stationId, r]));
   const conflicts = await store.weeklyConflicts(week, scope);
   const stations: StationWeek[] = ids.map((id) => {
     const r = rows.get(id);
@@ -61,14 +64,14 @@ export async function weeklyReport(store: CloudStore, stationIds: readonly strin
       conflicts: conflicts.get(id) ?? 0,
     };
   });
-  const distinct = await store.weeklyTotals(week, scope);
+  const distinct = figures.totals;
   const sum = (f: (s: StationWeek) => number) => stations.reduce((a, s) => a + f(s), 0);
   const monday = isoWeekMonday(week);
   return {
     week,
     completeThrough: Object.fromEntries(ids.map((id) => [id, heads.get(id) ?? 0])),
     stations,
-    lapsedRiders: await store.lapsedRiders(week, weekBefore(week), scope),
+    lapsedRiders: figures.lapsedRiders,
     from: monday,
     to: addDays(monday, 6),
     totals: {

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { StationEvent } from '../../protocol/index.ts';
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendNextBatch, AppendNextResult, AppendResult, StationAlertState, DropEventsInput, DropEventsResult, CloudStore, EnrolInput, EnrolResult, InviteRow, NotificationOutcome, NotificationRow, RiderRow, SigningKeyRow,
-  StationInput, StationPatch, StationRow, AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord,
+  StationInput, StationPatch, StationRow, AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, WeeklyFigures, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
   ConflictKeyRow, ConflictRow, Scope, StoredFeedRow, ZoneBootstrapQuery,
 } from './store.ts';
@@ -505,6 +505,10 @@ export class PgStore extends PgReads implements CloudStore {
 
   rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures> {
     return this.reports.rangeFigures(fromDay, toDay, lapsedFrom, stationIds);
+  }
+
+  weeklyFigures(week: string, scope: Scope): Promise<WeeklyFigures> {
+    return this.reports.weeklyFigures(week, scope);
   }
 
   firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {

@@ -15,6 +15,7 @@ import { applyPgRollups } from './pgRollups.ts';
 import { claimStandingsOf } from '../zone/feedEntries.ts';
 import { feedRowOfDb, weekOfConflictDay } from './zoneRows.ts';
 import { FOLD_LOCK } from './pgReports.ts';
+import { BITMAP_COLUMNS } from './reportRows.ts';
 import { REBUILD_PAGE_EVENTS, STATION_ROLLUP_TABLES, type DropEventsInput, type DropEventsResult } from './store.ts';
 
 
@@ -67,7 +68,19 @@ export async function dropPgEvents(c: pg.PoolClient, d: DropEventsInput): Promis
   await c.query('DELETE FROM day_facts WHERE station_id = $1', [stationId]);
   await c.query('DELETE FROM station_day_sums WHERE station_id = $1', [stationId]);
   await c.query('DELETE FROM station_day_sponsors WHERE station_id = $1', [stationId]);
-  await c.query('DELETE FROM station_day_riders WHERE station_id = $1', [stationId]);
+  // The riders' fleet-wide day bitmaps lose this station's days: rebuilt from the other stations' rows.
+  const years = (await c.query<Row>('DELETE FROM station_rider_year WHERE station_id = $1 RETURNING year, rider_id', [stationId])).rows;
+  if (years.length > 0) {
+    const y = years.map((r) => r.year as number);
+    const r = years.map((x) => x.rider_id as string);
+    await c.query('DELETE FROM rider_year WHERE (year, rider_id) IN (SELECT * FROM unnest($1::int[], $2::text[]))', [y, r]);
+    await c.query(
+      `INSERT INTO rider_year (year, rider_id, ${BITMAP_COLUMNS.join(', ')})
+       SELECT year, rider_id, ${BITMAP_COLUMNS.map((w) => `bit_or(${w})`).join(', ')} FROM station_rider_year
+       WHERE (year, rider_id) IN (SELECT * FROM unnest($1::int[], $2::text[])) GROUP BY year, rider_id`,
+      [y, r],
+    );
+  }
   await c.query('DELETE FROM day_facts_cursor WHERE station_id = $1', [stationId]);
   if (riders.length > 0) await c.query('DELETE FROM rider_first_any WHERE rider_id = ANY($1::text[])', [riders]);
 

@@ -3,9 +3,9 @@
  * the event log by the reports, from a cursor per station), sponsor records, relays and outreach.
  */
 import type pg from 'pg';
-import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
-import { dayFactOf, rangeFiguresOf, relayOf, sponsorOf } from './reportRows.ts';
-import { isoWeekOf } from '../../protocol/index.ts';
+import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord, WeeklyFigures } from './store.ts';
+import { BITMAP_COLUMNS, WORDS, dayFactOf, rangeFiguresOf, rangeStatements, relayOf, riderYearBitsOf, sponsorOf, weekDaysOf, weeklyFiguresOf, weeklyStatements, type RiderYearBits } from './reportRows.ts';
+import { addDays, isoWeekMonday, isoWeekOf } from '../../protocol/index.ts';
 import { dayFactsOf, daySumsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
@@ -75,14 +75,32 @@ export class PgReports {
         [stationId, sponsors.map((x) => x.day), sponsors.map((x) => x.sponsor), sponsors.map((x) => x.bottles), sponsors.map((x) => x.restocked)],
       );
     }
-    if (riders.length > 0) {
-      await c.query(
-        `INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
-         SELECT d, $1, r, ci FROM unnest($2::text[], $3::text[], $4::boolean[]) AS x (d, r, ci)
-         ON CONFLICT (day, station_id, rider_id) DO UPDATE SET checked_in = station_day_riders.checked_in OR excluded.checked_in`,
-        [stationId, riders.map((x) => x.day), riders.map((x) => x.riderId), riders.map((x) => x.checkedIn)],
-      );
-    }
+    if (riders.length > 0) await PgReports.addRiderYears(c, stationId, riderYearBitsOf(riders));
+  }
+
+  /**
+   * OR a station's rider-day bits into its (station, rider, year) rows and the riders' (rider,
+   * year) rows over every station: OR-ing a day in twice changes nothing.
+   */
+  static async addRiderYears(c: pg.PoolClient, stationId: string, bits: RiderYearBits[]): Promise<void> {
+    bits.sort((a, b) => a.year - b.year || (a.riderId < b.riderId ? -1 : a.riderId > b.riderId ? 1 : 0));
+    const words = BITMAP_COLUMNS.map((_, i) => bits.map((b) => String(i < WORDS ? b.seen[i] : b.checkedIn[i - WORDS])));
+    const cols = BITMAP_COLUMNS.join(', ');
+    // The arrays from parameter `$first` on: years, riders, then one per bitmap word.
+    const unnest = (first: number) =>
+      `unnest($${first}::int[], $${first + 1}::text[], ${BITMAP_COLUMNS.map((_, i) => `$${first + 2 + i}::bigint[]`).join(', ')}) AS x (y, r, ${cols})`;
+    const or = (t: string) => BITMAP_COLUMNS.map((w) => `${w} = ${t}.${w} | excluded.${w}`).join(', ');
+    const arrays = [bits.map((b) => b.year), bits.map((b) => b.riderId), ...words];
+    await c.query(
+      `INSERT INTO station_rider_year (year, station_id, rider_id, ${cols}) SELECT y, $1, r, ${cols} FROM ${unnest(2)}
+       ON CONFLICT (year, station_id, rider_id) DO UPDATE SET ${or('station_rider_year')}`,
+      [stationId, ...arrays],
+    );
+    await c.query(
+      `INSERT INTO rider_year (year, rider_id, ${cols}) SELECT y, r, ${cols} FROM ${unnest(1)}
+       ON CONFLICT (year, rider_id) DO UPDATE SET ${or('rider_year')}`,
+      arrays,
+    );
   }
 
   /**
@@ -128,49 +146,52 @@ export class PgReports {
   }
 
   /**
-   * The range report's figures in four statements over the range's days (every key leads with
-   * the day), run at once on the pool: sums per station and per day from station_day_sums
-   * (grouping sets); the distinct (station, rider) pairs from station_day_riders, counted per station and per rider (new
-   * riders are the few whose first check-in falls in the range, found by rider_first_any's
-   * week index); sponsors per named sponsor and covering relay from station_day_sponsors; lapsed riders as one pass
-   * over both periods grouped by rider (last seen before the range).
+   * The range report's figures in five statements run at once on the pool: sums per station and
+   * per day from station_day_sums (grouping sets); the distinct riders per station and over the
+   * scope, and the lapsed riders, from the day bitmaps (reportRows.ts's rangeStatements: rows per
+   * rider, not per rider-day; new riders are the few whose first check-in falls in the range,
+   * found by rider_first_any's week index); sponsors per named sponsor and covering relay from
+   * station_day_sponsors.
    */
   async rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures> {
     await this.fold();
     const ids = [...stationIds];
-    const [sums, pairs, sponsors, lapsed] = await Promise.all([
+    const st = rangeStatements('pg', {
+      from: fromDay, to: toDay, lapsedFrom, lapsedTo: addDays(fromDay, -1), fromWeek: isoWeekOf(fromDay), toWeek: isoWeekOf(toDay),
+      stationIds: ids, fleet: await this.coversFleet(ids),
+    });
+    const [sums, perStation, totals, sponsors, lapsed] = await Promise.all([
       this.reportRows(
         `SELECT station_id, day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
          FROM station_day_sums WHERE day BETWEEN $1 AND $2 AND station_id = ANY($3::text[])
          GROUP BY GROUPING SETS ((station_id), (day))`,
         [fromDay, toDay, ids],
       ),
-      this.reportRows(
-        `WITH p AS MATERIALIZED (
-           SELECT station_id, rider_id, bool_or(checked_in) AS ci FROM station_day_riders
-           WHERE day BETWEEN $1 AND $2 AND station_id = ANY($3::text[]) GROUP BY station_id, rider_id),
-         n AS (SELECT rider_id FROM rider_first_any WHERE first_week BETWEEN $4 AND $5 AND first_day BETWEEN $1 AND $2)
-         SELECT station_id, count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in,
-           count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n)) AS new_riders
-         FROM p GROUP BY station_id
-         UNION ALL
-         SELECT NULL, count(*), count(*) FILTER (WHERE ci), count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n))
-         FROM (SELECT rider_id, bool_or(ci) AS ci FROM p GROUP BY rider_id) r`,
-        [fromDay, toDay, ids, isoWeekOf(fromDay), isoWeekOf(toDay)],
-      ),
+      this.reportRows(st.perStation.sql, st.perStation.args as unknown[]),
+      this.reportRows(st.totals.sql, st.totals.args as unknown[]),
       this.reportRows(
         `SELECT f.sponsor, r.sponsor_id AS relay_sponsor, sum(f.bottles) AS bottles, sum(f.restocked) AS restocked
          FROM station_day_sponsors f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
          WHERE f.day BETWEEN $1 AND $2 AND f.station_id = ANY($3::text[]) GROUP BY 1, 2`,
         [fromDay, toDay, ids],
       ),
-      this.reportRows(
-        `SELECT rider_id FROM station_day_riders WHERE day BETWEEN $1 AND $3 AND station_id = ANY($4::text[])
-         GROUP BY rider_id HAVING max(day) < $2`,
-        [lapsedFrom, fromDay, toDay, ids],
-      ),
+      this.reportRows(st.lapsed.sql, st.lapsed.args as unknown[]),
     ]);
-    return rangeFiguresOf(sums, pairs, sponsors, lapsed);
+    return rangeFiguresOf(sums, [...perStation, ...totals], sponsors, lapsed);
+  }
+
+  /** The weekly report's rows over the day bitmaps (reportRows.ts's weeklyStatements), three statements at once. */
+  async weeklyFigures(week: string, scope: string | null): Promise<WeeklyFigures> {
+    await this.fold();
+    const st = weeklyStatements('pg', { ...weekDaysOf(week, isoWeekMonday(week)), station: scope });
+    const [stations, totals, lapsed] = await Promise.all([st.stations, st.totals, st.lapsed].map((x) => this.reportRows(x.sql, x.args as unknown[])));
+    return weeklyFiguresOf(stations!, totals!, lapsed!);
+  }
+
+  /** Whether `ids` holds every station with folded facts (then the fleet-wide rows answer for them). */
+  private async coversFleet(ids: readonly string[]): Promise<boolean> {
+    const [r] = await this.rows('SELECT NOT EXISTS (SELECT 1 FROM day_facts_cursor WHERE station_id <> ALL($1::text[])) AS fleet', [ids]);
+    return r!.fleet === true;
   }
 
   async firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {

@@ -9,7 +9,7 @@ import { GENESIS_HASH, sha256Hex, type StationEvent } from '../../protocol/index
 import type {
   AlertFire, AlertInput, AlertRow, AlertState, AppendBatch, AppendNextBatch, AppendNextResult, DropEventsInput, DropEventsResult, NotificationOutcome, NotificationRow, AppendResult, CloudStore, DeviceRow, FaultRow, HeartbeatRow, OverdueLockerRow,
   EnrolInput, EnrolResult, InviteRow, RiderRow, Scope, SigningKeyRow, SponsorRow, StationInput, StationPatch, StationRow, SyncHeadRow, WeeklyStationRow, WeeklyTotals,
-  AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord,
+  AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, WeeklyFigures, RelayRow, SponsorRecord,
   AddressWindow, FileHazardResult, HazardChangeResult, HazardInput, HazardRow, HazardState, RiderStatusRow,
   ConflictKeyRow, ConflictRow, StationAlertState, StoredFeedRow, ZoneBootstrapQuery,
 } from './store.ts';
@@ -480,6 +480,10 @@ export class SqliteStore implements CloudStore {
 
   async rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures> {
     return this.reports.rangeFigures(fromDay, toDay, lapsedFrom, stationIds);
+  }
+
+  async weeklyFigures(week: string, scope: Scope): Promise<WeeklyFigures> {
+    return this.reports.weeklyFigures(week, scope);
   }
 
   async firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>> {

@@ -14,6 +14,7 @@
 import type { Database } from 'better-sqlite3';
 import { GENESIS_HASH, isoWeekOf, type StationEvent } from '../../protocol/index.ts';
 import type { DropEventsInput, DropEventsResult } from './store.ts';
+import { BITMAP_COLUMNS } from './reportRows.ts';
 import { REBUILD_PAGE_EVENTS, STATION_ROLLUP_TABLES } from './store.ts';
 import type { SqliteRollups } from './sqliteRollups.ts';
 import { claimStandingsOf } from '../zone/feedEntries.ts';
@@ -67,7 +68,18 @@ export function dropEventsInTx(db: Database, rollups: SqliteRollups, d: DropEven
   db.prepare('DELETE FROM day_facts WHERE station_id = ?').run(stationId);
   db.prepare('DELETE FROM station_day_sums WHERE station_id = ?').run(stationId);
   db.prepare('DELETE FROM station_day_sponsors WHERE station_id = ?').run(stationId);
-  db.prepare('DELETE FROM station_day_riders WHERE station_id = ?').run(stationId);
+  // The riders' fleet-wide day bitmaps lose this station's days: OR-ed again from the other
+  // stations' rows (as 64-bit integers: the words are past a double's 53 bits).
+  const years = db.prepare('DELETE FROM station_rider_year WHERE station_id = ? RETURNING year, rider_id').all(stationId) as Array<{ year: number; rider_id: string }>;
+  const forgetYear = db.prepare('DELETE FROM rider_year WHERE year = ? AND rider_id = ?');
+  const others = db.prepare(`SELECT ${BITMAP_COLUMNS.join(', ')} FROM station_rider_year WHERE rider_id = ? AND year = ?`).raw().safeIntegers();
+  const setYear = db.prepare(`INSERT INTO rider_year (year, rider_id, ${BITMAP_COLUMNS.join(', ')}) VALUES (?, ?, ${BITMAP_COLUMNS.map(() => '?').join(', ')})`);
+  for (const { year, rider_id: riderId } of years) {
+    forgetYear.run(year, riderId);
+    const rows = others.all(riderId, year) as bigint[][];
+    if (rows.length === 0) continue;
+    setYear.run(year, riderId, ...BITMAP_COLUMNS.map((_, i) => rows.reduce((a, r) => a | r[i]!, 0n)));
+  }
   db.prepare('DELETE FROM day_facts_cursor WHERE station_id = ?').run(stationId);
   const forgetFirst = db.prepare('DELETE FROM rider_first_any WHERE rider_id = ?');
   for (const r of riders) forgetFirst.run(r);

@@ -3,9 +3,9 @@
  * per station), sponsor records, relays and outreach notes (sqlite.ts delegates here).
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord } from './store.ts';
-import { rangeFiguresOf, relayOf, sponsorOf } from './reportRows.ts';
-import { isoWeekOf } from '../../protocol/index.ts';
+import type { AddRelaysResult, DayFactRow, OutreachRow, RangeFigures, RelayRow, SponsorRecord, WeeklyFigures } from './store.ts';
+import { BITMAP_COLUMNS, rangeFiguresOf, rangeStatements, relayOf, riderYearBitsOf, sponsorOf, weekDaysOf, weeklyFiguresOf, weeklyStatements, type Statement as BuiltStatement } from './reportRows.ts';
+import { addDays, isoWeekMonday, isoWeekOf } from '../../protocol/index.ts';
 import { dayFactsOf, daySumsOf } from '../ingest/dayFacts.ts';
 import { rollupEffectsOf, type RollupEffect } from '../ingest/rollupEffects.ts';
 
@@ -42,28 +42,21 @@ export class SqliteReports {
           bottles_cold = bottles_cold + excluded.bottles_cold, bottles_other = bottles_other + excluded.bottles_other`),
       sponsorDayAdd: p(`INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (day, station_id, sponsor) DO UPDATE SET bottles = bottles + excluded.bottles, restocked = restocked + excluded.restocked`),
-      riderDayAdd: p(`INSERT INTO station_day_riders (day, station_id, rider_id, checked_in) VALUES (?, ?, ?, ?)
-        ON CONFLICT (day, station_id, rider_id) DO UPDATE SET checked_in = max(checked_in, excluded.checked_in)`),
-      // The range report (rangeFigures, the statements of pgReports.ts): @from, @to, @lapsedFrom, @ids (the stations as a JSON array).
+      // A station's rider-day bits OR-ed into its (station, rider, year) row and the rider's (rider, year) row.
+      stationRiderYearAdd: p(`INSERT INTO station_rider_year (year, station_id, rider_id, ${BITMAP_COLUMNS.join(', ')})
+        VALUES (?, ?, ?, ${BITMAP_COLUMNS.map(() => '?').join(', ')})
+        ON CONFLICT (year, station_id, rider_id) DO UPDATE SET ${BITMAP_COLUMNS.map((w) => `${w} = ${w} | excluded.${w}`).join(', ')}`),
+      riderYearAdd: p(`INSERT INTO rider_year (year, rider_id, ${BITMAP_COLUMNS.join(', ')}) VALUES (?, ?, ${BITMAP_COLUMNS.map(() => '?').join(', ')})
+        ON CONFLICT (year, rider_id) DO UPDATE SET ${BITMAP_COLUMNS.map((w) => `${w} = ${w} | excluded.${w}`).join(', ')}`),
+      coversFleet: p(`SELECT NOT EXISTS (SELECT 1 FROM day_facts_cursor WHERE station_id NOT IN (SELECT value FROM json_each(?))) AS fleet`),
+      // The range report (rangeFigures, the statements of pgReports.ts): @from, @to, @ids (the stations as a JSON array).
       rangeStations: p(`SELECT station_id, NULL AS day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
         FROM station_day_sums WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id`),
       rangeDays: p(`SELECT NULL AS station_id, day, sum(checkins) AS checkins, sum(bottles_hot) AS hot, sum(bottles_cold) AS cold, sum(bottles_other) AS other
         FROM station_day_sums WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY day`),
-      rangePairs: p(`WITH p AS MATERIALIZED (
-          SELECT station_id, rider_id, max(checked_in) AS ci FROM station_day_riders
-          WHERE day BETWEEN @from AND @to AND station_id IN (SELECT value FROM json_each(@ids)) GROUP BY station_id, rider_id),
-        n AS (SELECT rider_id FROM rider_first_any WHERE first_week BETWEEN @fromWeek AND @toWeek AND first_day BETWEEN @from AND @to)
-        SELECT station_id, count(*) AS riders, count(*) FILTER (WHERE ci) AS checked_in,
-          count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n)) AS new_riders
-        FROM p GROUP BY station_id
-        UNION ALL
-        SELECT NULL, count(*), count(*) FILTER (WHERE ci), count(*) FILTER (WHERE ci AND rider_id IN (SELECT rider_id FROM n))
-        FROM (SELECT rider_id, max(ci) AS ci FROM p GROUP BY rider_id)`),
       rangeSponsors: p(`SELECT f.sponsor, r.sponsor_id AS relay_sponsor, sum(f.bottles) AS bottles, sum(f.restocked) AS restocked
         FROM station_day_sponsors f LEFT JOIN sponsor_relays r ON f.sponsor = '' AND r.station_id = f.station_id AND f.day BETWEEN r.from_day AND r.to_day
         WHERE f.day BETWEEN @from AND @to AND f.station_id IN (SELECT value FROM json_each(@ids)) GROUP BY 1, 2`),
-      rangeLapsed: p(`SELECT rider_id FROM station_day_riders WHERE day BETWEEN @lapsedFrom AND @to AND station_id IN (SELECT value FROM json_each(@ids))
-        GROUP BY rider_id HAVING max(day) < @from`),
       sponsorInsert: p('INSERT OR IGNORE INTO sponsors (id, name, name_key, contact, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)'),
       sponsors: p('SELECT * FROM sponsors ORDER BY name_key, id'),
       sponsor: p('SELECT * FROM sponsors WHERE id = ?'),
@@ -96,7 +89,10 @@ export class SqliteReports {
     const { sums, sponsors, riders } = daySumsOf(facts);
     for (const x of sums) this.s.sumAdd!.run(x.day, stationId, x.checkins, x.hot, x.cold, x.other);
     for (const x of sponsors) this.s.sponsorDayAdd!.run(x.day, stationId, x.sponsor, x.bottles, x.restocked);
-    for (const x of riders) this.s.riderDayAdd!.run(x.day, stationId, x.riderId, x.checkedIn ? 1 : 0);
+    for (const b of riderYearBitsOf(riders)) {
+      this.s.stationRiderYearAdd!.run(b.year, stationId, b.riderId, ...b.seen, ...b.checkedIn);
+      this.s.riderYearAdd!.run(b.year, b.riderId, ...b.seen, ...b.checkedIn);
+    }
   }
 
   /**
@@ -133,16 +129,32 @@ export class SqliteReports {
     );
   }
 
-  /** The range report's figures, aggregated by SQLite (the statements of pgReports.ts; no grouping sets here). */
+  /**
+   * The range report's figures, aggregated by SQLite (the statements of pgReports.ts; no grouping
+   * sets here): sums from station_day_sums, distinct and lapsed riders from the day bitmaps.
+   */
   rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): RangeFigures {
     this.fold();
     const q = { from: fromDay, to: toDay, ids: JSON.stringify(stationIds) };
+    const fleet = (this.s.coversFleet!.get(q.ids) as { fleet: number }).fleet === 1;
+    const st = rangeStatements('sqlite', {
+      from: fromDay, to: toDay, lapsedFrom, lapsedTo: addDays(fromDay, -1), fromWeek: isoWeekOf(fromDay), toWeek: isoWeekOf(toDay), stationIds, fleet,
+    });
+    const all = (x: BuiltStatement) => this.db.prepare(x.sql).all(x.args) as Row[];
     return rangeFiguresOf(
       [...(this.s.rangeStations!.all(q) as Row[]), ...(this.s.rangeDays!.all(q) as Row[])],
-      this.s.rangePairs!.all({ ...q, fromWeek: isoWeekOf(fromDay), toWeek: isoWeekOf(toDay) }) as Row[],
+      [...all(st.perStation), ...all(st.totals)],
       this.s.rangeSponsors!.all(q) as Row[],
-      this.s.rangeLapsed!.all({ ...q, lapsedFrom }) as Row[],
+      all(st.lapsed),
     );
+  }
+
+  /** The weekly report's rows over the day bitmaps (reportRows.ts's weeklyStatements). */
+  weeklyFigures(week: string, scope: string | null): WeeklyFigures {
+    this.fold();
+    const st = weeklyStatements('sqlite', { ...weekDaysOf(week, isoWeekMonday(week)), station: scope });
+    const all = (x: BuiltStatement) => this.db.prepare(x.sql).all(x.args) as Row[];
+    return weeklyFiguresOf(all(st.stations), all(st.totals), all(st.lapsed));
   }
 
   firstCheckinDays(riderIds: readonly string[]): Map<string, string> {

@@ -301,6 +301,14 @@ export interface WeeklyTotals {
   returningRiders: number;
 }
 
+/** What `weeklyFigures` returns (cloud/reports/weeklyReport.ts). */
+export interface WeeklyFigures {
+  stations: WeeklyStationRow[];
+  totals: WeeklyTotals;
+  /** Checked in the week before and not this week, by id. */
+  lapsedRiders: string[];
+}
+
 export interface SponsorRow {
   sponsor: string;
   bottles: number;
@@ -642,12 +650,19 @@ export interface CloudStore {
   firstCheckinDays(riderIds: readonly string[]): Promise<Map<string, string>>;
   /**
    * The range report's figures (SPEC §17), aggregated in the database over `fromDay..toDay` at
-   * `stationIds` after folding (as `dayFacts`), from the per station-day tables the fold keeps
-   * beside the day facts (station_day_sums, _sponsors, _riders): per station, per day, the
+   * `stationIds` after folding (as `dayFacts`), from the tables the fold keeps beside the day
+   * facts (station_day_sums, station_day_sponsors, and the day bitmaps station_rider_year and
+   * rider_year, docs/cloud.md): per station, per day, the
    * distinct riders over all the stations, bottles and restocks per named sponsor and relay, and
    * the riders seen in `lapsedFrom..fromDay-1` and not in the range.
    */
   rangeFigures(fromDay: string, toDay: string, lapsedFrom: string, stationIds: readonly string[]): Promise<RangeFigures>;
+  /**
+   * The weekly report's station rows, distinct totals and lapsed riders (as weeklyStations,
+   * weeklyTotals and lapsedRiders of `week` and the week before) after folding, the distinct
+   * counts from the day bitmaps the fold keeps (a row per rider, not per rider and station-week).
+   */
+  weeklyFigures(week: string, scope: Scope): Promise<WeeklyFigures>;
   /** Create a sponsor; null when one with the same `nameKey` exists. */
   createSponsor(s: SponsorRecord): Promise<SponsorRecord | null>;
   sponsorRecords(): Promise<SponsorRecord[]>;

@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { GENESIS_HASH, sealEvent, systemClock, type StationEvent } from '../../protocol/index.ts';
 import { Ingestor } from '../../cloud/ingest/ingestor.ts';
 import type { CloudStore } from '../../cloud/store/store.ts';
+import { BITMAP_COLUMNS } from '../../cloud/store/reportRows.ts';
 import { streamStationLog } from './generate.ts';
 
 /** The suffix of copy `k` (1-based; copy 0 is the seed itself). */
@@ -72,18 +73,23 @@ const COPIES: readonly string[] = [
    SELECT day, t.station_id || k.suf, checkins, bottles_hot, bottles_cold, bottles_other FROM station_day_sums t, clone_suffix k WHERE t.station_id IN $SEEDS`,
   `INSERT INTO station_day_sponsors (day, station_id, sponsor, bottles, restocked)
    SELECT day, t.station_id || k.suf, sponsor, bottles, restocked FROM station_day_sponsors t, clone_suffix k WHERE t.station_id IN $SEEDS`,
-  `INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
-   SELECT day, t.station_id || k.suf, t.rider_id || k.suf, checked_in FROM station_day_riders t, clone_suffix k WHERE t.station_id IN $SEEDS`,
+  `INSERT INTO station_rider_year (year, station_id, rider_id, ${BITMAP_COLUMNS.join(', ')})
+   SELECT year, t.station_id || k.suf, t.rider_id || k.suf, ${BITMAP_COLUMNS.join(', ')} FROM station_rider_year t, clone_suffix k WHERE t.station_id IN $SEEDS`,
+  `INSERT INTO rider_year (year, rider_id, ${BITMAP_COLUMNS.join(', ')})
+   SELECT year, t.rider_id || k.suf, ${BITMAP_COLUMNS.join(', ')} FROM rider_year t, clone_suffix k
+   WHERE t.rider_id IN (SELECT rider_id FROM station_rider_year WHERE station_id IN $SEEDS)`,
   `INSERT INTO day_facts (day, station_id, kind, rider_id, compartment, sponsor, events, count)
    SELECT day, t.station_id || k.suf, kind, CASE WHEN t.rider_id = '' THEN '' ELSE t.rider_id || k.suf END, compartment, sponsor, events, count
    FROM day_facts t, clone_suffix k WHERE t.station_id IN $SEEDS`,
 ];
 
+/** The last copy statement: `day_facts`, which a run may leave out (`withDayFacts: false`). */
+const DAY_FACTS_COPY = COPIES.length - 1;
+
 /** Tables whose primary key the PostgreSQL copy drops and builds again (pgSchema.ts). */
 const BIG = [
   { table: 'day_facts', key: 'day, station_id, kind, rider_id, compartment, sponsor' },
   { table: 'rider_week', key: 'week, station_id, rider_id' },
-  { table: 'station_day_riders', key: 'day, station_id, rider_id' },
 ];
 
 /**
@@ -94,11 +100,13 @@ export async function cloneSeeds(
   target: CloneTarget,
   seeds: readonly string[],
   copies: number,
-  opts: { perStatement?: number; progress?: (done: number) => void } = {},
+  opts: { perStatement?: number; progress?: (done: number) => void; withDayFacts?: boolean } = {},
 ): Promise<void> {
   const per = opts.perStatement ?? 50;
+  const withDayFacts = opts.withDayFacts ?? true;
   const quoted = `(${seeds.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ')})`;
-  const sql = COPIES.map((s) => s.replace(/\$SEEDS/g, quoted));
+  const sql = COPIES.filter((_, i) => withDayFacts || i !== DAY_FACTS_COPY).map((s) => s.replace(/\$SEEDS/g, quoted));
+  const big = BIG.filter((t) => withDayFacts || t.table !== 'day_facts');
   if (target.kind === 'sqlite') {
     const db = new Database(target.path);
     db.pragma('busy_timeout = 60000');
@@ -125,7 +133,7 @@ export async function cloneSeeds(
     // The two big tables' primary keys are built once at the end (a sort) rather than row by
     // row; the copies cannot collide (their ids are new), and ADD PRIMARY KEY checks it.
     await c.query("SET maintenance_work_mem = '256MB'");
-    for (const t of BIG) await c.query(`ALTER TABLE ${t.table} DROP CONSTRAINT ${t.table}_pkey`);
+    for (const t of big) await c.query(`ALTER TABLE ${t.table} DROP CONSTRAINT ${t.table}_pkey`);
     for (let k = 1; k < copies; k += per) {
       await c.query('BEGIN');
       await c.query('TRUNCATE clone_suffix');
@@ -134,7 +142,7 @@ export async function cloneSeeds(
       await c.query('COMMIT');
       opts.progress?.(Math.min(copies, k + per) - 1);
     }
-    for (const t of BIG) await c.query(`ALTER TABLE ${t.table} ADD PRIMARY KEY (${t.key})`);
+    for (const t of big) await c.query(`ALTER TABLE ${t.table} ADD PRIMARY KEY (${t.key})`);
     await c.query('ANALYZE');
   } finally {
     await c.end();
