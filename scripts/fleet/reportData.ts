@@ -6,7 +6,9 @@
  * rider ids, copy `k` of station `s` being `s-k<k>` and its rider `r` being `r-k<k>`: exactly
  * what ingesting the seed's log with those ids would leave (test/cloud/report-clones.test.ts
  * checks it on both backends). The raw `events` rows are not copied (no report reads them: the
- * copies' fold cursors are at their heads), nor device, heartbeat and rider-page rows.
+ * copies' fold cursors are at their heads), nor device, heartbeat and rider-page rows, nor with
+ * `withDayFacts: false` the day facts (neither report reads them: the sums and the day bitmaps
+ * beside them are copied).
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';

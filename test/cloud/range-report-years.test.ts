@@ -4,8 +4,9 @@
  * match a straightforward recount from the uploaded events over ranges that cross a year
  * boundary (one of them a leap year's, whose 31 December is day 366), for the whole fleet (the
  * per-rider rows) and for a subset of stations (the per-station rows), with a fold between two
- * uploads so the bitmaps are OR-ed into, not only written once; and the weekly report's
- * distinct counts and lapsed riders from them are what the week rollups say.
+ * uploads so the bitmaps are OR-ed into, not only written once, and after re-admitting part
+ * of one station's log; and the weekly report's distinct counts and lapsed riders from them are
+ * what the week rollups say.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -126,7 +127,9 @@ describe.each(backends)('range report riders over year boundaries on $name', (ba
       const all = visits();
       // Two uploads per station with a report between them: the second fold ORs days into rows the first wrote.
       const cut = '2025-12-15';
+      let yr2AfterFirst = 0;
       for (const part of [all.filter((v) => v.day < cut), all.filter((v) => v.day >= cut)]) {
+        yr2AfterFirst ||= (await store.syncHead('yr-2'))?.seq ?? 0;
         for (const stationId of STATIONS) {
           const head = await store.syncHead(stationId);
           const events = chain(specsOf(part.filter((v) => v.stationId === stationId)), head?.seq ?? 0, head?.hash ?? GENESIS_HASH);
@@ -161,6 +164,27 @@ describe.each(backends)('range report riders over year boundaries on $name', (ba
           expect(f.stations.length).toBeGreaterThan(0);
         }
       }
+      // Re-admitting yr-2's log from its second upload on takes its later days out of its rows and
+      // out of its riders' network-wide rows, which keep the other stations' days.
+      const r = await store.dropEventsFrom({ stationId: 'yr-2', fromSeq: yr2AfterFirst + 1, effectsOf: rollupEffectsOf, at: 2 });
+      expect(r).toMatchObject({ ok: true });
+      const kept = all.filter((v) => v.stationId !== 'yr-2' || v.day < cut);
+      for (const scope of [STATIONS, ['yr-2', 'yr-3']]) {
+        for (const [from, to] of [RANGES[3]!, ['2025-12-01', '2026-01-20'] as [string, string]]) {
+          const x = await rangeReport(store, scope, from, to);
+          expect({
+            stations: x.stations.map((s) => ({ stationId: s.stationId, riders: s.riders, newRiders: s.newRiders, returningRiders: s.returningRiders })),
+            totals: { riders: x.totals.riders, newRiders: x.totals.newRiders, returningRiders: x.totals.returningRiders },
+            lapsedRiders: x.lapsedRiders,
+          }, `after re-admit: ${scope.join(',')} ${from}..${to}`).toEqual(recount(kept, scope, from, to));
+          if (from >= cut) expect(x.stations.find((s) => s.stationId === 'yr-2')?.riders ?? 0).toBe(0);
+        }
+      }
+      expect(await store.weeklyFigures('2026-W01', null)).toEqual({
+        stations: await store.weeklyStations('2026-W01', null),
+        totals: await store.weeklyTotals('2026-W01', null),
+        lapsedRiders: await store.lapsedRiders('2026-W01', '2025-W52', null),
+      });
       // The figures are not all zero: ranges hold new and returning riders, and lapsed ones.
       const wants = SCOPES.flatMap((scope) => RANGES.map(([from, to]) => recount(all, scope, from, to)));
       expect(wants.filter((w) => w.totals.newRiders > 0).length).toBeGreaterThan(3);
