@@ -43,6 +43,42 @@ export const PG_REPORTS_MIGRATION = `
   CREATE INDEX rider_outreach_by_rider ON rider_outreach (rider_id, at);
   `;
 
+// The range report's riders as day bitmaps (issue 14, a year of 10,000 stations): one row per
+// (station, rider, calendar year) and one per (rider, year) over every station, each with the
+// days of the year the rider was seen (s0..s5) and checked in (c0..c5) as bits (reportRows.ts:
+// 63 a word), kept by the day-fact fold; a range report reads rows per rider, not per rider-day.
+// Built from station_day_riders, which nothing reads any more and is dropped.
+// A day that is no calendar date (a station may send `2026-02-30`: events only match the
+// pattern) is left out, as the fold leaves it out; tested in CASE so no bad cast runs.
+export const PG_DAY_BITMAPS_MIGRATION = `
+  CREATE TABLE IF NOT EXISTS station_rider_year (
+    year INTEGER NOT NULL, station_id TEXT COLLATE "C" NOT NULL, rider_id TEXT COLLATE "C" NOT NULL,
+    s0 BIGINT NOT NULL, s1 BIGINT NOT NULL, s2 BIGINT NOT NULL, s3 BIGINT NOT NULL, s4 BIGINT NOT NULL, s5 BIGINT NOT NULL, c0 BIGINT NOT NULL, c1 BIGINT NOT NULL, c2 BIGINT NOT NULL, c3 BIGINT NOT NULL, c4 BIGINT NOT NULL, c5 BIGINT NOT NULL,
+    PRIMARY KEY (year, station_id, rider_id)
+  );
+  CREATE INDEX IF NOT EXISTS station_rider_year_rider ON station_rider_year (rider_id);
+  CREATE TABLE IF NOT EXISTS rider_year (
+    year INTEGER NOT NULL, rider_id TEXT COLLATE "C" NOT NULL,
+    s0 BIGINT NOT NULL, s1 BIGINT NOT NULL, s2 BIGINT NOT NULL, s3 BIGINT NOT NULL, s4 BIGINT NOT NULL, s5 BIGINT NOT NULL, c0 BIGINT NOT NULL, c1 BIGINT NOT NULL, c2 BIGINT NOT NULL, c3 BIGINT NOT NULL, c4 BIGINT NOT NULL, c5 BIGINT NOT NULL,
+    PRIMARY KEY (year, rider_id)
+  );
+  DELETE FROM station_rider_year;
+  DELETE FROM rider_year;
+  INSERT INTO station_rider_year (year, station_id, rider_id, s0, s1, s2, s3, s4, s5, c0, c1, c2, c3, c4, c5)
+    SELECT year, station_id, rider_id, bit_or(CASE WHEN w = 0 THEN b ELSE 0 END), bit_or(CASE WHEN w = 1 THEN b ELSE 0 END), bit_or(CASE WHEN w = 2 THEN b ELSE 0 END), bit_or(CASE WHEN w = 3 THEN b ELSE 0 END), bit_or(CASE WHEN w = 4 THEN b ELSE 0 END), bit_or(CASE WHEN w = 5 THEN b ELSE 0 END), bit_or(CASE WHEN w = 0 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 1 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 2 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 3 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 4 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 5 AND checked_in THEN b ELSE 0 END)
+    FROM (SELECT substr(day, 1, 4)::int AS year, station_id, rider_id, checked_in, (extract(doy FROM day::date)::int - 1) / 63 AS w,
+      1::bigint << ((extract(doy FROM day::date)::int - 1) % 63) AS b FROM station_day_riders
+      WHERE CASE WHEN day ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' AND substr(day, 1, 4) <> '0000'
+        THEN substr(day, 9, 2)::int <= CASE WHEN substr(day, 6, 2) IN ('04', '06', '09', '11') THEN 30
+          WHEN substr(day, 6, 2) <> '02' THEN 31
+          WHEN substr(day, 1, 4)::int % 4 = 0 AND (substr(day, 1, 4)::int % 100 <> 0 OR substr(day, 1, 4)::int % 400 = 0) THEN 29 ELSE 28 END
+        ELSE false END) x
+    GROUP BY year, station_id, rider_id;
+  INSERT INTO rider_year (year, rider_id, s0, s1, s2, s3, s4, s5, c0, c1, c2, c3, c4, c5)
+    SELECT year, rider_id, bit_or(s0), bit_or(s1), bit_or(s2), bit_or(s3), bit_or(s4), bit_or(s5), bit_or(c0), bit_or(c1), bit_or(c2), bit_or(c3), bit_or(c4), bit_or(c5) FROM station_rider_year GROUP BY year, rider_id;
+  DROP TABLE station_day_riders;
+`;
+
 const MIGRATIONS: readonly string[] = [
   // 1: the sync log, rollups, alerts, riders and signing keys.
   `
@@ -334,34 +370,7 @@ const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
-  // range report riders as day bitmaps (issue 14, a year of 10,000 stations): one row per
-  // (station, rider, calendar year) and one per (rider, year) over every station, each with the
-  // days of the year the rider was seen (s0..s5) and checked in (c0..c5) as bits (reportRows.ts:
-  // 63 a word), kept by the day-fact fold; a range report reads rows per rider, not per rider-day.
-  // Built from station_day_riders, which nothing reads any more and is dropped.
-  `
-  CREATE TABLE IF NOT EXISTS station_rider_year (
-    year INTEGER NOT NULL, station_id TEXT COLLATE "C" NOT NULL, rider_id TEXT COLLATE "C" NOT NULL,
-    s0 BIGINT NOT NULL, s1 BIGINT NOT NULL, s2 BIGINT NOT NULL, s3 BIGINT NOT NULL, s4 BIGINT NOT NULL, s5 BIGINT NOT NULL, c0 BIGINT NOT NULL, c1 BIGINT NOT NULL, c2 BIGINT NOT NULL, c3 BIGINT NOT NULL, c4 BIGINT NOT NULL, c5 BIGINT NOT NULL,
-    PRIMARY KEY (year, station_id, rider_id)
-  );
-  CREATE INDEX IF NOT EXISTS station_rider_year_rider ON station_rider_year (rider_id);
-  CREATE TABLE IF NOT EXISTS rider_year (
-    year INTEGER NOT NULL, rider_id TEXT COLLATE "C" NOT NULL,
-    s0 BIGINT NOT NULL, s1 BIGINT NOT NULL, s2 BIGINT NOT NULL, s3 BIGINT NOT NULL, s4 BIGINT NOT NULL, s5 BIGINT NOT NULL, c0 BIGINT NOT NULL, c1 BIGINT NOT NULL, c2 BIGINT NOT NULL, c3 BIGINT NOT NULL, c4 BIGINT NOT NULL, c5 BIGINT NOT NULL,
-    PRIMARY KEY (year, rider_id)
-  );
-  DELETE FROM station_rider_year;
-  DELETE FROM rider_year;
-  INSERT INTO station_rider_year (year, station_id, rider_id, s0, s1, s2, s3, s4, s5, c0, c1, c2, c3, c4, c5)
-    SELECT year, station_id, rider_id, bit_or(CASE WHEN w = 0 THEN b ELSE 0 END), bit_or(CASE WHEN w = 1 THEN b ELSE 0 END), bit_or(CASE WHEN w = 2 THEN b ELSE 0 END), bit_or(CASE WHEN w = 3 THEN b ELSE 0 END), bit_or(CASE WHEN w = 4 THEN b ELSE 0 END), bit_or(CASE WHEN w = 5 THEN b ELSE 0 END), bit_or(CASE WHEN w = 0 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 1 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 2 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 3 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 4 AND checked_in THEN b ELSE 0 END), bit_or(CASE WHEN w = 5 AND checked_in THEN b ELSE 0 END)
-    FROM (SELECT substr(day, 1, 4)::int AS year, station_id, rider_id, checked_in, (extract(doy FROM day::date)::int - 1) / 63 AS w,
-      1::bigint << ((extract(doy FROM day::date)::int - 1) % 63) AS b FROM station_day_riders) x
-    GROUP BY year, station_id, rider_id;
-  INSERT INTO rider_year (year, rider_id, s0, s1, s2, s3, s4, s5, c0, c1, c2, c3, c4, c5)
-    SELECT year, rider_id, bit_or(s0), bit_or(s1), bit_or(s2), bit_or(s3), bit_or(s4), bit_or(s5), bit_or(c0), bit_or(c1), bit_or(c2), bit_or(c3), bit_or(c4), bit_or(c5) FROM station_rider_year GROUP BY year, rider_id;
-  DROP TABLE station_day_riders;
-  `,
+  PG_DAY_BITMAPS_MIGRATION,
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;

@@ -41,6 +41,41 @@ const REPORTS_MIGRATION = `
   CREATE INDEX IF NOT EXISTS rider_outreach_by_rider ON rider_outreach (rider_id, at);
   `;
 
+// The range report's riders as day bitmaps (issue 14, a year of 10,000 stations): one row per
+// (station, rider, calendar year) and one per (rider, year) over every station, each with the
+// days of the year the rider was seen (s0..s5) and checked in (c0..c5) as bits (reportRows.ts:
+// 63 a word, so no sign bit), kept by the day-fact fold; a range report reads rows per rider,
+// not per rider-day. Built from station_day_riders (one row a rider-day, so summing the day
+// bits is OR-ing them), which nothing reads any more and is dropped; written to run again.
+// A day that is no calendar date (a station may send `2026-02-30`: events only match the
+// pattern) is left out, as the fold leaves it out (rollupEffectsOf folds no such day).
+export const DAY_BITMAPS_MIGRATION = `
+  CREATE TABLE IF NOT EXISTS station_rider_year (
+    year INTEGER NOT NULL, station_id TEXT NOT NULL, rider_id TEXT NOT NULL,
+    s0 INTEGER NOT NULL, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL, s5 INTEGER NOT NULL, c0 INTEGER NOT NULL, c1 INTEGER NOT NULL, c2 INTEGER NOT NULL, c3 INTEGER NOT NULL, c4 INTEGER NOT NULL, c5 INTEGER NOT NULL,
+    PRIMARY KEY (year, station_id, rider_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS station_rider_year_rider ON station_rider_year (rider_id);
+  CREATE TABLE IF NOT EXISTS rider_year (
+    year INTEGER NOT NULL, rider_id TEXT NOT NULL,
+    s0 INTEGER NOT NULL, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL, s5 INTEGER NOT NULL, c0 INTEGER NOT NULL, c1 INTEGER NOT NULL, c2 INTEGER NOT NULL, c3 INTEGER NOT NULL, c4 INTEGER NOT NULL, c5 INTEGER NOT NULL,
+    PRIMARY KEY (year, rider_id)
+  ) WITHOUT ROWID;
+  DELETE FROM station_rider_year;
+  DELETE FROM rider_year;
+  INSERT INTO station_rider_year (year, station_id, rider_id, s0, s1, s2, s3, s4, s5, c0, c1, c2, c3, c4, c5)
+    SELECT year, station_id, rider_id, sum(CASE WHEN w = 0 THEN b ELSE 0 END), sum(CASE WHEN w = 1 THEN b ELSE 0 END), sum(CASE WHEN w = 2 THEN b ELSE 0 END), sum(CASE WHEN w = 3 THEN b ELSE 0 END), sum(CASE WHEN w = 4 THEN b ELSE 0 END), sum(CASE WHEN w = 5 THEN b ELSE 0 END), sum(CASE WHEN w = 0 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 1 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 2 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 3 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 4 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 5 AND checked_in THEN b ELSE 0 END)
+    FROM (SELECT CAST(substr(day, 1, 4) AS INTEGER) AS year, station_id, rider_id, checked_in, (CAST(strftime('%j', day) AS INTEGER) - 1) / 63 AS w,
+      1 << ((CAST(strftime('%j', day) AS INTEGER) - 1) % 63) AS b FROM station_day_riders WHERE date(day) IS day)
+    GROUP BY year, station_id, rider_id;
+  INSERT INTO rider_year (year, rider_id, s0, s1, s2, s3, s4, s5, c0, c1, c2, c3, c4, c5)
+    SELECT year, rider_id, sum(CASE WHEN w = 0 THEN b ELSE 0 END), sum(CASE WHEN w = 1 THEN b ELSE 0 END), sum(CASE WHEN w = 2 THEN b ELSE 0 END), sum(CASE WHEN w = 3 THEN b ELSE 0 END), sum(CASE WHEN w = 4 THEN b ELSE 0 END), sum(CASE WHEN w = 5 THEN b ELSE 0 END), sum(CASE WHEN w = 0 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 1 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 2 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 3 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 4 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 5 AND checked_in THEN b ELSE 0 END)
+    FROM (SELECT CAST(substr(day, 1, 4) AS INTEGER) AS year, rider_id, checked_in, (CAST(strftime('%j', day) AS INTEGER) - 1) / 63 AS w,
+      1 << ((CAST(strftime('%j', day) AS INTEGER) - 1) % 63) AS b FROM (SELECT day, rider_id, max(checked_in) AS checked_in FROM station_day_riders WHERE date(day) IS day GROUP BY day, rider_id))
+    GROUP BY year, rider_id;
+  DROP TABLE station_day_riders;
+`;
+
 /** A migration: SQL, or a function for one that needs to compute (run in the same transaction). */
 const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   `
@@ -294,38 +329,7 @@ const MIGRATIONS: Array<string | ((db: Database) => void)> = [
   INSERT INTO station_day_riders (day, station_id, rider_id, checked_in)
     SELECT day, station_id, rider_id, max(kind = 'checkin') FROM day_facts WHERE kind <> 'restock' GROUP BY day, station_id, rider_id;
   `,
-  // range report riders as day bitmaps (issue 14, a year of 10,000 stations): one row per
-  // (station, rider, calendar year) and one per (rider, year) over every station, each with the
-  // days of the year the rider was seen (s0..s5) and checked in (c0..c5) as bits (reportRows.ts:
-  // 63 a word, so no sign bit), kept by the day-fact fold; a range report reads rows per rider,
-  // not per rider-day. Built from station_day_riders (one row a rider-day, so summing the day
-  // bits is OR-ing them), which nothing reads any more and is dropped; written to run again.
-  `
-  CREATE TABLE IF NOT EXISTS station_rider_year (
-    year INTEGER NOT NULL, station_id TEXT NOT NULL, rider_id TEXT NOT NULL,
-    s0 INTEGER NOT NULL, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL, s5 INTEGER NOT NULL, c0 INTEGER NOT NULL, c1 INTEGER NOT NULL, c2 INTEGER NOT NULL, c3 INTEGER NOT NULL, c4 INTEGER NOT NULL, c5 INTEGER NOT NULL,
-    PRIMARY KEY (year, station_id, rider_id)
-  ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS station_rider_year_rider ON station_rider_year (rider_id);
-  CREATE TABLE IF NOT EXISTS rider_year (
-    year INTEGER NOT NULL, rider_id TEXT NOT NULL,
-    s0 INTEGER NOT NULL, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL, s5 INTEGER NOT NULL, c0 INTEGER NOT NULL, c1 INTEGER NOT NULL, c2 INTEGER NOT NULL, c3 INTEGER NOT NULL, c4 INTEGER NOT NULL, c5 INTEGER NOT NULL,
-    PRIMARY KEY (year, rider_id)
-  ) WITHOUT ROWID;
-  DELETE FROM station_rider_year;
-  DELETE FROM rider_year;
-  INSERT INTO station_rider_year (year, station_id, rider_id, s0, s1, s2, s3, s4, s5, c0, c1, c2, c3, c4, c5)
-    SELECT year, station_id, rider_id, sum(CASE WHEN w = 0 THEN b ELSE 0 END), sum(CASE WHEN w = 1 THEN b ELSE 0 END), sum(CASE WHEN w = 2 THEN b ELSE 0 END), sum(CASE WHEN w = 3 THEN b ELSE 0 END), sum(CASE WHEN w = 4 THEN b ELSE 0 END), sum(CASE WHEN w = 5 THEN b ELSE 0 END), sum(CASE WHEN w = 0 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 1 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 2 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 3 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 4 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 5 AND checked_in THEN b ELSE 0 END)
-    FROM (SELECT CAST(substr(day, 1, 4) AS INTEGER) AS year, station_id, rider_id, checked_in, (CAST(strftime('%j', day) AS INTEGER) - 1) / 63 AS w,
-      1 << ((CAST(strftime('%j', day) AS INTEGER) - 1) % 63) AS b FROM station_day_riders)
-    GROUP BY year, station_id, rider_id;
-  INSERT INTO rider_year (year, rider_id, s0, s1, s2, s3, s4, s5, c0, c1, c2, c3, c4, c5)
-    SELECT year, rider_id, sum(CASE WHEN w = 0 THEN b ELSE 0 END), sum(CASE WHEN w = 1 THEN b ELSE 0 END), sum(CASE WHEN w = 2 THEN b ELSE 0 END), sum(CASE WHEN w = 3 THEN b ELSE 0 END), sum(CASE WHEN w = 4 THEN b ELSE 0 END), sum(CASE WHEN w = 5 THEN b ELSE 0 END), sum(CASE WHEN w = 0 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 1 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 2 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 3 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 4 AND checked_in THEN b ELSE 0 END), sum(CASE WHEN w = 5 AND checked_in THEN b ELSE 0 END)
-    FROM (SELECT CAST(substr(day, 1, 4) AS INTEGER) AS year, rider_id, checked_in, (CAST(strftime('%j', day) AS INTEGER) - 1) / 63 AS w,
-      1 << ((CAST(strftime('%j', day) AS INTEGER) - 1) % 63) AS b FROM (SELECT day, rider_id, max(checked_in) AS checked_in FROM station_day_riders GROUP BY day, rider_id))
-    GROUP BY year, rider_id;
-  DROP TABLE station_day_riders;
-  `,
+  DAY_BITMAPS_MIGRATION,
 ];
 
 /** The user_version after the reports migration (tests set it back to one less to run it again). */

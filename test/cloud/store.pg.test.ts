@@ -3,7 +3,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgStore } from '../../cloud/store/pg.ts';
-import { PG_REPORTS_MIGRATION, PG_SCHEMA_VERSION } from '../../cloud/store/pgSchema.ts';
+import { PG_DAY_BITMAPS_MIGRATION, PG_REPORTS_MIGRATION, PG_SCHEMA_VERSION } from '../../cloud/store/pgSchema.ts';
 import { testDatabase } from '../helpers/pgDatabase.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -47,6 +47,36 @@ describe('PgStore migrations', () => {
     await c.query('INSERT INTO schema_migrations (version) VALUES ($1)', [PG_SCHEMA_VERSION + 1]);
     await c.end();
     await expect(PgStore.open(url)).rejects.toThrow(/newer than this cloud.*upgrade the cloud/);
+  });
+});
+
+describe('PgStore day bitmaps migration', () => {
+  it('builds the bitmaps from station_day_riders, leaving out a day that is no calendar date instead of failing', async () => {
+    const db = await testDatabase('bitmaps');
+    dbs.push(db);
+    await (await PgStore.open(db.url, { maxConnections: 2 })).close();
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      // A database from before the bitmaps; days a station sent that match the pattern but are
+      // no date (events are only checked against it) would make `day::date` throw.
+      await c.query(`CREATE TABLE station_day_riders (day TEXT COLLATE "C" NOT NULL, station_id TEXT COLLATE "C" NOT NULL,
+        rider_id TEXT COLLATE "C" NOT NULL, checked_in BOOLEAN NOT NULL, PRIMARY KEY (day, station_id, rider_id))`);
+      await c.query(`INSERT INTO station_day_riders VALUES ('2026-02-28', 'dn-001', 'r1', true), ('2026-02-30', 'dn-001', 'r1', false),
+        ('2024-12-31', 'dn-002', 'r2', false), ('2026-13-01', 'dn-001', 'r3', true), ('2025-02-29', 'dn-001', 'r4', true), ('0000-01-01', 'dn-001', 'r5', true)`);
+      await c.query(PG_DAY_BITMAPS_MIGRATION);
+      const rows = await c.query('SELECT year, station_id, rider_id, s0::text, s5::text, c0::text, (s1 + s2 + s3 + s4 + c1 + c2 + c3 + c4 + c5)::text AS rest FROM station_rider_year ORDER BY year, station_id, rider_id');
+      // 28 February is day 59 (bit 58 of word 0); 31 December of a leap year day 366 (word 5, bit 50).
+      expect(rows.rows).toEqual([
+        { year: 2024, station_id: 'dn-002', rider_id: 'r2', s0: '0', s5: String(2n ** 50n), c0: '0', rest: '0' },
+        { year: 2026, station_id: 'dn-001', rider_id: 'r1', s0: String(2n ** 58n), s5: '0', c0: String(2n ** 58n), rest: '0' },
+      ]);
+      const riders = await c.query('SELECT year, rider_id FROM rider_year ORDER BY year, rider_id');
+      expect(riders.rows).toEqual([{ year: 2024, rider_id: 'r2' }, { year: 2026, rider_id: 'r1' }]);
+      expect((await c.query("SELECT to_regclass('station_day_riders') AS t")).rows).toEqual([{ t: null }]);
+    } finally {
+      await c.end();
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, type StationEvent } from '../../protocol/index.ts';
 import { rollupEffectsOf } from '../../cloud/ingest/rollupEffects.ts';
 import { SqliteStore } from '../../cloud/store/sqlite.ts';
-import { REPORTS_MIGRATION_VERSION } from '../../cloud/store/sqliteSchema.ts';
+import { DAY_BITMAPS_MIGRATION, REPORTS_MIGRATION_VERSION } from '../../cloud/store/sqliteSchema.ts';
 import { chain, noonOf, tempDir, type EventSpec } from './helpers.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -119,5 +119,35 @@ describe('SqliteStore day facts migration', () => {
     store = SqliteStore.open(path);
     expect(sorted(await store.dayFacts('2026-11-01', '2026-11-30', null))).toEqual(sorted(kept));
     await store.close();
+  });
+});
+
+describe('SqliteStore day bitmaps migration', () => {
+  it('builds the bitmaps from station_day_riders, leaving out a day that is no calendar date', async () => {
+    const path = join(tempDir('wc-store-'), 'cloud.db');
+    (await SqliteStore.open(path)).close();
+    // A database from before the bitmaps: station_day_riders, with days a station sent that
+    // match the pattern but are no date (events are only checked against it).
+    const db = new Database(path);
+    db.exec(`CREATE TABLE station_day_riders (day TEXT NOT NULL, station_id TEXT NOT NULL, rider_id TEXT NOT NULL, checked_in INTEGER NOT NULL,
+      PRIMARY KEY (day, station_id, rider_id)) WITHOUT ROWID`);
+    const add = db.prepare('INSERT INTO station_day_riders VALUES (?, ?, ?, ?)');
+    add.run('2026-02-28', 'dn-001', 'r1', 1);
+    add.run('2026-02-30', 'dn-001', 'r1', 0);
+    add.run('2024-12-31', 'dn-002', 'r2', 0);
+    add.run('2026-13-01', 'dn-001', 'r3', 1);
+    db.exec(DAY_BITMAPS_MIGRATION);
+    const rows = db.prepare('SELECT year, station_id, rider_id, s0, s5, c0, c5, s1 + s2 + s3 + s4 + c1 + c2 + c3 + c4 AS rest FROM station_rider_year ORDER BY year, station_id, rider_id').all();
+    // 28 February is day 59 (bit 58 of word 0); 31 December of a leap year day 366 (word 5, bit 50).
+    expect(rows).toEqual([
+      { year: 2024, station_id: 'dn-002', rider_id: 'r2', s0: 0, s5: 2 ** 50, c0: 0, c5: 0, rest: 0 },
+      { year: 2026, station_id: 'dn-001', rider_id: 'r1', s0: 2 ** 58, s5: 0, c0: 2 ** 58, c5: 0, rest: 0 },
+    ]);
+    expect(db.prepare('SELECT year, rider_id, s0, s5 FROM rider_year ORDER BY year, rider_id').all()).toEqual([
+      { year: 2024, rider_id: 'r2', s0: 0, s5: 2 ** 50 },
+      { year: 2026, rider_id: 'r1', s0: 2 ** 58, s5: 0 },
+    ]);
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'station_day_riders'").get()).toEqual({ n: 0 });
+    db.close();
   });
 });
