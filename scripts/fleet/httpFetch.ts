@@ -11,6 +11,9 @@
  */
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 
+/** Connections per instance. */
+export const SOCKETS = 2_000;
+
 export class FleetResponse {
   constructor(
     readonly status: number,
@@ -61,8 +64,11 @@ function headersOf(h: RequestInit['headers']): Record<string, string> {
 /** A `fetch` for requests to one instance (`origin`, http://host:port) over a keep-alive agent. */
 export function instanceFetch(origin: string): { fetch: (path: string, init?: RequestInit) => Promise<FleetResponse>; close(): void } {
   const u = new URL(origin);
-  // No socket limit, as the global fetch has none: every station may have an upload open.
-  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  // Up to SOCKETS connections per instance, every idle one kept (node's default keeps 256, so
+  // each burst of uploads opened new ones); more would run the fleet's process out of file
+  // descriptors with 10,000 stations (an upload beyond them waits for a free connection, and
+  // that wait is part of its time).
+  const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS, maxFreeSockets: SOCKETS });
   return {
     fetch: (path, init = {}) =>
       new Promise<FleetResponse>((resolve, reject) => {

@@ -12,7 +12,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { Uploader } from '../../edge/sync/uploader.ts';
-import { parseCloudConfig } from '../../cloud/config.ts';
+import { parseCloudConfig, type CloudConfig } from '../../cloud/config.ts';
+import { PgStore } from '../../cloud/store/pg.ts';
+import { StationRegistry } from '../../cloud/stations/stationRegistry.ts';
 import { startCloud } from '../../cloud/server.ts';
 import { newCloudKeyText } from '../../cloud/store/keyCipher.ts';
 import { sha256Hex, systemClock, type Clock } from '../../protocol/index.ts';
@@ -129,6 +131,11 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     const processes = o.processes === true && o.backend === 'postgres';
     const start = (): Promise<Instance> =>
       processes ? instanceProcess(join(dir, 'cloud.json'), rawConfig, o.pace ?? 0, env) : startCloud(config, { logger: silent, env, ...cloudClock }).then((c) => ({ url: c.url, pid: null, stop: () => c.stop(), startClock: () => undefined }));
+    // The fleet's stations written first, in parallel, as the instances would at start (the
+    // same StationRegistry.applyConfig): one instance writing 10,000 of them one by one, each a
+    // durable commit, outlasts fastify's 10 s for an onReady hook on a busy machine. The
+    // instances then find every station as configured, and only read them.
+    if (o.backend === 'postgres' && o.pgUrl) await provisionStations(o.pgUrl, config, o.pace !== null ? simClock : systemClock);
     // One instance first (it migrates and writes the stations), then the others.
     clouds.push(await start());
     const more = o.backend === 'postgres' ? Math.max(0, o.instances - 1) : 0;
@@ -153,7 +160,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       const path = String(input).slice(base.length);
       const t0 = performance.now();
       try {
-        const res = await clients[next++ % clients.length]!.fetch(path, init);
+        const i = next++ % clients.length;
+        // FLEET_GLOBAL_FETCH=1: the global fetch instead, to compare the two clients' cost.
+        const res = process.env.FLEET_GLOBAL_FETCH ? ((await fetch(clouds[i]!.url + path, init)) as unknown as FleetResponse) : await clients[i]!.fetch(path, init);
         if (init?.method === 'POST') {
           latencies.push(performance.now() - t0);
           if (res.status === 409) gaps++;
@@ -166,6 +175,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         return res;
       } catch (e) {
         errors++;
+        if (process.env.FLEET_DEBUG && !statuses.has(0)) process.stderr.write(`\nno answer: ${(e as Error).message}\n`);
         statuses.set(0, (statuses.get(0) ?? 0) + 1);
         throw e;
       }
@@ -261,6 +271,18 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
 function perUpload(ms: { instances: number; postgres: number | null; fleet: number }, uploads: number): FleetResult['cpuPerUpload'] {
   const n = Math.max(1, uploads);
   return { instances: ms.instances / n, postgres: ms.postgres === null ? null : ms.postgres / n, fleet: ms.fleet / n, total: (ms.instances + (ms.postgres ?? 0) + ms.fleet) / n };
+}
+
+/** Migrate the database and write the config's stations, 8 at a time (StationRegistry.applyConfig). */
+async function provisionStations(url: string, config: CloudConfig, clock: Clock): Promise<void> {
+  const store = await PgStore.open(url, { maxConnections: 8 });
+  try {
+    const registry = new StationRegistry(store, clock, silent);
+    const lanes = 8;
+    await Promise.all(Array.from({ length: lanes }, (_, k) => registry.applyConfig(config.stations.filter((_, i) => i % lanes === k))));
+  } finally {
+    await store.close();
+  }
 }
 
 /** The postmaster serving `url` if it runs on this machine (a backend's parent), else null. */
