@@ -146,6 +146,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     const fixed = paced ? [] : ids.map((id, i) => new MemoryLedger(generateStationLog({ stationId: id, startMs: FLEET_START, days: o.days, seed: i })));
     const streams = paced ? ids.map((id, i) => new StreamLedger(streamStationLog({ stationId: id, startMs: FLEET_START, days: o.days, seed: i }))) : [];
     const ledgers: Array<MemoryLedger | StreamLedger> = paced ? streams : fixed;
+    const due = new DueStreams(streams);
     const fixedTotal = fixed.reduce((n, l) => n + l.events.length, 0);
     const latencies: number[] = [];
     let errors = 0;
@@ -217,7 +218,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     for (;;) {
       await new Promise((r) => setTimeout(r, 100));
       const simNow = Math.min(endMs, FLEET_START + (performance.now() - t0) * (o.pace ?? 1));
-      if (paced) for (const l of streams) l.release(simNow);
+      if (paced) due.releaseUntil(simNow);
       const done = finished(simNow);
       const a = acked();
       if (done || performance.now() - lastProgress >= 500) {
@@ -267,6 +268,54 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   }
 }
 
+
+/**
+ * The streams by the ts of their next event (a binary heap), so each tick releases only the
+ * stations with an event due: a tick over every station cost 10,000 stations' fleet ~0.1 of a
+ * core at 10 ticks a second, nearly all of it finding nothing due.
+ */
+class DueStreams {
+  private readonly heap: { at: number; l: StreamLedger }[];
+
+  constructor(streams: readonly StreamLedger[]) {
+    this.heap = [];
+    for (const l of streams) this.push({ at: l.nextTs(), l });
+  }
+
+  releaseUntil(ms: number): void {
+    while (this.heap.length > 0 && this.heap[0]!.at <= ms) {
+      const top = this.heap[0]!;
+      top.l.release(ms);
+      top.at = top.l.nextTs();
+      this.siftDown(0);
+    }
+  }
+
+  private push(x: { at: number; l: StreamLedger }): void {
+    const h = this.heap;
+    h.push(x);
+    for (let i = h.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.at <= h[i]!.at) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const a = 2 * i + 1;
+      const b = a + 1;
+      let m = i;
+      if (a < h.length && h[a]!.at < h[m]!.at) m = a;
+      if (b < h.length && h[b]!.at < h[m]!.at) m = b;
+      if (m === i) return;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+}
 
 function perUpload(ms: { instances: number; postgres: number | null; fleet: number }, uploads: number): FleetResult['cpuPerUpload'] {
   const n = Math.max(1, uploads);
