@@ -11,8 +11,15 @@
  */
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 
-/** Connections per instance. */
-export const SOCKETS = 2_000;
+/**
+ * Connections to each instance, as a load balancer's connection limit per server (HAProxy's
+ * `maxconn`): an upload beyond them waits in the fleet's process, unsent. Measured with 10,000
+ * stations behind on this machine, the more uploads an instance held at once the worse: with
+ * 6,000 connections each, 75,350 uploads had no answer within the Uploader's 30 s and were sent
+ * again — often after the instance had stored them, so they came back as replays — with 2,000
+ * 29,830, with 256 13,696 (the global fetch: 4,361; docs/performance.md).
+ */
+export const SOCKETS_PER_INSTANCE = 256;
 
 export class FleetResponse {
   constructor(
@@ -61,14 +68,13 @@ function headersOf(h: RequestInit['headers']): Record<string, string> {
   return { ...(h as Record<string, string>) };
 }
 
-/** A `fetch` for requests to one instance (`origin`, http://host:port) over a keep-alive agent. */
-export function instanceFetch(origin: string): { fetch: (path: string, init?: RequestInit) => Promise<FleetResponse>; close(): void } {
+/** A `fetch` for requests to one instance (`origin`, http://host:port) over a keep-alive agent of up to `maxSockets` connections. */
+export function instanceFetch(origin: string, maxSockets: number): { fetch: (path: string, init?: RequestInit) => Promise<FleetResponse>; close(): void } {
   const u = new URL(origin);
-  // Up to SOCKETS connections per instance, every idle one kept (node's default keeps 256, so
-  // each burst of uploads opened new ones); more would run the fleet's process out of file
-  // descriptors with 10,000 stations (an upload beyond them waits for a free connection, and
-  // that wait is part of its time).
-  const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS, maxFreeSockets: SOCKETS });
+  // Up to `maxSockets` connections, every idle one kept (node's default keeps 256, so each burst
+  // of uploads opened new ones); an upload beyond them waits for a free connection, and that
+  // wait is part of its time.
+  const agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
   return {
     fetch: (path, init = {}) =>
       new Promise<FleetResponse>((resolve, reject) => {

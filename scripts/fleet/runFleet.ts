@@ -22,7 +22,7 @@ import { generateStationLog, streamStationLog } from './generate.ts';
 import { MemoryLedger } from './memoryLedger.ts';
 import { StreamLedger } from './streamLedger.ts';
 import { parentPid, processCpuMs, processTreeCpuMs } from './processCpu.ts';
-import { instanceFetch, type FleetResponse } from './httpFetch.ts';
+import { SOCKETS_PER_INSTANCE, instanceFetch, type FleetResponse } from './httpFetch.ts';
 import pg from 'pg';
 
 const silent = pino({ level: process.env.FLEET_DEBUG ? 'error' : 'silent' });
@@ -155,7 +155,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     let next = 0;
     const base = 'http://fleet.invalid';
     // Round-robin over the instances, as a load balancer would; each upload timed.
-    const clients = clouds.map((c) => instanceFetch(c.url));
+    const clients = clouds.map((c) => instanceFetch(c.url, SOCKETS_PER_INSTANCE));
     closeClients = () => clients.forEach((c) => c.close());
     const lbFetch = async (input: string | URL | Request, init?: RequestInit): Promise<FleetResponse> => {
       const path = String(input).slice(base.length);
