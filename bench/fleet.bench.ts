@@ -80,7 +80,7 @@ const fleetRows = (label: string, r: FleetResult, equiv: number): BenchRow[] => 
   {
     name: `${label}: ${r.stations} stations, a day in ${(86_400 / PACE).toFixed(0)} s (≈ ${fmt(equiv)} stations at 10× pace)`,
     value: `p99 ${r.p99Ms.toFixed(1)} ms`,
-    ratio: `p50 ${r.p50Ms.toFixed(1)} ms, ${r.uploads} uploads, ${r.errors} errors, ${fmt(r.eventsPerSecond)} ev/s, ${r.cpuMsPerUpload.toFixed(2)} ms CPU per upload, backlog kept up: ${r.seconds < (86_400 / PACE) * 1.5 ? 'yes' : 'no'}`,
+    ratio: `p50 ${r.p50Ms.toFixed(1)} ms, ${r.uploads} uploads, ${r.errors} errors, ${fmt(r.eventsPerSecond)} ev/s, ${r.cpuMsPerUpload.toFixed(2)} ms CPU per upload${r.cpuPerUpload.postgres !== null ? ` (+ ${r.cpuPerUpload.postgres.toFixed(2)} ms of PostgreSQL)` : ''}, backlog kept up: ${r.seconds < (86_400 / PACE) * 1.5 ? 'yes' : 'no'}`,
   },
   { name: `${label}: weekly report over the fleet's stations (median)`, value: `${r.weeklyReportMs.toFixed(1)} ms` },
 ];

@@ -42,9 +42,13 @@ export interface Principal {
  * Safe because it only opens the door: the store checks the token and that the station is
  * enabled again in the transaction that stores an upload's events, and every other answer to an
  * upload let in this way is checked against the store first (syncRoutes.ts), so a replaced
- * token or a disabled station still stops at once on every instance (SPEC §12).
+ * token or a disabled station still stops at once on every instance (SPEC §12). What it lets
+ * through for longer is only the parse of a batch from a token that was good this long ago.
+ * 10 minutes, because a station uploads about once a minute (its heartbeat) and a load balancer
+ * spreads those over the instances: with the 5 s it had, no instance saw a station again in
+ * time, and every upload paid a read of its token (issue 14: a round trip to PostgreSQL each).
  */
-export const UPLOAD_TOKEN_CACHE_MS = 5_000;
+export const UPLOAD_TOKEN_CACHE_MS = 600_000;
 /** Tokens kept at once: a fleet's stations (issue 14: 10,000) and room to spare. */
 const UPLOAD_TOKEN_CACHE_MAX = 50_000;
 

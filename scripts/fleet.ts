@@ -64,6 +64,9 @@ function hoursArg(): number {
   return h;
 }
 
+const fmtCpu = (c: { instances: number; postgres: number | null; fleet: number; total: number }) =>
+  `${c.total.toFixed(2)} ms per upload of the whole machine: instances ${c.instances.toFixed(2)}, PostgreSQL ${c.postgres === null ? 'not measured' : c.postgres.toFixed(2)}, fleet (this process) ${c.fleet.toFixed(2)}`;
+
 let cluster: PgCluster | null = null;
 try {
   let pgUrl = values.postgres;
@@ -92,6 +95,7 @@ try {
         `  ingest:        ${Math.round(r.eventsPerSecond)} events/s (${r.seconds.toFixed(1)} s${pace ? ` for ${r.simulatedHours} simulated hours; kept up: ${r.keptUp ? 'yes' : 'no'}` : ''})`,
         `  upload:        ${r.uploads} uploads (${Math.round(r.uploads / r.seconds)}/s), p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors${r.errors ? ` (by status: ${JSON.stringify(r.errorsByStatus)})` : ''}, ${r.gaps} gap answers`,
         `  cpu:           ${r.cpuMsPerUpload.toFixed(2)} ms of this process (${values.processes && backend === 'postgres' ? 'the stations; the instances run in their own' : 'instances and stations'}) per upload; load average ${r.loadAverage.toFixed(1)} at the end`,
+        `  cpu by process: ${fmtCpu(r.cpuPerUpload)}`,
         `  weekly report: ${r.weeklyReportMs.toFixed(1)} ms over the fleet`,
         '',
       ].join('\n'),

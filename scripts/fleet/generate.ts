@@ -9,6 +9,25 @@ import { GENESIS_HASH, heartbeatSecondOf, sealEvent, serviceDayOf, type StationE
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
+/**
+ * `serviceDayOf` through a cache by minute: it formats a date in the time zone (Intl), which was
+ * a tenth of the fleet's own CPU when every one of 10,000 stations seals a heartbeat a minute.
+ * Exact, as every time zone's offset is a whole number of minutes, so a date never changes
+ * within a minute; the fleet's stations share the minutes, so nearly every call hits.
+ */
+const dayByMinute = new Map<string, Map<number, string>>();
+function serviceDayCached(ts: number, timeZone: string): string {
+  let byMinute = dayByMinute.get(timeZone);
+  if (!byMinute) dayByMinute.set(timeZone, (byMinute = new Map()));
+  const minute = Math.floor(ts / MINUTE);
+  let day = byMinute.get(minute);
+  if (day === undefined) {
+    if (byMinute.size >= 100_000) byMinute.clear();
+    byMinute.set(minute, (day = serviceDayOf(ts, timeZone)));
+  }
+  return day;
+}
+
 /** A small seeded PRNG (LCG): fleets are big, so it must be cheap. */
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -43,7 +62,7 @@ function dayOfDrafts(o: Required<GenerateOptions>, d: number, rand: () => number
     const riderId = `${o.stationId}-r${r}`;
     // Riders come between 06:00 and 23:00.
     const ts = t0 + 6 * 60 * MINUTE + Math.floor(rand() * 17 * 60 * MINUTE);
-    const day = serviceDayOf(ts, o.timezone);
+    const day = serviceDayCached(ts, o.timezone);
     out.push({ type: 'checkin', ts, data: { riderId, windowFrom: day, windowTo: day } });
     if (rand() < 0.95) {
       const compartment = rand() < 0.6 ? 'cold' : 'hot';
@@ -82,7 +101,7 @@ export function* streamStationLog(opts: GenerateOptions): Generator<StationEvent
   let hash = GENESIS_HASH;
   let seq = 0;
   const seal = (x: Draft): StationEvent => {
-    const e = sealEvent(hash, { seq: ++seq, type: x.type, ts: x.ts, day: serviceDayOf(x.ts, o.timezone), data: x.data });
+    const e = sealEvent(hash, { seq: ++seq, type: x.type, ts: x.ts, day: serviceDayCached(x.ts, o.timezone), data: x.data });
     hash = e.hash;
     return e;
   };

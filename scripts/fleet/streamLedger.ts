@@ -35,6 +35,11 @@ export class StreamLedger extends MemoryMeta implements SyncLedger {
     return n;
   }
 
+  /** The ts of the next event to release (Infinity when there is none). */
+  nextTs(): number {
+    return this.pending.done ? Infinity : this.pending.value.ts;
+  }
+
   /** The stream has nothing more to release. */
   exhausted(): boolean {
     return this.pending.done === true;
