@@ -1,14 +1,10 @@
-#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=131072 node --max-semi-space-size=1 --v8-pool-size=1 --heap-growing-percent=50
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1 --heap-growing-percent=50
 // Runs the compiled entry point with plain node: no TypeScript loader at run time.
 // The flags keep resident memory down without slowing a claim (docs/performance.md): a 1 MB
 // young generation; one V8 helper thread instead of four (~3 MiB of thread stacks and malloc
 // arenas); and the old generation collected when it has grown by half its live size, not
 // 1.1–4× — unbounded, it reached ~60 MB of mostly garbage before its first full collection.
-// MALLOC_TRIM_THRESHOLD_ fixes glibc malloc's trim threshold (and with it the mmap threshold) at
-// its 128 KiB default: left dynamic, one large freed block raises both, and a thread's arena then
-// keeps megabytes it has freed (the 84–85 MiB starts). The line stays under the 127 characters
-// older kernels read of a `#!` line.
-// deploy/systemd/waystation-edge.service passes the same variable and flags; keep them in step.
+// deploy/systemd/waystation-edge.service passes the same flags; keep them in step.
 // dist/ comes from `npm run build`, which `npm ci` runs through the `prepare` script.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
