@@ -1,7 +1,7 @@
 /**
  * The edge daemon as the bench runs it: a separate process started the way it runs in
- * production — the compiled `bin/waystation-edge.js` (dist/, plain node, the V8 flags of its
- * shebang) — or, for comparison, the TypeScript through tsx as it ran before issue 10.
+ * production — the compiled `bin/waystation-edge.js` (dist/, plain node, the environment and V8
+ * flags of its shebang) — or, for comparison, the TypeScript through tsx as it ran before issue 10.
  * Shared by edge.bench.ts and edge-start.bench.ts; not a bench module itself.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -17,11 +17,23 @@ export function ensureBuilt(): void {
   if (r.status !== 0) throw new Error('npm run build failed; the bench runs the compiled daemon');
 }
 
-/** The node flags the installed command runs with (its `#!/usr/bin/env -S node …` line). */
-export function binNodeFlags(): string[] {
+/** The installed command's first line, `#!/usr/bin/env -S [NAME=value …] node [flag …]`. */
+function binShebang(): { env: Record<string, string>; flags: string[] } {
   const first = readFileSync(bin, 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
-  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+  const m = /^#!\/usr\/bin\/env -S ((?:[A-Za-z_][A-Za-z0-9_]*=\S* )*)node(.*)$/.exec(first);
+  if (!m) return { env: {}, flags: [] };
+  const env = Object.fromEntries(m[1]!.trim().split(/\s+/).filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+  return { env, flags: m[2]!.trim().split(/\s+/).filter(Boolean) };
+}
+
+/** The node flags the installed command runs with. */
+export function binNodeFlags(): string[] {
+  return binShebang().flags;
+}
+
+/** The environment the installed command sets for node (glibc malloc's tuning), over this process's. */
+export function binEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ...binShebang().env };
 }
 
 export interface Daemon {
@@ -41,7 +53,7 @@ export function startDaemon(dir: string, config: object, runtime: Runtime = 'com
   writeFileSync(file, JSON.stringify(config));
   const args = runtime === 'compiled' ? [...binNodeFlags(), bin, '--config', file] : ['--import', import.meta.resolve('tsx'), join(root, 'edge/cli.ts'), '--config', file];
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: runtime === 'compiled' ? binEnv() : process.env });
   let err = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async () => {
@@ -63,11 +75,24 @@ export function startDaemon(dir: string, config: object, runtime: Runtime = 'com
   });
 }
 
-/** Resident set of a process (bytes), from /proc. */
-export function rssOf(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) * 1024;
+/**
+ * Resident memory of a process by kind (bytes), from /proc/<pid>/status: anonymous (heaps, V8's
+ * pages, thread stacks), file-backed (pages of the node binary and the libraries touched) and shared.
+ */
+export function residentOf(pid: number): { rss: number; anon: number; file: number; shmem: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(text);
+    if (!m) throw new Error(`no ${key} for pid ${pid}`);
+    return Number(m[1]) * 1024;
+  };
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+}
+
+/** "anonymous 27.1, file 51.3 MiB": which memory a resident figure is. */
+export function residentSplit(r: { anon: number; file: number; shmem: number }): string {
+  const mib = (b: number) => (b / 1048576).toFixed(1);
+  return `anonymous ${mib(r.anon)}, file ${mib(r.file)}${r.shmem >= 1048576 ? `, shared ${mib(r.shmem)}` : ''} MiB`;
 }
 
 /** CPU time a process has used (user + system), seconds, from /proc (ticks of 1/100 s). */

@@ -19,7 +19,7 @@ import { DispenserSimulator } from '../firmware-sim/dispenser/simulator.ts';
 import { openSerialLink } from '../firmware-sim/lockboard/link.ts';
 import { ensureSocat, openPtyPair } from '../firmware-sim/lockboard/pty.ts';
 import { LockBoardSim } from '../firmware-sim/lockboard/sim.ts';
-import { binNodeFlags, cpuSecondsOf, ensureBuilt, root, rssOf, startDaemon, type Daemon, type Runtime } from './edge-daemon.ts';
+import { binEnv, binNodeFlags, cpuSecondsOf, ensureBuilt, residentOf, residentSplit, root, startDaemon, type Daemon, type Runtime } from './edge-daemon.ts';
 import { fmt, percentile, type BenchContext, type BenchRow } from './lib.ts';
 
 const TOKEN = 'bench-maintenance-token';
@@ -41,6 +41,8 @@ const BOARDS = [
 interface Run {
   daemon: Daemon;
   rss: number;
+  /** What the resident memory is: anonymous, file-backed. */
+  split: string;
   close(): Promise<void>;
 }
 
@@ -76,9 +78,11 @@ async function run(runtime: Runtime): Promise<Run> {
     if (i > 200) throw new Error(`devices did not come online: ${JSON.stringify(h.devices)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const resident = residentOf(daemon.child.pid!);
   return {
     daemon,
-    rss: rssOf(daemon.child.pid!),
+    rss: resident.rss,
+    split: residentSplit(resident),
     close: async () => {
       await disp.stop().catch(() => undefined);
       await daemon.stop();
@@ -92,7 +96,7 @@ async function run(runtime: Runtime): Promise<Run> {
 
 /**
  * bench/serial-poll-baseline.js on its own pty and simulated boards (the same as the daemon's),
- * run with the daemon's node flags; `close()` stops it and answers how many replies it got.
+ * run with the daemon's environment and node flags; `close()` stops it and answers how many replies it got.
  */
 async function serialBaseline(): Promise<{ pid: number; close(): Promise<number> }> {
   const pty = await openPtyPair();
@@ -103,6 +107,7 @@ async function serialBaseline(): Promise<{ pid: number; close(): Promise<number>
   const child = spawn(process.execPath, [...binNodeFlags(), script, pty.host, String(POLL_MS), ...BOARDS.map((b) => String(b.address))], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: binEnv(),
   });
   let out = '';
   let err = '';
@@ -139,16 +144,18 @@ export default async function edgeStartBench(ctx: BenchContext): Promise<BenchRo
   ctx.progress(`tsx: running after ${s(old.daemon.startMs)}, ${mib(old.rss)}`);
 
   const starts: number[] = [];
-  const rss: number[] = [];
+  const runs: Run[] = [];
   let last: Run | undefined;
   for (let i = 0; i < STARTS; i++) {
     last = await run('compiled');
     starts.push(last.daemon.startMs);
-    rss.push(last.rss);
+    runs.push(last);
+    ctx.progress(`start ${i + 1}: running after ${s(last.daemon.startMs)}, ${mib(last.rss)} (${last.split})`);
     if (i < STARTS - 1) await last.close();
   }
   const startMs = percentile(starts, 50);
-  const rssStart = percentile(rss, 50);
+  const median = runs.find((r) => r.rss === percentile(runs.map((x) => x.rss), 50))!;
+  const rssStart = median.rss;
   ctx.progress(`compiled: running after ${s(startMs)}, ${mib(rssStart)}; idle for ${IDLE_MS / 1000} s`);
 
   // Idle: let start-up work settle, then count the CPU the daemon and the bare serial poller
@@ -163,7 +170,7 @@ export default async function edgeStartBench(ctx: BenchContext): Promise<BenchRo
   const seconds = (performance.now() - t0) / 1000;
   const idle = (cpuSecondsOf(pid) - cpu0) / seconds;
   const baseIdle = (cpuSecondsOf(base.pid) - baseCpu0) / seconds;
-  const rssIdle = rssOf(pid);
+  const rssIdle = residentOf(pid).rss;
   await last!.close();
   const replies = await base.close();
   // Two boards a second since it started: a baseline that did not talk to its boards measures nothing.
@@ -178,7 +185,7 @@ export default async function edgeStartBench(ctx: BenchContext): Promise<BenchRo
     {
       name: 'daemon resident memory right after start (compiled, 2 boards + 1 dispenser)',
       value: mib(rssStart),
-      ratio: `${fmt(rssStart / old.rss, 2)}× through tsx (${mib(old.rss)}); target ≤ 80 MiB`,
+      ratio: `${fmt(rssStart / old.rss, 2)}× through tsx (${mib(old.rss)}); target ≤ 80 MiB; ${median.split}; the 3 starts ${runs.map((r) => fmt(r.rss / 1048576, 1)).join(', ')} MiB`,
     },
     {
       name: `daemon idle CPU (boards polled every 1 s, telemetry every 10 s; ${IDLE_MS / 1000} s from ${SETTLE_MS / 1000} s after start)`,

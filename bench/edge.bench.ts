@@ -23,7 +23,7 @@ import Fastify from 'fastify';
 import { SignJWT, importJWK } from 'jose';
 import { DispenserSimulator } from '../firmware-sim/dispenser/simulator.ts';
 import { generateSigningKey, sha256Hex } from '../protocol/index.ts';
-import { ensureBuilt, startDaemon } from './edge-daemon.ts';
+import { ensureBuilt, residentOf, residentSplit, startDaemon } from './edge-daemon.ts';
 import { fmt, type BenchContext, type BenchRow } from './lib.ts';
 
 const TOTAL_CLAIMS = Number(process.env.EDGE_BENCH_CLAIMS ?? 100_000);
@@ -98,7 +98,8 @@ export default async function edgeBench(ctx: BenchContext): Promise<BenchRow[]> 
       await new Promise((r) => setTimeout(r, 50));
     }
     const rssStart = await rssOf(daemon.url);
-    ctx.progress(`daemon up, ${fmt(rssStart / 1048576, 1)} MiB resident`);
+    const splitStart = residentSplit(residentOf(daemon.child.pid!));
+    ctx.progress(`daemon up, ${fmt(rssStart / 1048576, 1)} MiB resident (${splitStart})`);
     // Every rider's code is signed beforehand (in parallel batches): the clients share the two
     // cores with the daemon, and signing as they go cost the memory run a fifth of its pace.
     const presigned: string[] = [];
@@ -146,10 +147,11 @@ export default async function edgeBench(ctx: BenchContext): Promise<BenchRow[]> 
       const n = Math.min(step, TOTAL_CLAIMS - done);
       const base = done;
       done += await pool(n, CONCURRENCY * 2, (i) => claimOne(base + i), deadline);
-      ctx.progress(`${fmt(done)} claims, ${fmt(((done - first) / (performance.now() - t0)) * 1000)} /s, resident ${fmt(rssPeak / 1048576, 1)} MiB at most so far`);
+      ctx.progress(`${fmt(done)} claims, ${fmt(((done - first) / (performance.now() - t0)) * 1000)} /s, resident ${fmt(rssPeak / 1048576, 1)} MiB at most so far (now ${residentSplit(residentOf(daemon.child.pid!))})`);
     }
     clearInterval(sampler);
     const rssAfter = await rssOf(daemon.url);
+    const splitAfter = residentSplit(residentOf(daemon.child.pid!));
     rssPeak = Math.max(rssPeak, rssAfter);
     const full = done >= TOTAL_CLAIMS;
     const memoryRate = ((done - first) / (performance.now() - t0)) * 1000;
@@ -169,11 +171,11 @@ export default async function edgeBench(ctx: BenchContext): Promise<BenchRow[]> 
         value: `${fmt(claimsPerS)} /s`,
         ratio: `${fmt(claimsPerS / pingsPerS, 3)}× trivial fastify route (${fmt(pingsPerS)} req/s; a claim is 2 requests + 4 fsynced commits + an MQTT round trip)`,
       },
-      { name: 'daemon resident memory right after start', value: `${fmt(rssStart / 1048576, 1)} MiB` },
+      { name: 'daemon resident memory right after start', value: `${fmt(rssStart / 1048576, 1)} MiB`, ratio: splitStart },
       {
         name: `daemon resident memory after ${label}`,
         value: `${fmt(rssAfter / 1048576, 1)} MiB`,
-        ratio: `${fmt(rssAfter / rssStart, 2)}× start (target ≤ 1.1×)${failures ? `; ${fmt(failures)} non-201 answers` : ''}`,
+        ratio: `${fmt(rssAfter / rssStart, 2)}× start (target ≤ 1.1×); ${splitAfter}${failures ? `; ${fmt(failures)} non-201 answers` : ''}`,
       },
       {
         name: 'daemon resident memory, highest read during those claims (every 5 s)',

@@ -44,11 +44,17 @@ describe('deploy/systemd', () => {
     expect(k.get('ExecStartPre')![0]).toContain('check --strict');
     // Longer than the default drain (shutdownDrainMs 25 s), so claims in flight can finish.
     expect(k.get('TimeoutStopSec')).toEqual(['40s']);
-    // The daemon runs with the node flags of bin/waystation-edge.js's shebang (its memory figure,
-    // docs/performance.md, is measured with them), which `node <script>` would not read.
+    // The daemon runs with the environment and node flags of bin/waystation-edge.js's shebang (its
+    // memory figure, docs/performance.md, is measured with them), which `node <script>` would not read.
     const shebang = readFileSync(join(root, 'bin/waystation-edge.js'), 'utf8').split('\n', 1)[0]!;
-    const flags = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang)![1]!.trim();
+    // Kernels before 5.1 read only the first 127 characters of a `#!` line.
+    expect(shebang.length).toBeLessThanOrEqual(127);
+    const m = /^#!\/usr\/bin\/env -S ((?:[A-Za-z_][A-Za-z0-9_]*=\S* )*)node(.*)$/.exec(shebang)!;
+    const assignments = m[1]!.trim().split(/\s+/).filter(Boolean);
+    const flags = m[2]!.trim();
     expect(flags).not.toBe('');
+    // Any NAME=value the line sets for node (env -S takes them before the command) is in the unit too.
+    for (const a of assignments) expect(k.get('Environment')).toContain(a);
     expect(k.get('ExecStart')![0]).toBe(`/usr/bin/node ${flags} /opt/waystation/bin/waystation-edge.js --config /etc/waystation/station.json`);
     const health = keys('waystation-edge-health.service');
     expect(health.get('Environment')![0]).toMatch(/^WAYSTATION_HEALTH_URL=http:\/\/127\.0\.0\.1:\d+\/healthz$/);
