@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import type { RollupEffect } from '../ingest/rollupEffects.ts';
-import { foldRiderStatus, newRiderStatusFold, RIDER_STATUS_COLUMNS, RIDER_STATUS_UPSERT, riderStatusUpserts } from './riderRows.ts';
+import { foldRiderStatus, newRiderStatusFold, RIDER_STATUS_COLUMNS, RIDER_STATUS_UPSERT, riderStatusUpserts, riderStatusValues, sortedByKey } from './riderRows.ts';
 
 interface WeekCounters {
   checkins: number;
@@ -17,7 +17,7 @@ interface WeekCounters {
   other: number;
 }
 
-const byKey = <T>(m: Map<string, T>): T[] => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+const byKey = <T>(m: Map<string, T>): T[] => sortedByKey(m).map(([, v]) => v);
 
 type Heartbeat = Extract<RollupEffect, { kind: 'heartbeat' }>;
 // Only the newest heartbeat of a batch can stay (the upsert keeps the latest ts).
@@ -93,7 +93,9 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
   const ws = [...weeks.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   const fd = byKey(firstDays);
   const sp = byKey(sponsors);
-  const rs = riderStatusUpserts(riders);
+  const rs = riderStatusUpserts(riders).map((r) => riderStatusValues(stationId, r));
+  // One array per rider_status column (RIDER_STATUS_COLUMNS' order), for unnest.
+  const rsColumns = RIDER_STATUS_TYPES.map((_, i) => rs.map((row) => row[i]));
   const l = riders.lockers;
   if (rw.length + ws.length + fd.length + sp.length + rs.length + l.length > 0 || heartbeat) {
     await c.query({
@@ -105,10 +107,7 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
         ws.map(([w]) => w), ws.map(([, x]) => x.checkins), ws.map(([, x]) => x.hot), ws.map(([, x]) => x.cold), ws.map(([, x]) => x.other),
         fd.map((f) => f.riderId), fd.map((f) => f.day), fd.map((f) => f.week),
         sp.map((x) => x.week), sp.map((x) => x.sponsor), sp.map((x) => x.bottles), sp.map((x) => x.restocked),
-        rs.map((r) => r.riderId),
-        rs.map((r) => r.window?.from ?? null), rs.map((r) => r.window?.to ?? null), rs.map((r) => r.window?.ts ?? null),
-        rs.map((r) => r.claim?.day ?? null), rs.map((r) => r.claim?.ts ?? null), rs.map((r) => r.claim?.compartment ?? null),
-        rs.map((r) => r.seen),
+        ...rsColumns,
         heartbeat?.ts ?? null, heartbeat ? JSON.stringify(heartbeat.data) : null,
         l.map((e) => e.kind), l.map((e) => e.compartment),
         l.map((e) => (e.kind === 'rider.locker' ? e.riderId : null)), l.map((e) => (e.kind === 'rider.locker' ? e.label : null)),
@@ -130,6 +129,9 @@ export async function applyPgRollups(c: pg.PoolClient, stationId: string, effect
  * table as it was before the statement, so never a row the INSERT adds. The parts a batch lacks
  * are empty arrays (or a null heartbeat) and write nothing.
  */
+/** PostgreSQL types of RIDER_STATUS_COLUMNS, in order ($17..$27 of ROLLUPS_SQL). */
+const RIDER_STATUS_TYPES = ['text', 'text', 'text', 'text', 'bigint', 'text', 'text', 'bigint', 'text', 'text', 'bigint'] as const;
+
 const ROLLUPS_SQL = `
   WITH rw AS (
     INSERT INTO rider_week (week, station_id, rider_id, checked_in)
@@ -160,16 +162,13 @@ const ROLLUPS_SQL = `
       bottles = week_sponsor.bottles + excluded.bottles, restocked = week_sponsor.restocked + excluded.restocked
   ), rs AS (
     INSERT INTO rider_status (${RIDER_STATUS_COLUMNS})
-    SELECT r, wf, wt, CASE WHEN wts IS NULL THEN NULL ELSE $1::text END, wts,
-      cd, CASE WHEN cts IS NULL THEN NULL ELSE $1::text END, cts, cc,
-      CASE WHEN sts IS NULL THEN NULL ELSE $1::text END, sts
-    FROM unnest($17::text[], $18::text[], $19::text[], $20::bigint[], $21::text[], $22::bigint[], $23::text[], $24::bigint[]) AS t(r, wf, wt, wts, cd, cts, cc, sts)
-    ORDER BY r
+    SELECT * FROM unnest(${RIDER_STATUS_TYPES.map((t, i) => `$${17 + i}::${t}[]`).join(', ')}) AS t(${RIDER_STATUS_COLUMNS})
+    ORDER BY rider_id
     ${RIDER_STATUS_UPSERT}
   ), lk AS (
-    SELECT ws_rider_lockers($1::text, $27::text[], $28::text[], $29::text[], $30::text[], $31::bigint[], $32::bigint[])
+    SELECT ws_rider_lockers($1::text, $30::text[], $31::text[], $32::text[], $33::text[], $34::bigint[], $35::bigint[])
   ), hb AS (
-    INSERT INTO heartbeats (station_id, ts, data) SELECT $1::text, $25::bigint, $26::text WHERE $25::bigint IS NOT NULL
+    INSERT INTO heartbeats (station_id, ts, data) SELECT $1::text, $28::bigint, $29::text WHERE $28::bigint IS NOT NULL
     ON CONFLICT (station_id) DO UPDATE SET ts = excluded.ts, data = excluded.data WHERE excluded.ts >= heartbeats.ts
   )
   SELECT count(*) FROM lk`;
